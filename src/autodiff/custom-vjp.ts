@@ -1,0 +1,21 @@
+import { composite } from '../ir/composite.js';
+import type { CustomVjp } from '../ir/graph.js';
+import { fail } from '../tensor/errors.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/**
+ * Defines an op from Tensor ops with a hand-written backward. The rule gets
+ * the output cotangent, the inputs and the forward output, so it can reuse
+ * the output instead of recomputing from the inputs (the memory trick of
+ * hand-written softmax / RMSNorm backward passes). It returns one cotangent
+ * (or null) per input, written with Tensor ops.
+ *
+ * @example
+ * ```ts
+ * const expish = defineCustomVjp('expish', (x) => exp(x), (ct, _inputs, y) => [mul(ct, y)]);
+ * ```
+ */
+export function defineCustomVjp(name: string, forward: (...inputs: Tensor[]) => Tensor, vjp: CustomVjp): (...inputs: Tensor[]) => Tensor {
+  if (typeof vjp !== 'function') fail('defineCustomVjp', `vjp expected a function, got ${typeof vjp}`);
+  return composite(name, forward, vjp);
+}

@@ -1,0 +1,49 @@
+import { runGraph } from '../backends/reference/interpreter.js';
+import { trace } from '../ir/trace.js';
+import { fail } from '../tensor/errors.js';
+import { describe } from '../tensor/dtype.js';
+import { formatShape } from '../tensor/shape.js';
+import { Tensor, tensor } from '../tensor/tensor.js';
+import { vjp } from './vjp.js';
+
+/** The value of a scalar function and its gradient with respect to each argument. */
+export interface ValueAndGrad {
+  readonly value: Tensor;
+  readonly grads: Tensor[];
+}
+
+/**
+ * Gradient of a scalar-valued function of tensors, evaluated eagerly on the
+ * reference backend: traces `f` at the arguments' shapes, differentiates the
+ * graph and runs it.
+ *
+ * @example
+ * ```ts
+ * const { value, grads } = valueAndGrad((x) => sum(mul(x, x)))(tensor([1, 2, 3]));
+ * grads[0].toArray(); // [2, 4, 6]
+ * ```
+ */
+export function valueAndGrad(f: (...args: Tensor[]) => Tensor): (...args: Tensor[]) => ValueAndGrad {
+  const where = 'valueAndGrad';
+  if (typeof f !== 'function') fail(where, `f expected a function, got ${describe(f)}`);
+  return (...args) => {
+    args.forEach((a, i) => {
+      if (!(a instanceof Tensor) || a.isTraced) fail(where, `argument ${i} expected an eager Tensor, got ${describe(a)}`);
+    });
+    const graph = trace(f, args.map((a) => ({ shape: a.shape, dtype: a.dtype })));
+    const out = graph.outputs[0];
+    if (graph.outputs.length !== 1 || out.shape.length !== 0 || (out.dtype !== 'float32' && out.dtype !== 'float64')) {
+      fail(where, `f expected to return a float scalar, got ${out.dtype}${formatShape(out.shape)}`);
+    }
+    const g = vjp(graph, { wrt: args.map((_, i) => i) });
+    const feeds = [...args, tensor(1, { dtype: out.dtype })].map((t) => ({ data: t._data!, shape: t.shape as readonly number[], dtype: t.dtype }));
+    const [value, ...grads] = runGraph(where, g, feeds).map((b) => new Tensor(b.shape, b.dtype, b.data));
+    return { value, grads };
+  };
+}
+
+/** Gradient of a scalar function with respect to each argument: `grad(f)(x, y) -> [df/dx, df/dy]`. */
+export function grad(f: (...args: Tensor[]) => Tensor): (...args: Tensor[]) => Tensor[] {
+  const vg = valueAndGrad(f);
+  return (...args) => vg(...args).grads;
+}

@@ -1,0 +1,17 @@
+import { expand } from '../../tensor/ops/movement.js';
+import { gather, scatterAdd } from '../../tensor/ops/indexing.js';
+import { tensor } from '../../tensor/tensor.js';
+import { ifNeeded, type VjpTable } from '../rule-helpers.js';
+
+/** VJP rules of gather and scatterAdd, each other's transpose. */
+export const indexing: VjpTable<'gather' | 'scatterAdd'> = {
+  gather: (ct, [x, indices], _o, { axis }) => [
+    scatterAdd(expand(tensor(0, { dtype: x.dtype }), x.shape), indices, ct, axis),
+    null,
+  ],
+  scatterAdd: (ct, [, indices], _o, { axis }, needs) => [
+    ifNeeded(needs, 0, () => ct),
+    null,
+    ifNeeded(needs, 2, () => gather(ct, indices, axis)),
+  ],
+};

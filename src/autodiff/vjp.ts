@@ -1,0 +1,103 @@
+import { callGraph, type TapeEntry } from '../ir/replay.js';
+import type { Graph } from '../ir/graph.js';
+import { trace, type InputSpec } from '../ir/trace.js';
+import type { Primitive, PrimitiveAttrs } from '../ir/primitives.js';
+import { fail } from '../tensor/errors.js';
+import { isFloat } from '../tensor/dtype.js';
+import { add } from '../tensor/ops/elementwise.js';
+import { expand, reshape } from '../tensor/ops/movement.js';
+import { sum } from '../tensor/ops/reduce.js';
+import { formatShape, shapesEqual, type Shape } from '../tensor/shape.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
+import { VJP_RULES } from './rules/index.js';
+import type { VjpFn } from './rule-helpers.js';
+
+/** Options of {@link vjp}. */
+export interface VjpOptions {
+  /** Inputs to differentiate with respect to, by index or name (default: every float input). */
+  readonly wrt?: readonly (number | string)[];
+}
+
+/**
+ * Sums a cotangent back to the shape of the operand it belongs to, undoing
+ * broadcasting: leading axes the operand lacks, and axes where it has size 1.
+ */
+export function unbroadcast(g: Tensor, shape: Shape): Tensor {
+  if (shapesEqual(g.shape, shape)) return g;
+  const lead = g.rank - shape.length;
+  const axes = g.shape.flatMap((d, i) => (i < lead || (shape[i - lead] === 1 && d !== 1) ? [i] : []));
+  return reshape(axes.length ? sum(g, axes) : g, shape);
+}
+
+/**
+ * Reverse-mode differentiation as a graph transform. The result takes the
+ * original inputs plus one cotangent per float output (named
+ * `<output>_cotangent`, or `cotangent{i}`), and returns the original outputs
+ * followed by the vector-Jacobian product for each `wrt` input. It is built
+ * from the same primitives, so it compiles on any backend and can itself be
+ * differentiated.
+ */
+export function vjp(graph: Graph, options: VjpOptions = {}): Graph {
+  const where = 'vjp';
+  const wrt = (options.wrt ?? graph.inputs.flatMap((n, i) => (isFloat(n.dtype) ? [i] : []))).map((w) => {
+    const i = typeof w === 'number' ? w : graph.inputs.findIndex((n) => n.name === w);
+    const input = graph.inputs[i];
+    if (!input) fail(where, `wrt expected input indices or names of ${graph.inputs.map((n) => n.name).join(', ')}, got ${JSON.stringify(w)}`);
+    if (!isFloat(input.dtype)) fail(where, `wrt expected float inputs, got '${input.name}' of dtype ${input.dtype}`);
+    return i;
+  });
+  const floatOutputs = graph.outputs.flatMap((o, i) => (isFloat(o.dtype) ? [i] : []));
+  const specs: InputSpec[] = [
+    ...graph.inputs.map((n) => ({ shape: n.shape, dtype: n.dtype, name: n.name })),
+    ...floatOutputs.map((i) => ({ shape: graph.outputs[i].shape, dtype: graph.outputs[i].dtype, name: `cotangent${i}` })),
+  ];
+  return trace((...args) => {
+    const primals = args.slice(0, graph.inputs.length);
+    const tape: TapeEntry[] = [];
+    const outputs = callGraph(graph, primals, tape);
+    const cts = new Map<Tensor, Tensor>();
+    const accumulate = (x: Tensor, g: Tensor): void => {
+      const prev = cts.get(x);
+      cts.set(x, prev ? add(prev, g) : g);
+    };
+    floatOutputs.forEach((i, k) => accumulate(outputs[i], args[graph.inputs.length + k]));
+    backward(tape, new Set(wrt.map((i) => primals[i])), cts, accumulate);
+    const grads = wrt.map((i) => {
+      const x = primals[i];
+      return cts.get(x) ?? expand(tensor(0, { dtype: x.dtype }), x.shape);
+    });
+    return [...outputs, ...grads];
+  }, specs);
+}
+
+/**
+ * The reverse sweep over a tape: marks which values depend on the `sources`,
+ * then walks the tape backwards calling each rule only where a cotangent
+ * arrived and some input needs one.
+ */
+function backward(tape: readonly TapeEntry[], sources: Set<Tensor>, cts: Map<Tensor, Tensor>, accumulate: (x: Tensor, g: Tensor) => void): void {
+  const active = new Set(sources);
+  for (const e of tape) {
+    if (isFloat(e.output.dtype) && e.inputs.some((x) => active.has(x))) active.add(e.output);
+  }
+  for (let k = tape.length - 1; k >= 0; k--) {
+    const e = tape[k];
+    const ct = cts.get(e.output);
+    if (!ct || !active.has(e.output)) continue;
+    const needs = e.inputs.map((x) => active.has(x));
+    const grads = e.kind === 'custom'
+      ? e.composite.vjp!(ct, e.inputs, e.output)
+      : (VJP_RULES[e.op] as VjpFn<PrimitiveAttrs[Primitive]>)(ct, e.inputs, e.output, e.attrs, needs);
+    const name = e.kind === 'custom' ? e.composite.name : e.op;
+    if (grads.length !== e.inputs.length) fail(name, `VJP rule expected ${e.inputs.length} cotangents, got ${grads.length}`);
+    grads.forEach((g, i) => {
+      const x = e.inputs[i];
+      if (!g || !needs[i]) return;
+      const back = unbroadcast(g, x.shape);
+      if (back.dtype !== x.dtype || back.rank !== x.rank) {
+        fail(name, `VJP rule expected a cotangent of ${x.dtype}${formatShape(x.shape)} for input ${i}, got ${g.dtype}${formatShape(g.shape)}`);
+      }
+      accumulate(x, back);
+    });
+  }
+}

@@ -1,0 +1,8 @@
+import { fromNumbers } from '../../../tensor/dtype.js';
+import type { KernelTable } from './types.js';
+
+/** Reference kernels of the constant-producing primitives. */
+export const creation: KernelTable<'constant' | 'iota'> = {
+  constant: (_inputs, { value }) => value,
+  iota: (_inputs, _attrs, out) => fromNumbers(out.dtype, Float64Array.from({ length: out.shape[0] }, (_, i) => i)),
+};

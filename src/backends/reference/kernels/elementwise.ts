@@ -1,0 +1,83 @@
+import { allocate, fromNumbers, isInt, toNumbers, type DType, type TypedArray } from '../../../tensor/dtype.js';
+import { sizeOf } from '../../../tensor/shape.js';
+import { broadcastIndex } from './index-maps.js';
+import type { NoAttrs } from '../../../ir/primitives.js';
+import type { Buffer, KernelFn, KernelTable } from './types.js';
+
+/** Writes computed doubles as `dtype`: float32 rounds once here, ints wrap like C. */
+function store(values: Float64Array, dtype: DType): TypedArray {
+  return dtype === 'float64' ? values : fromNumbers(dtype, values);
+}
+
+function unary(f: (x: number) => number): KernelFn<NoAttrs> {
+  return ([x], _attrs, out) => {
+    const a = toNumbers(x.data);
+    const r = new Float64Array(a.length);
+    for (let i = 0; i < a.length; i++) r[i] = f(a[i]);
+    return store(r, out.dtype);
+  };
+}
+
+/** Reads an input broadcast to the output shape as numbers. */
+function operand(b: Buffer, shape: readonly number[]): { values: ArrayLike<number>; index: Int32Array | null } {
+  return { values: toNumbers(b.data), index: broadcastIndex(b.shape, shape) };
+}
+
+function binary(f: (a: number, b: number) => number, intF?: (a: number, b: number) => number): KernelFn<NoAttrs> {
+  return ([x, y], _attrs, out) => {
+    const n = sizeOf(out.shape);
+    const a = operand(x, out.shape);
+    const b = operand(y, out.shape);
+    const g = intF && isInt(x.dtype) ? intF : f;
+    const r = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      r[i] = g(a.values[a.index ? a.index[i] : i], b.values[b.index ? b.index[i] : i]);
+    }
+    return store(r, out.dtype);
+  };
+}
+
+/** Reference kernels of the elementwise primitives. */
+export const elementwise: KernelTable<'neg' | 'exp' | 'log' | 'sin' | 'cos' | 'sqrt' | 'reciprocal' | 'tanh' | 'abs' | 'sign'
+  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'less' | 'equal' | 'where' | 'cast' | 'stopGradient'> = {
+  neg: unary((x) => -x),
+  exp: unary(Math.exp),
+  log: unary(Math.log),
+  sin: unary(Math.sin),
+  cos: unary(Math.cos),
+  sqrt: unary(Math.sqrt),
+  reciprocal: unary((x) => 1 / x),
+  tanh: unary(Math.tanh),
+  abs: unary(Math.abs),
+  sign: unary(Math.sign),
+  add: binary((a, b) => a + b),
+  sub: binary((a, b) => a - b),
+  // int32 products wrap modulo 2^32, as on every ONNX Runtime device.
+  mul: binary((a, b) => a * b, (a, b) => Math.imul(a, b)),
+  // Integer division truncates toward zero (ONNX Div).
+  div: binary((a, b) => a / b, (a, b) => Math.trunc(a / b)),
+  pow: binary(Math.pow),
+  maximum: binary(Math.max),
+  minimum: binary(Math.min),
+  less: binary((a, b) => (a < b ? 1 : 0)),
+  equal: binary((a, b) => (a === b ? 1 : 0)),
+  where: ([cond, x, y], _attrs, out) => {
+    const n = sizeOf(out.shape);
+    const c = operand(cond, out.shape);
+    const a = broadcastIndex(x.shape, out.shape);
+    const b = broadcastIndex(y.shape, out.shape);
+    const r = allocate(out.dtype, n) as Float64Array;
+    const xs = x.data as Float64Array;
+    const ys = y.data as Float64Array;
+    for (let i = 0; i < n; i++) {
+      r[i] = c.values[c.index ? c.index[i] : i] ? xs[a ? a[i] : i] : ys[b ? b[i] : i];
+    }
+    return r;
+  },
+  cast: ([x], _attrs, out) => {
+    if (x.dtype === out.dtype) return x.data;
+    if (x.dtype === 'int64' && out.dtype === 'int32') return Int32Array.from(x.data as BigInt64Array, (v) => Number(BigInt.asIntN(32, v)));
+    return fromNumbers(out.dtype, toNumbers(x.data));
+  },
+  stopGradient: ([x]) => x.data,
+};

@@ -1,0 +1,47 @@
+/**
+ * llm-tricks: transformer building blocks with their own reverse-mode
+ * autodiff, for composing, training and running language models in
+ * JavaScript.
+ *
+ * This core entry point is pure TypeScript: the Tensor API, tracing to the
+ * IR, autodiff and the reference backend. Importing it loads no native binary
+ * and no WebAssembly. ONNX Runtime backends live in `llm-tricks/node` and
+ * `llm-tricks/web`.
+ *
+ * @packageDocumentation
+ */
+
+// Tensors
+export { Tensor, tensor, scalar, full, zeros, ones, type NestedArray, type TensorOptions } from './tensor/tensor.js';
+export { LlmTricksError } from './tensor/errors.js';
+export { DTYPES, isFloat, type DType, type FloatDType, type TypedArray } from './tensor/dtype.js';
+export { broadcastShapes, type Dim, type Shape } from './tensor/shape.js';
+
+// Ops, by family
+export {
+  neg, exp, log, sin, cos, sqrt, reciprocal, tanh, abs, sign, square,
+  add, sub, mul, div, pow, maximum, minimum, less, greater, equal, where, cast, stopGradient,
+} from './tensor/ops/elementwise.js';
+export type { TensorLike } from './tensor/ops/args.js';
+export { sum, max, argMax, mean, type ReduceOptions } from './tensor/ops/reduce.js';
+export { matmul } from './tensor/ops/linalg.js';
+export { reshape, transpose, swapAxes, expand, slice, sliceAxis, pad, concat, unsqueeze, squeeze } from './tensor/ops/movement.js';
+export { gather, scatterAdd } from './tensor/ops/indexing.js';
+export { iota } from './tensor/ops/creation.js';
+export { randomUniform, type RandomOptions } from './tensor/ops/random.js';
+
+// IR
+export { PRIMITIVES, FAMILY, type Primitive, type PrimitiveAttrs, type Family } from './ir/primitives.js';
+export { Graph, type Node, type InputNode, type PrimitiveNode, type CallNode, type Composite, type CustomVjp } from './ir/graph.js';
+export { trace, type InputSpec, type TraceOutput } from './ir/trace.js';
+export { composite } from './ir/composite.js';
+export { callGraph } from './ir/replay.js';
+
+// Autodiff
+export { vjp, type VjpOptions } from './autodiff/vjp.js';
+export { grad, valueAndGrad, type ValueAndGrad } from './autodiff/grad.js';
+export { defineCustomVjp } from './autodiff/custom-vjp.js';
+
+// Backends
+export type { Backend, Executable, CompileOptions, Feeds } from './backends/backend.js';
+export { referenceBackend } from './backends/reference/interpreter.js';

@@ -1,0 +1,25 @@
+import { expectTensor, recordCall } from '../tensor/apply.js';
+import { fail } from '../tensor/errors.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { currentTrace } from '../tensor/trace-state.js';
+import type { Composite, CustomVjp } from './graph.js';
+import { trace } from './trace.js';
+
+/**
+ * Defines a composite op: a function of primitives that shows up in traced
+ * graphs as one named call node, so a backend may lower it to a fused kernel
+ * and autodiff may use a hand-written `vjp` instead of differentiating the
+ * body. Eagerly it just runs `forward`.
+ */
+export function composite(name: string, forward: (...inputs: Tensor[]) => Tensor, vjp?: CustomVjp): (...inputs: Tensor[]) => Tensor {
+  if (typeof name !== 'string' || name.length === 0) fail('composite', `name expected a non-empty string, got ${JSON.stringify(name)}`);
+  const def: Composite = vjp ? { name, forward, vjp } : { name, forward };
+  return (...inputs: Tensor[]): Tensor => {
+    inputs.forEach((t, i) => expectTensor(name, `input ${i}`, t));
+    const state = currentTrace();
+    if (!state || !inputs.some((t) => t.isTraced)) return forward(...inputs);
+    const body = trace(forward, inputs.map((t, i) => ({ shape: t.shape, dtype: t.dtype, name: `${name}.input${i}` })));
+    if (body.outputs.length !== 1) fail(name, `forward expected to return one Tensor, got ${body.outputs.length}`);
+    return recordCall(state, def, body, inputs);
+  };
+}

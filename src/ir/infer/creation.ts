@@ -1,0 +1,24 @@
+import { fail } from '../../tensor/errors.js';
+import { dtypeOfArray, isDType } from '../../tensor/dtype.js';
+import { formatShape, isDim, sizeOf } from '../../tensor/shape.js';
+import { arity, checkIntList } from './common.js';
+import type { InferTable } from './types.js';
+
+/** Shape and dtype rules of the constant-producing primitives. */
+export const creation: InferTable<'constant' | 'iota'> = {
+  constant: (where, inputs, { value, shape }) => {
+    arity(where, inputs, 0);
+    const dtype = dtypeOfArray(where, value);
+    checkIntList(where, 'shape', shape, Array.isArray(shape) ? shape.length : 0);
+    if (sizeOf(shape) !== value.length) {
+      fail(where, `data expected ${sizeOf(shape)} elements for shape ${formatShape(shape)}, got ${value.length}`);
+    }
+    return { shape, dtype };
+  },
+  iota: (where, inputs, { length, dtype }) => {
+    arity(where, inputs, 0);
+    if (!isDim(length)) fail(where, `length expected a non-negative integer or a dimension name, got ${JSON.stringify(length)}`);
+    if (!isDType(dtype) || dtype === 'bool') fail(where, `dtype expected float32, float64, int32 or int64, got ${JSON.stringify(dtype)}`);
+    return { shape: [length], dtype };
+  },
+};

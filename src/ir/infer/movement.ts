@@ -1,0 +1,140 @@
+import { fail } from '../../tensor/errors.js';
+import { formatShape, isDim, type Dim, type Shape } from '../../tensor/shape.js';
+import { arity, checkIntList, sameDType } from './common.js';
+import type { InferTable, Meta } from './types.js';
+
+/** Splits a shape into its numeric product and its symbolic factors. */
+function factors(shape: Shape): { n: number; syms: string[] } {
+  let n = 1;
+  const syms: string[] = [];
+  for (const d of shape) {
+    if (typeof d === 'number') n *= d;
+    else syms.push(d);
+  }
+  return { n, syms };
+}
+
+/**
+ * Resolves a reshape target: at most one -1, whose size is what the input
+ * has left over. With symbolic dims the leftover must cancel to a number or
+ * to one symbol.
+ */
+function reshapeTarget(where: string, from: Shape, to: Shape): Shape {
+  if (!Array.isArray(to) || to.filter((d) => d === -1).length > 1 || !to.every((d) => d === -1 || isDim(d))) {
+    fail(where, `shape expected dimensions (at most one -1), got ${JSON.stringify(to)}`);
+  }
+  const a = factors(from);
+  const b = factors(to.filter((d) => d !== -1));
+  const left = [...a.syms];
+  const right: string[] = [];
+  for (const s of b.syms) {
+    const i = left.indexOf(s);
+    if (i >= 0) left.splice(i, 1);
+    else right.push(s);
+  }
+  const holes = to.filter((d) => d === -1).length;
+  const mismatch = (): never => fail(where, `cannot reshape ${formatShape(from)} to ${formatShape(to)}: element counts differ`);
+  if (holes === 0) {
+    if (left.length === 0 && right.length === 0 && a.n !== b.n) mismatch();
+    return to;
+  }
+  if (right.length > 0 || left.length > 1 || b.n === 0 || a.n % b.n !== 0) {
+    if (left.length === 0 && right.length === 0) mismatch();
+    fail(where, `cannot infer -1 reshaping ${formatShape(from)} to ${formatShape(to)}; give every dimension`);
+  }
+  let hole: Dim = a.n / b.n;
+  if (left.length === 1) {
+    if (hole !== 1) fail(where, `cannot infer -1 reshaping ${formatShape(from)} to ${formatShape(to)}; give every dimension`);
+    hole = left[0];
+  }
+  return to.map((d) => (d === -1 ? hole : d));
+}
+
+function checkDims(where: string, arg: string, dims: unknown, rank: number): Shape {
+  if (!Array.isArray(dims) || dims.length !== rank || !dims.every(isDim)) {
+    fail(where, `${arg} expected ${rank} dimensions, got ${JSON.stringify(dims)}`);
+  }
+  return dims as Shape;
+}
+
+/** Shape and dtype rules of the movement primitives. */
+export const movement: InferTable<'reshape' | 'transpose' | 'expand' | 'slice' | 'pad' | 'concat'> = {
+  reshape: (where, inputs, attrs) => {
+    arity(where, inputs, 1);
+    return { shape: reshapeTarget(where, inputs[0].shape, attrs.shape), dtype: inputs[0].dtype };
+  },
+  transpose: (where, inputs, { perm }) => {
+    arity(where, inputs, 1);
+    const [x] = inputs;
+    const rank = x.shape.length;
+    const ok = Array.isArray(perm) && perm.length === rank && [...perm].sort((p, q) => p - q).every((p, i) => p === i);
+    if (!ok) fail(where, `perm expected a permutation of [0..${rank - 1}], got ${JSON.stringify(perm)}`);
+    return { shape: perm.map((p) => x.shape[p]), dtype: x.dtype };
+  },
+  expand: (where, inputs, { shape }) => {
+    arity(where, inputs, 1);
+    const [x] = inputs;
+    const to = checkDims(where, 'shape', shape, Array.isArray(shape) ? shape.length : -1);
+    const offset = to.length - x.shape.length;
+    if (offset < 0 || x.shape.some((d, i) => d !== 1 && d !== to[offset + i] && typeof to[offset + i] === typeof d)) {
+      fail(where, `cannot broadcast ${formatShape(x.shape)} to ${formatShape(to)}`);
+    }
+    return { shape: to, dtype: x.dtype };
+  },
+  slice: (where, inputs, { starts, sizes }) => {
+    arity(where, inputs, 1);
+    const [x] = inputs;
+    const rank = x.shape.length;
+    checkIntList(where, 'starts', starts, rank);
+    checkDims(where, 'sizes', sizes, rank);
+    x.shape.forEach((d, i) => {
+      const size = sizes[i];
+      if (typeof d === 'number' && typeof size === 'number' && starts[i] + size > d) {
+        fail(where, `block at ${JSON.stringify(starts)} of size ${formatShape(sizes)} expected inside ${formatShape(x.shape)}`);
+      }
+      if (typeof size === 'string' && starts[i] !== 0) {
+        fail(where, `a symbolic size ('${size}') expected start 0, got ${starts[i]}`);
+      }
+    });
+    return { shape: sizes, dtype: x.dtype };
+  },
+  pad: (where, inputs, { before, shape }) => {
+    arity(where, inputs, 1);
+    const [x] = inputs;
+    const rank = x.shape.length;
+    checkIntList(where, 'before', before, rank);
+    checkDims(where, 'shape', shape, rank);
+    x.shape.forEach((d, i) => {
+      const out = shape[i];
+      if (typeof d === 'number' && typeof out === 'number' && before[i] + d > out) {
+        fail(where, `${formatShape(x.shape)} at offset ${JSON.stringify(before)} expected to fit in ${formatShape(shape)}`);
+      }
+    });
+    return { shape, dtype: x.dtype };
+  },
+  concat: (where, inputs, { axis }) => {
+    if (inputs.length === 0) fail(where, 'expected at least one input, got 0');
+    const [first] = inputs;
+    const rank = first.shape.length;
+    if (!Number.isInteger(axis) || axis < 0 || axis >= rank) fail(where, `axis expected an integer in [0, ${rank - 1}], got ${axis}`);
+    inputs.forEach((m: Meta) => {
+      sameDType(where, first, m);
+      if (m.shape.length !== rank || m.shape.some((d, i) => i !== axis && d !== first.shape[i])) {
+        fail(where, `inputs expected equal shapes except on axis ${axis}, got ${inputs.map((x) => formatShape(x.shape)).join(', ')}`);
+      }
+    });
+    const { n, syms } = factorsSum(inputs.map((m) => m.shape[axis]));
+    const joined: Dim = syms.length === 0 ? n : [...syms, ...(n ? [String(n)] : [])].join('+');
+    return { shape: first.shape.map((d, i) => (i === axis ? joined : d)), dtype: first.dtype };
+  },
+};
+
+function factorsSum(dims: readonly Dim[]): { n: number; syms: string[] } {
+  let n = 0;
+  const syms: string[] = [];
+  for (const d of dims) {
+    if (typeof d === 'number') n += d;
+    else syms.push(d);
+  }
+  return { n, syms };
+}

@@ -1,0 +1,48 @@
+import { apply, recordCall } from '../tensor/apply.js';
+import { fail } from '../tensor/errors.js';
+import { formatShape } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { currentTrace } from '../tensor/trace-state.js';
+import type { Composite, Graph, Node } from './graph.js';
+import type { Primitive, PrimitiveAttrs } from './primitives.js';
+
+/** One step of a replayed graph, as autodiff sees it. */
+export type TapeEntry =
+  | { readonly kind: 'primitive'; readonly op: Primitive; readonly attrs: PrimitiveAttrs[Primitive]; readonly inputs: readonly Tensor[]; readonly output: Tensor }
+  | { readonly kind: 'custom'; readonly composite: Composite; readonly inputs: readonly Tensor[]; readonly output: Tensor };
+
+/**
+ * Runs `graph` on `inputs` through the Tensor ops: eagerly, or recorded into
+ * the active trace (inlining a graph into another). When `tape` is given, each
+ * primitive applied is appended to it, and composites are inlined unless they
+ * carry a custom VJP, so autodiff sees exactly the ops it must differentiate.
+ */
+export function callGraph(graph: Graph, inputs: readonly Tensor[], tape?: TapeEntry[]): Tensor[] {
+  const where = 'callGraph';
+  if (inputs.length !== graph.inputs.length) fail(where, `expected ${graph.inputs.length} inputs, got ${inputs.length}`);
+  const env = new Map<Node, Tensor>();
+  graph.inputs.forEach((n, i) => {
+    const t = inputs[i];
+    if (t.dtype !== n.dtype || t.rank !== n.shape.length) {
+      fail(where, `input '${n.name}' expected ${n.dtype}${formatShape(n.shape)}, got ${t.dtype}${formatShape(t.shape)}`);
+    }
+    env.set(n, t);
+  });
+  for (const node of graph.nodes) {
+    if (node.kind === 'input') continue;
+    const args = node.inputs.map((x) => env.get(x)!);
+    let out: Tensor;
+    if (node.kind === 'primitive') {
+      out = apply(node.op, args, node.attrs, node.op);
+      tape?.push({ kind: 'primitive', op: node.op, attrs: node.attrs, inputs: args, output: out });
+    } else if (tape && !node.composite.vjp) {
+      out = callGraph(node.body, args, tape)[0];
+    } else {
+      const state = currentTrace();
+      out = state && args.some((t) => t.isTraced) ? recordCall(state, node.composite, node.body, args) : node.composite.forward(...args);
+      tape?.push({ kind: 'custom', composite: node.composite, inputs: args, output: out });
+    }
+    env.set(node, out);
+  }
+  return graph.outputs.map((o) => env.get(o)!);
+}

@@ -1,0 +1,33 @@
+import { expectTensor } from '../apply.js';
+import { fail } from '../errors.js';
+import { describe, type DType } from '../dtype.js';
+import { normalizeAxis } from '../shape.js';
+import { Tensor, tensor } from '../tensor.js';
+
+/** A tensor, or a plain number taken as a scalar of the other operand's dtype. */
+export type TensorLike = Tensor | number;
+
+/** Converts the operands of a binary op: numbers become scalars of the tensor operand's dtype. */
+export function operands(where: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+  const dtype: DType = a instanceof Tensor ? a.dtype : b instanceof Tensor ? b.dtype : 'float32';
+  return [toTensor(where, 'a', a, dtype), toTensor(where, 'b', b, dtype)];
+}
+
+/** A tensor from a TensorLike, naming the op and argument when it is neither. */
+export function toTensor(where: string, arg: string, x: TensorLike, dtype: DType): Tensor {
+  if (typeof x === 'number') return tensor(x, { dtype });
+  return expectTensor(where, arg, x);
+}
+
+/**
+ * Normalises `axis` (one, several, or all when undefined) to ascending,
+ * unique, non-negative axes of a rank-`rank` tensor.
+ */
+export function axesOf(where: string, axis: number | readonly number[] | undefined, rank: number): number[] {
+  if (axis === undefined) return Array.from({ length: rank }, (_, i) => i);
+  const list = typeof axis === 'number' ? [axis] : axis;
+  if (!Array.isArray(list)) fail(where, `axis expected a number or an array of numbers, got ${describe(axis)}`);
+  const axes = list.map((a) => normalizeAxis(where, a, rank));
+  if (new Set(axes).size !== axes.length) fail(where, `axis expected distinct axes, got ${JSON.stringify(list)}`);
+  return axes.sort((p, q) => p - q);
+}

@@ -1,0 +1,22 @@
+import { apply } from '../apply.js';
+import type { FloatDType } from '../dtype.js';
+import type { Shape } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+
+/** Options of {@link randomUniform}. */
+export interface RandomOptions {
+  /** Default float32. */
+  dtype?: FloatDType;
+  /** Separates several random ops fed the same seed and step (default 0). */
+  salt?: number;
+}
+
+/**
+ * Uniform numbers in [0, 1) that are a pure function of (seed, step, salt,
+ * element index): the same inputs give the same numbers on every backend, and
+ * a new step gives new numbers. `seed` and `step` are int32 scalars, usually
+ * graph inputs, so one compiled graph serves every step.
+ */
+export function randomUniform(seed: Tensor, step: Tensor, shape: Shape, options: RandomOptions = {}): Tensor {
+  return apply('randomUniform', [seed, step], { shape, dtype: options.dtype ?? 'float32', salt: options.salt ?? 0 });
+}

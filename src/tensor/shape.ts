@@ -1,0 +1,116 @@
+import { fail } from './errors.js';
+
+/**
+ * One dimension: a size, or the name of a symbolic size (`'batch'`, `'T'`)
+ * bound when a compiled graph runs, so one graph serves every length.
+ */
+export type Dim = number | string;
+/** A tensor's dimensions, outermost first. */
+export type Shape = readonly Dim[];
+
+/** True when every dimension is a known number. */
+export function isStatic(shape: Shape): shape is readonly number[] {
+  return shape.every((d) => typeof d === 'number');
+}
+
+/** The number of elements of a static shape (1 for a scalar). */
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Row-major strides of a static shape. */
+export function stridesOf(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+/** `[2, T, 3]`, the form every error message uses. */
+export function formatShape(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** True when two shapes are dimension-for-dimension identical. */
+export function shapesEqual(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** True when `d` is a valid dimension: a non-negative integer or a non-empty name. */
+export function isDim(d: unknown): d is Dim {
+  return (typeof d === 'number' && Number.isInteger(d) && d >= 0) || (typeof d === 'string' && d.length > 0);
+}
+
+/** Checks that `shape` is an array of dimensions, naming `where` and `arg` otherwise. */
+export function checkShape(where: string, arg: string, shape: unknown): Shape {
+  if (!Array.isArray(shape) || !shape.every(isDim)) {
+    fail(where, `${arg} expected an array of non-negative integers or dimension names, got ${JSON.stringify(shape)}`);
+  }
+  return shape as Shape;
+}
+
+/**
+ * NumPy/ONNX broadcasting of any number of shapes: align on the right; each
+ * dimension pair must be equal or contain a 1. A symbolic dimension broadcast
+ * against a number n > 1 is taken to be n (checked again at run time).
+ */
+export function broadcastShapes(where: string, ...shapes: Shape[]): Shape {
+  const rank = Math.max(0, ...shapes.map((s) => s.length));
+  const out: Dim[] = new Array<Dim>(rank).fill(1);
+  for (let i = 0; i < rank; i++) {
+    for (const shape of shapes) {
+      const d = shape[shape.length - rank + i];
+      if (d === undefined || d === 1) continue;
+      const o = out[i];
+      if (o === 1 || o === d) out[i] = d;
+      else if (typeof o === 'string' && typeof d === 'number') out[i] = d;
+      else if (typeof o === 'number' && typeof d === 'string') continue;
+      else fail(where, `shapes expected broadcastable, got ${shapes.map(formatShape).join(' and ')}`);
+    }
+  }
+  return out;
+}
+
+/** Normalises a possibly negative axis into [0, rank), naming `where` when out of range. */
+export function normalizeAxis(where: string, axis: number, rank: number): number {
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
+    fail(where, rank === 0 ? `axis expected none for a scalar, got ${axis}` : `axis expected an integer in [${-rank}, ${rank - 1}], got ${axis}`);
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+/** Symbol bindings of a running graph: name → size. */
+export type Bindings = ReadonlyMap<string, number>;
+
+/** Replaces symbolic dimensions by their bound sizes. */
+export function resolveShape(where: string, shape: Shape, bindings: Bindings): number[] {
+  return shape.map((d) => {
+    if (typeof d === 'number') return d;
+    const v = bindings.get(d);
+    if (v === undefined) fail(where, `dimension '${d}' expected bound by a graph input, got no binding`);
+    return v;
+  });
+}
+
+/**
+ * Binds the symbolic dims of `declared` from an actual shape, checking fixed
+ * dims and earlier bindings.
+ */
+export function bindShape(where: string, declared: Shape, actual: readonly number[], bindings: Map<string, number>): void {
+  if (declared.length !== actual.length) {
+    fail(where, `shape expected ${formatShape(declared)}, got ${formatShape(actual)}`);
+  }
+  declared.forEach((d, i) => {
+    const a = actual[i];
+    const bound = typeof d === 'number' ? d : bindings.get(d);
+    if (bound === undefined) bindings.set(d as string, a);
+    else if (bound !== a) {
+      fail(where, `shape expected ${formatShape(declared)}${typeof d === 'string' ? ` with ${d} = ${bound}` : ''}, got ${formatShape(actual)}`);
+    }
+  });
+}

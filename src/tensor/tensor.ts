@@ -1,0 +1,181 @@
+import type { Node } from '../ir/graph.js';
+import { fail } from './errors.js';
+import { allocate, describe, dtypeOfArray, fromNumbers, isDType, toNumbers, type DType, type TypedArray } from './dtype.js';
+import { checkShape, formatShape, sizeOf, stridesOf, type Shape } from './shape.js';
+import type { TraceState } from './trace-state.js';
+
+/** Nested arrays of numbers or booleans, as `toArray()` returns them. */
+export type NestedArray = number | boolean | bigint | NestedArray[];
+
+/**
+ * An immutable n-dimensional array. Outside a trace it holds data (computed
+ * eagerly on the reference backend); inside `trace(fn)` it is a symbolic
+ * value of the graph being recorded. Ops are free functions (`add(a, b)`),
+ * and code written with them runs either way.
+ */
+export class Tensor {
+  readonly shape: Shape;
+  readonly dtype: DType;
+  /** @internal Row-major data of an eager tensor. */
+  readonly _data: TypedArray | undefined;
+  /** @internal The node of a traced tensor. */
+  readonly _node: Node | undefined;
+  /** @internal The trace that owns `_node`. */
+  readonly _trace: TraceState | undefined;
+
+  /** @internal Use `tensor(...)` or the ops to make tensors. */
+  constructor(shape: Shape, dtype: DType, data?: TypedArray, node?: Node, trace?: TraceState) {
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtype;
+    this._data = data;
+    this._node = node;
+    this._trace = trace;
+  }
+
+  /** Number of dimensions. */
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** Number of elements (NaN while a dimension is symbolic). */
+  get size(): number {
+    return this.shape.every((d) => typeof d === 'number') ? sizeOf(this.shape as number[]) : NaN;
+  }
+
+  /** True inside a trace, where the tensor has no data yet. */
+  get isTraced(): boolean {
+    return this._node !== undefined;
+  }
+
+  /** A copy of the row-major data. */
+  data(): TypedArray {
+    return this.eager('data').slice();
+  }
+
+  /** The data as nested arrays (booleans for bool, numbers otherwise; int64 as bigint). */
+  toArray(): NestedArray {
+    const data = this.eager('toArray');
+    const shape = this.shape as number[];
+    const strides = stridesOf(shape);
+    const read = (i: number): NestedArray => (this.dtype === 'bool' ? data[i] !== 0 : data[i]);
+    const build = (axis: number, offset: number): NestedArray =>
+      axis === shape.length ? read(offset) : Array.from({ length: shape[axis] }, (_, i) => build(axis + 1, offset + i * strides[axis]));
+    return build(0, 0);
+  }
+
+  /** The single element of a one-element tensor, as a number. */
+  item(): number {
+    const data = this.eager('item');
+    if (data.length !== 1) fail('Tensor.item', `expected a tensor of one element, got shape ${formatShape(this.shape)}`);
+    return Number(data[0]);
+  }
+
+  /** `Tensor(float32[2, 3])`, plus the values of small eager tensors. */
+  toString(): string {
+    const head = `Tensor(${this.dtype}${formatShape(this.shape)}`;
+    if (!this._data) return `${head}, traced)`;
+    return this._data.length <= 64 ? `${head}, ${JSON.stringify(this.toArray(), (_k, v) => (typeof v === 'bigint' ? String(v) : v))})` : `${head})`;
+  }
+
+  private eager(where: string): TypedArray {
+    if (!this._data) fail(`Tensor.${where}`, 'expected an eager tensor, got a traced one (it has no data until the compiled graph runs)');
+    return this._data;
+  }
+}
+
+/** Options of {@link tensor}. */
+export interface TensorOptions {
+  /** Defaults to the nesting of `values`, or `[length]` for a flat list. */
+  shape?: readonly number[];
+  /** Defaults to the typed array's dtype, or float32 for numbers and bool for booleans. */
+  dtype?: DType;
+}
+
+/**
+ * Makes an eager tensor from nested arrays, a flat list plus a shape, or a
+ * typed array (copied).
+ *
+ * @example
+ * ```ts
+ * const x = tensor([[1, 2], [3, 4]]);            // float32 [2, 2]
+ * const i = tensor([0, 2], { dtype: 'int32' });  // int32 [2]
+ * ```
+ */
+export function tensor(values: NestedArray | TypedArray, options: TensorOptions = {}): Tensor {
+  const where = 'tensor';
+  if (options.dtype !== undefined && !isDType(options.dtype)) {
+    fail(where, `dtype expected float32, float64, int32, int64 or bool, got ${describe(options.dtype)}`);
+  }
+  let flat: ArrayLike<number>;
+  let nested: number[] = [];
+  let dtype = options.dtype;
+  if (ArrayBuffer.isView(values)) {
+    const from = dtypeOfArray(where, values);
+    dtype ??= from;
+    flat = toNumbers(values as TypedArray);
+    nested = [flat.length];
+  } else {
+    const collected: number[] = [];
+    nested = nestedShape(values);
+    let sawBool = false;
+    const walk = (v: NestedArray, axis: number): void => {
+      if (Array.isArray(v)) {
+        if (v.length !== nested[axis]) fail(where, `values expected a rectangular nested array of shape ${formatShape(nested)}, got a row of length ${v.length} at depth ${axis}`);
+        v.forEach((e) => walk(e, axis + 1));
+      } else if (axis !== nested.length) {
+        fail(where, `values expected a rectangular nested array of shape ${formatShape(nested)}, got a number at depth ${axis}`);
+      } else if (typeof v === 'boolean') {
+        sawBool = true;
+        collected.push(v ? 1 : 0);
+      } else if (typeof v === 'number' || typeof v === 'bigint') {
+        collected.push(Number(v));
+      } else {
+        fail(where, `values expected numbers or booleans, got ${describe(v)}`);
+      }
+    };
+    walk(values, 0);
+    flat = collected;
+    dtype ??= sawBool ? 'bool' : 'float32';
+  }
+  const shape = options.shape ? (checkShape(where, 'shape', options.shape) as number[]) : nested;
+  if (!shape.every((d) => typeof d === 'number')) fail(where, `shape expected numbers for an eager tensor, got ${formatShape(shape)}`);
+  if (sizeOf(shape) !== flat.length) {
+    fail(where, `values expected ${sizeOf(shape)} elements for shape ${formatShape(shape)}, got ${flat.length}`);
+  }
+  return new Tensor(shape, dtype, fromNumbers(dtype, flat));
+}
+
+function nestedShape(values: NestedArray): number[] {
+  const shape: number[] = [];
+  let v = values;
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    v = v[0];
+  }
+  return shape;
+}
+
+/** A scalar tensor (float32 unless `dtype` says otherwise). */
+export function scalar(value: number | boolean, dtype?: DType): Tensor {
+  return tensor(value, dtype ? { dtype } : {});
+}
+
+/** A tensor of `shape` filled with `value`. */
+export function full(shape: readonly number[], value: number, dtype: DType = 'float32'): Tensor {
+  const where = 'full';
+  checkShape(where, 'shape', shape);
+  if (!isDType(dtype)) fail(where, `dtype expected float32, float64, int32, int64 or bool, got ${describe(dtype)}`);
+  const data = allocate(dtype, sizeOf(shape));
+  (data as Float64Array).fill(dtype === 'int64' ? (BigInt(Math.trunc(value)) as unknown as number) : value);
+  return new Tensor(shape, dtype, data);
+}
+
+/** A tensor of zeros. */
+export function zeros(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+  return full(shape, 0, dtype);
+}
+
+/** A tensor of ones. */
+export function ones(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+  return full(shape, 1, dtype);
+}
