@@ -1,7 +1,7 @@
 import type { Node } from '../ir/graph.js';
 import { fail } from './errors.js';
 import { allocate, describe, dtypeOfArray, fromNumbers, isDType, toNumbers, type DType, type TypedArray } from './dtype.js';
-import { checkShape, formatShape, sizeOf, stridesOf, type Shape } from './shape.js';
+import { checkShape, formatShape, isStatic, sizeOf, stridesOf, type Shape } from './shape.js';
 import type { TraceState } from './trace-state.js';
 
 /** Nested arrays of numbers or booleans, as `toArray()` returns them. */
@@ -163,7 +163,7 @@ export function scalar(value: number | boolean, dtype?: DType): Tensor {
 /** A tensor of `shape` filled with `value`. */
 export function full(shape: readonly number[], value: number, dtype: DType = 'float32'): Tensor {
   const where = 'full';
-  checkShape(where, 'shape', shape);
+  if (!isStatic(checkShape(where, 'shape', shape))) fail(where, `shape expected numbers, got ${formatShape(shape)}`);
   if (!isDType(dtype)) fail(where, `dtype expected float32, float64, int32, int64 or bool, got ${describe(dtype)}`);
   const data = allocate(dtype, sizeOf(shape));
   (data as Float64Array).fill(dtype === 'int64' ? (BigInt(Math.trunc(value)) as unknown as number) : value);

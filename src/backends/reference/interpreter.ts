@@ -8,6 +8,12 @@ import { evaluatePrimitive, resolveAttrs, type Buffer } from './evaluate.js';
 
 /** Orders feeds by the graph's inputs, checking each one's dtype and shape. */
 export function orderFeeds(where: string, graph: Graph, feeds: Feeds): Tensor[] {
+  if (!Array.isArray(feeds)) {
+    if (typeof feeds !== 'object' || feeds === null) fail(where, `feeds expected an array of Tensors or a record by input name, got ${describe(feeds)}`);
+    const names = graph.inputs.map((n) => n.name);
+    const unknown = Object.keys(feeds).find((k) => !names.includes(k));
+    if (unknown !== undefined) fail(where, `feed names expected among ${names.join(', ')}, got '${unknown}'`);
+  }
   const list = Array.isArray(feeds)
     ? feeds as readonly Tensor[]
     : graph.inputs.map((n) => {
