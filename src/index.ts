@@ -15,7 +15,7 @@
 export { Tensor, tensor, scalar, full, zeros, ones, type NestedArray, type TensorOptions } from './tensor/tensor.js';
 export { LlmTricksError } from './tensor/errors.js';
 export { DTYPES, isFloat, type DType, type FloatDType, type TypedArray } from './tensor/dtype.js';
-export { broadcastShapes, type Dim, type Shape } from './tensor/shape.js';
+export type { Dim, Shape } from './tensor/shape.js';
 
 // Ops, by family
 export {

@@ -2,7 +2,7 @@ import { callGraph, type TapeEntry } from '../ir/replay.js';
 import type { Graph } from '../ir/graph.js';
 import { trace, type InputSpec } from '../ir/trace.js';
 import type { Primitive, PrimitiveAttrs } from '../ir/primitives.js';
-import { fail } from '../tensor/errors.js';
+import { fail, show } from '../tensor/errors.js';
 import { isFloat } from '../tensor/dtype.js';
 import { add } from '../tensor/ops/elementwise.js';
 import { expand, reshape } from '../tensor/ops/movement.js';
@@ -42,7 +42,7 @@ export function vjp(graph: Graph, options: VjpOptions = {}): Graph {
   const wrt = (options.wrt ?? graph.inputs.flatMap((n, i) => (isFloat(n.dtype) ? [i] : []))).map((w) => {
     const i = typeof w === 'number' ? w : graph.inputs.findIndex((n) => n.name === w);
     const input = graph.inputs[i];
-    if (!input) fail(where, `wrt expected input indices or names of ${graph.inputs.map((n) => n.name).join(', ')}, got ${JSON.stringify(w)}`);
+    if (!input) fail(where, `wrt expected input indices or names of ${graph.inputs.map((n) => n.name).join(', ')}, got ${show(w)}`);
     if (!isFloat(input.dtype)) fail(where, `wrt expected float inputs, got '${input.name}' of dtype ${input.dtype}`);
     return i;
   });

@@ -1,5 +1,5 @@
 import { expectTensor, recordCall } from '../tensor/apply.js';
-import { fail } from '../tensor/errors.js';
+import { fail, show } from '../tensor/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { currentTrace } from '../tensor/trace-state.js';
 import type { Composite, CustomVjp } from './graph.js';
@@ -12,7 +12,7 @@ import { trace } from './trace.js';
  * body. Eagerly it just runs `forward`.
  */
 export function composite(name: string, forward: (...inputs: Tensor[]) => Tensor, vjp?: CustomVjp): (...inputs: Tensor[]) => Tensor {
-  if (typeof name !== 'string' || name.length === 0) fail('composite', `name expected a non-empty string, got ${JSON.stringify(name)}`);
+  if (typeof name !== 'string' || name.length === 0) fail('composite', `name expected a non-empty string, got ${show(name)}`);
   const def: Composite = vjp ? { name, forward, vjp } : { name, forward };
   return (...inputs: Tensor[]): Tensor => {
     inputs.forEach((t, i) => expectTensor(name, `input ${i}`, t));

@@ -2,7 +2,7 @@ import type { CallNode, Composite, Node, PrimitiveNode } from '../ir/graph.js';
 import { infer } from '../ir/infer/index.js';
 import type { Primitive, PrimitiveAttrs } from '../ir/primitives.js';
 import { evaluatePrimitive } from '../backends/reference/evaluate.js';
-import { fail } from './errors.js';
+import { fail, show } from './errors.js';
 import { describe } from './dtype.js';
 import { isStatic, type Shape } from './shape.js';
 import { Tensor } from './tensor.js';
@@ -55,6 +55,9 @@ export function apply<P extends Primitive>(op: P, inputs: readonly Tensor[], att
     const nodes = inputs.map((t) => nodeIn(where, state, t));
     const node: PrimitiveNode<P> = { kind: 'primitive', op, id: state.id(), inputs: nodes, attrs, shape: meta.shape, dtype: meta.dtype };
     return new Tensor(meta.shape, meta.dtype, undefined, node, state);
+  }
+  if (hasSymbols(attrs)) {
+    fail(where, `symbolic dimensions expected only inside trace(), got ${show(attrs)} outside one`);
   }
   const out = evaluatePrimitive(op, where, inputs.map((t) => {
     if (!t._data) fail(where, 'a traced tensor was used after its trace ended');

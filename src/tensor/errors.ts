@@ -14,6 +14,19 @@ export class LlmTricksError extends Error {
   }
 }
 
+/**
+ * A value as error messages print it: JSON where possible (bigints as
+ * numbers), else a short description.
+ */
+export function show(value: unknown): string {
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<unknown>).length})`;
+  try {
+    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
 /** Throws an {@link LlmTricksError} naming `where`. */
 export function fail(where: string, message: string): never {
   throw new LlmTricksError(where, message);

@@ -1,4 +1,4 @@
-import { fail } from './errors.js';
+import { fail, show } from './errors.js';
 
 /**
  * One dimension: a size, or the name of a symbolic size (`'batch'`, `'T'`)
@@ -49,7 +49,7 @@ export function isDim(d: unknown): d is Dim {
 /** Checks that `shape` is an array of dimensions, naming `where` and `arg` otherwise. */
 export function checkShape(where: string, arg: string, shape: unknown): Shape {
   if (!Array.isArray(shape) || !shape.every(isDim)) {
-    fail(where, `${arg} expected an array of non-negative integers or dimension names, got ${JSON.stringify(shape)}`);
+    fail(where, `${arg} expected an array of non-negative integers or dimension names, got ${show(shape)}`);
   }
   return shape as Shape;
 }
@@ -60,6 +60,7 @@ export function checkShape(where: string, arg: string, shape: unknown): Shape {
  * against a number n > 1 is taken to be n (checked again at run time).
  */
 export function broadcastShapes(where: string, ...shapes: Shape[]): Shape {
+  shapes.forEach((s, i) => checkShape(where, `shape ${i}`, s));
   const rank = Math.max(0, ...shapes.map((s) => s.length));
   const out: Dim[] = new Array<Dim>(rank).fill(1);
   for (let i = 0; i < rank; i++) {

@@ -1,6 +1,6 @@
 import type { Node } from '../ir/graph.js';
 import { fail } from './errors.js';
-import { allocate, describe, dtypeOfArray, fromNumbers, isDType, toNumbers, type DType, type TypedArray } from './dtype.js';
+import { describe, isInt, dtypeOfArray, fromNumbers, isDType, toNumbers, type DType, type TypedArray } from './dtype.js';
 import { checkShape, formatShape, isStatic, sizeOf, stridesOf, type Shape } from './shape.js';
 import type { TraceState } from './trace-state.js';
 
@@ -101,8 +101,10 @@ export interface TensorOptions {
  * const i = tensor([0, 2], { dtype: 'int32' });  // int32 [2]
  * ```
  */
-export function tensor(values: NestedArray | TypedArray, options: TensorOptions = {}): Tensor {
+export function tensor(values: NestedArray | TypedArray, options?: TensorOptions): Tensor {
   const where = 'tensor';
+  options ??= {};
+  if (typeof options !== 'object') fail(where, `options expected { shape?, dtype? }, got ${describe(options)}`);
   if (options.dtype !== undefined && !isDType(options.dtype)) {
     fail(where, `dtype expected float32, float64, int32, int64 or bool, got ${describe(options.dtype)}`);
   }
@@ -142,7 +144,9 @@ export function tensor(values: NestedArray | TypedArray, options: TensorOptions 
   if (sizeOf(shape) !== flat.length) {
     fail(where, `values expected ${sizeOf(shape)} elements for shape ${formatShape(shape)}, got ${flat.length}`);
   }
-  return new Tensor(shape, dtype, fromNumbers(dtype, flat));
+  // A typed array of the target dtype is copied as is: int64 stays exact beyond 2^53.
+  const data = ArrayBuffer.isView(values) && dtypeOfArray(where, values) === dtype ? (values as TypedArray).slice() : fromNumbers(dtype, flat);
+  return new Tensor(shape, dtype, data);
 }
 
 function nestedShape(values: NestedArray): number[] {
@@ -165,9 +169,9 @@ export function full(shape: readonly number[], value: number, dtype: DType = 'fl
   const where = 'full';
   if (!isStatic(checkShape(where, 'shape', shape))) fail(where, `shape expected numbers, got ${formatShape(shape)}`);
   if (!isDType(dtype)) fail(where, `dtype expected float32, float64, int32, int64 or bool, got ${describe(dtype)}`);
-  const data = allocate(dtype, sizeOf(shape));
-  (data as Float64Array).fill(dtype === 'int64' ? (BigInt(Math.trunc(value)) as unknown as number) : value);
-  return new Tensor(shape, dtype, data);
+  if (typeof value !== 'number') fail(where, `value expected a number, got ${describe(value)}`);
+  if (isInt(dtype) && !Number.isFinite(value)) fail(where, `value expected a finite number for ${dtype}, got ${value}`);
+  return new Tensor(shape, dtype, fromNumbers(dtype, new Float64Array(sizeOf(shape)).fill(value)));
 }
 
 /** A tensor of zeros. */

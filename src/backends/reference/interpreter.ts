@@ -1,6 +1,6 @@
 import type { Backend, Executable, Feeds } from '../backend.js';
-import type { Graph, Node } from '../../ir/graph.js';
-import { fail } from '../../tensor/errors.js';
+import { Graph, type Node } from '../../ir/graph.js';
+import { fail, show } from '../../tensor/errors.js';
 import { describe } from '../../tensor/dtype.js';
 import { bindShape, type Bindings } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
@@ -56,6 +56,7 @@ export function runGraph(where: string, graph: Graph, feeds: readonly Buffer[]):
 
 /** Compiles a graph for the reference interpreter; runs synchronously underneath. */
 export function compileReference(graph: Graph): Executable & { runSync(feeds: Feeds): Tensor[] } {
+  if (!(graph instanceof Graph)) fail('reference.compile', `graph expected a Graph (from trace or vjp), got ${describe(graph)}`);
   const where = 'reference.run';
   const runSync = (feeds: Feeds): Tensor[] => {
     const tensors = orderFeeds(where, graph, feeds);
@@ -70,7 +71,7 @@ export const referenceBackend: Backend = {
   name: 'reference',
   compile: async (graph, options) => {
     if (options?.device !== undefined && options.device !== 'cpu') {
-      fail('reference.compile', `device expected 'cpu', got ${JSON.stringify(options.device)}`);
+      fail('reference.compile', `device expected 'cpu', got ${show(options.device)}`);
     }
     return compileReference(graph);
   },

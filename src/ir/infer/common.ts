@@ -1,4 +1,4 @@
-import { fail } from '../../tensor/errors.js';
+import { fail, show } from '../../tensor/errors.js';
 import { isFloat, type DType } from '../../tensor/dtype.js';
 import { formatShape } from '../../tensor/shape.js';
 import type { Meta } from './types.js';
@@ -26,13 +26,13 @@ export function sameDType(where: string, a: Meta, b: Meta): void {
 /** Checks a list of axes: integers in [0, rank), unique, ascending. */
 export function checkAxes(where: string, axes: readonly number[], rank: number): void {
   const ok = Array.isArray(axes) && axes.every((a, i) => Number.isInteger(a) && a >= 0 && a < rank && (i === 0 || a > axes[i - 1]));
-  if (!ok) fail(where, `axes expected ascending unique integers in [0, ${rank - 1}], got ${JSON.stringify(axes)}`);
+  if (!ok) fail(where, `axes expected ascending unique integers in [0, ${rank - 1}], got ${show(axes)}`);
 }
 
 /** Checks that `list` has one integer entry per axis. */
 export function checkIntList(where: string, arg: string, list: unknown, rank: number, min = 0): readonly number[] {
   if (!Array.isArray(list) || list.length !== rank || !list.every((v) => Number.isInteger(v) && v >= min)) {
-    fail(where, `${arg} expected ${rank} integers >= ${min}, got ${JSON.stringify(list)}`);
+    fail(where, `${arg} expected ${rank} integers >= ${min}, got ${show(list)}`);
   }
   return list as number[];
 }

@@ -1,4 +1,4 @@
-import { fail } from '../../tensor/errors.js';
+import { fail, show } from '../../tensor/errors.js';
 import { dtypeOfArray, isDType } from '../../tensor/dtype.js';
 import { formatShape, isDim, sizeOf } from '../../tensor/shape.js';
 import { arity, checkIntList } from './common.js';
@@ -17,8 +17,8 @@ export const creation: InferTable<'constant' | 'iota'> = {
   },
   iota: (where, inputs, { length, dtype }) => {
     arity(where, inputs, 0);
-    if (!isDim(length)) fail(where, `length expected a non-negative integer or a dimension name, got ${JSON.stringify(length)}`);
-    if (!isDType(dtype) || dtype === 'bool') fail(where, `dtype expected float32, float64, int32 or int64, got ${JSON.stringify(dtype)}`);
+    if (!isDim(length)) fail(where, `length expected a non-negative integer or a dimension name, got ${show(length)}`);
+    if (!isDType(dtype) || dtype === 'bool') fail(where, `dtype expected float32, float64, int32 or int64, got ${show(dtype)}`);
     return { shape: [length], dtype };
   },
 };

@@ -1,4 +1,4 @@
-import { fail } from '../../tensor/errors.js';
+import { fail, show } from '../../tensor/errors.js';
 import { isDType } from '../../tensor/dtype.js';
 import { broadcastShapes } from '../../tensor/shape.js';
 import { arity, needDType, needFloat, sameDType } from './common.js';
@@ -49,7 +49,7 @@ export const elementwise: InferTable<'neg' | 'abs' | 'sign' | 'exp' | 'log' | 's
   },
   cast: (where, inputs, attrs) => {
     arity(where, inputs, 1);
-    if (!isDType(attrs.dtype)) fail(where, `dtype expected float32, float64, int32, int64 or bool, got ${JSON.stringify(attrs.dtype)}`);
+    if (!isDType(attrs.dtype)) fail(where, `dtype expected float32, float64, int32, int64 or bool, got ${show(attrs.dtype)}`);
     return { shape: inputs[0].shape, dtype: attrs.dtype };
   },
   stopGradient: (where, inputs): Meta => {

@@ -23,6 +23,7 @@ export const indexing: InferTable<'gather' | 'scatterAdd'> = {
     arity(where, inputs, 3);
     const [base, indices, updates] = inputs;
     const expected = gatherShape(where, base, indices, axis);
+    needDType(where, 'base', base, ['float32', 'float64', 'int32', 'int64']);
     sameDType(where, base, updates);
     if (!shapesEqual(expected, updates.shape)) {
       fail(where, `updates expected shape ${formatShape(expected)}, got ${formatShape(updates.shape)}`);

@@ -1,4 +1,4 @@
-import { fail } from '../../tensor/errors.js';
+import { fail, show } from '../../tensor/errors.js';
 import { formatShape, isDim, type Dim, type Shape } from '../../tensor/shape.js';
 import { arity, checkIntList, sameDType } from './common.js';
 import type { InferTable, Meta } from './types.js';
@@ -21,7 +21,7 @@ function factors(shape: Shape): { n: number; syms: string[] } {
  */
 function reshapeTarget(where: string, from: Shape, to: Shape): Shape {
   if (!Array.isArray(to) || to.filter((d) => d === -1).length > 1 || !to.every((d) => d === -1 || isDim(d))) {
-    fail(where, `shape expected dimensions (at most one -1), got ${JSON.stringify(to)}`);
+    fail(where, `shape expected dimensions (at most one -1), got ${show(to)}`);
   }
   const a = factors(from);
   const b = factors(to.filter((d) => d !== -1));
@@ -33,18 +33,18 @@ function reshapeTarget(where: string, from: Shape, to: Shape): Shape {
     else right.push(s);
   }
   const holes = to.filter((d) => d === -1).length;
-  const mismatch = (): never => fail(where, `cannot reshape ${formatShape(from)} to ${formatShape(to)}: element counts differ`);
+  const mismatch = (): never => fail(where, `shape expected the element count of ${formatShape(from)}, got ${formatShape(to)}`);
   if (holes === 0) {
     if (left.length === 0 && right.length === 0 && a.n !== b.n) mismatch();
     return to;
   }
   if (right.length > 0 || left.length > 1 || b.n === 0 || a.n % b.n !== 0) {
     if (left.length === 0 && right.length === 0) mismatch();
-    fail(where, `cannot infer -1 reshaping ${formatShape(from)} to ${formatShape(to)}; give every dimension`);
+    fail(where, `shape expected a -1 that ${formatShape(from)} determines, got ${formatShape(to)} (give every dimension)`);
   }
   let hole: Dim = a.n / b.n;
   if (left.length === 1) {
-    if (hole !== 1) fail(where, `cannot infer -1 reshaping ${formatShape(from)} to ${formatShape(to)}; give every dimension`);
+    if (hole !== 1) fail(where, `shape expected a -1 that ${formatShape(from)} determines, got ${formatShape(to)} (give every dimension)`);
     hole = left[0];
   }
   return to.map((d) => (d === -1 ? hole : d));
@@ -52,7 +52,7 @@ function reshapeTarget(where: string, from: Shape, to: Shape): Shape {
 
 function checkDims(where: string, arg: string, dims: unknown, rank: number): Shape {
   if (!Array.isArray(dims) || dims.length !== rank || !dims.every(isDim)) {
-    fail(where, `${arg} expected ${rank} dimensions, got ${JSON.stringify(dims)}`);
+    fail(where, `${arg} expected ${rank} dimensions, got ${show(dims)}`);
   }
   return dims as Shape;
 }
@@ -68,7 +68,7 @@ export const movement: InferTable<'reshape' | 'transpose' | 'expand' | 'slice' |
     const [x] = inputs;
     const rank = x.shape.length;
     const ok = Array.isArray(perm) && perm.length === rank && [...perm].sort((p, q) => p - q).every((p, i) => p === i);
-    if (!ok) fail(where, `perm expected a permutation of [0..${rank - 1}], got ${JSON.stringify(perm)}`);
+    if (!ok) fail(where, `perm expected a permutation of [0..${rank - 1}], got ${show(perm)}`);
     return { shape: perm.map((p) => x.shape[p]), dtype: x.dtype };
   },
   expand: (where, inputs, { shape }) => {
@@ -77,7 +77,7 @@ export const movement: InferTable<'reshape' | 'transpose' | 'expand' | 'slice' |
     const to = checkDims(where, 'shape', shape, Array.isArray(shape) ? shape.length : -1);
     const offset = to.length - x.shape.length;
     if (offset < 0 || x.shape.some((d, i) => d !== 1 && d !== to[offset + i] && typeof to[offset + i] === typeof d)) {
-      fail(where, `cannot broadcast ${formatShape(x.shape)} to ${formatShape(to)}`);
+      fail(where, `shape expected one that ${formatShape(x.shape)} broadcasts to, got ${formatShape(to)}`);
     }
     return { shape: to, dtype: x.dtype };
   },
@@ -90,7 +90,7 @@ export const movement: InferTable<'reshape' | 'transpose' | 'expand' | 'slice' |
     x.shape.forEach((d, i) => {
       const size = sizes[i];
       if (typeof d === 'number' && typeof size === 'number' && starts[i] + size > d) {
-        fail(where, `block at ${JSON.stringify(starts)} of size ${formatShape(sizes)} expected inside ${formatShape(x.shape)}`);
+        fail(where, `block expected inside ${formatShape(x.shape)}, got starts ${show(starts)} and sizes ${formatShape(sizes)}`);
       }
       if (typeof size === 'string' && starts[i] !== 0) {
         fail(where, `a symbolic size ('${size}') expected start 0, got ${starts[i]}`);
@@ -107,7 +107,7 @@ export const movement: InferTable<'reshape' | 'transpose' | 'expand' | 'slice' |
     x.shape.forEach((d, i) => {
       const out = shape[i];
       if (typeof d === 'number' && typeof out === 'number' && before[i] + d > out) {
-        fail(where, `${formatShape(x.shape)} at offset ${JSON.stringify(before)} expected to fit in ${formatShape(shape)}`);
+        fail(where, `shape expected to hold ${formatShape(x.shape)} at offset ${show(before)}, got ${formatShape(shape)}`);
       }
     });
     return { shape, dtype: x.dtype };

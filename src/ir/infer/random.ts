@@ -1,4 +1,4 @@
-import { fail } from '../../tensor/errors.js';
+import { fail, show } from '../../tensor/errors.js';
 import { formatShape, isDim } from '../../tensor/shape.js';
 import { arity, needDType } from './common.js';
 import type { InferTable } from './types.js';
@@ -11,8 +11,8 @@ export const random: InferTable<'randomUniform'> = {
       needDType(where, i === 0 ? 'seed' : 'step', m, ['int32']);
       if (m.shape.length !== 0) fail(where, `${i === 0 ? 'seed' : 'step'} expected a scalar, got shape ${formatShape(m.shape)}`);
     });
-    if (!Array.isArray(shape) || !shape.every(isDim)) fail(where, `shape expected dimensions, got ${JSON.stringify(shape)}`);
-    if (dtype !== 'float32' && dtype !== 'float64') fail(where, `dtype expected float32 or float64, got ${JSON.stringify(dtype)}`);
+    if (!Array.isArray(shape) || !shape.every(isDim)) fail(where, `shape expected dimensions, got ${show(shape)}`);
+    if (dtype !== 'float32' && dtype !== 'float64') fail(where, `dtype expected float32 or float64, got ${show(dtype)}`);
     if (!Number.isInteger(salt) || salt < 0 || salt > 0xffffffff) fail(where, `salt expected an integer in [0, 2^32), got ${salt}`);
     return { shape, dtype };
   },

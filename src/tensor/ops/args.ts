@@ -1,5 +1,5 @@
 import { expectTensor } from '../apply.js';
-import { fail } from '../errors.js';
+import { fail, show } from '../errors.js';
 import { describe, type DType } from '../dtype.js';
 import { normalizeAxis } from '../shape.js';
 import { Tensor, tensor } from '../tensor.js';
@@ -28,6 +28,6 @@ export function axesOf(where: string, axis: number | readonly number[] | undefin
   const list = typeof axis === 'number' ? [axis] : axis;
   if (!Array.isArray(list)) fail(where, `axis expected a number or an array of numbers, got ${describe(axis)}`);
   const axes = list.map((a) => normalizeAxis(where, a, rank));
-  if (new Set(axes).size !== axes.length) fail(where, `axis expected distinct axes, got ${JSON.stringify(list)}`);
+  if (new Set(axes).size !== axes.length) fail(where, `axis expected distinct axes, got ${show(list)}`);
   return axes.sort((p, q) => p - q);
 }

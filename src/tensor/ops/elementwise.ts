@@ -55,7 +55,7 @@ export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
 
 /** Converts to `dtype` (float to int truncates toward zero; non-zero to bool is true). */
 export function cast(x: Tensor, dtype: DType): Tensor {
-  return x.dtype === dtype ? x : apply('cast', [x], { dtype });
+  return expectTensor('cast', 'x', x).dtype === dtype ? x : apply('cast', [x], { dtype });
 }
 
 /** x, with no gradient flowing back through it. */

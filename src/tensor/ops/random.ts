@@ -17,6 +17,6 @@ export interface RandomOptions {
  * a new step gives new numbers. `seed` and `step` are int32 scalars, usually
  * graph inputs, so one compiled graph serves every step.
  */
-export function randomUniform(seed: Tensor, step: Tensor, shape: Shape, options: RandomOptions = {}): Tensor {
-  return apply('randomUniform', [seed, step], { shape, dtype: options.dtype ?? 'float32', salt: options.salt ?? 0 });
+export function randomUniform(seed: Tensor, step: Tensor, shape: Shape, options?: RandomOptions): Tensor {
+  return apply('randomUniform', [seed, step], { shape, dtype: options?.dtype ?? 'float32', salt: options?.salt ?? 0 });
 }

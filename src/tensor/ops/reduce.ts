@@ -1,4 +1,5 @@
 import { apply, expectTensor } from '../apply.js';
+import { fail, show } from '../errors.js';
 import { isStatic, sizeOf, type Shape } from '../shape.js';
 import { tensor, type Tensor } from '../tensor.js';
 import { axesOf } from './args.js';
@@ -11,25 +12,26 @@ export interface ReduceOptions {
 }
 
 /** Sum over `axis` (one, several, or all when omitted; negative counts from the end). */
-export function sum(x: Tensor, axis?: number | readonly number[], options: ReduceOptions = {}): Tensor {
+export function sum(x: Tensor, axis?: number | readonly number[], options?: ReduceOptions): Tensor {
   const axes = axesOf('sum', axis, expectTensor('sum', 'x', x).rank);
-  return apply('reduceSum', [x], { axes, keepDims: options.keepDims ?? false }, 'sum');
+  return apply('reduceSum', [x], { axes, keepDims: options?.keepDims ?? false }, 'sum');
 }
 
 /** Max over `axis`; ties share the gradient equally. */
-export function max(x: Tensor, axis?: number | readonly number[], options: ReduceOptions = {}): Tensor {
+export function max(x: Tensor, axis?: number | readonly number[], options?: ReduceOptions): Tensor {
   const axes = axesOf('max', axis, expectTensor('max', 'x', x).rank);
-  return apply('reduceMax', [x], { axes, keepDims: options.keepDims ?? false }, 'max');
+  return apply('reduceMax', [x], { axes, keepDims: options?.keepDims ?? false }, 'max');
 }
 
 /** Index (int32) of the first maximum along `axis`. */
-export function argMax(x: Tensor, axis: number, options: ReduceOptions = {}): Tensor {
+export function argMax(x: Tensor, axis: number, options?: ReduceOptions): Tensor {
+  if (typeof axis !== 'number') fail('argMax', `axis expected a number, got ${show(axis)}`);
   const [a] = axesOf('argMax', axis, expectTensor('argMax', 'x', x).rank);
-  return apply('argMax', [x], { axis: a, keepDims: options.keepDims ?? false });
+  return apply('argMax', [x], { axis: a, keepDims: options?.keepDims ?? false });
 }
 
 /** Mean over `axis`: the sum divided by the element count (counted at run time for symbolic dims). */
-export function mean(x: Tensor, axis?: number | readonly number[], options: ReduceOptions = {}): Tensor {
+export function mean(x: Tensor, axis?: number | readonly number[], options?: ReduceOptions): Tensor {
   const axes = axesOf('mean', axis, expectTensor('mean', 'x', x).rank);
   const total = sum(x, axes, options);
   const dims: Shape = axes.map((a) => x.shape[a]);

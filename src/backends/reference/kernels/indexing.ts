@@ -3,7 +3,7 @@ import { toNumbers } from '../../../tensor/dtype.js';
 import type { Buffer, Elements, KernelTable } from './types.js';
 
 // O outer (dims before axis), A the indexed axis, J index count, I inner (dims after axis).
-function layout(x: Buffer, axis: number, indices: Buffer) {
+function layout(where: string, x: Buffer, axis: number, indices: Buffer) {
   const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
   const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const dim = x.shape[axis];
@@ -12,7 +12,7 @@ function layout(x: Buffer, axis: number, indices: Buffer) {
   for (let j = 0; j < idx.length; j++) {
     const v = idx[j];
     // Negative indices count from the end, as in ONNX Gather.
-    if (v < -dim || v >= dim) fail('gather', `index expected in [${-dim}, ${dim - 1}], got ${v}`);
+    if (v < -dim || v >= dim) fail(where, `index expected in [${-dim}, ${dim - 1}], got ${v}`);
     rows[j] = v < 0 ? v + dim : v;
   }
   return { outer, inner, dim, rows };
@@ -21,7 +21,7 @@ function layout(x: Buffer, axis: number, indices: Buffer) {
 /** Reference kernels of gather and its transpose. */
 export const indexing: KernelTable<'gather' | 'scatterAdd'> = {
   gather: ([x, indices], { axis }) => {
-    const { outer, inner, dim, rows } = layout(x, axis, indices);
+    const { outer, inner, dim, rows } = layout('gather', x, axis, indices);
     const r = new (x.data.constructor as new (n: number) => Elements)(outer * rows.length * inner);
     const src = x.data as Elements;
     for (let o = 0; o < outer; o++) {
@@ -34,7 +34,7 @@ export const indexing: KernelTable<'gather' | 'scatterAdd'> = {
     return r as Buffer['data'];
   },
   scatterAdd: ([base, indices, updates], { axis }) => {
-    const { outer, inner, dim, rows } = layout(base, axis, indices);
+    const { outer, inner, dim, rows } = layout('scatterAdd', base, axis, indices);
     const r = base.data.slice() as Elements;
     const upd = updates.data as Elements;
     const big = r instanceof BigInt64Array;
