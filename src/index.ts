@@ -42,6 +42,19 @@ export { vjp, type VjpOptions } from './autodiff/vjp.js';
 export { grad, valueAndGrad, type ValueAndGrad } from './autodiff/grad.js';
 export { defineCustomVjp } from './autodiff/custom-vjp.js';
 
+// Optimizers and schedules (the standalone forms need nothing else from the library)
+export { Lion, LION_DEFAULTS, LION_ARTICLE_PRESET, type LionOptions, type LionConfig } from './optim/lion.js';
+export { AdamW, ADAMW_DEFAULTS, type AdamWOptions, type AdamWConfig } from './optim/adamw.js';
+export {
+  Optimizer, type Floats, type GroupOptions, type ParamGroup, type StepOptions, type OptimizerState, type GraphStepInputs, type GraphUpdate,
+} from './optim/optimizer.js';
+export { clipGradNorm, clipGradNormGraph } from './optim/clip-grad.js';
+export {
+  constantSchedule, linearDecay, cosineDecay, withWarmup, linearWarmupDecay, cosineWithWarmup, constantWithWarmup,
+  type Schedule, type DecayOptions, type WarmupScheduleOptions,
+} from './optim/schedules.js';
+export { EarlyDropoutScheduler, type EarlyDropoutOptions, type DropoutMode, type DropoutDecay } from './optim/early-dropout-scheduler.js';
+
 // Backends
 export type { Backend, Executable, CompileOptions, Feeds } from './backends/backend.js';
 export { referenceBackend } from './backends/reference/interpreter.js';

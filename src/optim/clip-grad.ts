@@ -1,0 +1,47 @@
+import { fail, show } from '../tensor/errors.js';
+import { describe } from '../tensor/dtype.js';
+import { add, div, minimum, mul, sqrt } from '../tensor/ops/elementwise.js';
+import { sum } from '../tensor/ops/reduce.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
+import type { Floats } from './optimizer.js';
+
+// Added to the norm before dividing, as PyTorch's clip_grad_norm_ does.
+const NORM_EPS = 1e-6;
+
+/**
+ * Scales `grads` in place so their global L2 norm is at most `maxNorm`
+ * (PyTorch's `clip_grad_norm_`): by maxNorm / (norm + 1e-6) when that is
+ * below 1, otherwise not at all. Returns the norm before clipping.
+ */
+export function clipGradNorm(grads: readonly Floats[], maxNorm: number): number {
+  const where = 'clipGradNorm';
+  if (!Array.isArray(grads)) fail(where, `grads expected an array of Float32Array or Float64Array, got ${describe(grads)}`);
+  if (typeof maxNorm !== 'number' || !(maxNorm > 0) || !Number.isFinite(maxNorm)) fail(where, `maxNorm expected a finite number > 0, got ${show(maxNorm)}`);
+  let squares = 0;
+  grads.forEach((g, i) => {
+    if (!(g instanceof Float32Array || g instanceof Float64Array)) fail(where, `grads[${i}] expected a Float32Array or Float64Array, got ${describe(g)}`);
+    for (let j = 0; j < g.length; j++) squares += g[j] * g[j];
+  });
+  const norm = Math.sqrt(squares);
+  const coef = maxNorm / (norm + NORM_EPS);
+  if (coef < 1) {
+    for (const g of grads) for (let j = 0; j < g.length; j++) g[j] *= coef;
+  }
+  return norm;
+}
+
+/**
+ * {@link clipGradNorm} with Tensor ops, for a traced training step: returns
+ * the clipped gradients and the norm before clipping (a scalar). Multiplying
+ * by min(coef, 1) leaves small gradients exactly as they were.
+ */
+export function clipGradNormGraph(grads: readonly Tensor[], maxNorm: number): { grads: Tensor[]; norm: Tensor } {
+  const where = 'clipGradNormGraph';
+  if (!Array.isArray(grads) || grads.length === 0) fail(where, `grads expected a non-empty array of Tensors, got ${describe(grads)}`);
+  if (typeof maxNorm !== 'number' || !(maxNorm > 0) || !Number.isFinite(maxNorm)) fail(where, `maxNorm expected a finite number > 0, got ${show(maxNorm)}`);
+  const dtype = grads[0].dtype;
+  const k = (v: number): Tensor => tensor(v, { dtype });
+  const norm = sqrt(grads.map((g) => sum(mul(g, g))).reduce((a, b) => add(a, b)));
+  const coef = minimum(div(k(maxNorm), add(norm, k(NORM_EPS))), k(1));
+  return { grads: grads.map((g) => mul(g, coef)), norm };
+}

@@ -1,0 +1,82 @@
+import { fail, show } from '../tensor/errors.js';
+
+/** Which of the paper's schedules to follow. */
+export type DropoutMode = 'early' | 'late' | 'standard';
+/** How early dropout falls from p to 0 before the cutoff. */
+export type DropoutDecay = 'constant' | 'linear' | 'cosine';
+
+/** Options of {@link EarlyDropoutScheduler}. */
+export interface EarlyDropoutOptions {
+  /** The dropout rate at its strongest, in [0, 1) (the article uses 0.1). */
+  p: number;
+  /** Total training steps (>= 1). */
+  totalSteps: number;
+  /** 'early' (p, then 0 after the cutoff), 'late' (0, then p) or 'standard' (always p). Default 'early'. */
+  mode?: DropoutMode;
+  /** The cutoff as a fraction of totalSteps (default 0.2, the article's 20%). */
+  cutoff?: number;
+  /** The cutoff as an absolute step; give this or `cutoff`, not both. */
+  cutoffStep?: number;
+  /** Shape of early dropout's fall to 0 at the cutoff (default 'linear', as in the article). */
+  decay?: DropoutDecay;
+}
+
+/**
+ * Dropout rate per step from "Dropout Reduces Underfitting" (Liu et al. 2023,
+ * https://arxiv.org/abs/2303.01500): early dropout uses dropout only in the
+ * first part of training, falling to 0 at the cutoff, which counters
+ * underfitting; late dropout switches it on after the cutoff, which counters
+ * overfitting. The article's recipe is p = 0.1 falling linearly to 0 at 20%
+ * of training. The trainer feeds `rate(step)` to every Dropout as a runtime
+ * input, so no graph is rebuilt.
+ *
+ * @example
+ * ```ts
+ * const drop = new EarlyDropoutScheduler({ p: 0.1, totalSteps: 1000 });
+ * drop.rate(0);   // 0.1
+ * drop.rate(100); // 0.05
+ * drop.rate(200); // 0
+ * ```
+ */
+export class EarlyDropoutScheduler {
+  readonly p: number;
+  readonly totalSteps: number;
+  readonly mode: DropoutMode;
+  readonly decay: DropoutDecay;
+  /** The absolute step at which early dropout reaches 0 and late dropout starts. */
+  readonly cutoffStep: number;
+
+  constructor(options: EarlyDropoutOptions) {
+    const where = 'EarlyDropoutScheduler';
+    if (typeof options !== 'object' || options === null) fail(where, `options expected { p, totalSteps, ... }, got ${show(options)}`);
+    const { p, totalSteps, mode = 'early', decay = 'linear', cutoff, cutoffStep } = options;
+    if (typeof p !== 'number' || !(p >= 0 && p < 1)) fail(where, `p expected a number in [0, 1), got ${show(p)}`);
+    if (!Number.isInteger(totalSteps) || totalSteps < 1) fail(where, `totalSteps expected an integer >= 1, got ${show(totalSteps)}`);
+    if (!['early', 'late', 'standard'].includes(mode)) fail(where, `mode expected 'early', 'late' or 'standard', got ${show(mode)}`);
+    if (!['constant', 'linear', 'cosine'].includes(decay)) fail(where, `decay expected 'constant', 'linear' or 'cosine', got ${show(decay)}`);
+    if (cutoff !== undefined && cutoffStep !== undefined) fail(where, `cutoff expected alone, got both cutoff (${cutoff}) and cutoffStep (${cutoffStep})`);
+    if (cutoff !== undefined && !(typeof cutoff === 'number' && cutoff >= 0 && cutoff <= 1)) fail(where, `cutoff expected a fraction in [0, 1], got ${show(cutoff)}`);
+    if (cutoffStep !== undefined && !(Number.isInteger(cutoffStep) && cutoffStep >= 0)) fail(where, `cutoffStep expected a non-negative integer, got ${show(cutoffStep)}`);
+    this.p = p;
+    this.totalSteps = totalSteps;
+    this.mode = mode;
+    this.decay = decay;
+    this.cutoffStep = cutoffStep ?? Math.round((cutoff ?? 0.2) * totalSteps);
+  }
+
+  /** The dropout rate at the 0-based `step`. */
+  rate(step: number): number {
+    if (!Number.isInteger(step) || step < 0) fail('EarlyDropoutScheduler.rate', `step expected a non-negative integer, got ${show(step)}`);
+    const before = step < this.cutoffStep;
+    switch (this.mode) {
+      case 'standard': return this.p;
+      case 'late': return before ? 0 : this.p;
+      case 'early': {
+        if (!before) return 0;
+        const x = step / this.cutoffStep;
+        if (this.decay === 'constant') return this.p;
+        return this.decay === 'linear' ? this.p * (1 - x) : this.p * 0.5 * (1 + Math.cos(Math.PI * x));
+      }
+    }
+  }
+}

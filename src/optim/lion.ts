@@ -1,0 +1,139 @@
+import { fail } from '../tensor/errors.js';
+import { add, div, greater, maximum, mul, sign, sub, where } from '../tensor/ops/elementwise.js';
+import { sum } from '../tensor/ops/reduce.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
+import { checkNumber, Optimizer, scaledLr, type Floats, type GraphStepInputs, type GraphUpdate, type ParamGroup } from './optimizer.js';
+
+/** Options of {@link Lion}. Defaults are the paper's (Chen et al. 2023, Table 12). */
+export interface LionOptions {
+  /** Learning rate (default 1e-4). */
+  lr: number;
+  /** [beta1, beta2]: interpolation for the update, decay of the momentum (default [0.9, 0.99]). */
+  betas: readonly [number, number];
+  /** Decoupled weight decay: p <- p * (1 - lr * weightDecay) (default 0). */
+  weightDecay: number;
+  /**
+   * Cautious update (Liang et al. 2024, "Cautious Optimizers"): coordinates
+   * whose update disagrees in sign with the gradient are scaled by
+   * `cautiousFactor`, then the tensor's scales are renormalised to mean 1.
+   * Default false.
+   */
+  cautious: boolean;
+  /** The scale of disagreeing coordinates when `cautious` (default 0, i.e. masked). */
+  cautiousFactor: number;
+}
+
+/** Constructor options: any subset of {@link LionOptions}, plus parameter groups. */
+export type LionConfig = Partial<LionOptions> & { groups?: readonly ParamGroup<LionOptions>[] };
+
+/** The paper's defaults. */
+export const LION_DEFAULTS: Readonly<LionOptions> = Object.freeze({ lr: 1e-4, betas: [0.9, 0.99] as const, weightDecay: 0, cautious: false, cautiousFactor: 0 });
+
+/** The article's recipe for LLM pre-training: lr 5e-5, betas [0.95, 0.98], weight decay 0.8. */
+export const LION_ARTICLE_PRESET: Readonly<Partial<LionOptions>> = Object.freeze({ lr: 5e-5, betas: [0.95, 0.98] as const, weightDecay: 0.8 });
+
+// The smallest mean scale the cautious renormalisation divides by (as lion-pytorch).
+const CAUTIOUS_MIN_MEAN = 1e-5;
+
+/**
+ * Lion, EvoLved Sign Momentum (Chen et al. 2023, https://arxiv.org/abs/2302.06675).
+ * Per step, with gradient g and momentum m:
+ *
+ *   c = beta1 m + (1 - beta1) g
+ *   p <- p (1 - lr wd) - lr sign(c)
+ *   m <- beta2 m + (1 - beta2) g
+ *
+ * One state buffer per parameter (AdamW keeps two). Works on plain
+ * Float32Array / Float64Array parameters in any project; float32 arithmetic
+ * is rounded after every operation in the same order as {@link Lion.graphUpdate},
+ * so the standalone and graph forms give the same bits.
+ *
+ * @example
+ * ```ts
+ * const opt = new Lion({ lr: 1e-3, weightDecay: 0.1, groups: [{ params: [1], weightDecay: 0 }] });
+ * opt.step([weights, bias], [dWeights, dBias]);
+ * ```
+ */
+export class Lion extends Optimizer<LionOptions> {
+  readonly name: string = 'Lion';
+  readonly slots: readonly string[] = ['exp_avg'];
+
+  constructor(options: LionConfig = {}) {
+    const o = options ?? {};
+    if (typeof o !== 'object') fail('Lion', `options expected an object, got ${typeof o}`);
+    const defaults = { ...LION_DEFAULTS };
+    for (const key of Object.keys(LION_DEFAULTS) as (keyof LionOptions)[]) {
+      if (o[key] !== undefined) (defaults as Record<string, unknown>)[key] = o[key];
+    }
+    super(defaults, o.groups, 'Lion');
+  }
+
+  protected check(o: LionOptions, where: string): void {
+    checkNumber(where, 'lr', o.lr, 0);
+    if (!Array.isArray(o.betas) || o.betas.length !== 2) fail(where, `betas expected [beta1, beta2], got ${JSON.stringify(o.betas)}`);
+    checkNumber(where, 'betas[0]', o.betas[0], 0, 1);
+    checkNumber(where, 'betas[1]', o.betas[1], 0, 1);
+    checkNumber(where, 'weightDecay', o.weightDecay, 0);
+    if (typeof o.cautious !== 'boolean') fail(where, `cautious expected a boolean, got ${typeof o.cautious}`);
+    checkNumber(where, 'cautiousFactor', o.cautiousFactor, 0, 1, true);
+  }
+
+  protected update(p: Floats, g: Floats, [m]: Floats[], o: LionOptions & { lrScale: number }, lr: number): void {
+    // r rounds like the array stores, so float32 matches the graph form bit for bit.
+    const r = p instanceof Float32Array ? Math.fround : (x: number) => x;
+    const [b1, b2] = o.betas.map(r);
+    const c1 = r(1 - o.betas[0]);
+    const c2 = r(1 - o.betas[1]);
+    const lrr = o.lrScale === 1 ? r(lr) : r(r(lr) * r(o.lrScale));
+    const decay = r(1 - r(lrr * r(o.weightDecay)));
+    const n = p.length;
+    const u = new Float64Array(n);
+    for (let i = 0; i < n; i++) u[i] = Math.sign(r(r(b1 * m[i]) + r(c1 * g[i])));
+    if (o.cautious) cautiousScale(u, g, r(o.cautiousFactor), r);
+    for (let i = 0; i < n; i++) {
+      p[i] = r(r(p[i] * decay) - r(lrr * u[i]));
+      m[i] = r(r(b2 * m[i]) + r(c2 * g[i]));
+    }
+  }
+
+  /**
+   * The same update written with Tensor ops, to append to a traced training
+   * step. `slots[i]` holds parameter i's momentum; lr and step are graph inputs.
+   */
+  graphUpdate(params: readonly Tensor[], grads: readonly Tensor[], slots: readonly (readonly Tensor[])[], inputs: GraphStepInputs): GraphUpdate {
+    if (params.length !== grads.length || params.length !== slots.length) {
+      fail('Lion.graphUpdate', `grads and slots expected one per parameter (${params.length}), got ${grads.length} and ${slots.length}`);
+    }
+    const out: GraphUpdate = { params: [], slots: [] };
+    params.forEach((p, i) => {
+      const o = this.optionsFor(i);
+      const k = (v: number): Tensor => tensor(v, { dtype: p.dtype });
+      const g = grads[i];
+      const [m] = slots[i];
+      const lr = scaledLr(inputs.lr, p.dtype, o.lrScale);
+      const decay = sub(k(1), mul(lr, k(o.weightDecay)));
+      let u = sign(add(mul(k(o.betas[0]), m), mul(k(1 - o.betas[0]), g)));
+      if (o.cautious) {
+        const scale = where(greater(mul(u, g), 0), k(1), k(o.cautiousFactor));
+        const meanScale = div(sum(scale), k(Math.max(1, p.size)));
+        u = mul(u, div(scale, maximum(meanScale, k(CAUTIOUS_MIN_MEAN))));
+      }
+      out.params.push(sub(mul(p, decay), mul(lr, u)));
+      out.slots.push([add(mul(k(o.betas[1]), m), mul(k(1 - o.betas[1]), g))]);
+    });
+    return out;
+  }
+}
+
+/** Scales u in place: 1 where u and g agree in sign, `factor` elsewhere, renormalised to mean 1. */
+function cautiousScale(u: Float64Array, g: Floats, factor: number, r: (x: number) => number): void {
+  const n = u.length;
+  const scale = new Float64Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    scale[i] = r(u[i] * g[i]) > 0 ? 1 : factor;
+    total += scale[i];
+  }
+  const mean = Math.max(r(r(total) / Math.max(1, n)), r(CAUTIOUS_MIN_MEAN));
+  for (let i = 0; i < n; i++) u[i] = r(u[i] * r(scale[i] / mean));
+}

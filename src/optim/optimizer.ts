@@ -1,0 +1,181 @@
+import { fail, show } from '../tensor/errors.js';
+import { describe, type DType } from '../tensor/dtype.js';
+import { cast, mul } from '../tensor/ops/elementwise.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
+
+/** Parameters and gradients of the standalone optimizers: float32 or float64 arrays. */
+export type Floats = Float32Array | Float64Array;
+
+/** Options that may differ per parameter group; `lrScale` multiplies the step's learning rate. */
+export interface GroupOptions {
+  /** Multiplies the learning rate for this group (default 1). */
+  lrScale?: number;
+  /** Decoupled weight decay for this group. */
+  weightDecay?: number;
+}
+
+/** A group of parameters (indices into the arrays passed to `step`) with its own options. */
+export type ParamGroup<O> = Partial<O> & GroupOptions & { readonly params: readonly number[] };
+
+/** Options of one `step` call. */
+export interface StepOptions {
+  /** The learning rate of this step, e.g. from a schedule (default: the constructor's `lr`). */
+  lr?: number;
+}
+
+/** Everything needed to resume an optimizer bit-identically. */
+export interface OptimizerState {
+  /** Which optimizer wrote it ('Lion', 'AdamW'). */
+  readonly name: string;
+  /** Steps taken so far. */
+  readonly step: number;
+  /** Per parameter, one buffer per state slot (copies). */
+  readonly buffers: readonly (readonly Floats[])[];
+}
+
+/** The scalars a graph-form update reads at run time. */
+export interface GraphStepInputs {
+  /** The learning rate of this step: a float scalar graph input. */
+  readonly lr: Tensor;
+  /** The 1-based number of the step being taken: an int32 scalar graph input. */
+  readonly step: Tensor;
+}
+
+/** Result of a graph-form update: new parameters and new state slots. */
+export interface GraphUpdate {
+  readonly params: Tensor[];
+  readonly slots: Tensor[][];
+}
+
+/** Checks a number option: finite, at least `min`, below `max` (or at most, when `maxInclusive`). */
+export function checkNumber(where: string, name: string, v: unknown, min: number, max: number = Infinity, maxInclusive: boolean = false): number {
+  const ok = typeof v === 'number' && Number.isFinite(v) && v >= min && (maxInclusive ? v <= max : v < max);
+  if (!ok) {
+    const range = max === Infinity ? `>= ${min}` : `in [${min}, ${max}${maxInclusive ? ']' : ')'}`;
+    fail(where, `${name} expected a finite number ${range}, got ${show(v)}`);
+  }
+  return v as number;
+}
+
+/** The graph's lr input in the parameter's dtype, times the group's scale (skipped when 1, so rounding matches the standalone form). */
+export function scaledLr(lr: Tensor, dtype: DType, lrScale: number): Tensor {
+  const base = cast(lr, dtype);
+  return lrScale === 1 ? base : mul(base, tensor(lrScale, { dtype }));
+}
+
+/**
+ * Shared machinery of the standalone optimizers: parameter groups,
+ * validation before anything changes, lazily allocated state buffers, and
+ * state save/load. Subclasses implement `update` for one parameter.
+ */
+export abstract class Optimizer<O extends { lr: number }> {
+  /** Name stored in saved state. */
+  abstract readonly name: string;
+  /** Names of the per-parameter state buffers, e.g. `['exp_avg']`. */
+  abstract readonly slots: readonly string[];
+  /** The options every parameter uses unless its group overrides them. */
+  readonly defaults: Readonly<O>;
+  /** The parameter groups, by index into the arrays given to `step`. */
+  readonly groups: readonly ParamGroup<O>[];
+  private buffers: Floats[][] | undefined;
+  private steps = 0;
+
+  protected constructor(defaults: O, groups: readonly ParamGroup<O>[] | undefined, where: string) {
+    this.defaults = Object.freeze({ ...defaults });
+    this.check(defaults, where);
+    if (groups !== undefined && !Array.isArray(groups)) fail(where, `groups expected an array, got ${describe(groups)}`);
+    const seen = new Set<number>();
+    (groups ?? []).forEach((g, k) => {
+      if (typeof g !== 'object' || g === null || !Array.isArray(g.params)) fail(where, `groups[${k}].params expected an array of parameter indices, got ${describe(g?.params)}`);
+      g.params.forEach((i: number) => {
+        if (!Number.isInteger(i) || i < 0) fail(where, `groups[${k}].params expected non-negative integers, got ${show(i)}`);
+        if (seen.has(i)) fail(where, `groups expected each parameter in at most one group, got parameter ${i} twice`);
+        seen.add(i);
+      });
+      this.check(this.resolve(g), where);
+      if (g.lrScale !== undefined) checkNumber(where, `groups[${k}].lrScale`, g.lrScale, 0);
+    });
+    this.groups = groups ?? [];
+  }
+
+  /** Validates a full set of options; throws naming `where`. */
+  protected abstract check(options: O, where: string): void;
+
+  /**
+   * Updates one parameter in place from its gradient and state buffers.
+   * `lr` is the step's learning rate before the group's `options.lrScale`.
+   */
+  protected abstract update(p: Floats, g: Floats, buffers: Floats[], options: O & { lrScale: number }, lr: number, step: number): void;
+
+  /** The number of steps taken. */
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  /** The options of parameter `i`: the defaults overridden by its group. */
+  optionsFor(i: number): O & { lrScale: number } {
+    const group = this.groups.find((g) => g.params.includes(i));
+    return { ...this.resolve(group ?? {}), lrScale: group?.lrScale ?? 1 };
+  }
+
+  private resolve(group: Partial<O>): O {
+    const out = { ...this.defaults } as O;
+    for (const key of Object.keys(this.defaults) as (keyof O)[]) {
+      if (group[key] !== undefined) out[key] = group[key] as O[keyof O];
+    }
+    return out;
+  }
+
+  /**
+   * Updates `params` in place from `grads`. Everything is checked first
+   * (counts, sizes, finite gradients, lr), so a rejected step changes
+   * neither the parameters nor the state.
+   */
+  step(params: readonly Floats[], grads: readonly Floats[], options?: StepOptions): void {
+    const where = `${this.name}.step`;
+    const lr = checkNumber(where, 'lr', options?.lr ?? this.defaults.lr, 0);
+    if (!Array.isArray(params) || !Array.isArray(grads)) fail(where, `params and grads expected arrays, got ${describe(params)} and ${describe(grads)}`);
+    if (params.length !== grads.length) fail(where, `grads expected one per parameter (${params.length}), got ${grads.length}`);
+    const top = Math.max(-1, ...this.groups.flatMap((g) => g.params));
+    if (top >= params.length) fail(where, `groups expected parameter indices below ${params.length}, got ${top}`);
+    params.forEach((p, i) => {
+      const g = grads[i];
+      if (!(p instanceof Float32Array || p instanceof Float64Array)) fail(where, `params[${i}] expected a Float32Array or Float64Array, got ${describe(p)}`);
+      if (!g || g.constructor !== p.constructor || g.length !== p.length) fail(where, `grads[${i}] expected a ${p.constructor.name} of length ${p.length}, got ${describe(g)}`);
+      const bad = (g as Float64Array).findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) fail(where, `grads[${i}] expected finite values, got ${g[bad]} at index ${bad}`);
+      const b = this.buffers?.[i];
+      if (this.buffers && (!b || b[0].length !== p.length || b[0].constructor !== p.constructor)) {
+        fail(where, `params[${i}] expected a ${b?.[0].constructor.name} of length ${b?.[0].length} as in the optimizer's state, got ${describe(p)}`);
+      }
+    });
+    if (this.buffers && this.buffers.length !== params.length) fail(where, `params expected ${this.buffers.length} arrays as in the optimizer's state, got ${params.length}`);
+    this.buffers ??= params.map((p) => this.slots.map(() => new (p.constructor as new (n: number) => Floats)(p.length)));
+    this.steps++;
+    params.forEach((p, i) => {
+      const o = this.optionsFor(i);
+      this.update(p, grads[i], this.buffers![i], o, lr, this.steps);
+    });
+  }
+
+  /** A copy of the state: the step count and every buffer. */
+  state(): OptimizerState {
+    return { name: this.name, step: this.steps, buffers: (this.buffers ?? []).map((b) => b.map((x) => x.slice())) };
+  }
+
+  /** Restores a state from `state()`; it is checked whole before anything changes. */
+  loadState(state: OptimizerState): void {
+    const where = `${this.name}.loadState`;
+    if (typeof state !== 'object' || state === null) fail(where, `state expected an object from state(), got ${describe(state)}`);
+    if (state.name !== this.name) fail(where, `state expected one saved by ${this.name}, got ${show(state.name)}`);
+    if (!Number.isInteger(state.step) || state.step < 0) fail(where, `step expected a non-negative integer, got ${show(state.step)}`);
+    if (!Array.isArray(state.buffers)) fail(where, `buffers expected an array, got ${describe(state.buffers)}`);
+    state.buffers.forEach((b, i) => {
+      const ok = Array.isArray(b) && b.length === this.slots.length
+        && b.every((x: unknown) => (x instanceof Float32Array || x instanceof Float64Array) && x.length === b[0].length && x.constructor === b[0].constructor);
+      if (!ok) fail(where, `buffers[${i}] expected ${this.slots.length} equal-length float arrays (${this.slots.join(', ')}), got ${describe(b)}`);
+    });
+    this.steps = state.step;
+    this.buffers = state.buffers.length ? state.buffers.map((b) => b.map((x: Floats) => x.slice())) : undefined;
+  }
+}
