@@ -1,0 +1,48 @@
+/**
+ * Line charts as SVG text, through Vega-Lite (specification) and Vega
+ * (headless rendering, no canvas needed). Used by the bench report and the
+ * docs' figures.
+ */
+import * as vega from 'vega';
+import { compile } from 'vega-lite';
+
+/** One named line of (x, y) points. */
+export interface Series {
+  readonly name: string;
+  readonly points: readonly (readonly [number, number])[];
+}
+
+/** Titles and scales of a line chart. */
+export interface LineChartOptions {
+  readonly title: string;
+  readonly x: string;
+  readonly y: string;
+  readonly logY?: boolean;
+  readonly width?: number;
+  readonly height?: number;
+}
+
+/** Renders the series as one line chart, coloured by series name. */
+export async function lineChart(series: readonly Series[], options: LineChartOptions): Promise<string> {
+  const values = series.flatMap((s) => s.points.map(([x, y]) => ({ series: s.name, x, y })));
+  const { spec } = compile({
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: options.title,
+    width: options.width ?? 560,
+    height: options.height ?? 260,
+    background: 'white',
+    data: { values },
+    mark: { type: 'line', strokeWidth: 2 },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: options.x },
+      y: { field: 'y', type: 'quantitative', title: options.y, scale: options.logY ? { type: 'log' } : {} },
+      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'top', labelLimit: 360, columns: 2 } },
+    },
+  });
+  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
