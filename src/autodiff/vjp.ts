@@ -29,10 +29,16 @@ export function unbroadcast(g: Tensor, shape: Shape): Tensor {
   return reshape(axes.length ? sum(g, axes) : g, shape);
 }
 
+/** True when `from` broadcasts to exactly `to` (the shape a rule may return for an operand). */
+function broadcastsTo(from: Shape, to: Shape): boolean {
+  const lead = to.length - from.length;
+  return lead >= 0 && from.every((d, i) => d === 1 || d === to[lead + i] || (typeof d === 'string') !== (typeof to[lead + i] === 'string'));
+}
+
 /**
  * Reverse-mode differentiation as a graph transform. The result takes the
  * original inputs plus one cotangent per float output (named
- * `<output>_cotangent`, or `cotangent{i}`), and returns the original outputs
+ * `cotangent{i}`, i the output's index), and returns the original outputs
  * followed by the vector-Jacobian product for each `wrt` input. It is built
  * from the same primitives, so it compiles on any backend and can itself be
  * differentiated.
@@ -93,11 +99,10 @@ function backward(tape: readonly TapeEntry[], sources: Set<Tensor>, cts: Map<Ten
     grads.forEach((g, i) => {
       const x = e.inputs[i];
       if (!g || !needs[i]) return;
-      const back = unbroadcast(g, x.shape);
-      if (back.dtype !== x.dtype || back.rank !== x.rank) {
-        fail(name, `VJP rule expected a cotangent of ${x.dtype}${formatShape(x.shape)} for input ${i}, got ${g.dtype}${formatShape(g.shape)}`);
+      if (g.dtype !== x.dtype || !broadcastsTo(x.shape, g.shape)) {
+        fail(name, `VJP rule expected a cotangent of ${x.dtype}${formatShape(x.shape)} (or a broadcast of it) for input ${i}, got ${g.dtype}${formatShape(g.shape)}`);
       }
-      accumulate(x, back);
+      accumulate(x, unbroadcast(g, x.shape));
     });
   }
 }

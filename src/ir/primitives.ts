@@ -48,7 +48,7 @@ export type PrimitiveAttrs = { [P in Unary | Binary | 'where' | 'stopGradient' |
   cast: { dtype: DType };
   /** Sum over `axes` (sorted, unique, non-negative); keeps them as size 1 when `keepDims`. */
   reduceSum: { axes: readonly number[]; keepDims: boolean };
-  /** Max over `axes`; the gradient goes to the first maximal element. */
+  /** Max over `axes`; tied maxima share the gradient equally. */
   reduceMax: { axes: readonly number[]; keepDims: boolean };
   /** Index (int32) of the first maximum along `axis`. */
   argMax: { axis: number; keepDims: boolean };
