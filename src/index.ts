@@ -42,6 +42,28 @@ export { vjp, type VjpOptions } from './autodiff/vjp.js';
 export { grad, valueAndGrad, type ValueAndGrad } from './autodiff/grad.js';
 export { defineCustomVjp } from './autodiff/custom-vjp.js';
 
+// Composites
+export { softmax, logSoftmax, logSumExp } from './functional/softmax.js';
+export { sigmoid, silu, swiglu } from './functional/activations.js';
+export { rmsNorm, layerNorm } from './functional/rms-norm.js';
+export { crossEntropy, type CrossEntropyOptions } from './functional/cross-entropy.js';
+
+// Modules
+export { Module, Parameter, type ModuleOptions, type ForwardContext } from './nn/module.js';
+export { Linear, type LinearOptions } from './nn/linear.js';
+export { Embedding, LearnedPositionEmbedding, type EmbeddingOptions } from './nn/embedding.js';
+export { RmsNorm, LayerNorm, type RmsNormOptions, type LayerNormOptions } from './nn/norms.js';
+export { SwiGlu, swigluHidden, type SwiGluOptions } from './nn/swiglu.js';
+export { Dropout } from './nn/dropout.js';
+export { RotaryEmbedding, ropeFrequencies, type RotaryOptions, type RopeScaling } from './nn/rotary-embedding.js';
+export { AlibiBias, alibiSlopes, type AlibiOptions } from './nn/alibi-bias.js';
+export { RelativePositionBias, type RelativePositionBiasOptions } from './nn/relative-position-bias.js';
+export {
+  MultiQueryAttention, type AttentionOptions, type AttentionCall, type AttentionResult, type KvCache, type PositionModule,
+} from './nn/multi-query-attention.js';
+export { TransformerBlock, type TransformerBlockOptions, type Mlp } from './nn/decoder-block.js';
+export { DecoderLM, type DecoderLMConfig, type DecoderCall, type PositionKind } from './nn/decoder-lm.js';
+
 // Optimizers and schedules (the standalone forms need nothing else from the library)
 export { Lion, LION_DEFAULTS, LION_ARTICLE_PRESET, type LionOptions, type LionConfig } from './optim/lion.js';
 export { AdamW, ADAMW_DEFAULTS, type AdamWOptions, type AdamWConfig } from './optim/adamw.js';

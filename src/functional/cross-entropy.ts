@@ -1,0 +1,42 @@
+import { fail, show } from '../tensor/errors.js';
+import { cast, div, equal, maximum, mul, sub, where } from '../tensor/ops/elementwise.js';
+import { iota } from '../tensor/ops/creation.js';
+import { reshape } from '../tensor/ops/movement.js';
+import { sum } from '../tensor/ops/reduce.js';
+import { formatShape, shapesEqual } from '../tensor/shape.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
+import { logSumExp } from './softmax.js';
+
+// N positions (any leading shape), V classes.
+
+/** Options of {@link crossEntropy}. */
+export interface CrossEntropyOptions {
+  /** Targets equal to this are left out of the loss and the mean (default -100, as PyTorch). */
+  ignoreIndex?: number;
+}
+
+/**
+ * Mean negative log-likelihood of integer `targets` (...) under `logits`
+ * (..., V): mean over non-ignored positions of logSumExp(logits) −
+ * logits[target]. Stable for large logits (the max is subtracted inside
+ * logSumExp). The target logit is picked with a one-hot comparison, which
+ * works for symbolic shapes and lowers to ops every device has.
+ */
+export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntropyOptions = {}): Tensor {
+  const fn = 'crossEntropy';
+  const ignore = options?.ignoreIndex ?? -100;
+  if (!Number.isInteger(ignore)) fail(fn, `ignoreIndex expected an integer, got ${show(ignore)}`);
+  if (logits.dtype !== 'float32' && logits.dtype !== 'float64') fail(fn, `logits expected a float tensor, got ${logits.dtype}`);
+  if (targets.dtype !== 'int32' && targets.dtype !== 'int64') fail(fn, `targets expected an int32 tensor, got ${targets.dtype}`);
+  if (!shapesEqual(logits.shape.slice(0, -1), targets.shape)) {
+    fail(fn, `targets expected shape ${formatShape(logits.shape.slice(0, -1))} (logits without the class axis), got ${formatShape(targets.shape)}`);
+  }
+  const V = logits.shape[logits.rank - 1];
+  const t = cast(targets, 'int32');
+  const onehot = equal(reshape(iota(V, 'int32'), [...targets.shape.map(() => 1), V]), reshape(t, [...targets.shape, 1])); // (..., V)
+  const picked = sum(where(onehot, logits, 0), -1); // (...)
+  const nll = sub(logSumExp(logits, -1), picked);
+  const valid = cast(sub(1, cast(equal(t, ignore), 'int32')), logits.dtype); // 1 where counted
+  const count = maximum(sum(valid), tensor(1, { dtype: logits.dtype }));
+  return div(sum(mul(nll, valid)), count);
+}

@@ -1,0 +1,45 @@
+import { defineCustomVjp } from '../autodiff/custom-vjp.js';
+import { add, div, exp, log, mul, stopGradient, sub } from '../tensor/ops/elementwise.js';
+import { transpose } from '../tensor/ops/movement.js';
+import { max, sum } from '../tensor/ops/reduce.js';
+import { normalizeAxis } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+function lastAxis(where: string, x: Tensor, axis: number): number {
+  return normalizeAxis(where, axis, x.rank);
+}
+
+/** log Σ exp(x) along `axis`, shifted by the (gradient-free) max so large inputs don't overflow. */
+export function logSumExp(x: Tensor, axis = -1, keepDims = false): Tensor {
+  const ax = lastAxis('logSumExp', x, axis);
+  const m = stopGradient(max(x, ax, { keepDims: true }));
+  const lse = add(log(sum(exp(sub(x, m)), ax, { keepDims: true })), m);
+  return keepDims ? lse : sum(lse, ax);
+}
+
+/** log softmax along `axis`: x - logSumExp(x). */
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  return sub(x, logSumExp(x, axis, true));
+}
+
+const softmaxLast = defineCustomVjp(
+  'softmax',
+  (x) => {
+    const e = exp(sub(x, stopGradient(max(x, -1, { keepDims: true }))));
+    return div(e, sum(e, -1, { keepDims: true }));
+  },
+  // dx = y ⊙ (g - Σ g⊙y): only the output y is kept for the backward pass.
+  (g, _inputs, y) => [mul(y, sub(g, sum(mul(g, y), -1, { keepDims: true })))],
+);
+
+/**
+ * softmax along `axis` (default the last), stable for large inputs. Its
+ * backward keeps only the output: dx = y ⊙ (g − Σ g ⊙ y).
+ */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  const ax = lastAxis('softmax', x, axis);
+  if (ax === x.rank - 1) return softmaxLast(x);
+  const perm = [...Array(x.rank).keys()].map((i) => (i === ax ? x.rank - 1 : i === x.rank - 1 ? ax : i));
+  // Swapping two axes is its own inverse.
+  return transpose(softmaxLast(transpose(x, perm)), perm);
+}

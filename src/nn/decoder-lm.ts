@@ -1,0 +1,153 @@
+import { fail, show } from '../tensor/errors.js';
+import { add } from '../tensor/ops/elementwise.js';
+import { iota } from '../tensor/ops/creation.js';
+import { formatShape } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { AlibiBias } from './alibi-bias.js';
+import { TransformerBlock } from './decoder-block.js';
+import { Dropout } from './dropout.js';
+import { Embedding, LearnedPositionEmbedding } from './embedding.js';
+import { deriveSeed } from './init.js';
+import { Linear } from './linear.js';
+import { Module, moduleOptions, positiveInt, type ForwardContext, type ModuleOptions } from './module.js';
+import { MultiQueryAttention, type KvCache, type PositionModule } from './multi-query-attention.js';
+import { LayerNorm, RmsNorm } from './norms.js';
+import { RelativePositionBias } from './relative-position-bias.js';
+import { RotaryEmbedding, type RotaryOptions } from './rotary-embedding.js';
+import { SwiGlu, swigluHidden } from './swiglu.js';
+
+// B batch, T tokens, V vocabulary, C width.
+
+/** Position encodings a {@link DecoderLM} can use: the article's four families, or none. */
+export type PositionKind = 'rope' | 'alibi' | 'learned' | 'relative' | 'none';
+
+/** The shape of a {@link DecoderLM}. */
+export interface DecoderLMConfig extends ModuleOptions {
+  vocab: number;
+  /** Model width C. */
+  dim: number;
+  layers: number;
+  heads: number;
+  /** Default `heads` (multi-head); 1 is multi-query. */
+  kvHeads?: number;
+  /** Default dim / heads. */
+  headDim?: number;
+  /** SwiGLU hidden width (default 8/3 · dim rounded up to a multiple of 8). */
+  hidden?: number;
+  /** Default 'rope'. */
+  position?: PositionKind;
+  /** Default 'rms'. */
+  norm?: 'rms' | 'layer';
+  /** Norm epsilon (default 1e-6 for RMSNorm, 1e-5 for LayerNorm). */
+  eps?: number;
+  /** Share the token embedding with the output head (default false). */
+  tiedEmbeddings?: boolean;
+  /** Insert dropout layers (embedding, attention, residual); their rate is a runtime input. Default false. */
+  dropout?: boolean;
+  /** Longest sequence for learned positions and the rotary tables (default 2048). */
+  maxPositions?: number;
+  /** Rotary options (base, rotaryDim, layout, scaling) for position 'rope'. */
+  rope?: Omit<RotaryOptions, 'maxPositions'>;
+}
+
+/** Per-call inputs of {@link DecoderLM.forward}. */
+export interface DecoderCall {
+  /** Absolute positions (T) int32 of the tokens (default P..P+T-1 after a cache of P). */
+  positions?: Tensor;
+  /** One cache per layer from an earlier call. */
+  cache?: readonly KvCache[];
+  ctx?: ForwardContext;
+}
+
+/**
+ * A decoder-only language model from the blocks: token embedding, optional
+ * learned positions, `layers` pre-norm blocks of grouped-query attention and
+ * SwiGLU, a final norm and the output head. Parameter names follow Hugging
+ * Face LLaMA (`model.embed_tokens.weight`, `model.layers.0.self_attn.q_proj.weight`,
+ * `model.norm.weight`, `lm_head.weight`).
+ */
+export class DecoderLM extends Module {
+  readonly config: Readonly<Required<Pick<DecoderLMConfig, 'vocab' | 'dim' | 'layers' | 'heads' | 'kvHeads' | 'headDim' | 'hidden' | 'position' | 'norm' | 'tiedEmbeddings' | 'dropout' | 'maxPositions'>>>;
+  readonly embedTokens: Embedding;
+  readonly embedPositions: LearnedPositionEmbedding | null;
+  readonly embedDropout: Dropout | null;
+  readonly layers: readonly TransformerBlock[];
+  readonly finalNorm: RmsNorm | LayerNorm;
+  readonly lmHead: Linear | null;
+
+  constructor(config: DecoderLMConfig) {
+    super();
+    const where = 'DecoderLM';
+    if (typeof config !== 'object' || config === null) fail(where, `config expected { vocab, dim, layers, heads, ... }, got ${show(config)}`);
+    const vocab = positiveInt(where, 'vocab', config.vocab);
+    const dim = positiveInt(where, 'dim', config.dim);
+    const layers = positiveInt(where, 'layers', config.layers);
+    const heads = positiveInt(where, 'heads', config.heads);
+    const kvHeads = config.kvHeads ?? heads;
+    const headDim = config.headDim ?? dim / heads;
+    const position = config.position ?? 'rope';
+    if (!['rope', 'alibi', 'learned', 'relative', 'none'].includes(position)) fail(where, `position expected 'rope', 'alibi', 'learned', 'relative' or 'none', got ${show(position)}`);
+    const norm = config.norm ?? 'rms';
+    if (norm !== 'rms' && norm !== 'layer') fail(where, `norm expected 'rms' or 'layer', got ${show(norm)}`);
+    const maxPositions = positiveInt(where, 'maxPositions', config.maxPositions ?? 2048);
+    const hidden = positiveInt(where, 'hidden', config.hidden ?? swigluHidden(dim));
+    const { seed, dtype } = moduleOptions(where, config);
+    this.config = Object.freeze({
+      vocab, dim, layers, heads, kvHeads, headDim, hidden, position, norm, maxPositions,
+      tiedEmbeddings: config.tiedEmbeddings ?? false, dropout: config.dropout ?? false,
+    });
+    const model = this.module('model', new DecoderStack());
+    const s = (name: string): number => deriveSeed(seed, name);
+    this.embedTokens = model.add('embed_tokens', new Embedding(vocab, dim, { seed: s('embed_tokens'), dtype }));
+    this.embedPositions = position === 'learned' ? model.add('embed_positions', new LearnedPositionEmbedding(maxPositions, dim, { seed: s('embed_positions'), dtype })) : null;
+    this.embedDropout = this.config.dropout ? model.add('embed_dropout', new Dropout({ seed: s('embed_dropout') })) : null;
+    const rotary = position === 'rope' ? new RotaryEmbedding(headDim, { ...config.rope, maxPositions }) : null;
+    const alibi = position === 'alibi' ? new AlibiBias(heads) : null;
+    const layerList = model.add('layers', new DecoderStack());
+    this.layers = Array.from({ length: layers }, (_, i) => {
+      const ls = s(`layers.${i}`);
+      const pos: PositionModule | null = rotary ?? alibi ?? (position === 'relative' ? new RelativePositionBias(heads, { seed: deriveSeed(ls, 'relative_bias'), dtype }) : null);
+      const attention = new MultiQueryAttention(dim, heads, { kvHeads, headDim, position: pos, attentionDropout: this.config.dropout, seed: deriveSeed(ls, 'self_attn'), dtype });
+      const mlp = new SwiGlu(dim, { hidden, seed: deriveSeed(ls, 'mlp'), dtype });
+      return layerList.add(String(i), new TransformerBlock(dim, attention, { norm, eps: config.eps, dropout: this.config.dropout, seed: ls, dtype, mlp }));
+    });
+    this.finalNorm = model.add('norm', norm === 'rms' ? new RmsNorm(dim, { eps: config.eps, dtype }) : new LayerNorm(dim, { eps: config.eps, dtype }));
+    this.lmHead = this.config.tiedEmbeddings ? null : this.module('lm_head', new Linear(dim, vocab, { seed: s('lm_head'), dtype }));
+  }
+
+  /** Logits (B, T, V) for token ids (B, T) int32, and the extended per-layer caches. */
+  forward(ids: Tensor, call: DecoderCall = {}): { logits: Tensor; cache: KvCache[] } {
+    const where = 'DecoderLM';
+    if (ids.rank !== 2 || (ids.dtype !== 'int32' && ids.dtype !== 'int64')) fail(where, `ids expected an int32 tensor of shape [B, T], got ${ids.dtype}${formatShape(ids.shape)}`);
+    const cache = call?.cache;
+    if (cache !== undefined && (!Array.isArray(cache) || cache.length !== this.layers.length)) {
+      fail(where, `cache expected one entry per layer (${this.layers.length}), got ${show(Array.isArray(cache) ? cache.length : cache)}`);
+    }
+    const T = ids.shape[1];
+    const P = cache ? cache[0].key.shape[2] : 0;
+    let positions = call?.positions;
+    if (!positions) {
+      if (typeof P !== 'number') fail(where, `positions expected when the cache length is symbolic ('${P}'), got none`);
+      positions = P === 0 ? iota(T, 'int32') : add(iota(T, 'int32'), P);
+    }
+    let h = this.embedTokens.forward(ids); // (B, T, C)
+    if (this.embedPositions) h = add(h, this.embedPositions.forward(positions));
+    if (this.embedDropout) h = this.embedDropout.forward(h, call?.ctx);
+    const caches: KvCache[] = [];
+    this.layers.forEach((layer, i) => {
+      const out = layer.forward(h, { positions, cache: cache?.[i], ctx: call?.ctx });
+      h = out.output;
+      caches.push(out.cache);
+    });
+    h = this.finalNorm.forward(h);
+    const logits = this.lmHead ? this.lmHead.forward(h) : this.embedTokens.attend(h);
+    return { logits, cache: caches };
+  }
+}
+
+/** A named container, so parameter names nest as `model.layers.0...`. */
+class DecoderStack extends Module {
+  add<M extends Module>(name: string, child: M): M {
+    return this.module(name, child);
+  }
+}

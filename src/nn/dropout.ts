@@ -1,0 +1,35 @@
+import { fail, show } from '../tensor/errors.js';
+import { cast, div, less, sub, where } from '../tensor/ops/elementwise.js';
+import { randomUniform } from '../tensor/ops/random.js';
+import { Tensor, tensor } from '../tensor/tensor.js';
+import { deriveSeed } from './init.js';
+import { Module, moduleOptions, type ForwardContext, type ModuleOptions } from './module.js';
+
+/**
+ * Inverted dropout whose rate is a runtime input: each element is zeroed
+ * with probability p and the rest scaled by 1/(1 - p). The rate, seed and
+ * step come from the forward context, so a schedule such as early dropout
+ * changes p every step without rebuilding the graph. The mask is a pure
+ * function of (seed, step, this layer's salt, element index).
+ */
+export class Dropout extends Module {
+  /** Separates this layer's masks from every other layer's. */
+  readonly salt: number;
+
+  constructor(options: ModuleOptions = {}) {
+    super();
+    const { seed } = moduleOptions('Dropout', options);
+    this.salt = deriveSeed(seed, 'dropout');
+  }
+
+  forward(x: Tensor, ctx?: ForwardContext): Tensor {
+    const p = ctx?.dropout;
+    if (!this.training || p === undefined || p === 0) return x;
+    if (typeof p === 'number' && !(p >= 0 && p < 1)) fail('Dropout', `rate expected a number in [0, 1), got ${show(p)}`);
+    if (!ctx?.seed || !ctx.step) fail('Dropout', 'context expected seed and step (int32 scalars) alongside the rate, got none');
+    const rate = p instanceof Tensor ? cast(p, x.dtype) : tensor(p, { dtype: x.dtype });
+    const u = randomUniform(ctx.seed, ctx.step, x.shape, { salt: this.salt, dtype: x.dtype === 'float64' ? 'float64' : 'float32' });
+    const drop = less(cast(u, x.dtype), rate); // P(u < p) = p, and never for p = 0
+    return where(drop, 0, div(x, sub(tensor(1, { dtype: x.dtype }), rate)));
+  }
+}

@@ -1,0 +1,60 @@
+import { fail } from '../tensor/errors.js';
+import { matmul } from '../tensor/ops/linalg.js';
+import { gather } from '../tensor/ops/indexing.js';
+import { transpose } from '../tensor/ops/movement.js';
+import { formatShape } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { normalInit } from './init.js';
+import { Module, moduleOptions, positiveInt, type ModuleOptions, type Parameter } from './module.js';
+
+/** Options of the embedding tables. */
+export interface EmbeddingOptions extends ModuleOptions {
+  /** Std of the normal initialisation (default 0.02). */
+  initStd?: number;
+}
+
+function checkIds(where: string, ids: Tensor): void {
+  if (ids.dtype !== 'int32' && ids.dtype !== 'int64') fail(where, `ids expected an int32 or int64 tensor, got ${ids.dtype}${formatShape(ids.shape)}`);
+}
+
+/**
+ * A lookup table of `count` learned vectors of width `dim`.
+ * Shapes: ids (...) int32 -> (..., dim). With tied embeddings the same table
+ * is the output head: {@link Embedding.attend} gives logits x Eᵀ.
+ */
+export class Embedding extends Module {
+  readonly count: number;
+  readonly dim: number;
+  readonly weight: Parameter;
+
+  constructor(count: number, dim: number, options: EmbeddingOptions = {}) {
+    super();
+    const where = this.constructor.name;
+    this.count = positiveInt(where, 'count', count);
+    this.dim = positiveInt(where, 'dim', dim);
+    const { seed, dtype } = moduleOptions(where, options);
+    this.weight = this.parameter('weight', normalInit([count, dim], options?.initStd ?? 0.02, seed, dtype));
+  }
+
+  forward(ids: Tensor): Tensor {
+    checkIds(this.constructor.name, ids);
+    return gather(this.weight.value, ids, 0);
+  }
+
+  /** Logits against every row: (..., dim) -> (..., count). */
+  attend(x: Tensor): Tensor {
+    return matmul(x, transpose(this.weight.value));
+  }
+}
+
+/**
+ * Learned absolute positions (GPT-2, StarCoder): one vector per position
+ * up to `maxPositions`, added to the token embeddings. The baseline the
+ * article compares rotary and ALiBi against; it cannot go past maxPositions.
+ * Shapes: positions (T) or (B, T) int32 -> (..., dim).
+ */
+export class LearnedPositionEmbedding extends Embedding {
+  constructor(maxPositions: number, dim: number, options: EmbeddingOptions = {}) {
+    super(maxPositions, dim, options);
+  }
+}

@@ -1,0 +1,49 @@
+import { add } from '../tensor/ops/elementwise.js';
+import { matmul } from '../tensor/ops/linalg.js';
+import { reshape, transpose } from '../tensor/ops/movement.js';
+import { fail } from '../tensor/errors.js';
+import { formatShape } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { constantInit, normalInit } from './init.js';
+import { Module, moduleOptions, positiveInt, type ModuleOptions, type Parameter } from './module.js';
+
+/** Options of {@link Linear}. */
+export interface LinearOptions extends ModuleOptions {
+  /** Add a learned bias (default false: LLaMA's projections have none, which suits weight decay). */
+  bias?: boolean;
+  /** Std of the normal initialisation (default 0.02, as GPT-2 and LLaMA). */
+  initStd?: number;
+}
+
+/**
+ * y = x Wᵀ (+ b). The weight is stored (out, in) like PyTorch and Hugging
+ * Face, so checkpoints port without transposing.
+ * Shapes: x (..., in) -> (..., out).
+ */
+export class Linear extends Module {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+
+  constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
+    super();
+    const where = 'Linear';
+    this.inFeatures = positiveInt(where, 'inFeatures', inFeatures);
+    this.outFeatures = positiveInt(where, 'outFeatures', outFeatures);
+    const { seed, dtype } = moduleOptions(where, options);
+    this.weight = this.parameter('weight', normalInit([outFeatures, inFeatures], options?.initStd ?? 0.02, seed, dtype));
+    this.bias = options?.bias ? this.parameter('bias', constantInit([outFeatures], 0, dtype)) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    const last = x.shape[x.rank - 1];
+    if (x.rank < 1 || (typeof last === 'number' && last !== this.inFeatures)) {
+      fail('Linear', `input expected shape [..., ${this.inFeatures}], got ${formatShape(x.shape)}`);
+    }
+    const w = transpose(this.weight.value); // (in, out)
+    // matmul needs rank >= 2: a single vector goes through as one row.
+    const y = x.rank === 1 ? reshape(matmul(reshape(x, [1, this.inFeatures]), w), [this.outFeatures]) : matmul(x, w);
+    return this.bias ? add(y, this.bias.value) : y;
+  }
+}

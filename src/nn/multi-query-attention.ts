@@ -1,0 +1,151 @@
+import { softmax } from '../functional/softmax.js';
+import { fail, show } from '../tensor/errors.js';
+import { add, cast, less, mul, where } from '../tensor/ops/elementwise.js';
+import { iota } from '../tensor/ops/creation.js';
+import { matmul } from '../tensor/ops/linalg.js';
+import { concat, reshape, swapAxes, transpose, unsqueeze } from '../tensor/ops/movement.js';
+import { formatShape } from '../tensor/shape.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
+import { AlibiBias } from './alibi-bias.js';
+import { Dropout } from './dropout.js';
+import { deriveSeed } from './init.js';
+import { Linear } from './linear.js';
+import { Module, moduleOptions, positiveInt, type ForwardContext, type ModuleOptions } from './module.js';
+import { RelativePositionBias } from './relative-position-bias.js';
+import { RotaryEmbedding } from './rotary-embedding.js';
+
+// B batch, T new tokens, P cached tokens, S = P + T keys, C model width,
+// H query heads, K kv heads, G = H / K query heads per kv head, D head dim.
+
+/** Keys and values of earlier tokens, (B, K, P, D) each: K/H the size of multi-head attention's cache. */
+export interface KvCache {
+  readonly key: Tensor;
+  readonly value: Tensor;
+}
+
+/** How attention knows where tokens are: rotate q and k, add a bias to the scores, or neither. */
+export type PositionModule = RotaryEmbedding | AlibiBias | RelativePositionBias;
+
+/** Options of {@link MultiQueryAttention}. */
+export interface AttentionOptions extends ModuleOptions {
+  /** Key/value heads: 1 is multi-query (Shazeer 2019), `heads` is multi-head, between is grouped-query (Ainslie et al. 2023). Default `heads`. */
+  kvHeads?: number;
+  /** Width of each head (default dim / heads). */
+  headDim?: number;
+  /** Mask keys after each query (default true). */
+  causal?: boolean;
+  /** Position handling (default none). */
+  position?: PositionModule | null;
+  /** Apply dropout to the attention probabilities at the context's rate (default false). */
+  attentionDropout?: boolean;
+}
+
+/** Per-call inputs of {@link MultiQueryAttention.forward}. */
+export interface AttentionCall {
+  /** Absolute positions of the new tokens, (T) int32 (default P..P+T-1). */
+  positions?: Tensor;
+  /** Keys and values of the tokens before these. */
+  cache?: KvCache;
+  /** Dropout rate, seed and step. */
+  ctx?: ForwardContext;
+}
+
+/** The attention output (B, T, C) and the cache extended by the new tokens. */
+export interface AttentionResult {
+  readonly output: Tensor;
+  readonly cache: KvCache;
+}
+
+// Added where a key is masked out; finite so a fully masked row gives no NaN.
+const MASKED = -1e30;
+
+/**
+ * Causal self-attention with shared key/value heads. Query head h reads kv
+ * head floor(h / G), the convention of Hugging Face, PyTorch SDPA and ONNX,
+ * so weights port without permuting heads. Keys and values are never copied
+ * per query head: the G query heads of a group broadcast against one kv
+ * head, and the cache holds K heads, K/H the memory of multi-head attention.
+ * Projections are bias-free and named q_proj, k_proj, v_proj, o_proj.
+ */
+export class MultiQueryAttention extends Module {
+  readonly dim: number;
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly causal: boolean;
+  readonly position: PositionModule | null;
+  readonly qProj: Linear;
+  readonly kProj: Linear;
+  readonly vProj: Linear;
+  readonly oProj: Linear;
+  readonly dropout: Dropout | null;
+
+  constructor(dim: number, heads: number, options: AttentionOptions = {}) {
+    super();
+    const where = 'MultiQueryAttention';
+    this.dim = positiveInt(where, 'dim', dim);
+    this.heads = positiveInt(where, 'heads', heads);
+    this.kvHeads = positiveInt(where, 'kvHeads', options?.kvHeads ?? heads);
+    if (this.heads % this.kvHeads !== 0) fail(where, `heads (${heads}) must be a multiple of kvHeads (${this.kvHeads})`);
+    if (options?.headDim === undefined && dim % heads !== 0) fail(where, `dim (${dim}) must be a multiple of heads (${heads}), or give headDim`);
+    this.headDim = positiveInt(where, 'headDim', options?.headDim ?? dim / heads);
+    this.causal = options?.causal ?? true;
+    const position = options?.position ?? null;
+    if (position !== null && !(position instanceof RotaryEmbedding || position instanceof AlibiBias || position instanceof RelativePositionBias)) {
+      fail(where, `position expected a RotaryEmbedding, AlibiBias, RelativePositionBias or null, got ${show(position)}`);
+    }
+    if (position instanceof RotaryEmbedding && position.headDim !== this.headDim) fail(where, `position expected a RotaryEmbedding of headDim ${this.headDim}, got ${position.headDim}`);
+    if ((position instanceof AlibiBias || position instanceof RelativePositionBias) && position.heads !== heads) {
+      fail(where, `position expected a bias for ${heads} heads, got ${position.heads}`);
+    }
+    this.position = position;
+    const { seed, dtype } = moduleOptions(where, options);
+    const proj = (name: string, i: number, o: number): Linear => this.module(name, new Linear(i, o, { seed: deriveSeed(seed, name), dtype }));
+    this.qProj = proj('q_proj', dim, heads * this.headDim);
+    this.kProj = proj('k_proj', dim, this.kvHeads * this.headDim);
+    this.vProj = proj('v_proj', dim, this.kvHeads * this.headDim);
+    this.oProj = proj('o_proj', heads * this.headDim, dim);
+    if (position instanceof RelativePositionBias) this.module('relative_bias', position);
+    this.dropout = options?.attentionDropout ? this.module('attn_dropout', new Dropout({ seed: deriveSeed(seed, 'attn_dropout') })) : null;
+  }
+
+  forward(x: Tensor, call: AttentionCall = {}): AttentionResult {
+    const self = 'MultiQueryAttention';
+    if (x.rank !== 3 || x.shape[2] !== this.dim) fail(self, `input expected shape [B, T, ${this.dim}], got ${formatShape(x.shape)}`);
+    const [B, T] = x.shape;
+    const [H, K, D] = [this.heads, this.kvHeads, this.headDim];
+    const G = H / K;
+    const past = call?.cache;
+    const P = past ? past.key.shape[2] : 0;
+    let positions = call?.positions;
+    if (!positions) {
+      if (typeof P !== 'number') fail(self, `positions expected when the cache length is symbolic ('${P}'), got none`);
+      positions = P === 0 ? iota(T, 'int32') : add(iota(T, 'int32'), P);
+    }
+    const heads = (t: Tensor, n: number, g: number): Tensor => reshape(t, [B, T, n, g, D]);
+    let q = transpose(heads(this.qProj.forward(x), K, G), [0, 2, 3, 1, 4]); // (B, K, G, T, D)
+    let k = transpose(reshape(this.kProj.forward(x), [B, T, K, D]), [0, 2, 1, 3]); // (B, K, T, D)
+    const v0 = transpose(reshape(this.vProj.forward(x), [B, T, K, D]), [0, 2, 1, 3]);
+    if (this.position instanceof RotaryEmbedding) {
+      q = this.position.forward(q, positions);
+      k = this.position.forward(k, positions);
+    }
+    const key = past ? concat([past.key, k], 2) : k; // (B, K, S, D)
+    const value = past ? concat([past.value, v0], 2) : v0;
+    const S = key.shape[2];
+    const float = x.dtype === 'float64' ? 'float64' : 'float32';
+    let scores = mul(matmul(q, unsqueeze(swapAxes(key, -1, -2), 2)), 1 / Math.sqrt(D)); // (B, K, G, T, S)
+    if (this.position instanceof AlibiBias || this.position instanceof RelativePositionBias) {
+      scores = add(scores, reshape(this.position.forward(positions, S, float), [K, G, T, S]));
+    }
+    if (this.causal) {
+      const later = less(reshape(cast(positions, 'int32'), [T, 1]), reshape(iota(S, 'int32'), [1, S])); // (T, S): key after query
+      scores = where(later, tensor(MASKED, { dtype: x.dtype }), scores);
+    }
+    let probs = softmax(scores, -1);
+    if (this.dropout) probs = this.dropout.forward(probs, call?.ctx);
+    const out = matmul(probs, unsqueeze(value, 2)); // (B, K, G, T, D)
+    const merged = reshape(transpose(out, [0, 3, 1, 2, 4]), [B, T, H * D]);
+    return { output: this.oProj.forward(merged), cache: { key, value } };
+  }
+}

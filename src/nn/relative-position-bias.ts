@@ -1,0 +1,73 @@
+import { fail } from '../tensor/errors.js';
+import { add, cast, div, less, log, minimum, mul, neg, sub, where, abs, maximum } from '../tensor/ops/elementwise.js';
+import { iota } from '../tensor/ops/creation.js';
+import { gather } from '../tensor/ops/indexing.js';
+import { reshape, transpose } from '../tensor/ops/movement.js';
+import type { Dim } from '../tensor/shape.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
+import { Embedding } from './embedding.js';
+import { Module, moduleOptions, positiveInt, type ModuleOptions, type Parameter } from './module.js';
+
+// H heads, Tq query positions, Tk key positions, N buckets.
+
+/** Options of {@link RelativePositionBias}. */
+export interface RelativePositionBiasOptions extends ModuleOptions {
+  /** Buckets of relative distance (default 32, as T5). */
+  buckets?: number;
+  /** Distances at and past this share the last bucket (default 128, as T5). */
+  maxDistance?: number;
+  /** Separate buckets for keys after the query (default false: a causal decoder only looks back). */
+  bidirectional?: boolean;
+}
+
+/**
+ * A learned relative-position bias per head (T5, Raffel et al. 2020): the
+ * distance k − q falls into one of N buckets, exact for small distances and
+ * logarithmic up to maxDistance, and each (bucket, head) has a trainable
+ * bias. The trainable relative scheme the article contrasts with ALiBi.
+ * Output: a bias (H, Tq, Tk) to add to the scores. Parameter name:
+ * `relative_attention_bias.weight`, (N, H), as in Hugging Face T5.
+ */
+export class RelativePositionBias extends Module {
+  readonly heads: number;
+  readonly buckets: number;
+  readonly maxDistance: number;
+  readonly bidirectional: boolean;
+  readonly weight: Parameter;
+
+  constructor(heads: number, options: RelativePositionBiasOptions = {}) {
+    super();
+    const where = 'RelativePositionBias';
+    this.heads = positiveInt(where, 'heads', heads);
+    this.buckets = positiveInt(where, 'buckets', options?.buckets ?? 32);
+    this.maxDistance = positiveInt(where, 'maxDistance', options?.maxDistance ?? 128);
+    this.bidirectional = options?.bidirectional ?? false;
+    const exact = (this.bidirectional ? this.buckets / 2 : this.buckets) / 2;
+    if (exact < 1 || this.maxDistance <= exact) fail(where, `maxDistance expected > ${exact} (half the one-sided buckets), got ${this.maxDistance}`);
+    const { seed, dtype } = moduleOptions(where, options);
+    // An (N, H) table under Hugging Face T5's name.
+    this.weight = this.module('relative_attention_bias', new Embedding(this.buckets, heads, { seed, dtype })).weight;
+  }
+
+  /** Bucket index (Tq, Tk) int32 of each relative distance k − q, computed with Tensor ops. */
+  bucket(queryPositions: Tensor, keyLength: Dim): Tensor {
+    const f = 'float64';
+    const q = reshape(cast(queryPositions, f), [queryPositions.shape[0], 1]);
+    const k = reshape(iota(keyLength, f), [1, keyLength]);
+    const rel = sub(k, q); // (Tq, Tk)
+    const n = this.bidirectional ? abs(rel) : maximum(neg(rel), 0);
+    const half = this.bidirectional ? this.buckets / 2 : this.buckets;
+    const offset = this.bidirectional ? where(less(0, rel), tensor(half, { dtype: f }), 0) : tensor(0, { dtype: f });
+    const exact = Math.floor(half / 2);
+    // log-spaced buckets for exact <= n < maxDistance; cast truncates toward zero (floor for n >= exact).
+    const logBucket = add(tensor(exact, { dtype: f }), mul(div(log(div(maximum(n, exact), exact)), Math.log(this.maxDistance / exact)), half - exact));
+    const large = minimum(cast(cast(logBucket, 'int32'), f), half - 1);
+    return cast(add(offset, where(less(n, exact), n, large)), 'int32');
+  }
+
+  forward(queryPositions: Tensor, keyLength: Dim, dtype: 'float32' | 'float64' = 'float32'): Tensor {
+    if (queryPositions.rank !== 1) fail('RelativePositionBias', `queryPositions expected shape [Tq], got [${queryPositions.shape.join(', ')}]`);
+    const bias = gather(cast(this.weight.value, dtype), this.bucket(queryPositions, keyLength), 0); // (Tq, Tk, H)
+    return transpose(bias, [2, 0, 1]); // (H, Tq, Tk)
+  }
+}

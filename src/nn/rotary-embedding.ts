@@ -1,0 +1,196 @@
+import { fail, show } from '../tensor/errors.js';
+import { add, mul, sub } from '../tensor/ops/elementwise.js';
+import { gather } from '../tensor/ops/indexing.js';
+import { concat, reshape, slice, sliceAxis } from '../tensor/ops/movement.js';
+import { iota } from '../tensor/ops/creation.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
+import { Module, positiveInt } from './module.js';
+
+// B batch, H heads, T time, D head dim, R rotary dim (<= D), F = R / 2 frequencies.
+
+/**
+ * Context-extension methods, as Hugging Face names them (`rope_type`):
+ * - linear: position interpolation (Chen et al. 2023), positions / factor;
+ * - ntk: NTK-aware base scaling, base · factor^(R/(R-2));
+ * - dynamic: NTK scaling recomputed for the current length past `originalMaxPositions`;
+ * - yarn: YaRN (Peng et al. 2023), per-frequency blend of interpolation and extrapolation plus an attention scale;
+ * - llama3: LLaMA 3.1's wavelength-banded scaling.
+ */
+export type RopeScaling =
+  | { type: 'linear'; factor: number }
+  | { type: 'ntk'; factor: number }
+  | { type: 'dynamic'; factor: number; originalMaxPositions: number }
+  | { type: 'yarn'; factor: number; originalMaxPositions: number; betaFast?: number; betaSlow?: number; attentionFactor?: number }
+  | { type: 'llama3'; factor: number; originalMaxPositions: number; lowFreqFactor?: number; highFreqFactor?: number };
+
+/** Options of {@link RotaryEmbedding}. */
+export interface RotaryOptions {
+  /** Frequency base θ (default 10000, as RoFormer and LLaMA 1/2). */
+  base?: number;
+  /** Dimensions rotated, from the front of the head (default: all of headDim; fewer is "partial rotary", as GPT-NeoX). */
+  rotaryDim?: number;
+  /** 'half' pairs i with i + R/2 (GPT-NeoX, Hugging Face LLaMA); 'interleaved' pairs 2i with 2i+1 (RoFormer, Meta's LLaMA). Default 'half'. */
+  layout?: 'half' | 'interleaved';
+  /** Positions the cos/sin tables cover (default 2048); positions past it are an error. */
+  maxPositions?: number;
+  /** A context-extension method (default none). */
+  scaling?: RopeScaling;
+}
+
+/** Inverse frequencies and the cos/sin multiplier for a scaling method, at a given table length. */
+function frequencies(R: number, base: number, scaling: RopeScaling | undefined, length: number): { inv: Float64Array; scale: number } {
+  const pow = (b: number): Float64Array => Float64Array.from({ length: R / 2 }, (_, i) => 1 / b ** ((2 * i) / R));
+  if (!scaling) return { inv: pow(base), scale: 1 };
+  const { factor } = scaling;
+  switch (scaling.type) {
+    case 'linear': return { inv: pow(base).map((f) => f / factor), scale: 1 };
+    case 'ntk': return { inv: pow(base * factor ** (R / (R - 2))), scale: 1 };
+    case 'dynamic': {
+      const orig = scaling.originalMaxPositions;
+      const len = Math.max(length, orig);
+      return { inv: pow(base * ((factor * len) / orig - (factor - 1)) ** (R / (R - 2))), scale: 1 };
+    }
+    case 'yarn': {
+      const orig = scaling.originalMaxPositions;
+      const dimFor = (rotations: number): number => (R * Math.log(orig / (rotations * 2 * Math.PI))) / (2 * Math.log(base));
+      const low = Math.max(Math.floor(dimFor(scaling.betaFast ?? 32)), 0);
+      let high = Math.min(Math.ceil(dimFor(scaling.betaSlow ?? 1)), R - 1);
+      if (high === low) high += 0.001;
+      const inv = pow(base).map((f, i) => {
+        const extrapolate = 1 - Math.min(1, Math.max(0, (i - low) / (high - low)));
+        return (f / factor) * (1 - extrapolate) + f * extrapolate;
+      });
+      return { inv, scale: scaling.attentionFactor ?? 0.1 * Math.log(factor) + 1 };
+    }
+    case 'llama3': {
+      const orig = scaling.originalMaxPositions;
+      const lowF = scaling.lowFreqFactor ?? 1;
+      const highF = scaling.highFreqFactor ?? 4;
+      const inv = pow(base).map((f) => {
+        const wavelen = (2 * Math.PI) / f;
+        if (wavelen < orig / highF) return f;
+        if (wavelen > orig / lowF) return f / factor;
+        const smooth = (orig / wavelen - lowF) / (highF - lowF);
+        return (1 - smooth) * (f / factor) + smooth * f;
+      });
+      return { inv, scale: 1 };
+    }
+  }
+}
+
+function checkScaling(where: string, s: RopeScaling | undefined): void {
+  if (s === undefined) return;
+  if (typeof s !== 'object' || !['linear', 'ntk', 'dynamic', 'yarn', 'llama3'].includes(s.type)) {
+    fail(where, `scaling.type expected 'linear', 'ntk', 'dynamic', 'yarn' or 'llama3', got ${show((s as { type?: unknown })?.type)}`);
+  }
+  if (typeof s.factor !== 'number' || !(s.factor >= 1)) fail(where, `scaling.factor expected a number >= 1, got ${show(s.factor)}`);
+  if (s.type === 'dynamic' || s.type === 'yarn' || s.type === 'llama3') positiveInt(where, 'scaling.originalMaxPositions', s.originalMaxPositions);
+}
+
+/**
+ * Rotary position embedding (RoPE; Su et al. 2021,
+ * https://arxiv.org/abs/2104.09864): rotates each pair of query/key
+ * dimensions by an angle proportional to the position, so q(m)·k(n)
+ * depends only on m − n. The cos/sin tables are computed once per table
+ * length and gathered by position, so cached decoding at an offset reads the
+ * same rows as a full pass. Shapes: x (..., T, D), positions (T) int32.
+ */
+export class RotaryEmbedding extends Module {
+  readonly headDim: number;
+  readonly rotaryDim: number;
+  readonly base: number;
+  readonly layout: 'half' | 'interleaved';
+  readonly maxPositions: number;
+  readonly scaling: RopeScaling | undefined;
+  private readonly tables = new Map<string, { cos: Tensor; sin: Tensor }>();
+
+  constructor(headDim: number, options: RotaryOptions = {}) {
+    super();
+    const where = 'RotaryEmbedding';
+    this.headDim = positiveInt(where, 'headDim', headDim);
+    this.rotaryDim = positiveInt(where, 'rotaryDim', options?.rotaryDim ?? headDim);
+    if (this.rotaryDim % 2 !== 0 || this.rotaryDim > headDim) fail(where, `rotaryDim expected an even number <= headDim (${headDim}), got ${this.rotaryDim}`);
+    this.base = options?.base ?? 10000;
+    if (typeof this.base !== 'number' || !(this.base > 1)) fail(where, `base expected a number > 1, got ${show(this.base)}`);
+    this.layout = options?.layout ?? 'half';
+    if (this.layout !== 'half' && this.layout !== 'interleaved') fail(where, `layout expected 'half' or 'interleaved', got ${show(this.layout)}`);
+    this.maxPositions = positiveInt(where, 'maxPositions', options?.maxPositions ?? 2048);
+    checkScaling(where, options?.scaling);
+    this.scaling = options?.scaling;
+  }
+
+  /**
+   * The cos and sin tables, (length, R/2), in `dtype`; computed once per
+   * length and dtype. Dynamic NTK tables depend on the length; the others
+   * only on the first rows.
+   */
+  table(length: number, dtype: 'float32' | 'float64' = 'float32'): { cos: Tensor; sin: Tensor } {
+    const key = `${length}:${dtype}`;
+    let t = this.tables.get(key);
+    if (!t) {
+      const F = this.rotaryDim / 2;
+      const { inv, scale } = frequencies(this.rotaryDim, this.base, this.scaling, length);
+      const cos = new Float64Array(length * F);
+      const sin = new Float64Array(length * F);
+      for (let p = 0; p < length; p++) {
+        for (let i = 0; i < F; i++) {
+          cos[p * F + i] = Math.cos(p * inv[i]) * scale;
+          sin[p * F + i] = Math.sin(p * inv[i]) * scale;
+        }
+      }
+      t = {
+        cos: tensor(cos, { shape: [length, F], dtype }),
+        sin: tensor(sin, { shape: [length, F], dtype }),
+      };
+      this.tables.set(key, t);
+    }
+    return t;
+  }
+
+  /**
+   * Rotates x (..., T, D) at `positions` (T) int32, default 0..T-1. Dims past
+   * rotaryDim pass through unchanged.
+   */
+  forward(x: Tensor, positions?: Tensor): Tensor {
+    const where = 'RotaryEmbedding';
+    const D = x.shape[x.rank - 1];
+    if (x.rank < 2 || D !== this.headDim) fail(where, `input expected shape [..., T, ${this.headDim}], got [${x.shape.join(', ')}]`);
+    const T = x.shape[x.rank - 2];
+    const pos = positions ?? iota(T, 'int32');
+    if (pos.rank !== 1 || (pos.dtype !== 'int32' && pos.dtype !== 'int64')) fail(where, `positions expected an int32 tensor of shape [T], got ${pos.dtype}[${pos.shape.join(', ')}]`);
+    const dtype = x.dtype === 'float64' ? 'float64' : 'float32';
+    const { cos: cosT, sin: sinT } = this.table(this.maxPositions, dtype);
+    const cos = gather(cosT, pos, 0); // (T, F)
+    const sin = gather(sinT, pos, 0);
+    const R = this.rotaryDim;
+    const F = R / 2;
+    const rot = R === this.headDim ? x : sliceAxis(x, -1, 0, R);
+    const rotated = this.layout === 'half' ? rotateHalf(rot, cos, sin, F) : rotateInterleaved(rot, cos, sin, F);
+    return R === this.headDim ? rotated : concat([rotated, sliceAxis(x, -1, R, this.headDim)], -1);
+  }
+}
+
+// (a, b) -> (a cos − b sin, b cos + a sin): the rotation of one pair.
+function rotatePairs(a: Tensor, b: Tensor, cos: Tensor, sin: Tensor): [Tensor, Tensor] {
+  return [sub(mul(a, cos), mul(b, sin)), add(mul(b, cos), mul(a, sin))];
+}
+
+function rotateHalf(x: Tensor, cos: Tensor, sin: Tensor, F: number): Tensor {
+  const [a, b] = rotatePairs(sliceAxis(x, -1, 0, F), sliceAxis(x, -1, F, 2 * F), cos, sin); // (..., T, F) each
+  return concat([a, b], -1);
+}
+
+function rotateInterleaved(x: Tensor, cos: Tensor, sin: Tensor, F: number): Tensor {
+  const pairs = reshape(x, [...x.shape.slice(0, -1), F, 2]); // (..., T, F, 2)
+  const lead = pairs.shape.slice(0, -1);
+  const even = reshape(slice(pairs, pairs.shape.map(() => 0), [...lead, 1]), lead);
+  const odd = reshape(slice(pairs, [...lead.map(() => 0), 1], [...lead, 1]), lead);
+  const [a, b] = rotatePairs(even, odd, cos, sin);
+  return reshape(concat([reshape(a, [...lead, 1]), reshape(b, [...lead, 1])], -1), x.shape);
+}
+
+/** A helper for tests and users: the angle table's inverse frequencies for the given settings. */
+export function ropeFrequencies(rotaryDim: number, base: number, scaling?: RopeScaling, length = 0): Float64Array {
+  return frequencies(rotaryDim, base, scaling, length).inv;
+}
+
