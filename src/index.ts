@@ -38,7 +38,7 @@ export { composite } from './ir/composite.js';
 export { callGraph } from './ir/replay.js';
 
 // Autodiff
-export { vjp, type VjpOptions } from './autodiff/vjp.js';
+export { vjp, savedForBackward, type VjpOptions, type SavedForBackward } from './autodiff/vjp.js';
 export { grad, valueAndGrad, type ValueAndGrad } from './autodiff/grad.js';
 export { defineCustomVjp } from './autodiff/custom-vjp.js';
 

@@ -1,5 +1,5 @@
 import { callGraph, type TapeEntry } from '../ir/replay.js';
-import type { Graph } from '../ir/graph.js';
+import type { Graph, Node } from '../ir/graph.js';
 import { trace, type InputSpec } from '../ir/trace.js';
 import type { Primitive, PrimitiveAttrs } from '../ir/primitives.js';
 import { fail, show } from '../tensor/errors.js';
@@ -44,6 +44,37 @@ function broadcastsTo(from: Shape, to: Shape): boolean {
  * differentiated.
  */
 export function vjp(graph: Graph, options: VjpOptions = {}): Graph {
+  return buildVjp(graph, options).graph;
+}
+
+/** What the backward pass of `vjp(graph)` keeps from the forward pass. */
+export interface SavedForBackward {
+  /** Forward values (inputs included, constants excluded) that backward ops read. */
+  readonly nodes: readonly Node[];
+  /** Their total element count (symbolic dimensions count as 1). */
+  readonly elements: number;
+}
+
+/**
+ * The forward values the gradient graph reads back: what a training step
+ * must keep in memory between its forward and backward passes. Composites
+ * with a custom VJP keep only what their rule uses.
+ */
+export function savedForBackward(graph: Graph, options: VjpOptions = {}): SavedForBackward {
+  const { graph: g, forward } = buildVjp(graph, options);
+  const saved = new Set<Node>();
+  for (const n of g.nodes) {
+    if (n.kind === 'input' || forward.has(n)) continue;
+    for (const x of n.inputs) {
+      if (forward.has(x) && !(x.kind === 'primitive' && x.op === 'constant')) saved.add(x);
+    }
+  }
+  const nodes = [...saved];
+  const elements = nodes.reduce((s, n) => s + n.shape.reduce<number>((p, d) => p * (typeof d === 'number' ? d : 1), 1), 0);
+  return { nodes, elements };
+}
+
+function buildVjp(graph: Graph, options: VjpOptions): { graph: Graph; forward: Set<Node> } {
   const where = 'vjp';
   const wrt = (options.wrt ?? graph.inputs.flatMap((n, i) => (isFloat(n.dtype) ? [i] : []))).map((w) => {
     const i = typeof w === 'number' ? w : graph.inputs.findIndex((n) => n.name === w);
@@ -57,10 +88,12 @@ export function vjp(graph: Graph, options: VjpOptions = {}): Graph {
     ...graph.inputs.map((n) => ({ shape: n.shape, dtype: n.dtype, name: n.name })),
     ...floatOutputs.map((i) => ({ shape: graph.outputs[i].shape, dtype: graph.outputs[i].dtype, name: `cotangent${i}` })),
   ];
-  return trace((...args) => {
+  const forward = new Set<Node>();
+  const result = trace((...args) => {
     const primals = args.slice(0, graph.inputs.length);
     const tape: TapeEntry[] = [];
     const outputs = callGraph(graph, primals, tape);
+    for (const t of [...primals, ...tape.map((e) => e.output)]) if (t._node) forward.add(t._node);
     const cts = new Map<Tensor, Tensor>();
     const accumulate = (x: Tensor, g: Tensor): void => {
       const prev = cts.get(x);
@@ -74,6 +107,7 @@ export function vjp(graph: Graph, options: VjpOptions = {}): Graph {
     });
     return [...outputs, ...grads];
   }, specs);
+  return { graph: result, forward };
 }
 
 /**
