@@ -1,9 +1,9 @@
 import { callGraph, type TapeEntry } from '../ir/replay.js';
-import type { Graph, Node } from '../ir/graph.js';
+import { Graph, type Node } from '../ir/graph.js';
 import { trace, type InputSpec } from '../ir/trace.js';
 import type { Primitive, PrimitiveAttrs } from '../ir/primitives.js';
 import { fail, show } from '../tensor/errors.js';
-import { isFloat } from '../tensor/dtype.js';
+import { describe, isFloat } from '../tensor/dtype.js';
 import { add } from '../tensor/ops/elementwise.js';
 import { expand, reshape } from '../tensor/ops/movement.js';
 import { sum } from '../tensor/ops/reduce.js';
@@ -76,6 +76,9 @@ export function savedForBackward(graph: Graph, options: VjpOptions = {}): SavedF
 
 function buildVjp(graph: Graph, options: VjpOptions): { graph: Graph; forward: Set<Node> } {
   const where = 'vjp';
+  if (!(graph instanceof Graph)) fail(where, `graph expected a Graph (from trace), got ${describe(graph)}`);
+  if (options !== undefined && (typeof options !== 'object' || options === null)) fail(where, `options expected { wrt? }, got ${describe(options)}`);
+  if (options.wrt !== undefined && !Array.isArray(options.wrt)) fail(where, `wrt expected an array of input indices or names, got ${describe(options.wrt)}`);
   const wrt = (options.wrt ?? graph.inputs.flatMap((n, i) => (isFloat(n.dtype) ? [i] : []))).map((w) => {
     const i = typeof w === 'number' ? w : graph.inputs.findIndex((n) => n.name === w);
     const input = graph.inputs[i];

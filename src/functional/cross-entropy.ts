@@ -6,6 +6,7 @@ import { sum } from '../tensor/ops/reduce.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { logSumExp } from './softmax.js';
+import { expectTensor } from '../tensor/apply.js';
 
 // N positions (any leading shape), V classes.
 
@@ -24,6 +25,8 @@ export interface CrossEntropyOptions {
  */
 export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntropyOptions = {}): Tensor {
   const fn = 'crossEntropy';
+  expectTensor(fn, 'logits', logits);
+  expectTensor(fn, 'targets', targets);
   const ignore = options?.ignoreIndex ?? -100;
   if (!Number.isInteger(ignore)) fail(fn, `ignoreIndex expected an integer, got ${show(ignore)}`);
   if (logits.dtype !== 'float32' && logits.dtype !== 'float64') fail(fn, `logits expected a float tensor, got ${logits.dtype}`);

@@ -2,6 +2,9 @@ import { defineCustomVjp } from '../autodiff/custom-vjp.js';
 import { add, cast, mul, sqrt, reciprocal, sub, div } from '../tensor/ops/elementwise.js';
 import { mean, sum } from '../tensor/ops/reduce.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
+import { expectTensor } from '../tensor/apply.js';
+import { fail, show } from '../tensor/errors.js';
+import { isFloat } from '../tensor/dtype.js';
 
 // C: the normalised (last) axis; x is (..., C), the gain w is (C).
 
@@ -25,6 +28,13 @@ const rmsNormCore = (eps: number): ((x: Tensor, w: Tensor) => Tensor) => defineC
   },
 );
 
+function checkNorm(where: string, x: Tensor, weight: Tensor, eps: number): void {
+  expectTensor(where, 'x', x);
+  expectTensor(where, 'weight', weight);
+  if (!isFloat(x.dtype)) fail(where, `x expected a float tensor, got ${x.dtype}`);
+  if (typeof eps !== 'number' || !(eps > 0)) fail(where, `eps expected a number > 0, got ${show(eps)}`);
+}
+
 const cores = new Map<number, (x: Tensor, w: Tensor) => Tensor>();
 
 /**
@@ -34,6 +44,7 @@ const cores = new Map<number, (x: Tensor, w: Tensor) => Tensor>();
  * keeps only x and w.
  */
 export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
+  checkNorm('rmsNorm', x, weight, eps);
   let core = cores.get(eps);
   if (!core) {
     core = rmsNormCore(eps);
@@ -44,6 +55,8 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
 
 /** Plain LayerNorm over the last axis (Ba et al. 2016), the baseline RMSNorm drops the mean from. */
 export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | null, eps = 1e-5): Tensor {
+  checkNorm('layerNorm', x, weight, eps);
+  if (bias !== null) expectTensor('layerNorm', 'bias', bias);
   const mu = mean(x, -1, { keepDims: true });
   const centred = sub(x, mu);
   const variance = mean(mul(centred, centred), -1, { keepDims: true });

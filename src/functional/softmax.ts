@@ -3,10 +3,13 @@ import { add, div, exp, log, mul, stopGradient, sub } from '../tensor/ops/elemen
 import { transpose } from '../tensor/ops/movement.js';
 import { max, sum } from '../tensor/ops/reduce.js';
 import { normalizeAxis } from '../tensor/shape.js';
+import { expectTensor } from '../tensor/apply.js';
+import { fail, show } from '../tensor/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 function lastAxis(where: string, x: Tensor, axis: number): number {
-  return normalizeAxis(where, axis, x.rank);
+  if (typeof axis !== 'number') fail(where, `axis expected a number, got ${show(axis)}`);
+  return normalizeAxis(where, axis, expectTensor(where, 'x', x).rank);
 }
 
 /** log Σ exp(x) along `axis`, shifted by the (gradient-free) max so large inputs don't overflow. */

@@ -191,6 +191,11 @@ function rotateInterleaved(x: Tensor, cos: Tensor, sin: Tensor, F: number): Tens
 
 /** A helper for tests and users: the angle table's inverse frequencies for the given settings. */
 export function ropeFrequencies(rotaryDim: number, base: number, scaling?: RopeScaling, length = 0): Float64Array {
+  const where = 'ropeFrequencies';
+  if (positiveInt(where, 'rotaryDim', rotaryDim) % 2 !== 0) fail(where, `rotaryDim expected an even number, got ${rotaryDim}`);
+  if (typeof base !== 'number' || !(base > 1)) fail(where, `base expected a number > 1, got ${show(base)}`);
+  checkScaling(where, scaling);
+  if (!Number.isInteger(length) || length < 0) fail(where, `length expected a non-negative integer, got ${show(length)}`);
   return frequencies(rotaryDim, base, scaling, length).inv;
 }
 
