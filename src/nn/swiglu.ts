@@ -12,7 +12,7 @@ export interface SwiGluOptions extends ModuleOptions {
 
 /** The default hidden width of a SwiGLU MLP for model width `dim`. */
 export function swigluHidden(dim: number): number {
-  return Math.ceil((8 * dim) / 3 / 8) * 8;
+  return Math.ceil((8 * positiveInt('swigluHidden', 'dim', dim)) / 3 / 8) * 8;
 }
 
 /**
