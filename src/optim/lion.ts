@@ -87,9 +87,19 @@ export class Lion extends Optimizer<LionOptions> {
     const lrr = o.lrScale === 1 ? r(lr) : r(r(lr) * r(o.lrScale));
     const decay = r(1 - r(lrr * r(o.weightDecay)));
     const n = p.length;
+    if (!o.cautious) {
+      // One fused pass: the update of a coordinate needs only its own m and g.
+      for (let i = 0; i < n; i++) {
+        const u = Math.sign(r(r(b1 * m[i]) + r(c1 * g[i])));
+        p[i] = r(r(p[i] * decay) - r(lrr * u));
+        m[i] = r(r(b2 * m[i]) + r(c2 * g[i]));
+      }
+      return;
+    }
+    // Cautious: the renormalisation needs every coordinate's sign first.
     const u = new Float64Array(n);
     for (let i = 0; i < n; i++) u[i] = Math.sign(r(r(b1 * m[i]) + r(c1 * g[i])));
-    if (o.cautious) cautiousScale(u, g, r(o.cautiousFactor), r);
+    cautiousScale(u, g, r(o.cautiousFactor), r);
     for (let i = 0; i < n; i++) {
       p[i] = r(r(p[i] * decay) - r(lrr * u[i]));
       m[i] = r(r(b2 * m[i]) + r(c2 * g[i]));

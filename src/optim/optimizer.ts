@@ -63,6 +63,15 @@ export function scaledLr(lr: Tensor, dtype: DType, lrScale: number): Tensor {
   return lrScale === 1 ? base : mul(base, tensor(lrScale, { dtype }));
 }
 
+/** Index of the first NaN or ±Infinity, or -1. A plain loop: this runs over every gradient each step. */
+function firstNonFinite(g: Floats): number {
+  for (let i = 0; i < g.length; i++) {
+    // x - x is 0 for finite x and NaN for NaN and ±Infinity.
+    if (g[i] - g[i] !== 0) return i;
+  }
+  return -1;
+}
+
 /**
  * Shared machinery of the standalone optimizers: parameter groups,
  * validation before anything changes, lazily allocated state buffers, and
@@ -142,7 +151,7 @@ export abstract class Optimizer<O extends { lr: number }> {
       const g = grads[i];
       if (!(p instanceof Float32Array || p instanceof Float64Array)) fail(where, `params[${i}] expected a Float32Array or Float64Array, got ${describe(p)}`);
       if (!g || g.constructor !== p.constructor || g.length !== p.length) fail(where, `grads[${i}] expected a ${p.constructor.name} of length ${p.length}, got ${describe(g)}`);
-      const bad = (g as Float64Array).findIndex((v) => !Number.isFinite(v));
+      const bad = firstNonFinite(g);
       if (bad >= 0) fail(where, `grads[${i}] expected finite values, got ${g[bad]} at index ${bad}`);
       const b = this.buffers?.[i];
       if (this.buffers && (!b || b[0].length !== p.length || b[0].constructor !== p.constructor)) {
