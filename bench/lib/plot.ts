@@ -46,3 +46,35 @@ export async function lineChart(series: readonly Series[], options: LineChartOpt
     view.finalize();
   }
 }
+
+/** One bar: a category on the x axis, a series (colour) and a value. */
+export interface Bar {
+  readonly category: string;
+  readonly series: string;
+  readonly value: number;
+}
+
+/** Grouped bars: categories along x, one bar per series in each, optionally on a log scale. */
+export async function barChart(bars: readonly Bar[], options: LineChartOptions): Promise<string> {
+  const { spec } = compile({
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: options.title,
+    width: options.width ?? 560,
+    height: options.height ?? 260,
+    background: 'white',
+    data: { values: bars.map((b) => ({ ...b })) },
+    mark: 'bar',
+    encoding: {
+      x: { field: 'category', type: 'nominal', title: options.x, sort: null, axis: { labelAngle: 0 } },
+      xOffset: { field: 'series', type: 'nominal', sort: null },
+      y: { field: 'value', type: 'quantitative', title: options.y, scale: options.logY ? { type: 'log' } : {} },
+      color: { field: 'series', type: 'nominal', title: null, sort: null, legend: { orient: 'top', labelLimit: 360, columns: 2 } },
+    },
+  });
+  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}

@@ -1,0 +1,68 @@
+/** Writes a run's raw results (JSON) and the Markdown report with its figures. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, type as osType, release } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { barChart } from './plot.js';
+import type { Part, Row, RunSettings } from './types.js';
+
+/** Facts about the machine and software a run was measured on. */
+export function machine(): Record<string, string | number> {
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    os: `${osType()} ${release()}`,
+    node: process.version,
+  };
+}
+
+/** The peer row a row is compared with: same part, task and group. */
+function peerOf(row: Row, rows: readonly Row[]): Row | undefined {
+  return rows.find((r) => r.isPeer && r.part === row.part && r.task === row.task && r.group === row.group && r.ms.length);
+}
+
+const fmt = (ms: number): string => (Number.isNaN(ms) ? '—' : ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3));
+
+/** The rows of one part as a Markdown table: median, run count, ratio to the peer, extras. */
+export function table(rows: readonly Row[]): string {
+  const lines = ['| task | implementation | median ms | runs | × peer | notes |', '| --- | --- | ---: | ---: | ---: | --- |'];
+  for (const r of rows) {
+    const peer = peerOf(r, rows);
+    const ratio = r.isPeer || !peer || !r.ms.length ? '' : `${(r.median / peer.median).toFixed(2)}×`;
+    const notes = r.missing ?? Object.entries(r.extra ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
+    lines.push(`| ${r.task} | ${r.impl} | ${fmt(r.median)} | ${r.ms.length} | ${ratio} | ${notes} |`);
+  }
+  return lines.join('\n');
+}
+
+/** Writes `<resultsDir>/<mode>.json` and the report (with SVG figures beside it in img/). */
+export async function writeReport(parts: readonly Part[], rows: readonly Row[], settings: RunSettings, versions: Record<string, string>, reportPath: string, resultsDir: string): Promise<void> {
+  const info = { machine: machine(), versions, settings, date: new Date().toISOString() };
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, `${settings.mode}.json`), `${JSON.stringify({ ...info, rows }, null, 2)}\n`);
+  const imgDir = join(dirname(reportPath), 'img');
+  mkdirSync(imgDir, { recursive: true });
+  const sections: string[] = [];
+  for (const part of parts) {
+    const own = rows.filter((r) => r.part === part.name);
+    if (!own.length) continue;
+    const svg = await barChart(own.filter((r) => r.ms.length).map((r) => ({ category: r.task, series: r.impl, value: r.median })), {
+      title: part.title, x: 'task', y: 'median ms (log scale)', logY: true,
+    });
+    const img = join(imgDir, `bench-${part.name}.svg`);
+    writeFileSync(img, svg);
+    sections.push(`## ${part.title}\n\n${part.about}\n\n${table(own)}\n\n![${part.title}](${relative(dirname(reportPath), img)})\n`);
+  }
+  const m = info.machine;
+  const header = `# Bench report
+
+Written by \`npm run bench${settings.mode === 'default' ? '' : ` -- --${settings.mode}`}\` on ${info.date.slice(0, 10)}.
+Medians of ${settings.runs} timed runs after ${settings.warmup} warm-up runs, device \`${settings.device}\`.
+"× peer" is the median divided by the peer's median for the same task (below 1 is faster than the peer).
+Raw timings: \`${relative(dirname(reportPath), join(resultsDir, `${settings.mode}.json`))}\`.
+
+Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}.
+Versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}.
+`;
+  writeFileSync(reportPath, `${header}\n${sections.join('\n')}`);
+}

@@ -1,0 +1,39 @@
+/** What a bench part measures and returns. */
+
+/** Settings of a run: how big and how many times. */
+export interface RunSettings {
+  readonly mode: 'quick' | 'default' | 'full';
+  readonly device: string;
+  readonly warmup: number;
+  readonly runs: number;
+}
+
+/** One measured case: an implementation of a task at a size. */
+export interface Row {
+  readonly part: string;
+  /** The task and its size, e.g. 'step, 10M params'. */
+  readonly task: string;
+  /** Who ran it, e.g. 'llm-tricks Lion' or 'numpy 2.4 AdamW'. */
+  readonly impl: string;
+  /** Rows of one task and group are compared; the peer row is the yardstick. */
+  readonly group: string;
+  readonly isPeer: boolean;
+  /** Every timed run in milliseconds (empty when the implementation was missing). */
+  readonly ms: readonly number[];
+  readonly median: number;
+  /** Why there are no timings, if there are none. */
+  readonly missing?: string;
+  /** Extra measured facts (bytes of state, GFLOP/s, ...). */
+  readonly extra?: Readonly<Record<string, number | string>>;
+}
+
+/** A part of the suite. */
+export interface Part {
+  readonly name: string;
+  readonly title: string;
+  /** What the part re-tests or compares, for the report. */
+  readonly about: string;
+  /** The cases this run will measure, for the progress bar. */
+  count(settings: RunSettings): number;
+  run(settings: RunSettings, report: (row: Row) => void): Promise<void>;
+}

@@ -1,0 +1,46 @@
+/**
+ * One optimizer step over N float32 parameters: Lion against AdamW in
+ * llm-tricks' standalone form, with NumPy's in-place version of each as the
+ * peer. Lion keeps one state buffer per parameter and AdamW two.
+ */
+import { AdamW, Lion } from 'llm-tricks';
+import { runPeer } from '../lib/peer.js';
+import { median, timeRuns } from '../lib/timing.js';
+import type { Part, RunSettings } from '../lib/types.js';
+
+const sizes = (s: RunSettings): number[] => ({ quick: [100_000], default: [1_000_000, 10_000_000], full: [1_000_000, 10_000_000, 30_000_000] })[s.mode];
+const label = (n: number): string => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
+
+function randomArray(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let x = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    a[i] = x / 2 ** 32 - 0.5;
+  }
+  return a;
+}
+
+export const optimPart: Part = {
+  name: 'optim',
+  title: 'Optimizer step: Lion vs AdamW',
+  about: 'One step over N float32 parameters (the article uses Lion for its lower memory: one state buffer instead of two). Peer: the same update in NumPy, in place.',
+  count: (s) => sizes(s).length * 4,
+  async run(s, report) {
+    for (const n of sizes(s)) {
+      const task = `step, ${label(n)} params`;
+      const g = randomArray(n, 2);
+      for (const [name, make] of [['Lion', () => new Lion({ weightDecay: 0.1 })], ['AdamW', () => new AdamW()]] as const) {
+        const p = randomArray(n, 1);
+        const opt = make();
+        const ms = await timeRuns(() => opt.step([p], [g]), s.warmup, s.runs);
+        const stateBytes = opt.state().buffers.flat().reduce((b, x) => b + x.byteLength, 0);
+        report({ part: 'optim', task, impl: `llm-tricks ${name}`, group: name, isPeer: false, ms, median: median(ms), extra: { stateBytes } });
+        const peer = runPeer('numpy_peer.py', [name.toLowerCase(), n, s.warmup, s.runs]);
+        report('missing' in peer
+          ? { part: 'optim', task, impl: `numpy ${name}`, group: name, isPeer: true, ms: [], median: NaN, missing: peer.missing }
+          : { part: 'optim', task, impl: `${peer.peer} ${name}`, group: name, isPeer: true, ms: peer.ms, median: median(peer.ms) });
+      }
+    }
+  },
+};

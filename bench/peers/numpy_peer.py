@@ -1,0 +1,57 @@
+"""NumPy peers for the llm-tricks bench suite.
+
+Usage: python3 numpy_peer.py <case> <size> <warmup> <runs>
+Prints one JSON object: {"peer": "numpy <version>", "ms": [per-run milliseconds]}.
+Cases: lion, adamw (one optimizer step over <size> float32 parameters),
+matmul (a <size> x <size> float32 product).
+"""
+import json
+import sys
+import time
+
+import numpy as np
+
+
+def lion_step(p, g, m, lr=1e-4, b1=0.9, b2=0.99, wd=0.1):
+    c = b1 * m + (1 - b1) * g
+    p *= 1 - lr * wd
+    p -= lr * np.sign(c)
+    m *= b2
+    m += (1 - b2) * g
+
+
+def adamw_step(p, g, m, v, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, wd=0.01):
+    p *= 1 - lr * wd
+    m *= b1
+    m += (1 - b1) * g
+    v *= b2
+    v += (1 - b2) * g * g
+    step_size = lr / (1 - b1 ** t)
+    denom = np.sqrt(v) / np.sqrt(1 - b2 ** t) + eps
+    p -= step_size * m / denom
+
+
+def main():
+    case, size, warmup, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    rng = np.random.default_rng(0)
+    if case == "matmul":
+        a = rng.standard_normal((size, size), dtype=np.float32)
+        b = rng.standard_normal((size, size), dtype=np.float32)
+        step = lambda t: a @ b
+    else:
+        p = rng.standard_normal(size, dtype=np.float32)
+        g = rng.standard_normal(size, dtype=np.float32)
+        m = np.zeros(size, dtype=np.float32)
+        v = np.zeros(size, dtype=np.float32)
+        step = (lambda t: lion_step(p, g, m)) if case == "lion" else (lambda t: adamw_step(p, g, m, v, t))
+    ms = []
+    for i in range(warmup + runs):
+        start = time.perf_counter()
+        step(i + 1)
+        if i >= warmup:
+            ms.append((time.perf_counter() - start) * 1000)
+    print(json.dumps({"peer": f"numpy {np.__version__}", "ms": ms}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+/**
+ * The bench suite: `npm run bench` (default), `-- --quick` (a smoke run of
+ * every part), `-- --full`, `-- --only <part>`, `-- --device <cpu>`.
+ * Prints each measurement as it lands, then writes bench/results/<mode>.json
+ * and docs/bench.md. Timings live here, never in tests.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { SingleBar, Presets } from 'cli-progress';
+import { matmulPart } from './parts/matmul.js';
+import { optimPart } from './parts/optim.js';
+import { writeReport } from './lib/report.js';
+import type { Part, Row, RunSettings } from './lib/types.js';
+
+const PARTS: readonly Part[] = [optimPart, matmulPart];
+const DEVICES = ['cpu'];
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    full: { type: 'boolean', default: false },
+    only: { type: 'string', multiple: true },
+    device: { type: 'string', default: 'cpu' },
+    report: { type: 'string', default: 'docs/bench.md' },
+    results: { type: 'string', default: 'bench/results' },
+  },
+});
+
+function fail(message: string): never {
+  console.error(`bench: ${message}`);
+  process.exit(2);
+}
+
+if (values.quick && values.full) fail('--quick and --full expected one at a time, got both');
+if (!DEVICES.includes(values.device)) fail(`--device expected one of ${DEVICES.join(', ')}, got '${values.device}' (the ONNX Runtime devices join when that backend does)`);
+const unknown = (values.only ?? []).filter((p) => !PARTS.some((q) => q.name === p));
+if (unknown.length) fail(`--only expected one of ${PARTS.map((p) => p.name).join(', ')}, got '${unknown.join(', ')}'`);
+
+const mode = values.quick ? 'quick' : values.full ? 'full' : 'default';
+const settings: RunSettings = { mode, device: values.device, warmup: mode === 'quick' ? 1 : 2, runs: { quick: 3, default: 7, full: 15 }[mode] };
+const parts = PARTS.filter((p) => !values.only || values.only.includes(p.name));
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const rows: Row[] = [];
+const total = parts.reduce((n, p) => n + p.count(settings), 0);
+const bar = process.stdout.isTTY ? new SingleBar({ format: ' {bar} {value}/{total} {part}', hideCursor: true }, Presets.shades_classic) : null;
+bar?.start(total, 0, { part: '' });
+// On a TTY a line is printed over the bar, which redraws itself below on its next update.
+const say = (line: string): void => {
+  if (bar) process.stdout.write(`\r\x1b[K${line}\n`);
+  else console.log(line);
+};
+
+say(`llm-tricks ${pkg.version} bench, ${mode}, device ${settings.device}: ${total} measurements`);
+for (const part of parts) {
+  say(`\n== ${part.title}`);
+  await part.run(settings, (row) => {
+    rows.push(row);
+    bar?.increment(1, { part: part.name });
+    const result = row.missing ? `missing: ${row.missing}` : `median ${row.median.toFixed(3)} ms over ${row.ms.length} runs`;
+    say(`  ${row.task.padEnd(22)} ${row.impl.padEnd(28)} ${result}`);
+  });
+}
+bar?.stop();
+await writeReport(parts, rows, settings, { 'llm-tricks': pkg.version }, values.report, values.results);
+console.log(`\nwrote ${values.results}/${mode}.json and ${values.report}`);

@@ -1,0 +1,48 @@
+/**
+ * `npm run bench -- --quick` runs every part of the suite end to end: each
+ * measurement has timings (or, for a peer, the reason it is missing), and
+ * the JSON results and the Markdown report with its figures are written.
+ * Timings are not asserted: they belong to the bench, not the tests. In CI
+ * the peers must be installed, so a missing peer fails there.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'bench-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Row { part: string; impl: string; ms: number[]; median: number; missing?: string; isPeer: boolean }
+
+it('the quick bench runs every part and writes its results and report', () => {
+  const r = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), ['bench/run.ts', '--quick', '--report', join(dir, 'bench.md'), '--results', dir], {
+    cwd: root, encoding: 'utf8', timeout: 120_000,
+  });
+  expect(r.status, r.stderr).toBe(0);
+  const results = JSON.parse(readFileSync(join(dir, 'quick.json'), 'utf8')) as { rows: Row[]; machine: object; settings: { mode: string } };
+  expect(results.settings.mode).toBe('quick');
+  expect(new Set(results.rows.map((row) => row.part))).toEqual(new Set(['optim', 'matmul']));
+  for (const row of results.rows) {
+    if (row.missing) {
+      expect(row.isPeer, `${row.impl} is missing: ${row.missing}`).toBe(true);
+      if (process.env.CI) throw new Error(`peer ${row.impl} missing in CI: ${row.missing}`);
+    } else {
+      expect(row.ms.length).toBeGreaterThan(0);
+      expect(row.ms.every((ms) => ms >= 0)).toBe(true);
+    }
+  }
+  const report = readFileSync(join(dir, 'bench.md'), 'utf8');
+  expect(report).toContain('## Optimizer step: Lion vs AdamW');
+  expect(existsSync(join(dir, 'img', 'bench-optim.svg'))).toBe(true);
+  expect(existsSync(join(dir, 'img', 'bench-matmul.svg'))).toBe(true);
+});
+
+it('rejects unknown options with a clear message', () => {
+  const r = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), ['bench/run.ts', '--only', 'nope'], { cwd: root, encoding: 'utf8' });
+  expect(r.status).toBe(2);
+  expect(r.stderr).toContain("bench: --only expected one of optim, matmul, got 'nope'");
+});
