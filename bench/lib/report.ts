@@ -23,12 +23,12 @@ function peerOf(row: Row, rows: readonly Row[]): Row | undefined {
 
 const fmt = (ms: number): string => (Number.isNaN(ms) ? '—' : ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3));
 
-/** The rows of one part as a Markdown table: median, run count, ratio to the peer, extras. */
+/** The rows of one part as a Markdown table: median, run count, the peer's median over ours, extras. */
 export function table(rows: readonly Row[]): string {
-  const lines = ['| task | implementation | median ms | runs | × peer | notes |', '| --- | --- | ---: | ---: | ---: | --- |'];
+  const lines = ['| task | implementation | median ms | runs | peer ÷ this | notes |', '| --- | --- | ---: | ---: | ---: | --- |'];
   for (const r of rows) {
     const peer = peerOf(r, rows);
-    const ratio = r.isPeer || !peer || !r.ms.length ? '' : `${(r.median / peer.median).toFixed(2)}×`;
+    const ratio = r.isPeer || !peer || !r.ms.length ? '' : `${(peer.median / r.median).toFixed(2)}`;
     const notes = r.missing ?? Object.entries(r.extra ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
     lines.push(`| ${r.task} | ${r.impl} | ${fmt(r.median)} | ${r.ms.length} | ${ratio} | ${notes} |`);
   }
@@ -58,7 +58,7 @@ export async function writeReport(parts: readonly Part[], rows: readonly Row[], 
 
 Written by \`npm run bench${settings.mode === 'default' ? '' : ` -- --${settings.mode}`}\` on ${info.date.slice(0, 10)}.
 Medians of ${settings.runs} timed runs after ${settings.warmup} warm-up runs, device \`${settings.device}\`.
-"× peer" is the median divided by the peer's median for the same task (below 1 is faster than the peer).
+"peer ÷ this" is the peer's median over this row's for the same task: above 1, llm-tricks is faster.
 Raw timings: \`${relative(dirname(reportPath), join(resultsDir, `${settings.mode}.json`))}\`.
 
 Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}.
