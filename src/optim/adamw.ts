@@ -1,7 +1,7 @@
 import { fail, show } from '../tensor/errors.js';
 import { add, cast, div, mul, pow, sqrt, sub } from '../tensor/ops/elementwise.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
-import { checkNumber, Optimizer, scaledLr, type Floats, type GraphStepInputs, type GraphUpdate, type ParamGroup } from './optimizer.js';
+import { checkKeys, checkNumber, Optimizer, scaledLr, type Floats, type GraphStepInputs, type GraphUpdate, type ParamGroup } from './optimizer.js';
 
 /** Options of {@link AdamW}. Defaults are PyTorch's `torch.optim.AdamW`. */
 export interface AdamWOptions {
@@ -19,7 +19,7 @@ export interface AdamWOptions {
 export type AdamWConfig = Partial<AdamWOptions> & { groups?: readonly ParamGroup<AdamWOptions>[] };
 
 /** PyTorch's defaults. */
-export const ADAMW_DEFAULTS: Readonly<AdamWOptions> = Object.freeze({ lr: 1e-3, betas: [0.9, 0.999] as const, eps: 1e-8, weightDecay: 0.01 });
+export const ADAMW_DEFAULTS: Readonly<AdamWOptions> = Object.freeze({ lr: 1e-3, betas: Object.freeze([0.9, 0.999] as const), eps: 1e-8, weightDecay: 0.01 });
 
 /**
  * AdamW (Loshchilov & Hutter 2019, https://arxiv.org/abs/1711.05101) with
@@ -38,6 +38,7 @@ export class AdamW extends Optimizer<AdamWOptions> {
   constructor(options: AdamWConfig = {}) {
     const o = options ?? {};
     if (typeof o !== 'object') fail('AdamW', `options expected an object, got ${show(o)}`);
+    checkKeys('AdamW', 'options', o, [...Object.keys(ADAMW_DEFAULTS), 'groups']);
     const defaults = { ...ADAMW_DEFAULTS };
     for (const key of Object.keys(ADAMW_DEFAULTS) as (keyof AdamWOptions)[]) {
       if (o[key] !== undefined) (defaults as Record<string, unknown>)[key] = o[key];

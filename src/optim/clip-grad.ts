@@ -1,6 +1,6 @@
 import { fail, show } from '../tensor/errors.js';
 import { describe } from '../tensor/dtype.js';
-import { add, div, minimum, mul, sqrt } from '../tensor/ops/elementwise.js';
+import { add, div, greater, mul, sqrt, where } from '../tensor/ops/elementwise.js';
 import { sum } from '../tensor/ops/reduce.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import type { Floats } from './optimizer.js';
@@ -9,9 +9,10 @@ import type { Floats } from './optimizer.js';
 const NORM_EPS = 1e-6;
 
 /**
- * Scales `grads` in place so their global L2 norm is at most `maxNorm`
- * (PyTorch's `clip_grad_norm_`): by maxNorm / (norm + 1e-6) when that is
- * below 1, otherwise not at all. Returns the norm before clipping.
+ * Scales `grads` in place so their global L2 norm is at most `maxNorm`, as
+ * PyTorch's `clip_grad_norm_` does (by maxNorm / (norm + 1e-6)), except that
+ * a norm at or below maxNorm is never touched (PyTorch also shrinks norms
+ * within 1e-6 below it). Returns the norm before clipping.
  */
 export function clipGradNorm(grads: readonly Floats[], maxNorm: number): number {
   const where = 'clipGradNorm';
@@ -23,8 +24,8 @@ export function clipGradNorm(grads: readonly Floats[], maxNorm: number): number 
     for (let j = 0; j < g.length; j++) squares += g[j] * g[j];
   });
   const norm = Math.sqrt(squares);
-  const coef = maxNorm / (norm + NORM_EPS);
-  if (coef < 1) {
+  if (norm > maxNorm) {
+    const coef = maxNorm / (norm + NORM_EPS);
     for (const g of grads) for (let j = 0; j < g.length; j++) g[j] *= coef;
   }
   return norm;
@@ -32,16 +33,16 @@ export function clipGradNorm(grads: readonly Floats[], maxNorm: number): number 
 
 /**
  * {@link clipGradNorm} with Tensor ops, for a traced training step: returns
- * the clipped gradients and the norm before clipping (a scalar). Multiplying
- * by min(coef, 1) leaves small gradients exactly as they were.
+ * the clipped gradients and the norm before clipping (a scalar). Gradients
+ * within the bound are multiplied by exactly 1, so they stay as they were.
  */
 export function clipGradNormGraph(grads: readonly Tensor[], maxNorm: number): { grads: Tensor[]; norm: Tensor } {
-  const where = 'clipGradNormGraph';
-  if (!Array.isArray(grads) || grads.length === 0) fail(where, `grads expected a non-empty array of Tensors, got ${describe(grads)}`);
-  if (typeof maxNorm !== 'number' || !(maxNorm > 0) || !Number.isFinite(maxNorm)) fail(where, `maxNorm expected a finite number > 0, got ${show(maxNorm)}`);
+  const fn = 'clipGradNormGraph';
+  if (!Array.isArray(grads) || grads.length === 0) fail(fn, `grads expected a non-empty array of Tensors, got ${describe(grads)}`);
+  if (typeof maxNorm !== 'number' || !(maxNorm > 0) || !Number.isFinite(maxNorm)) fail(fn, `maxNorm expected a finite number > 0, got ${show(maxNorm)}`);
   const dtype = grads[0].dtype;
   const k = (v: number): Tensor => tensor(v, { dtype });
   const norm = sqrt(grads.map((g) => sum(mul(g, g))).reduce((a, b) => add(a, b)));
-  const coef = minimum(div(k(maxNorm), add(norm, k(NORM_EPS))), k(1));
+  const coef = where(greater(norm, k(maxNorm)), div(k(maxNorm), add(norm, k(NORM_EPS))), k(1));
   return { grads: grads.map((g) => mul(g, coef)), norm };
 }

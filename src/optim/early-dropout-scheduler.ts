@@ -61,6 +61,7 @@ export class EarlyDropoutScheduler {
     this.totalSteps = totalSteps;
     this.mode = mode;
     this.decay = decay;
+    if (cutoffStep !== undefined && cutoffStep > totalSteps) fail(where, `cutoffStep expected at most totalSteps (${totalSteps}), got ${cutoffStep}`);
     this.cutoffStep = cutoffStep ?? Math.round((cutoff ?? 0.2) * totalSteps);
   }
 

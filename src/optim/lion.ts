@@ -2,7 +2,7 @@ import { fail } from '../tensor/errors.js';
 import { add, div, greater, maximum, mul, sign, sub, where } from '../tensor/ops/elementwise.js';
 import { sum } from '../tensor/ops/reduce.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
-import { checkNumber, Optimizer, scaledLr, type Floats, type GraphStepInputs, type GraphUpdate, type ParamGroup } from './optimizer.js';
+import { checkKeys, checkNumber, Optimizer, scaledLr, type Floats, type GraphStepInputs, type GraphUpdate, type ParamGroup } from './optimizer.js';
 
 /** Options of {@link Lion}. Defaults are the paper's (Chen et al. 2023, Table 12). */
 export interface LionOptions {
@@ -27,10 +27,10 @@ export interface LionOptions {
 export type LionConfig = Partial<LionOptions> & { groups?: readonly ParamGroup<LionOptions>[] };
 
 /** The paper's defaults. */
-export const LION_DEFAULTS: Readonly<LionOptions> = Object.freeze({ lr: 1e-4, betas: [0.9, 0.99] as const, weightDecay: 0, cautious: false, cautiousFactor: 0 });
+export const LION_DEFAULTS: Readonly<LionOptions> = Object.freeze({ lr: 1e-4, betas: Object.freeze([0.9, 0.99] as const), weightDecay: 0, cautious: false, cautiousFactor: 0 });
 
 /** The article's recipe for LLM pre-training: lr 5e-5, betas [0.95, 0.98], weight decay 0.8. */
-export const LION_ARTICLE_PRESET: Readonly<Partial<LionOptions>> = Object.freeze({ lr: 5e-5, betas: [0.95, 0.98] as const, weightDecay: 0.8 });
+export const LION_ARTICLE_PRESET: Readonly<Partial<LionOptions>> = Object.freeze({ lr: 5e-5, betas: Object.freeze([0.95, 0.98] as const), weightDecay: 0.8 });
 
 // The smallest mean scale the cautious renormalisation divides by (as lion-pytorch).
 const CAUTIOUS_MIN_MEAN = 1e-5;
@@ -61,6 +61,7 @@ export class Lion extends Optimizer<LionOptions> {
   constructor(options: LionConfig = {}) {
     const o = options ?? {};
     if (typeof o !== 'object') fail('Lion', `options expected an object, got ${typeof o}`);
+    checkKeys('Lion', 'options', o, [...Object.keys(LION_DEFAULTS), 'groups']);
     const defaults = { ...LION_DEFAULTS };
     for (const key of Object.keys(LION_DEFAULTS) as (keyof LionOptions)[]) {
       if (o[key] !== undefined) (defaults as Record<string, unknown>)[key] = o[key];

@@ -72,6 +72,19 @@ function firstNonFinite(g: Floats): number {
   return -1;
 }
 
+/** A frozen copy whose array options (betas) are copied and frozen too, so callers can't change them later. */
+function frozenCopy<O extends object>(o: O): Readonly<O> {
+  const out = { ...o } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(out)) if (Array.isArray(v)) out[k] = Object.freeze([...v]);
+  return Object.freeze(out) as Readonly<O>;
+}
+
+/** Rejects option names outside `known`: a misspelt option must not be silently ignored. */
+export function checkKeys(where: string, what: string, options: object, known: readonly string[]): void {
+  const unknown = Object.keys(options).filter((k) => !known.includes(k));
+  if (unknown.length) fail(where, `${what} expected only ${known.join(', ')}, got unknown ${unknown.map((k) => `'${k}'`).join(', ')}`);
+}
+
 /**
  * Shared machinery of the standalone optimizers: parameter groups,
  * validation before anything changes, lazily allocated state buffers, and
@@ -90,7 +103,7 @@ export abstract class Optimizer<O extends { lr: number }> {
   private steps = 0;
 
   protected constructor(defaults: O, groups: readonly ParamGroup<O>[] | undefined, where: string) {
-    this.defaults = Object.freeze({ ...defaults });
+    this.defaults = frozenCopy(defaults);
     this.check(defaults, where);
     if (groups !== undefined && !Array.isArray(groups)) fail(where, `groups expected an array, got ${describe(groups)}`);
     const seen = new Set<number>();
@@ -101,6 +114,7 @@ export abstract class Optimizer<O extends { lr: number }> {
         if (seen.has(i)) fail(where, `groups expected each parameter in at most one group, got parameter ${i} twice`);
         seen.add(i);
       });
+      checkKeys(where, `groups[${k}]`, g, [...Object.keys(defaults), 'params', 'lrScale']);
       this.check(this.resolve(g), where);
       if (g.lrScale !== undefined) checkNumber(where, `groups[${k}].lrScale`, g.lrScale, 0);
     });
@@ -145,6 +159,7 @@ export abstract class Optimizer<O extends { lr: number }> {
     const lr = checkNumber(where, 'lr', options?.lr ?? this.defaults.lr, 0);
     if (!Array.isArray(params) || !Array.isArray(grads)) fail(where, `params and grads expected arrays, got ${describe(params)} and ${describe(grads)}`);
     if (params.length !== grads.length) fail(where, `grads expected one per parameter (${params.length}), got ${grads.length}`);
+    if (this.buffers && this.buffers.length !== params.length) fail(where, `params expected ${this.buffers.length} arrays as in the optimizer's state, got ${params.length}`);
     const top = Math.max(-1, ...this.groups.flatMap((g) => g.params));
     if (top >= params.length) fail(where, `groups expected parameter indices below ${params.length}, got ${top}`);
     params.forEach((p, i) => {
@@ -158,7 +173,6 @@ export abstract class Optimizer<O extends { lr: number }> {
         fail(where, `params[${i}] expected a ${b?.[0].constructor.name} of length ${b?.[0].length} as in the optimizer's state, got ${describe(p)}`);
       }
     });
-    if (this.buffers && this.buffers.length !== params.length) fail(where, `params expected ${this.buffers.length} arrays as in the optimizer's state, got ${params.length}`);
     this.buffers ??= params.map((p) => this.slots.map(() => new (p.constructor as new (n: number) => Floats)(p.length)));
     this.steps++;
     params.forEach((p, i) => {

@@ -14,13 +14,17 @@ function checkNonNegative(where: string, name: string, v: unknown, integer = fal
   return v;
 }
 
-/** The same lr at every step. */
-export function constantSchedule(lr: number): Schedule {
-  checkNonNegative('constantSchedule', 'lr', lr);
+function constant(where: string, lr: number): Schedule {
+  checkNonNegative(where, 'lr', lr);
   return (step) => {
-    checkStep('constantSchedule', step);
+    checkStep(where, step);
     return lr;
   };
+}
+
+/** The same lr at every step. */
+export function constantSchedule(lr: number): Schedule {
+  return constant('constantSchedule', lr);
 }
 
 /** Options of the decays: from `from` at step 0 to `to` at step `steps`, then `to`. */
@@ -43,30 +47,36 @@ function decay(where: string, o: DecayOptions, shape: (progress: number) => numb
   };
 }
 
+const linearShape = (x: number): number => 1 - x;
+const cosineShape = (x: number): number => 0.5 * (1 + Math.cos(Math.PI * x));
+
 /** Straight line from `from` to `to` over `steps`. */
 export function linearDecay(options: DecayOptions): Schedule {
-  return decay('linearDecay', options, (x) => 1 - x);
+  return decay('linearDecay', options, linearShape);
 }
 
 /** Half a cosine from `from` to `to` over `steps` (Loshchilov & Hutter, SGDR). */
 export function cosineDecay(options: DecayOptions): Schedule {
-  return decay('cosineDecay', options, (x) => 0.5 * (1 + Math.cos(Math.PI * x)));
+  return decay('cosineDecay', options, cosineShape);
 }
 
-/**
- * Prepends a linear warmup: the lr rises from 0 at step 0 to `inner(0)` at
- * step `warmupSteps`, after which `inner` runs on the remaining steps
- * (`inner(step - warmupSteps)`), so the schedule is continuous at the seam.
- */
-export function withWarmup(warmupSteps: number, inner: Schedule): Schedule {
-  const where = 'withWarmup';
+function warmup(where: string, warmupSteps: number, inner: Schedule, peak: number): Schedule {
   checkNonNegative(where, 'warmupSteps', warmupSteps, true);
-  if (typeof inner !== 'function') fail(where, `inner expected a schedule function, got ${show(inner)}`);
-  const peak = inner(0);
   return (step) => {
     checkStep(where, step);
     return step < warmupSteps ? (peak * step) / warmupSteps : inner(step - warmupSteps);
   };
+}
+
+/**
+ * Prepends a linear warmup: the lr rises from 0 at step 0 toward `inner(0)`,
+ * reached at step `warmupSteps`, after which `inner` runs on the remaining
+ * steps (`inner(step - warmupSteps)`), so the schedule is continuous at the seam.
+ */
+export function withWarmup(warmupSteps: number, inner: Schedule): Schedule {
+  if (typeof inner !== 'function') fail('withWarmup', `inner expected a schedule function, got ${show(inner)}`);
+  checkNonNegative('withWarmup', 'warmupSteps', warmupSteps, true);
+  return warmup('withWarmup', warmupSteps, inner, inner(0));
 }
 
 /** Options of the ready-made warmup schedules. */
@@ -81,13 +91,15 @@ export interface WarmupScheduleOptions {
   finalLr?: number;
 }
 
-function warmupThen(where: string, o: WarmupScheduleOptions, make: (d: DecayOptions) => Schedule): Schedule {
+function warmupThen(where: string, o: WarmupScheduleOptions, shape: (progress: number) => number): Schedule {
   if (typeof o !== 'object' || o === null) fail(where, `options expected { peakLr, warmupSteps?, totalSteps, finalLr? }, got ${show(o)}`);
-  const warmup = checkNonNegative(where, 'warmupSteps', o.warmupSteps ?? 0, true);
+  const w = checkNonNegative(where, 'warmupSteps', o.warmupSteps ?? 0, true);
   const total = checkNonNegative(where, 'totalSteps', o.totalSteps, true);
-  if (total < 1 || warmup > total) fail(where, `totalSteps expected an integer >= max(1, warmupSteps = ${warmup}), got ${show(o.totalSteps)}`);
-  checkNonNegative(where, 'peakLr', o.peakLr);
-  return withWarmup(warmup, make({ from: o.peakLr, to: o.finalLr ?? 0, steps: total - warmup }));
+  if (total < 1 || w > total) fail(where, `totalSteps expected an integer >= max(1, warmupSteps = ${w}), got ${show(o.totalSteps)}`);
+  const peak = checkNonNegative(where, 'peakLr', o.peakLr);
+  const final = checkNonNegative(where, 'finalLr', o.finalLr ?? 0);
+  // The warmup ramps to peakLr itself, so a schedule that is all warmup still reaches it.
+  return warmup(where, w, decay(where, { from: peak, to: final, steps: total - w }, shape), peak);
 }
 
 /**
@@ -102,17 +114,18 @@ function warmupThen(where: string, o: WarmupScheduleOptions, make: (d: DecayOpti
  * ```
  */
 export function linearWarmupDecay(options: WarmupScheduleOptions): Schedule {
-  return warmupThen('linearWarmupDecay', options, linearDecay);
+  return warmupThen('linearWarmupDecay', options, linearShape);
 }
 
 /** Linear warmup to `peakLr`, then cosine decay to `finalLr` (default 0) at `totalSteps`. */
 export function cosineWithWarmup(options: WarmupScheduleOptions): Schedule {
-  return warmupThen('cosineWithWarmup', options, cosineDecay);
+  return warmupThen('cosineWithWarmup', options, cosineShape);
 }
 
 /** Linear warmup to `peakLr`, then constant. */
 export function constantWithWarmup(options: Omit<WarmupScheduleOptions, 'totalSteps' | 'finalLr'>): Schedule {
   const where = 'constantWithWarmup';
   if (typeof options !== 'object' || options === null) fail(where, `options expected { peakLr, warmupSteps? }, got ${show(options)}`);
-  return withWarmup(checkNonNegative(where, 'warmupSteps', options.warmupSteps ?? 0, true), constantSchedule(options.peakLr));
+  const peak = checkNonNegative(where, 'peakLr', options.peakLr);
+  return warmup(where, checkNonNegative(where, 'warmupSteps', options.warmupSteps ?? 0, true), constant(where, peak), peak);
 }

@@ -20,8 +20,11 @@ export class LlmTricksError extends Error {
  */
 export function show(value: unknown): string {
   if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<unknown>).length})`;
+  if (typeof value === 'number') return String(value);
   try {
-    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)) ?? String(value);
+    // NaN and ±Infinity inside arrays print as themselves, not as JSON's null.
+    const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' && !Number.isFinite(v) ? `@${v}@` : v));
+    return text === undefined ? String(value) : text.replace(/"@(-?Infinity|NaN)@"/g, '$1');
   } catch {
     return String(value);
   }
