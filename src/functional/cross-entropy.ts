@@ -35,6 +35,10 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
     fail(fn, `targets expected shape ${formatShape(logits.shape.slice(0, -1))} (logits without the class axis), got ${formatShape(targets.shape)}`);
   }
   const V = logits.shape[logits.rank - 1];
+  if (!targets.isTraced && typeof V === 'number') {
+    const bad = Array.from(targets.data(), Number).find((t) => t !== ignore && (t < 0 || t >= V));
+    if (bad !== undefined) fail(fn, `targets expected in [0, ${V - 1}] or ignoreIndex (${ignore}), got ${bad}`);
+  }
   const t = cast(targets, 'int32');
   const onehot = equal(reshape(iota(V, 'int32'), [...targets.shape.map(() => 1), V]), reshape(t, [...targets.shape, 1])); // (..., V)
   const picked = sum(where(onehot, logits, 0), -1); // (...)

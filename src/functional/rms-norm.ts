@@ -39,9 +39,9 @@ const cores = new Map<number, (x: Tensor, w: Tensor) => Tensor>();
 
 /**
  * RMSNorm (Zhang & Sennrich 2019, https://arxiv.org/abs/1910.07467):
- * y = x / sqrt(mean(x²) + eps) ⊙ w over the last axis. Computed in float32
- * at least (float16 inputs would be cast up, as LLaMA does). The backward
- * keeps only x and w.
+ * y = x / sqrt(mean(x²) + eps) ⊙ w over the last axis, in the input's
+ * dtype (float32 or float64; the gain is cast to it). The backward keeps
+ * only x and w.
  */
 export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
   checkNorm('rmsNorm', x, weight, eps);
@@ -60,6 +60,6 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | null, eps = 
   const mu = mean(x, -1, { keepDims: true });
   const centred = sub(x, mu);
   const variance = mean(mul(centred, centred), -1, { keepDims: true });
-  const y = mul(div(centred, sqrt(add(variance, tensor(eps, { dtype: x.dtype })))), weight);
-  return bias ? add(y, bias) : y;
+  const y = mul(div(centred, sqrt(add(variance, tensor(eps, { dtype: x.dtype })))), cast(weight, x.dtype));
+  return bias ? add(y, cast(bias, x.dtype)) : y;
 }

@@ -1,6 +1,5 @@
 import { fail, show } from '../tensor/errors.js';
 import { add } from '../tensor/ops/elementwise.js';
-import { iota } from '../tensor/ops/creation.js';
 import { formatShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { AlibiBias } from './alibi-bias.js';
@@ -10,7 +9,7 @@ import { Embedding, LearnedPositionEmbedding } from './embedding.js';
 import { deriveSeed } from './init.js';
 import { Linear } from './linear.js';
 import { Module, moduleOptions, positiveInt, type ForwardContext, type ModuleOptions } from './module.js';
-import { MultiQueryAttention, type KvCache, type PositionModule } from './multi-query-attention.js';
+import { checkPositions, defaultPositions, MultiQueryAttention, type KvCache, type PositionModule } from './multi-query-attention.js';
 import { LayerNorm, RmsNorm } from './norms.js';
 import { RelativePositionBias } from './relative-position-bias.js';
 import { RotaryEmbedding, type RotaryOptions } from './rotary-embedding.js';
@@ -52,7 +51,7 @@ export interface DecoderLMConfig extends ModuleOptions {
 
 /** Per-call inputs of {@link DecoderLM.forward}. */
 export interface DecoderCall {
-  /** Absolute positions (T) int32 of the tokens (default P..P+T-1 after a cache of P). */
+  /** Positions (T) int32 of the tokens: always P..P+T-1 after a cache of P; pass them only where P is symbolic. */
   positions?: Tensor;
   /** One cache per layer from an earlier call. */
   cache?: readonly KvCache[];
@@ -84,6 +83,7 @@ export class DecoderLM extends Module {
     const layers = positiveInt(where, 'layers', config.layers);
     const heads = positiveInt(where, 'heads', config.heads);
     const kvHeads = config.kvHeads ?? heads;
+    if (config.headDim === undefined && dim % heads !== 0) fail(where, `dim (${dim}) must be a multiple of heads (${heads}), or give headDim`);
     const headDim = config.headDim ?? dim / heads;
     const position = config.position ?? 'rope';
     if (!['rope', 'alibi', 'learned', 'relative', 'none'].includes(position)) fail(where, `position expected 'rope', 'alibi', 'learned', 'relative' or 'none', got ${show(position)}`);
@@ -125,11 +125,8 @@ export class DecoderLM extends Module {
     }
     const T = ids.shape[1];
     const P = cache ? cache[0].key.shape[2] : 0;
-    let positions = call?.positions;
-    if (!positions) {
-      if (typeof P !== 'number') fail(where, `positions expected when the cache length is symbolic ('${P}'), got none`);
-      positions = P === 0 ? iota(T, 'int32') : add(iota(T, 'int32'), P);
-    }
+    const positions = call?.positions ?? defaultPositions(where, T, P);
+    checkPositions(where, positions, T, P);
     let h = this.embedTokens.forward(ids); // (B, T, C)
     if (this.embedPositions) h = add(h, this.embedPositions.forward(positions));
     if (this.embedDropout) h = this.embedDropout.forward(h, call?.ctx);

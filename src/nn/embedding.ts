@@ -13,8 +13,13 @@ export interface EmbeddingOptions extends ModuleOptions {
   initStd?: number;
 }
 
-function checkIds(where: string, ids: Tensor): void {
+function checkIds(where: string, ids: Tensor, count: number): void {
   if (ids.dtype !== 'int32' && ids.dtype !== 'int64') fail(where, `ids expected an int32 or int64 tensor, got ${ids.dtype}${formatShape(ids.shape)}`);
+  // gather would wrap a negative id to the end of the table; eager ids are checked here.
+  if (!ids.isTraced) {
+    const bad = Array.from(ids.data(), Number).find((i) => i < 0 || i >= count);
+    if (bad !== undefined) fail(where, `ids expected in [0, ${count - 1}], got ${bad}`);
+  }
 }
 
 /**
@@ -37,7 +42,7 @@ export class Embedding extends Module {
   }
 
   forward(ids: Tensor): Tensor {
-    checkIds(this.constructor.name, ids);
+    checkIds(this.constructor.name, ids, this.count);
     return gather(this.weight.value, ids, 0);
   }
 

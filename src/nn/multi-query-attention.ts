@@ -4,7 +4,7 @@ import { add, cast, less, mul, where } from '../tensor/ops/elementwise.js';
 import { iota } from '../tensor/ops/creation.js';
 import { matmul } from '../tensor/ops/linalg.js';
 import { concat, reshape, swapAxes, transpose, unsqueeze } from '../tensor/ops/movement.js';
-import { formatShape } from '../tensor/shape.js';
+import { formatShape, type Dim } from '../tensor/shape.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { AlibiBias } from './alibi-bias.js';
 import { Dropout } from './dropout.js';
@@ -42,7 +42,11 @@ export interface AttentionOptions extends ModuleOptions {
 
 /** Per-call inputs of {@link MultiQueryAttention.forward}. */
 export interface AttentionCall {
-  /** Absolute positions of the new tokens, (T) int32 (default P..P+T-1). */
+  /**
+   * Positions of the new tokens, (T) int32: always P..P+T-1 after a cache of
+   * P tokens (keys sit at 0..S-1). The default; pass it only where P is
+   * symbolic (a traced decoding step), where it cannot be computed.
+   */
   positions?: Tensor;
   /** Keys and values of the tokens before these. */
   cache?: KvCache;
@@ -54,6 +58,22 @@ export interface AttentionCall {
 export interface AttentionResult {
   readonly output: Tensor;
   readonly cache: KvCache;
+}
+
+/** P..P+T-1 as int32, or an error when P is symbolic and so must be fed. */
+export function defaultPositions(where: string, T: Dim, P: Dim): Tensor {
+  if (typeof P !== 'number') fail(where, `positions expected when the cache length is symbolic ('${P}'), got none`);
+  return P === 0 ? iota(T, 'int32') : add(iota(T, 'int32'), P);
+}
+
+/** Checks given positions: (T) int32, and when known, exactly P..P+T-1 (what the mask and the biases assume). */
+export function checkPositions(where: string, positions: Tensor, T: Dim, P: Dim): void {
+  if (positions.rank !== 1 || (positions.dtype !== 'int32' && positions.dtype !== 'int64') || (typeof T === 'number' && positions.shape[0] !== T)) {
+    fail(where, `positions expected an int32 tensor of shape [${T}], got ${positions.dtype}${formatShape(positions.shape)}`);
+  }
+  if (positions.isTraced || typeof P !== 'number') return;
+  const got = Array.from(positions.data(), Number);
+  if (got.some((p, i) => p !== P + i)) fail(where, `positions expected ${P}..${P + got.length - 1} (the tokens after a cache of ${P}), got ${show(got)}`);
 }
 
 // Added where a key is masked out; finite so a fully masked row gives no NaN.
@@ -117,11 +137,8 @@ export class MultiQueryAttention extends Module {
     const G = H / K;
     const past = call?.cache;
     const P = past ? past.key.shape[2] : 0;
-    let positions = call?.positions;
-    if (!positions) {
-      if (typeof P !== 'number') fail(self, `positions expected when the cache length is symbolic ('${P}'), got none`);
-      positions = P === 0 ? iota(T, 'int32') : add(iota(T, 'int32'), P);
-    }
+    const positions = call?.positions ?? defaultPositions(self, T, P);
+    checkPositions(self, positions, T, P);
     const heads = (t: Tensor, n: number, g: number): Tensor => reshape(t, [B, T, n, g, D]);
     let q = transpose(heads(this.qProj.forward(x), K, G), [0, 2, 3, 1, 4]); // (B, K, G, T, D)
     let k = transpose(reshape(this.kProj.forward(x), [B, T, K, D]), [0, 2, 1, 3]); // (B, K, T, D)

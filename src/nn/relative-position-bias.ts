@@ -42,11 +42,16 @@ export class RelativePositionBias extends Module {
     this.buckets = positiveInt(where, 'buckets', options?.buckets ?? 32);
     this.maxDistance = positiveInt(where, 'maxDistance', options?.maxDistance ?? 128);
     this.bidirectional = options?.bidirectional ?? false;
-    const exact = (this.bidirectional ? this.buckets / 2 : this.buckets) / 2;
+    const exact = Math.floor(this.oneSided() / 2);
     if (exact < 1 || this.maxDistance <= exact) fail(where, `maxDistance expected > ${exact} (half the one-sided buckets), got ${this.maxDistance}`);
     const { seed, dtype } = moduleOptions(where, options);
     // An (N, H) table under Hugging Face T5's name.
     this.weight = this.module('relative_attention_bias', new Embedding(this.buckets, heads, { seed, dtype })).weight;
+  }
+
+  /** Buckets for one direction: all of them, or half (rounded down, as T5) when bidirectional. */
+  private oneSided(): number {
+    return this.bidirectional ? Math.floor(this.buckets / 2) : this.buckets;
   }
 
   /** Bucket index (Tq, Tk) int32 of each relative distance k − q, computed with Tensor ops. */
@@ -56,7 +61,7 @@ export class RelativePositionBias extends Module {
     const k = reshape(iota(keyLength, f), [1, keyLength]);
     const rel = sub(k, q); // (Tq, Tk)
     const n = this.bidirectional ? abs(rel) : maximum(neg(rel), 0);
-    const half = this.bidirectional ? this.buckets / 2 : this.buckets;
+    const half = this.oneSided();
     const offset = this.bidirectional ? where(less(0, rel), tensor(half, { dtype: f }), 0) : tensor(0, { dtype: f });
     const exact = Math.floor(half / 2);
     // log-spaced buckets for exact <= n < maxDistance; cast truncates toward zero (floor for n >= exact).

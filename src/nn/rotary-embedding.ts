@@ -19,6 +19,7 @@ import { Module, positiveInt } from './module.js';
 export type RopeScaling =
   | { type: 'linear'; factor: number }
   | { type: 'ntk'; factor: number }
+  /** Tables follow the length actually used (max position + 1) on eager positions; traced graphs use maxPositions. */
   | { type: 'dynamic'; factor: number; originalMaxPositions: number }
   | { type: 'yarn'; factor: number; originalMaxPositions: number; betaFast?: number; betaSlow?: number; attentionFactor?: number }
   | { type: 'llama3'; factor: number; originalMaxPositions: number; lowFreqFactor?: number; highFreqFactor?: number };
@@ -148,6 +149,20 @@ export class RotaryEmbedding extends Module {
   }
 
   /**
+   * Rows of the table to build for these positions: maxPositions, except
+   * dynamic NTK on eager positions, whose frequencies depend on the length
+   * actually used (max position + 1), as in Hugging Face. Eager positions
+   * are range-checked here, since gather would wrap negative ones.
+   */
+  private tableLength(positions: Tensor): number {
+    if (positions.isTraced) return this.maxPositions;
+    const pos = Array.from(positions.data(), Number);
+    const bad = pos.find((p) => p < 0 || p >= this.maxPositions);
+    if (bad !== undefined) fail('RotaryEmbedding', `positions expected in [0, ${this.maxPositions - 1}] (maxPositions), got ${bad}`);
+    return this.scaling?.type === 'dynamic' ? Math.max(1, ...pos.map((p) => p + 1)) : this.maxPositions;
+  }
+
+  /**
    * Rotates x (..., T, D) at `positions` (T) int32, default 0..T-1. Dims past
    * rotaryDim pass through unchanged.
    */
@@ -159,7 +174,7 @@ export class RotaryEmbedding extends Module {
     const pos = positions ?? iota(T, 'int32');
     if (pos.rank !== 1 || (pos.dtype !== 'int32' && pos.dtype !== 'int64')) fail(where, `positions expected an int32 tensor of shape [T], got ${pos.dtype}[${pos.shape.join(', ')}]`);
     const dtype = x.dtype === 'float64' ? 'float64' : 'float32';
-    const { cos: cosT, sin: sinT } = this.table(this.maxPositions, dtype);
+    const { cos: cosT, sin: sinT } = this.table(this.tableLength(pos), dtype);
     const cos = gather(cosT, pos, 0); // (T, F)
     const sin = gather(sinT, pos, 0);
     const R = this.rotaryDim;

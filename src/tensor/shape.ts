@@ -90,12 +90,21 @@ export type Bindings = ReadonlyMap<string, number>;
 
 /** Replaces symbolic dimensions by their bound sizes. */
 export function resolveShape(where: string, shape: Shape, bindings: Bindings): number[] {
-  return shape.map((d) => {
-    if (typeof d === 'number') return d;
-    const v = bindings.get(d);
-    if (v === undefined) fail(where, `dimension '${d}' expected bound by a graph input, got no binding`);
-    return v;
-  });
+  return shape.map((d) => (typeof d === 'number' ? d : resolveDim(where, d, bindings)));
+}
+
+/**
+ * The size of a named dimension: bound by an input, or a sum such as
+ * 'P+T' or 'P+1' that concat derives from bound dimensions.
+ */
+function resolveDim(where: string, name: string, bindings: Bindings): number {
+  const bound = bindings.get(name);
+  if (bound !== undefined) return bound;
+  const terms = name.split('+');
+  if (terms.length > 1) {
+    return terms.reduce((sum, t) => sum + (/^\d+$/.test(t) ? Number(t) : resolveDim(where, t, bindings)), 0);
+  }
+  return fail(where, `dimension '${name}' expected bound by a graph input, got no binding`);
 }
 
 /**
