@@ -1,0 +1,98 @@
+/**
+ * Properties of DecoderLM (tiny: vocab 7, dim 8, hidden 8, 1–2 layers),
+ * for each position kind (rope, alibi, learned, relative, none), tied and
+ * untied embeddings, rms and layer norm, MHA/GQA/MQA:
+ * - gradients of crossEntropy(logits, targets) w.r.t. every parameter
+ *   match finite differences (float64; check-vjp atol 1e-7, rtol 1e-6);
+ * - causal: logits at t are unchanged (exactly) when tokens after t change;
+ * - KV-cached decoding, token by token or after a prefill, gives the full
+ *   pass's logits within 1e-10 (float64).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { concat, crossEntropy, DecoderLM, sliceAxis, type KvCache, type PositionKind, type Tensor } from '../../src/index.js';
+import { assertModuleVjp, i32, maxDiff, randomParams, seedArb } from './util.js';
+
+const VOCAB = 7;
+interface Config { position: PositionKind; tied: boolean; norm: 'rms' | 'layer'; heads: number; kvHeads: number; layers: number; seed: number }
+const configArb: fc.Arbitrary<Config> = fc.record({
+  position: fc.constantFrom<PositionKind>('rope', 'alibi', 'learned', 'relative', 'none'),
+  tied: fc.boolean(), norm: fc.constantFrom('rms' as const, 'layer' as const),
+  heads: fc.constantFrom(2, 4), kv: fc.nat(), layers: fc.integer({ min: 1, max: 2 }), seed: seedArb,
+}).map(({ kv, ...c }) => ({ ...c, kvHeads: [1, 2, 4].filter((k) => k <= c.heads)[kv % (c.heads === 2 ? 2 : 3)] }));
+
+/** A tiny float64 model with random (not tiny) weights. */
+function model(c: Config): DecoderLM {
+  const m = new DecoderLM({
+    vocab: VOCAB, dim: 8, hidden: 8, layers: c.layers, heads: c.heads, kvHeads: c.kvHeads, position: c.position,
+    tiedEmbeddings: c.tied, norm: c.norm, maxPositions: 16, seed: c.seed, dtype: 'float64',
+  });
+  const values = randomParams(m, c.seed);
+  m.loadStateDict(new Map(m.namedParameters().map(([n], i) => [n, values[i]])));
+  return m;
+}
+const tokensArb = (n: number): fc.Arbitrary<number[]> => fc.array(fc.integer({ min: 0, max: VOCAB - 1 }), { minLength: n, maxLength: n });
+const rows = (x: Tensor, from: number, to: number): Tensor => sliceAxis(x, 1, from, to);
+
+describe('DecoderLM gradients through crossEntropy', () => {
+  it('w.r.t. every parameter, for each position kind, tied and untied', () => {
+    fc.assert(fc.property(configArb, tokensArb(4), (c, toks) => {
+      const m = model({ ...c, layers: 1 });
+      const ids = i32(toks.slice(0, 3), [1, 3]);
+      const targets = i32(toks.slice(1), [1, 3]);
+      assertModuleVjp(m, (t) => crossEntropy(m.forward(t).logits, targets), [ids], c.seed);
+    }), { numRuns: 12 });
+  });
+
+  it('every position kind × tied/untied at least once', () => {
+    for (const position of ['rope', 'alibi', 'learned', 'relative', 'none'] as const) {
+      for (const tied of [false, true]) {
+        const c: Config = { position, tied, norm: 'rms', heads: 2, kvHeads: 1, layers: 1, seed: 7 };
+        const m = model(c);
+        expect(m.lmHead === null).toBe(tied);
+        const targets = i32([1, 2, 3], [1, 3]);
+        assertModuleVjp(m, (t) => crossEntropy(m.forward(t).logits, targets), [i32([4, 5, 6], [1, 3])], 7);
+      }
+    }
+  });
+});
+
+describe('DecoderLM causal mask', () => {
+  it('logits at t do not depend on tokens after t', () => {
+    fc.assert(fc.property(configArb, fc.integer({ min: 2, max: 5 }).chain((T) => fc.tuple(tokensArb(T), tokensArb(T), fc.integer({ min: 0, max: T - 1 }))), (c, [a, b, t]) => {
+      const m = model(c);
+      const T = a.length;
+      const changed = a.map((v, i) => (i > t ? b[i] : v));
+      const [la, lb] = [m.forward(i32(a, [1, T])).logits, m.forward(i32(changed, [1, T])).logits];
+      expect(maxDiff(rows(la, 0, t + 1), rows(lb, 0, t + 1))).toBe(0);
+    }), { numRuns: 30 });
+  });
+});
+
+describe('DecoderLM KV-cached decoding equals the full pass', () => {
+  const decode = (m: DecoderLM, ids: number[][], splits: number[]): Tensor => {
+    let cache: KvCache[] | undefined;
+    const outs: Tensor[] = [];
+    for (let i = 0; i + 1 < splits.length; i++) {
+      const chunk = ids.map((row) => row.slice(splits[i], splits[i + 1]));
+      const r = m.forward(i32(chunk.flat(), [ids.length, splits[i + 1] - splits[i]]), { cache });
+      outs.push(r.logits);
+      cache = r.cache;
+      expect(cache.length).toBe(m.layers.length);
+      expect(cache[0].key.shape).toEqual([ids.length, m.config.kvHeads, splits[i + 1], m.config.headDim]);
+    }
+    return concat(outs, 1);
+  };
+
+  it('token by token and after a prefill (rope, alibi, learned, relative, none × MHA/GQA/MQA)', () => {
+    fc.assert(fc.property(configArb, fc.integer({ min: 2, max: 5 }).chain((T) => fc.tuple(tokensArb(T), tokensArb(T))), fc.nat(), (c, [a, b], k) => {
+      const m = model(c);
+      const T = a.length;
+      const ids = [a, b];
+      const full = m.forward(i32([...a, ...b], [2, T])).logits;
+      expect(maxDiff(decode(m, ids, Array.from({ length: T + 1 }, (_, i) => i)), full)).toBeLessThan(1e-10);
+      const p = 1 + (k % (T - 1));
+      expect(maxDiff(decode(m, ids, [0, p, T]), full)).toBeLessThan(1e-10);
+    }), { numRuns: 25 });
+  });
+});
