@@ -55,24 +55,22 @@ export class AdamW extends Optimizer<AdamWOptions> {
     checkNumber(where, 'weightDecay', o.weightDecay, 0);
   }
 
+  // Computed in double and rounded once when stored (the graph form rounds
+  // after every op, so the two agree to float32 precision, not bit for bit).
   protected update(p: Floats, g: Floats, [m, v]: Floats[], o: AdamWOptions & { lrScale: number }, lr: number, t: number): void {
-    const r = p instanceof Float32Array ? Math.fround : (x: number) => x;
     const [b1, b2] = o.betas;
     const rate = lr * o.lrScale;
-    const decay = r(1 - rate * o.weightDecay);
-    const stepSize = r(rate / (1 - b1 ** t));
-    const bc2Sqrt = r(Math.sqrt(1 - b2 ** t));
-    const c1 = r(1 - b1);
-    const c2 = r(1 - b2);
-    const [rb1, rb2, eps] = [r(b1), r(b2), r(o.eps)];
+    const decay = 1 - rate * o.weightDecay;
+    const stepSize = rate / (1 - b1 ** t);
+    const bc2Sqrt = Math.sqrt(1 - b2 ** t);
+    const eps = o.eps;
     for (let i = 0; i < p.length; i++) {
       const gi = g[i];
-      const mi = r(r(rb1 * m[i]) + r(c1 * gi));
-      const vi = r(r(rb2 * v[i]) + r(c2 * r(gi * gi)));
+      const mi = b1 * m[i] + (1 - b1) * gi;
+      const vi = b2 * v[i] + (1 - b2) * (gi * gi);
       m[i] = mi;
       v[i] = vi;
-      const denom = r(r(Math.sqrt(vi) / bc2Sqrt) + eps);
-      p[i] = r(r(p[i] * decay) - r(stepSize * r(mi / denom)));
+      p[i] = p[i] * decay - stepSize * (mi / (Math.sqrt(vi) / bc2Sqrt + eps));
     }
   }
 

@@ -89,12 +89,8 @@ export class Lion extends Optimizer<LionOptions> {
     const decay = r(1 - r(lrr * r(o.weightDecay)));
     const n = p.length;
     if (!o.cautious) {
-      // One fused pass: the update of a coordinate needs only its own m and g.
-      for (let i = 0; i < n; i++) {
-        const u = Math.sign(r(r(b1 * m[i]) + r(c1 * g[i])));
-        p[i] = r(r(p[i] * decay) - r(lrr * u));
-        m[i] = r(r(b2 * m[i]) + r(c2 * g[i]));
-      }
+      if (p instanceof Float32Array) lionStep32(p, g as Float32Array, m as Float32Array, b1, c1, b2, c2, lrr, decay);
+      else lionStep64(p, g as Float64Array, m as Float64Array, b1, c1, b2, c2, lrr, decay);
       return;
     }
     // Cautious: the renormalisation needs every coordinate's sign first.
@@ -133,6 +129,36 @@ export class Lion extends Optimizer<LionOptions> {
       out.slots.push([add(mul(k(o.betas[1]), m), mul(k(1 - o.betas[1]), g))]);
     });
     return out;
+  }
+}
+
+const f = Math.fround;
+
+// One fused pass per dtype: a coordinate's update needs only its own m and g.
+// Math.fround is called directly: V8 optimises a call through a variable
+// holding it into code ten times slower than the direct call.
+
+/**
+ * The float32 Lion step, rounding after every operation as the graph form
+ * does. Some roundings are implicit: the store into a Float32Array rounds
+ * the last operation (a double sum of two float32 values rounds to the same
+ * float32 as float32 arithmetic would), rounding never changes a sign, and
+ * lr · sign(c) is exact.
+ */
+function lionStep32(p: Float32Array, g: Float32Array, m: Float32Array, b1: number, c1: number, b2: number, c2: number, lr: number, decay: number): void {
+  for (let i = 0; i < p.length; i++) {
+    const c = f(b1 * m[i]) + f(c1 * g[i]);
+    p[i] = f(p[i] * decay) - (c > 0 ? lr : c < 0 ? -lr : 0);
+    m[i] = f(b2 * m[i]) + f(c2 * g[i]);
+  }
+}
+
+/** The float64 Lion step. */
+function lionStep64(p: Float64Array, g: Float64Array, m: Float64Array, b1: number, c1: number, b2: number, c2: number, lr: number, decay: number): void {
+  for (let i = 0; i < p.length; i++) {
+    const u = Math.sign(b1 * m[i] + c1 * g[i]);
+    p[i] = p[i] * decay - lr * u;
+    m[i] = b2 * m[i] + c2 * g[i];
   }
 }
 
