@@ -21,7 +21,7 @@ const { values } = parseArgs({
     full: { type: 'boolean', default: false },
     only: { type: 'string', multiple: true },
     device: { type: 'string', default: 'cpu' },
-    report: { type: 'string', default: 'docs/bench.md' },
+    report: { type: 'string' },
     results: { type: 'string', default: 'bench/results' },
   },
 });
@@ -37,7 +37,7 @@ const unknown = (values.only ?? []).filter((p) => !PARTS.some((q) => q.name === 
 if (unknown.length) fail(`--only expected one of ${PARTS.map((p) => p.name).join(', ')}, got '${unknown.join(', ')}'`);
 
 const mode = values.quick ? 'quick' : values.full ? 'full' : 'default';
-const settings: RunSettings = { mode, device: values.device, warmup: mode === 'quick' ? 1 : 2, runs: { quick: 3, default: 7, full: 15 }[mode] };
+const settings: RunSettings = { mode, device: values.device, warmup: mode === 'quick' ? 1 : 5, runs: { quick: 3, default: 7, full: 15 }[mode] };
 const parts = PARTS.filter((p) => !values.only || values.only.includes(p.name));
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -62,5 +62,8 @@ for (const part of parts) {
   });
 }
 bar?.stop();
-await writeReport(parts, rows, settings, { 'llm-tricks': pkg.version }, values.report, values.results);
-console.log(`\nwrote ${values.results}/${mode}.json and ${values.report}`);
+// A partial run (--only) never replaces the full report: it gets its own name.
+const name = values.only ? `${mode}-${values.only.join('+')}` : mode;
+const reportPath = values.report ?? (values.only ? `${values.results}/${name}.md` : 'docs/bench.md');
+await writeReport(parts, rows, settings, { 'llm-tricks': pkg.version }, reportPath, values.results, name);
+console.log(`\nwrote ${values.results}/${name}.json and ${reportPath}`);

@@ -54,20 +54,26 @@ export interface Bar {
   readonly value: number;
 }
 
-/** Grouped bars: categories along x, one bar per series in each, optionally on a log scale. */
+/**
+ * Grouped bars: categories along x, one bar per series in each. On a log
+ * scale the bars start at a tenth of the smallest value (a bar from zero has
+ * no length on a log axis).
+ */
 export async function barChart(bars: readonly Bar[], options: LineChartOptions): Promise<string> {
+  const floor = options.logY ? 10 ** Math.floor(Math.log10(Math.min(...bars.map((b) => b.value)) / 10)) : 0;
   const { spec } = compile({
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: options.title,
     width: options.width ?? 560,
     height: options.height ?? 260,
     background: 'white',
-    data: { values: bars.map((b) => ({ ...b })) },
+    data: { values: bars.map((b) => ({ ...b, base: floor })) },
     mark: 'bar',
     encoding: {
       x: { field: 'category', type: 'nominal', title: options.x, sort: null, axis: { labelAngle: 0 } },
       xOffset: { field: 'series', type: 'nominal', sort: null },
-      y: { field: 'value', type: 'quantitative', title: options.y, scale: options.logY ? { type: 'log' } : {} },
+      y: { field: 'value', type: 'quantitative', title: options.y, scale: options.logY ? { type: 'log', domainMin: floor } : {} },
+      y2: { field: 'base' },
       color: { field: 'series', type: 'nominal', title: null, sort: null, legend: { orient: 'top', labelLimit: 360, columns: 2 } },
     },
   });

@@ -36,10 +36,12 @@ export function table(rows: readonly Row[]): string {
 }
 
 /** Writes `<resultsDir>/<mode>.json` and the report (with SVG figures beside it in img/). */
-export async function writeReport(parts: readonly Part[], rows: readonly Row[], settings: RunSettings, versions: Record<string, string>, reportPath: string, resultsDir: string): Promise<void> {
+export async function writeReport(
+  parts: readonly Part[], rows: readonly Row[], settings: RunSettings, versions: Record<string, string>, reportPath: string, resultsDir: string, name: string,
+): Promise<void> {
   const info = { machine: machine(), versions, settings, date: new Date().toISOString() };
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, `${settings.mode}.json`), `${JSON.stringify({ ...info, rows }, null, 2)}\n`);
+  writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify({ ...info, rows }, null, 2)}\n`);
   const imgDir = join(dirname(reportPath), 'img');
   mkdirSync(imgDir, { recursive: true });
   const sections: string[] = [];
@@ -51,15 +53,16 @@ export async function writeReport(parts: readonly Part[], rows: readonly Row[], 
     });
     const img = join(imgDir, `bench-${part.name}.svg`);
     writeFileSync(img, svg);
-    sections.push(`## ${part.title}\n\n${part.about}\n\n${table(own)}\n\n![${part.title}](${relative(dirname(reportPath), img)})\n`);
+    const summary = part.summary?.(own).map((line) => `- ${line}`).join('\n');
+    sections.push(`## ${part.title}\n\n${part.about}\n\n${table(own)}\n${summary ? `\n${summary}\n` : ''}\n![${part.title}](${relative(dirname(reportPath), img)})\n`);
   }
   const m = info.machine;
   const header = `# Bench report
 
-Written by \`npm run bench${settings.mode === 'default' ? '' : ` -- --${settings.mode}`}\` on ${info.date.slice(0, 10)}.
+Written by \`npm run bench${settings.mode === 'default' ? '' : ` -- --${settings.mode}`}${name.includes('-') ? ` -- --only ${name.split('-')[1]}` : ''}\` on ${info.date.slice(0, 10)}.
 Medians of ${settings.runs} timed runs after ${settings.warmup} warm-up runs, device \`${settings.device}\`.
 "peer ÷ this" is the peer's median over this row's for the same task: above 1, llm-tricks is faster.
-Raw timings: \`${relative(dirname(reportPath), join(resultsDir, `${settings.mode}.json`))}\`.
+Raw timings: \`${relative(dirname(reportPath), join(resultsDir, `${name}.json`))}\`.
 
 Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}.
 Versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}.

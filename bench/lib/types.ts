@@ -36,4 +36,6 @@ export interface Part {
   /** The cases this run will measure, for the progress bar. */
   count(settings: RunSettings): number;
   run(settings: RunSettings, report: (row: Row) => void): Promise<void>;
+  /** Measured conclusions drawn from this part's rows, one Markdown line each. */
+  summary?(rows: readonly Row[]): string[];
 }

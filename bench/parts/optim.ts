@@ -26,6 +26,16 @@ export const optimPart: Part = {
   title: 'Optimizer step: Lion vs AdamW',
   about: 'One step over N float32 parameters (the article uses Lion for its lower memory: one state buffer instead of two). Peer: the same update in NumPy, in place.',
   count: (s) => sizes(s).length * 4,
+  summary(rows) {
+    const tasks = [...new Set(rows.map((r) => r.task))];
+    return tasks.flatMap((task) => {
+      const lion = rows.find((r) => r.task === task && r.impl === 'llm-tricks Lion');
+      const adamw = rows.find((r) => r.task === task && r.impl === 'llm-tricks AdamW');
+      if (!lion || !adamw) return [];
+      const state = Number(lion.extra?.stateBytes) / Number(adamw.extra?.stateBytes);
+      return [`${task}: Lion's step takes ${(lion.median / adamw.median).toFixed(2)}× AdamW's time; its state is ${state}× AdamW's.`];
+    });
+  },
   async run(s, report) {
     for (const n of sizes(s)) {
       const task = `step, ${label(n)} params`;

@@ -134,6 +134,15 @@ export class Lion extends Optimizer<LionOptions> {
 
 const f = Math.fround;
 
+/**
+ * sign(c) as 1, 0 or -1, without branches: gradient signs are random, and a
+ * mispredicted branch per coordinate more than doubled the step time
+ * (measured against Math.sign and a ternary on random gradients).
+ */
+function signOf(c: number): number {
+  return +(c > 0) - +(c < 0);
+}
+
 // One fused pass per dtype: a coordinate's update needs only its own m and g.
 // Math.fround is called directly: V8 optimises a call through a variable
 // holding it into code ten times slower than the direct call.
@@ -148,7 +157,7 @@ const f = Math.fround;
 function lionStep32(p: Float32Array, g: Float32Array, m: Float32Array, b1: number, c1: number, b2: number, c2: number, lr: number, decay: number): void {
   for (let i = 0; i < p.length; i++) {
     const c = f(b1 * m[i]) + f(c1 * g[i]);
-    p[i] = f(p[i] * decay) - (c > 0 ? lr : c < 0 ? -lr : 0);
+    p[i] = f(p[i] * decay) - lr * signOf(c);
     m[i] = f(b2 * m[i]) + f(c2 * g[i]);
   }
 }
@@ -156,8 +165,7 @@ function lionStep32(p: Float32Array, g: Float32Array, m: Float32Array, b1: numbe
 /** The float64 Lion step. */
 function lionStep64(p: Float64Array, g: Float64Array, m: Float64Array, b1: number, c1: number, b2: number, c2: number, lr: number, decay: number): void {
   for (let i = 0; i < p.length; i++) {
-    const u = Math.sign(b1 * m[i] + c1 * g[i]);
-    p[i] = p[i] * decay - lr * u;
+    p[i] = p[i] * decay - lr * signOf(b1 * m[i] + c1 * g[i]);
     m[i] = b2 * m[i] + c2 * g[i];
   }
 }
