@@ -22,29 +22,36 @@ export interface LineChartOptions {
   readonly height?: number;
 }
 
-/** Renders the series as one line chart, coloured by series name. */
-export async function lineChart(series: readonly Series[], options: LineChartOptions): Promise<string> {
-  const values = series.flatMap((s) => s.points.map(([x, y]) => ({ series: s.name, x, y })));
-  const { spec } = compile({
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: options.title,
-    width: options.width ?? 560,
-    height: options.height ?? 260,
-    background: 'white',
-    data: { values },
-    mark: { type: 'line', strokeWidth: 2 },
-    encoding: {
-      x: { field: 'x', type: 'quantitative', title: options.x },
-      y: { field: 'y', type: 'quantitative', title: options.y, scale: options.logY ? { type: 'log' } : {} },
-      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'top', labelLimit: 360, columns: 2 } },
-    },
-  });
-  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+/** What every chart shares: schema, title, size, background and the legend. */
+function frame(options: LineChartOptions): { $schema: string; title: string; width: number; height: number; background: string } {
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: options.title, width: options.width ?? 560, height: options.height ?? 260, background: 'white' };
+}
+
+const LEGEND = { orient: 'top', labelLimit: 360, columns: 2 } as const;
+
+/** Compiles a Vega-Lite spec and renders it to SVG without a canvas. */
+async function render(spec: Parameters<typeof compile>[0]): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {
     view.finalize();
   }
+}
+
+/** Renders the series as one line chart, coloured by series name. */
+export async function lineChart(series: readonly Series[], options: LineChartOptions): Promise<string> {
+  const values = series.flatMap((s) => s.points.map(([x, y]) => ({ series: s.name, x, y })));
+  return render({
+    ...frame(options),
+    data: { values },
+    mark: { type: 'line', strokeWidth: 2 },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: options.x },
+      y: { field: 'y', type: 'quantitative', title: options.y, scale: options.logY ? { type: 'log' } : {} },
+      color: { field: 'series', type: 'nominal', title: null, legend: LEGEND },
+    },
+  });
 }
 
 /** One bar: a category on the x axis, a series (colour) and a value. */
@@ -61,12 +68,8 @@ export interface Bar {
  */
 export async function barChart(bars: readonly Bar[], options: LineChartOptions): Promise<string> {
   const floor = options.logY ? 10 ** Math.floor(Math.log10(Math.min(...bars.map((b) => b.value)) / 10)) : 0;
-  const { spec } = compile({
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: options.title,
-    width: options.width ?? 560,
-    height: options.height ?? 260,
-    background: 'white',
+  return render({
+    ...frame(options),
     data: { values: bars.map((b) => ({ ...b, base: floor })) },
     mark: 'bar',
     encoding: {
@@ -74,13 +77,7 @@ export async function barChart(bars: readonly Bar[], options: LineChartOptions):
       xOffset: { field: 'series', type: 'nominal', sort: null },
       y: { field: 'value', type: 'quantitative', title: options.y, scale: options.logY ? { type: 'log', domainMin: floor } : {} },
       y2: { field: 'base' },
-      color: { field: 'series', type: 'nominal', title: null, sort: null, legend: { orient: 'top', labelLimit: 360, columns: 2 } },
+      color: { field: 'series', type: 'nominal', title: null, sort: null, legend: LEGEND },
     },
   });
-  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
 }

@@ -1,7 +1,7 @@
-import { fail, show } from '../tensor/errors.js';
+import { fail } from '../tensor/errors.js';
 import { add, cast, div, mul, pow, sqrt, sub } from '../tensor/ops/elementwise.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
-import { checkKeys, checkNumber, Optimizer, scaledLr, type Floats, type GraphStepInputs, type GraphUpdate, type ParamGroup } from './optimizer.js';
+import { checkBetas, checkNumber, Optimizer, scaledLr, type Floats, type GraphStepInputs, type GraphUpdate, type ParamGroup } from './optimizer.js';
 
 /** Options of {@link AdamW}. Defaults are PyTorch's `torch.optim.AdamW`. */
 export interface AdamWOptions {
@@ -36,42 +36,30 @@ export class AdamW extends Optimizer<AdamWOptions> {
   readonly slots: readonly string[] = ['exp_avg', 'exp_avg_sq'];
 
   constructor(options: AdamWConfig = {}) {
-    const o = options ?? {};
-    if (typeof o !== 'object') fail('AdamW', `options expected an object, got ${show(o)}`);
-    checkKeys('AdamW', 'options', o, [...Object.keys(ADAMW_DEFAULTS), 'groups']);
-    const defaults = { ...ADAMW_DEFAULTS };
-    for (const key of Object.keys(ADAMW_DEFAULTS) as (keyof AdamWOptions)[]) {
-      if (o[key] !== undefined) (defaults as Record<string, unknown>)[key] = o[key];
-    }
-    super(defaults, o.groups, 'AdamW');
+    super(ADAMW_DEFAULTS, options, 'AdamW');
   }
 
   protected check(o: AdamWOptions, where: string): void {
     checkNumber(where, 'lr', o.lr, 0);
-    if (!Array.isArray(o.betas) || o.betas.length !== 2) fail(where, `betas expected [beta1, beta2], got ${show(o.betas)}`);
-    checkNumber(where, 'betas[0]', o.betas[0], 0, 1);
-    checkNumber(where, 'betas[1]', o.betas[1], 0, 1);
+    checkBetas(where, o.betas);
     checkNumber(where, 'eps', o.eps, 0);
     checkNumber(where, 'weightDecay', o.weightDecay, 0);
   }
 
-  // Computed in double and rounded once when stored (the graph form rounds
-  // after every op, so the two agree to float32 precision, not bit for bit).
+  // float32 rounds after every operation in the graph form's order, so the
+  // two forms differ only in the bias corrections (double here, float32 in
+  // the graph); float64 is PyTorch's rule exactly.
   protected update(p: Floats, g: Floats, [m, v]: Floats[], o: AdamWOptions & { lrScale: number }, lr: number, t: number): void {
     const [b1, b2] = o.betas;
     const rate = lr * o.lrScale;
-    const decay = 1 - rate * o.weightDecay;
-    const stepSize = rate / (1 - b1 ** t);
-    const bc2Sqrt = Math.sqrt(1 - b2 ** t);
-    const eps = o.eps;
-    for (let i = 0; i < p.length; i++) {
-      const gi = g[i];
-      const mi = b1 * m[i] + (1 - b1) * gi;
-      const vi = b2 * v[i] + (1 - b2) * (gi * gi);
-      m[i] = mi;
-      v[i] = vi;
-      p[i] = p[i] * decay - stepSize * (mi / (Math.sqrt(vi) / bc2Sqrt + eps));
-    }
+    const k: AdamConstants = {
+      b1, b2, c1: 1 - b1, c2: 1 - b2, eps: o.eps,
+      decay: 1 - rate * o.weightDecay,
+      stepSize: rate / (1 - b1 ** t),
+      bc2Sqrt: Math.sqrt(1 - b2 ** t),
+    };
+    if (p instanceof Float32Array) adamStep32(p, g as Float32Array, m as Float32Array, v as Float32Array, k);
+    else adamStep64(p, g as Float64Array, m as Float64Array, v as Float64Array, k);
   }
 
   /**
@@ -102,5 +90,38 @@ export class AdamW extends Optimizer<AdamWOptions> {
       out.slots.push([m, v]);
     });
     return out;
+  }
+}
+
+interface AdamConstants {
+  b1: number; b2: number; c1: number; c2: number; eps: number; decay: number; stepSize: number; bc2Sqrt: number;
+}
+
+const f = Math.fround;
+
+/** The float32 AdamW step; Math.fround is called directly (through a variable V8 optimises it far worse). */
+function adamStep32(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, k: AdamConstants): void {
+  const [b1, b2, c1, c2, eps] = [f(k.b1), f(k.b2), f(k.c1), f(k.c2), f(k.eps)];
+  const [decay, stepSize, bc2Sqrt] = [f(k.decay), f(k.stepSize), f(k.bc2Sqrt)];
+  for (let i = 0; i < p.length; i++) {
+    const gi = g[i];
+    const mi = f(f(b1 * m[i]) + f(c1 * gi));
+    const vi = f(f(b2 * v[i]) + f(c2 * f(gi * gi)));
+    m[i] = mi;
+    v[i] = vi;
+    const denom = f(f(Math.sqrt(vi) / bc2Sqrt) + eps);
+    p[i] = f(p[i] * decay) - f(stepSize * f(mi / denom));
+  }
+}
+
+/** The float64 AdamW step, in PyTorch's order. */
+function adamStep64(p: Float64Array, g: Float64Array, m: Float64Array, v: Float64Array, k: AdamConstants): void {
+  for (let i = 0; i < p.length; i++) {
+    const gi = g[i];
+    const mi = k.b1 * m[i] + k.c1 * gi;
+    const vi = k.b2 * v[i] + k.c2 * (gi * gi);
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = p[i] * k.decay - k.stepSize * (mi / (Math.sqrt(vi) / k.bc2Sqrt + k.eps));
   }
 }

@@ -2,7 +2,7 @@ import { fail } from '../tensor/errors.js';
 import { add, div, greater, maximum, mul, sign, sub, where } from '../tensor/ops/elementwise.js';
 import { sum } from '../tensor/ops/reduce.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
-import { checkKeys, checkNumber, Optimizer, scaledLr, type Floats, type GraphStepInputs, type GraphUpdate, type ParamGroup } from './optimizer.js';
+import { checkBetas, checkNumber, Optimizer, scaledLr, type Floats, type GraphStepInputs, type GraphUpdate, type ParamGroup } from './optimizer.js';
 
 /** Options of {@link Lion}. Defaults are the paper's (Chen et al. 2023, Table 12). */
 export interface LionOptions {
@@ -59,21 +59,12 @@ export class Lion extends Optimizer<LionOptions> {
   readonly slots: readonly string[] = ['exp_avg'];
 
   constructor(options: LionConfig = {}) {
-    const o = options ?? {};
-    if (typeof o !== 'object') fail('Lion', `options expected an object, got ${typeof o}`);
-    checkKeys('Lion', 'options', o, [...Object.keys(LION_DEFAULTS), 'groups']);
-    const defaults = { ...LION_DEFAULTS };
-    for (const key of Object.keys(LION_DEFAULTS) as (keyof LionOptions)[]) {
-      if (o[key] !== undefined) (defaults as Record<string, unknown>)[key] = o[key];
-    }
-    super(defaults, o.groups, 'Lion');
+    super(LION_DEFAULTS, options, 'Lion');
   }
 
   protected check(o: LionOptions, where: string): void {
     checkNumber(where, 'lr', o.lr, 0);
-    if (!Array.isArray(o.betas) || o.betas.length !== 2) fail(where, `betas expected [beta1, beta2], got ${JSON.stringify(o.betas)}`);
-    checkNumber(where, 'betas[0]', o.betas[0], 0, 1);
-    checkNumber(where, 'betas[1]', o.betas[1], 0, 1);
+    checkBetas(where, o.betas);
     checkNumber(where, 'weightDecay', o.weightDecay, 0);
     if (typeof o.cautious !== 'boolean') fail(where, `cautious expected a boolean, got ${typeof o.cautious}`);
     checkNumber(where, 'cautiousFactor', o.cautiousFactor, 0, 1, true);

@@ -47,6 +47,13 @@ export interface GraphUpdate {
   readonly slots: Tensor[][];
 }
 
+/** Checks [beta1, beta2]: two numbers in [0, 1). */
+export function checkBetas(where: string, betas: unknown): void {
+  if (!Array.isArray(betas) || betas.length !== 2) fail(where, `betas expected [beta1, beta2], got ${show(betas)}`);
+  checkNumber(where, 'betas[0]', betas[0], 0, 1);
+  checkNumber(where, 'betas[1]', betas[1], 0, 1);
+}
+
 /** Checks a number option: finite, at least `min`, below `max` (or at most, when `maxInclusive`). */
 export function checkNumber(where: string, name: string, v: unknown, min: number, max: number = Infinity, maxInclusive: boolean = false): number {
   const ok = typeof v === 'number' && Number.isFinite(v) && v >= min && (maxInclusive ? v <= max : v < max);
@@ -102,7 +109,16 @@ export abstract class Optimizer<O extends { lr: number }> {
   private buffers: Floats[][] | undefined;
   private steps = 0;
 
-  protected constructor(defaults: O, groups: readonly ParamGroup<O>[] | undefined, where: string) {
+  /** Merges `options` over `template` (unknown names are errors) and checks the result and the groups. */
+  protected constructor(template: Readonly<O>, options: Partial<O> & { groups?: readonly ParamGroup<O>[] } | undefined, where: string) {
+    const o: Partial<O> & { groups?: readonly ParamGroup<O>[] } = options ?? {};
+    if (typeof o !== 'object') fail(where, `options expected an object, got ${show(o)}`);
+    checkKeys(where, 'options', o, [...Object.keys(template), 'groups']);
+    const defaults = { ...template } as O;
+    for (const key of Object.keys(template) as (keyof O)[]) {
+      if (o[key] !== undefined) defaults[key] = o[key] as O[keyof O];
+    }
+    const groups = o.groups;
     this.defaults = frozenCopy(defaults);
     this.check(defaults, where);
     if (groups !== undefined && !Array.isArray(groups)) fail(where, `groups expected an array, got ${describe(groups)}`);

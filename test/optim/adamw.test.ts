@@ -22,6 +22,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ADAMW_DEFAULTS, AdamW, LlmTricksError, referenceBackend, tensor, trace, type AdamWConfig, type Floats } from '../../src/index.js';
+import { same, vec } from '../helpers/optim.js';
 
 interface Ref { lr: number; wd: number; b1: number; b2: number; eps: number }
 
@@ -38,9 +39,6 @@ function adamwReference(p: Float64Array, g: Float64Array, m: Float64Array, v: Fl
   }
 }
 
-const same = (a: ArrayLike<number>, b: ArrayLike<number>): boolean => a.length === b.length && Array.from(a).every((x, i) => Object.is(x, b[i]));
-const value = fc.oneof({ arbitrary: fc.double({ min: -4, max: 4, noNaN: true }), weight: 4 }, { arbitrary: fc.constant(0), weight: 1 });
-const vec = (n: number): fc.Arbitrary<Float64Array> => fc.array(value, { minLength: n, maxLength: n }).map((a) => Float64Array.from(a));
 const problem = fc.tuple(fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 2, maxLength: 3 }), fc.integer({ min: 1, max: 8 }))
   .chain(([sizes, steps]) => fc.record({
     init: fc.tuple(...sizes.map(vec)),

@@ -20,9 +20,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { clipGradNorm, clipGradNormGraph, LlmTricksError, referenceBackend, tensor, trace, type Floats } from '../../src/index.js';
+import { same } from '../helpers/optim.js';
 
 const norm = (gs: readonly Floats[]): number => Math.sqrt(gs.flatMap((g) => Array.from(g)).reduce((a, x) => a + x * x, 0));
-const same = (a: ArrayLike<number>, b: ArrayLike<number>): boolean => a.length === b.length && Array.from(a).every((x, i) => Object.is(x, b[i]));
 
 /** A list of 1-4 gradients of 0-8 elements, float32 or float64, with magnitudes up to 1e3. */
 const gradList = fc.tuple(fc.boolean(), fc.array(fc.array(fc.double({ min: -1e3, max: 1e3, noNaN: true }), { maxLength: 8 }), { minLength: 1, maxLength: 4 }))

@@ -18,6 +18,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EarlyDropoutScheduler, LlmTricksError, type DropoutDecay, type EarlyDropoutOptions } from '../../src/index.js';
+import { errorOf } from '../helpers/optim.js';
 
 const decays: DropoutDecay[] = ['constant', 'linear', 'cosine'];
 const setup = fc.integer({ min: 1, max: 2000 }).chain((total) => fc.record({
@@ -31,14 +32,6 @@ const setup = fc.integer({ min: 1, max: 2000 }).chain((total) => fc.record({
 }));
 const steps = (s: EarlyDropoutScheduler): number[] => Array.from({ length: s.totalSteps + 4 }, (_, i) => s.rate(i));
 
-function errorOf(fn: () => unknown): LlmTricksError {
-  try { fn(); } catch (e) {
-    expect(e).toBeInstanceOf(LlmTricksError);
-    expect((e as Error).message).toMatch(/expected .*got/);
-    return e as LlmTricksError;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('EarlyDropoutScheduler', () => {
   it("'early' falls monotonically from p to exactly 0 at the cutoff, for every decay shape", () => {

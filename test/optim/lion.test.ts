@@ -27,6 +27,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AdamW, Lion, LION_ARTICLE_PRESET, LION_DEFAULTS, LlmTricksError, referenceBackend, tensor, trace, type Floats, type LionConfig,
 } from '../../src/index.js';
+import { same, vec } from '../helpers/optim.js';
 
 interface Ref { lr: number; wd: number; b1: number; b2: number; factor?: number }
 
@@ -45,9 +46,6 @@ function lionReference(p: Float64Array, g: Float64Array, m: Float64Array, o: Ref
   }
 }
 
-const same = (a: ArrayLike<number>, b: ArrayLike<number>): boolean => a.length === b.length && Array.from(a).every((x, i) => Object.is(x, b[i]));
-const value = fc.oneof({ arbitrary: fc.double({ min: -4, max: 4, noNaN: true }), weight: 4 }, { arbitrary: fc.constant(0), weight: 1 });
-const vec = (n: number): fc.Arbitrary<Float64Array> => fc.array(value, { minLength: n, maxLength: n }).map((a) => Float64Array.from(a));
 /** Initial params and a sequence of gradients for 1-3 parameters of 1-6 elements. */
 const problem = fc.tuple(fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 6 }))
   .chain(([sizes, steps]) => fc.record({

@@ -21,15 +21,8 @@ import { describe, expect, it } from 'vitest';
 import {
   constantSchedule, constantWithWarmup, cosineDecay, cosineWithWarmup, linearDecay, linearWarmupDecay, LlmTricksError, withWarmup, type Schedule,
 } from '../../src/index.js';
+import { errorOf } from '../helpers/optim.js';
 
-function errorOf(fn: () => unknown): LlmTricksError {
-  try { fn(); } catch (e) {
-    expect(e).toBeInstanceOf(LlmTricksError);
-    expect((e as Error).message).toMatch(/expected .*got/);
-    return e as LlmTricksError;
-  }
-  throw new Error('expected a throw');
-}
 
 const makers = { linearWarmupDecay, cosineWithWarmup };
 const setup = fc.integer({ min: 1, max: 400 }).chain((total) => fc.record({
