@@ -1,9 +1,9 @@
 import { runGraph } from '../backends/reference/interpreter.js';
 import { trace } from '../ir/trace.js';
 import { fail } from '../tensor/errors.js';
-import { describe } from '../tensor/dtype.js';
+import { describe, isFloat } from '../tensor/dtype.js';
 import { formatShape } from '../tensor/shape.js';
-import { Tensor, tensor } from '../tensor/tensor.js';
+import { Tensor, tensor, zeros } from '../tensor/tensor.js';
 import { vjp } from './vjp.js';
 
 /** The value of a scalar function and its gradient with respect to each argument. */
@@ -35,14 +35,20 @@ export function valueAndGrad(f: (...args: Tensor[]) => Tensor): (...args: Tensor
     if (graph.outputs.length !== 1 || out.shape.length !== 0 || (out.dtype !== 'float32' && out.dtype !== 'float64')) {
       fail(where, `f expected to return a float scalar, got ${out.dtype}${formatShape(out.shape)}`);
     }
-    const g = vjp(graph, { wrt: args.map((_, i) => i) });
+    // Integer arguments (token ids, targets) take no gradient: theirs is a zero tensor.
+    const wrt = args.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
+    const g = vjp(graph, { wrt });
     const feeds = [...args, tensor(1, { dtype: out.dtype })].map((t) => ({ data: t._data!, shape: t.shape as readonly number[], dtype: t.dtype }));
-    const [value, ...grads] = runGraph(where, g, feeds).map((b) => new Tensor(b.shape, b.dtype, b.data));
+    const [value, ...floatGrads] = runGraph(where, g, feeds).map((b) => new Tensor(b.shape, b.dtype, b.data));
+    const grads = args.map((a, i) => (isFloat(a.dtype) ? floatGrads[wrt.indexOf(i)] : zeros(a.shape as number[], a.dtype)));
     return { value, grads };
   };
 }
 
-/** Gradient of a scalar function with respect to each argument: `grad(f)(x, y) -> [df/dx, df/dy]`. */
+/**
+ * Gradient of a scalar function with respect to each argument:
+ * `grad(f)(x, y) -> [df/dx, df/dy]`. Integer arguments get zeros.
+ */
 export function grad(f: (...args: Tensor[]) => Tensor): (...args: Tensor[]) => Tensor[] {
   const vg = valueAndGrad(f);
   return (...args) => vg(...args).grads;

@@ -1,15 +1,28 @@
 import { defineCustomVjp } from '../autodiff/custom-vjp.js';
-import { add, div, exp, mul, neg, reciprocal, sub } from '../tensor/ops/elementwise.js';
+import { abs, add, div, exp, less, mul, neg, reciprocal, sub, where } from '../tensor/ops/elementwise.js';
+import { expectTensor } from '../tensor/apply.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 
-/** 1 / (1 + e^-x) */
+const sigmoidCore: (x: Tensor) => Tensor = defineCustomVjp(
+  'sigmoid',
+  (x) => {
+    // e = exp(-|x|) never overflows: 1 / (1 + e) for x >= 0, e / (1 + e) below.
+    const e = exp(neg(abs(x)));
+    const denom = add(e, tensor(1, { dtype: x.dtype }));
+    return where(less(x, 0), div(e, denom), reciprocal(denom));
+  },
+  // σ' = σ (1 − σ): only the output is kept, and the gradient is finite for any x.
+  (g, _inputs, y) => [mul(g, mul(y, sub(tensor(1, { dtype: y.dtype }), y)))],
+);
+
+/** 1 / (1 + e^-x), computed without overflow for any x; its backward keeps only the output. */
 export function sigmoid(x: Tensor): Tensor {
-  return reciprocal(add(exp(neg(x)), tensor(1, { dtype: x.dtype })));
+  return sigmoidCore(expectTensor('sigmoid', 'x', x));
 }
 
 /** SiLU (swish): x · sigmoid(x) (Elfwing et al. 2017; Ramachandran et al. 2017). */
 export function silu(x: Tensor): Tensor {
-  return div(x, add(exp(neg(x)), tensor(1, { dtype: x.dtype })));
+  return mul(expectTensor('silu', 'x', x), sigmoidCore(x));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { fail, show } from '../tensor/errors.js';
-import { cast, div, equal, maximum, mul, sub, where } from '../tensor/ops/elementwise.js';
+import { cast, div, equal, maximum, sub, where } from '../tensor/ops/elementwise.js';
 import { iota } from '../tensor/ops/creation.js';
 import { reshape } from '../tensor/ops/movement.js';
 import { sum } from '../tensor/ops/reduce.js';
@@ -30,7 +30,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
   const ignore = options?.ignoreIndex ?? -100;
   if (!Number.isInteger(ignore)) fail(fn, `ignoreIndex expected an integer, got ${show(ignore)}`);
   if (logits.dtype !== 'float32' && logits.dtype !== 'float64') fail(fn, `logits expected a float tensor, got ${logits.dtype}`);
-  if (targets.dtype !== 'int32' && targets.dtype !== 'int64') fail(fn, `targets expected an int32 tensor, got ${targets.dtype}`);
+  if (targets.dtype !== 'int32' && targets.dtype !== 'int64') fail(fn, `targets expected an int32 or int64 tensor, got ${targets.dtype}`);
   if (!shapesEqual(logits.shape.slice(0, -1), targets.shape)) {
     fail(fn, `targets expected shape ${formatShape(logits.shape.slice(0, -1))} (logits without the class axis), got ${formatShape(targets.shape)}`);
   }
@@ -43,7 +43,8 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
   const onehot = equal(reshape(iota(V, 'int32'), [...targets.shape.map(() => 1), V]), reshape(t, [...targets.shape, 1])); // (..., V)
   const picked = sum(where(onehot, logits, 0), -1); // (...)
   const nll = sub(logSumExp(logits, -1), picked);
-  const valid = cast(sub(1, cast(equal(t, ignore), 'int32')), logits.dtype); // 1 where counted
-  const count = maximum(sum(valid), tensor(1, { dtype: logits.dtype }));
-  return div(sum(mul(nll, valid)), count);
+  const ignored = equal(t, ignore);
+  const count = maximum(sum(where(ignored, 0, tensor(1, { dtype: logits.dtype }))), tensor(1, { dtype: logits.dtype }));
+  // where, not a 0/1 multiply: an ignored row may hold non-finite logits, and Inf · 0 is NaN.
+  return div(sum(where(ignored, 0, nll)), count);
 }

@@ -1,5 +1,5 @@
 import { defineCustomVjp } from '../autodiff/custom-vjp.js';
-import { add, div, exp, log, mul, stopGradient, sub } from '../tensor/ops/elementwise.js';
+import { add, div, equal, exp, log, mul, stopGradient, sub, where } from '../tensor/ops/elementwise.js';
 import { transpose } from '../tensor/ops/movement.js';
 import { max, sum } from '../tensor/ops/reduce.js';
 import { normalizeAxis } from '../tensor/shape.js';
@@ -15,7 +15,9 @@ function lastAxis(where: string, x: Tensor, axis: number): number {
 /** log Σ exp(x) along `axis`, shifted by the (gradient-free) max so large inputs don't overflow. */
 export function logSumExp(x: Tensor, axis = -1, keepDims = false): Tensor {
   const ax = lastAxis('logSumExp', x, axis);
-  const m = stopGradient(max(x, ax, { keepDims: true }));
+  const top = stopGradient(max(x, ax, { keepDims: true }));
+  // A row of all -Inf has max -Inf, and -Inf - -Inf is NaN: shift such rows by 0 instead.
+  const m = where(equal(sub(top, top), 0), top, 0);
   const lse = add(log(sum(exp(sub(x, m)), ax, { keepDims: true })), m);
   return keepDims ? lse : sum(lse, ax);
 }

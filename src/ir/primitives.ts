@@ -98,7 +98,7 @@ export const FAMILY: Readonly<Record<Primitive, Family>> = {
   randomUniform: 'random',
 };
 
-/** The unary elementwise primitives (one float input, same shape out). */
+/** The unary elementwise primitives (one input, same shape out; neg, abs and sign also take integers). */
 export const UNARY: readonly Primitive[] = PRIMITIVES.slice(0, 10);
 /** The broadcasting binary primitives. */
 export const BINARY: readonly Primitive[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'less', 'equal'];

@@ -1,4 +1,4 @@
-import { apply, recordCall } from '../tensor/apply.js';
+import { apply, expectTensor, recordCall } from '../tensor/apply.js';
 import { fail } from '../tensor/errors.js';
 import { formatShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -22,8 +22,9 @@ export function callGraph(graph: Graph, inputs: readonly Tensor[], tape?: TapeEn
   if (inputs.length !== graph.inputs.length) fail(where, `expected ${graph.inputs.length} inputs, got ${inputs.length}`);
   const env = new Map<Node, Tensor>();
   graph.inputs.forEach((n, i) => {
-    const t = inputs[i];
-    if (t.dtype !== n.dtype || t.rank !== n.shape.length) {
+    const t = expectTensor(where, `inputs[${i}]`, inputs[i]);
+    const fits = t.rank === n.shape.length && n.shape.every((d, k) => typeof d !== 'number' || typeof t.shape[k] !== 'number' || d === t.shape[k]);
+    if (t.dtype !== n.dtype || !fits) {
       fail(where, `input '${n.name}' expected ${n.dtype}${formatShape(n.shape)}, got ${t.dtype}${formatShape(t.shape)}`);
     }
     env.set(n, t);

@@ -6,6 +6,7 @@ import { reshape } from '../tensor/ops/movement.js';
 import type { Dim } from '../tensor/shape.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { Module, positiveInt } from './module.js';
+import { expectTensor } from '../tensor/apply.js';
 
 // H heads, Tq query positions, Tk key positions.
 
@@ -54,6 +55,7 @@ export class AlibiBias extends Module {
    * With a KV cache, queries sit at an offset: pass their absolute positions.
    */
   forward(queryPositions: Tensor, keyLength: Dim, dtype: 'float32' | 'float64' = 'float32'): Tensor {
+    expectTensor('AlibiBias', 'queryPositions', queryPositions);
     if (queryPositions.rank !== 1) fail('AlibiBias', `queryPositions expected shape [Tq], got [${queryPositions.shape.join(', ')}]`);
     const q = reshape(cast(queryPositions, dtype), [queryPositions.shape[0], 1]); // (Tq, 1)
     const k = reshape(iota(keyLength, dtype), [1, keyLength]); // (1, Tk)

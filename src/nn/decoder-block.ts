@@ -7,6 +7,7 @@ import { Module, moduleOptions, positiveInt, type ModuleOptions } from './module
 import type { AttentionCall, KvCache, MultiQueryAttention } from './multi-query-attention.js';
 import { LayerNorm, RmsNorm } from './norms.js';
 import { SwiGlu } from './swiglu.js';
+import { expectTensor } from '../tensor/apply.js';
 
 /** A module mapping (..., dim) to (..., dim), such as {@link SwiGlu}. */
 export type Mlp = Module & { forward(x: Tensor): Tensor };
@@ -55,6 +56,7 @@ export class TransformerBlock extends Module {
   }
 
   forward(x: Tensor, call: AttentionCall = {}): { output: Tensor; cache: KvCache } {
+    expectTensor('TransformerBlock', 'x', x);
     const drop = (i: 0 | 1, t: Tensor): Tensor => (this.residualDropout ? this.residualDropout[i].forward(t, call?.ctx) : t);
     const attn = this.attention.forward(this.inputNorm.forward(x), call);
     const h = add(x, drop(0, attn.output));

@@ -14,6 +14,7 @@ import { LayerNorm, RmsNorm } from './norms.js';
 import { RelativePositionBias } from './relative-position-bias.js';
 import { RotaryEmbedding, type RotaryOptions } from './rotary-embedding.js';
 import { SwiGlu, swigluHidden } from './swiglu.js';
+import { expectTensor } from '../tensor/apply.js';
 
 // B batch, T tokens, V vocabulary, C width.
 
@@ -117,6 +118,7 @@ export class DecoderLM extends Module {
 
   /** Logits (B, T, V) for token ids (B, T) int32, and the extended per-layer caches. */
   forward(ids: Tensor, call: DecoderCall = {}): { logits: Tensor; cache: KvCache[] } {
+    expectTensor('DecoderLM', 'ids', ids);
     const where = 'DecoderLM';
     if (ids.rank !== 2 || (ids.dtype !== 'int32' && ids.dtype !== 'int64')) fail(where, `ids expected an int32 tensor of shape [B, T], got ${ids.dtype}${formatShape(ids.shape)}`);
     const cache = call?.cache;

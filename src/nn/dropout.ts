@@ -4,6 +4,7 @@ import { randomUniform } from '../tensor/ops/random.js';
 import { Tensor, tensor } from '../tensor/tensor.js';
 import { deriveSeed } from './init.js';
 import { Module, moduleOptions, type ForwardContext, type ModuleOptions } from './module.js';
+import { expectTensor } from '../tensor/apply.js';
 
 /**
  * Inverted dropout whose rate is a runtime input: each element is zeroed
@@ -23,6 +24,7 @@ export class Dropout extends Module {
   }
 
   forward(x: Tensor, ctx?: ForwardContext): Tensor {
+    expectTensor('Dropout', 'x', x);
     const p = ctx?.dropout;
     if (!this.training || p === undefined || p === 0) return x;
     if (typeof p === 'number' && !(p >= 0 && p < 1)) fail('Dropout', `rate expected a number in [0, 1), got ${show(p)}`);

@@ -6,6 +6,7 @@ import { formatShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { normalInit } from './init.js';
 import { Module, moduleOptions, positiveInt, type ModuleOptions, type Parameter } from './module.js';
+import { expectTensor } from '../tensor/apply.js';
 
 /** Options of the embedding tables. */
 export interface EmbeddingOptions extends ModuleOptions {
@@ -42,6 +43,7 @@ export class Embedding extends Module {
   }
 
   forward(ids: Tensor): Tensor {
+    expectTensor(this.constructor.name, 'ids', ids);
     checkIds(this.constructor.name, ids, this.count);
     return gather(this.weight.value, ids, 0);
   }

@@ -6,6 +6,7 @@ import { formatShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { constantInit, normalInit } from './init.js';
 import { Module, moduleOptions, positiveInt, type ModuleOptions, type Parameter } from './module.js';
+import { expectTensor } from '../tensor/apply.js';
 
 /** Options of {@link Linear}. */
 export interface LinearOptions extends ModuleOptions {
@@ -37,6 +38,7 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    expectTensor('Linear', 'x', x);
     const last = x.shape[x.rank - 1];
     if (x.rank < 1 || (typeof last === 'number' && last !== this.inFeatures)) {
       fail('Linear', `input expected shape [..., ${this.inFeatures}], got ${formatShape(x.shape)}`);

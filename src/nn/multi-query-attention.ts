@@ -13,6 +13,7 @@ import { Linear } from './linear.js';
 import { Module, moduleOptions, positiveInt, type ForwardContext, type ModuleOptions } from './module.js';
 import { RelativePositionBias } from './relative-position-bias.js';
 import { RotaryEmbedding } from './rotary-embedding.js';
+import { expectTensor } from '../tensor/apply.js';
 
 // B batch, T new tokens, P cached tokens, S = P + T keys, C model width,
 // H query heads, K kv heads, G = H / K query heads per kv head, D head dim.
@@ -130,6 +131,7 @@ export class MultiQueryAttention extends Module {
   }
 
   forward(x: Tensor, call: AttentionCall = {}): AttentionResult {
+    expectTensor('MultiQueryAttention', 'x', x);
     const self = 'MultiQueryAttention';
     if (x.rank !== 3 || x.shape[2] !== this.dim) fail(self, `input expected shape [B, T, ${this.dim}], got ${formatShape(x.shape)}`);
     const [B, T] = x.shape;

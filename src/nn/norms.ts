@@ -5,6 +5,7 @@ import { formatShape } from '../tensor/shape.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { constantInit } from './init.js';
 import { Module, moduleOptions, positiveInt, type ModuleOptions, type Parameter } from './module.js';
+import { expectTensor } from '../tensor/apply.js';
 
 /** Options of {@link RmsNorm}. */
 export interface RmsNormOptions extends ModuleOptions {
@@ -18,6 +19,7 @@ export interface RmsNormOptions extends ModuleOptions {
 }
 
 function checkLast(where: string, x: Tensor, dim: number): void {
+  expectTensor(where, 'x', x);
   const last = x.shape[x.rank - 1];
   if (x.rank < 1 || (typeof last === 'number' && last !== dim)) fail(where, `input expected shape [..., ${dim}], got ${formatShape(x.shape)}`);
 }

@@ -7,6 +7,7 @@ import type { Dim } from '../tensor/shape.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { Embedding } from './embedding.js';
 import { Module, moduleOptions, positiveInt, type ModuleOptions, type Parameter } from './module.js';
+import { expectTensor } from '../tensor/apply.js';
 
 // H heads, Tq query positions, Tk key positions, N buckets.
 
@@ -71,6 +72,7 @@ export class RelativePositionBias extends Module {
   }
 
   forward(queryPositions: Tensor, keyLength: Dim, dtype: 'float32' | 'float64' = 'float32'): Tensor {
+    expectTensor('RelativePositionBias', 'queryPositions', queryPositions);
     if (queryPositions.rank !== 1) fail('RelativePositionBias', `queryPositions expected shape [Tq], got [${queryPositions.shape.join(', ')}]`);
     const bias = gather(cast(this.weight.value, dtype), this.bucket(queryPositions, keyLength), 0); // (Tq, Tk, H)
     return transpose(bias, [2, 0, 1]); // (H, Tq, Tk)

@@ -5,6 +5,7 @@ import { concat, reshape, slice, sliceAxis } from '../tensor/ops/movement.js';
 import { iota } from '../tensor/ops/creation.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { Module, positiveInt } from './module.js';
+import { expectTensor } from '../tensor/apply.js';
 
 // B batch, H heads, T time, D head dim, R rotary dim (<= D), F = R / 2 frequencies.
 
@@ -129,6 +130,9 @@ export class RotaryEmbedding extends Module {
     const key = `${length}:${dtype}`;
     let t = this.tables.get(key);
     if (!t) {
+      // Dynamic NTK asks for a new length at every decoding step: keep only the
+      // full-length tables and the latest one, not one per length.
+      for (const k of this.tables.keys()) if (!k.startsWith(`${this.maxPositions}:`)) this.tables.delete(k);
       const F = this.rotaryDim / 2;
       const { inv, scale } = frequencies(this.rotaryDim, this.base, this.scaling, length);
       const cos = new Float64Array(length * F);
@@ -167,12 +171,16 @@ export class RotaryEmbedding extends Module {
    * rotaryDim pass through unchanged.
    */
   forward(x: Tensor, positions?: Tensor): Tensor {
+    expectTensor('RotaryEmbedding', 'x', x);
+    if (positions !== undefined) expectTensor('RotaryEmbedding', 'positions', positions);
     const where = 'RotaryEmbedding';
     const D = x.shape[x.rank - 1];
     if (x.rank < 2 || D !== this.headDim) fail(where, `input expected shape [..., T, ${this.headDim}], got [${x.shape.join(', ')}]`);
     const T = x.shape[x.rank - 2];
     const pos = positions ?? iota(T, 'int32');
-    if (pos.rank !== 1 || (pos.dtype !== 'int32' && pos.dtype !== 'int64')) fail(where, `positions expected an int32 tensor of shape [T], got ${pos.dtype}[${pos.shape.join(', ')}]`);
+    if (pos.rank !== 1 || (pos.dtype !== 'int32' && pos.dtype !== 'int64') || (typeof T === 'number' && pos.shape[0] !== T)) {
+      fail(where, `positions expected an int32 tensor of shape [${T}], got ${pos.dtype}[${pos.shape.join(', ')}]`);
+    }
     const dtype = x.dtype === 'float64' ? 'float64' : 'float32';
     const { cos: cosT, sin: sinT } = this.table(this.tableLength(pos), dtype);
     const cos = gather(cosT, pos, 0); // (T, F)

@@ -3,6 +3,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { deriveSeed } from './init.js';
 import { Linear } from './linear.js';
 import { Module, moduleOptions, positiveInt, type ModuleOptions } from './module.js';
+import { expectTensor } from '../tensor/apply.js';
 
 /** Options of {@link SwiGlu}. */
 export interface SwiGluOptions extends ModuleOptions {
@@ -38,6 +39,7 @@ export class SwiGlu extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    expectTensor('SwiGlu', 'x', x);
     return this.downProj.forward(swiglu(this.gateProj.forward(x), this.upProj.forward(x)));
   }
 }

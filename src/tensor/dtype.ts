@@ -58,6 +58,7 @@ export function dtypeOfArray(where: string, data: unknown): DType {
 /** A short description of any value for error messages. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
   if (Array.isArray(value)) return `array of length ${value.length}`;
   if (ArrayBuffer.isView(value)) return `${value.constructor.name} of length ${(value as unknown as ArrayLike<unknown>).length}`;
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';

@@ -87,7 +87,7 @@ export class Tensor {
 export interface TensorOptions {
   /** Defaults to the nesting of `values`, or `[length]` for a flat list. */
   shape?: readonly number[];
-  /** Defaults to the typed array's dtype, or float32 for numbers and bool for booleans. */
+  /** Defaults to the typed array's dtype, or float32 for numbers, int64 for bigints and bool for booleans. */
   dtype?: DType;
 }
 
@@ -111,6 +111,7 @@ export function tensor(values: NestedArray | TypedArray, options?: TensorOptions
   let flat: ArrayLike<number>;
   let nested: number[] = [];
   let dtype = options.dtype;
+  let bigints: bigint[] | null = null;
   if (ArrayBuffer.isView(values)) {
     const from = dtypeOfArray(where, values);
     dtype ??= from;
@@ -119,7 +120,9 @@ export function tensor(values: NestedArray | TypedArray, options?: TensorOptions
   } else {
     const collected: number[] = [];
     nested = nestedShape(values);
+    const raw: (number | bigint)[] = [];
     let sawBool = false;
+    let sawBig = false;
     const walk = (v: NestedArray, axis: number): void => {
       if (Array.isArray(v)) {
         if (v.length !== nested[axis]) fail(where, `values expected a rectangular nested array of shape ${formatShape(nested)}, got a row of length ${v.length} at depth ${axis}`);
@@ -130,14 +133,18 @@ export function tensor(values: NestedArray | TypedArray, options?: TensorOptions
         sawBool = true;
         collected.push(v ? 1 : 0);
       } else if (typeof v === 'number' || typeof v === 'bigint') {
+        if (typeof v === 'bigint') sawBig = true;
         collected.push(Number(v));
+        raw.push(v);
       } else {
         fail(where, `values expected numbers or booleans, got ${describe(v)}`);
       }
     };
     walk(values, 0);
     flat = collected;
-    dtype ??= sawBool ? 'bool' : 'float32';
+    // Bigints mean int64 (as toArray() gives them back), kept exact beyond 2^53.
+    dtype ??= sawBool ? 'bool' : sawBig ? 'int64' : 'float32';
+    if (dtype === 'int64' && sawBig && !sawBool) bigints = raw.map((v) => (typeof v === 'bigint' ? v : BigInt(Number.isFinite(v) ? Math.trunc(v) : 0)));
   }
   const shape = options.shape ? (checkShape(where, 'shape', options.shape) as number[]) : nested;
   if (!shape.every((d) => typeof d === 'number')) fail(where, `shape expected numbers for an eager tensor, got ${formatShape(shape)}`);
@@ -145,7 +152,9 @@ export function tensor(values: NestedArray | TypedArray, options?: TensorOptions
     fail(where, `values expected ${sizeOf(shape)} elements for shape ${formatShape(shape)}, got ${flat.length}`);
   }
   // A typed array of the target dtype is copied as is: int64 stays exact beyond 2^53.
-  const data = ArrayBuffer.isView(values) && dtypeOfArray(where, values) === dtype ? (values as TypedArray).slice() : fromNumbers(dtype, flat);
+  const data = ArrayBuffer.isView(values) && dtypeOfArray(where, values) === dtype
+    ? (values as TypedArray).slice()
+    : bigints ? BigInt64Array.from(bigints, (v) => BigInt.asIntN(64, v)) : fromNumbers(dtype, flat);
   return new Tensor(shape, dtype, data);
 }
 

@@ -76,7 +76,7 @@ export const movement: InferTable<'reshape' | 'transpose' | 'expand' | 'slice' |
     const [x] = inputs;
     const to = checkDims(where, 'shape', shape, Array.isArray(shape) ? shape.length : -1);
     const offset = to.length - x.shape.length;
-    if (offset < 0 || x.shape.some((d, i) => d !== 1 && d !== to[offset + i] && typeof to[offset + i] === typeof d)) {
+    if (offset < 0 || x.shape.some((d, i) => d !== 1 && d !== to[offset + i] && (typeof to[offset + i] === typeof d || to[offset + i] === 1))) {
       fail(where, `shape expected one that ${formatShape(x.shape)} broadcasts to, got ${formatShape(to)}`);
     }
     return { shape: to, dtype: x.dtype };

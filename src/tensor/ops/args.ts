@@ -1,6 +1,6 @@
 import { expectTensor } from '../apply.js';
 import { fail, show } from '../errors.js';
-import { describe, type DType } from '../dtype.js';
+import { describe, isInt, type DType } from '../dtype.js';
 import { normalizeAxis } from '../shape.js';
 import { Tensor, tensor } from '../tensor.js';
 
@@ -15,7 +15,11 @@ export function operands(where: string, a: TensorLike, b: TensorLike): [Tensor, 
 
 /** A tensor from a TensorLike, naming the op and argument when it is neither. */
 export function toTensor(where: string, arg: string, x: TensorLike, dtype: DType): Tensor {
-  if (typeof x === 'number') return tensor(x, { dtype });
+  if (typeof x === 'number') {
+    // A silent truncation (add(int32, 0.5) adding 0) would surprise: say so instead.
+    if (isInt(dtype) && !Number.isInteger(x)) fail(where, `${arg} expected an integer (the other operand is ${dtype}), got ${x}; cast to a float dtype first`);
+    return tensor(x, { dtype });
+  }
   return expectTensor(where, arg, x);
 }
 

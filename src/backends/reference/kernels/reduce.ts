@@ -11,9 +11,19 @@ function reduceIndex(x: Buffer, axes: readonly number[]): Int32Array {
   return strideIndex(x.shape, strides);
 }
 
+/** int64 reductions on bigints, exact beyond 2^53. */
+function bigReduce(x: Buffer, axes: readonly number[], shape: readonly number[], f: (acc: bigint, v: bigint) => bigint, init: bigint): BigInt64Array {
+  const a = x.data as BigInt64Array;
+  const into = reduceIndex(x, axes);
+  const r = new BigInt64Array(sizeOf(shape)).fill(init);
+  for (let i = 0; i < a.length; i++) r[into[i]] = f(r[into[i]], a[i]);
+  return r;
+}
+
 /** Reference kernels of the reductions. */
 export const reduce: KernelTable<'reduceSum' | 'reduceMax' | 'argMax'> = {
   reduceSum: ([x], { axes }, out) => {
+    if (x.dtype === 'int64') return bigReduce(x, axes, out.shape, (a, b) => BigInt.asIntN(64, a + b), 0n);
     const a = toNumbers(x.data);
     const into = reduceIndex(x, axes);
     const r = new Float64Array(sizeOf(out.shape));
@@ -21,6 +31,7 @@ export const reduce: KernelTable<'reduceSum' | 'reduceMax' | 'argMax'> = {
     return fromNumbers(out.dtype, r);
   },
   reduceMax: ([x], { axes }, out) => {
+    if (x.dtype === 'int64') return bigReduce(x, axes, out.shape, (a, b) => (b > a ? b : a), -(2n ** 63n));
     const a = toNumbers(x.data);
     const into = reduceIndex(x, axes);
     const r = new Float64Array(sizeOf(out.shape)).fill(-Infinity);
@@ -38,8 +49,9 @@ export const reduce: KernelTable<'reduceSum' | 'reduceMax' | 'argMax'> = {
     const best = new Float64Array(sizeOf(out.shape)).fill(-Infinity);
     const r = new Int32Array(best.length);
     for (let i = 0; i < a.length; i++) {
-      // Strictly greater: ties keep the first index, as ONNX ArgMax does.
-      if (a[i] > best[into[i]]) {
+      // Strictly greater: ties keep the first index, as ONNX ArgMax does; the
+      // first NaN wins, as max() propagates it.
+      if (a[i] > best[into[i]] || (Number.isNaN(a[i]) && !Number.isNaN(best[into[i]]))) {
         best[into[i]] = a[i];
         r[into[i]] = Math.floor(i / stride) % dim;
       }
