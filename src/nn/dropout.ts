@@ -11,7 +11,10 @@ import { expectTensor } from '../tensor/apply.js';
  * with probability p and the rest scaled by 1/(1 - p). The rate, seed and
  * step come from the forward context, so a schedule such as early dropout
  * changes p every step without rebuilding the graph. The mask is a pure
- * function of (seed, step, this layer's salt, element index).
+ * function of (seed, step, this layer's salt, element index). The salt comes
+ * from the constructor's seed: give each Dropout its own (the built-in
+ * modules derive one per layer from their names), or two of them will draw
+ * the same masks.
  */
 export class Dropout extends Module {
   /** Separates this layer's masks from every other layer's. */
