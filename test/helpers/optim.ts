@@ -21,3 +21,14 @@ export function errorOf(fn: () => unknown): LlmTricksError {
   }
   throw new Error('expected a throw');
 }
+
+/** Fails unless `fn` throws an LlmTricksError whose message starts with `where:` and says what was expected and what came. */
+export function expectLlmError(fn: () => unknown, where: string): void {
+  let err: unknown;
+  try { fn(); } catch (e) { err = e; }
+  expect(err, 'expected a throw').toBeInstanceOf(LlmTricksError);
+  const msg = (err as Error).message;
+  expect(msg.startsWith(`${where}:`), msg).toBe(true);
+  expect(msg).toMatch(/expected/);
+  expect(msg).toMatch(/got/);
+}

@@ -21,8 +21,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ADAMW_DEFAULTS, AdamW, LlmTricksError, referenceBackend, tensor, trace, type AdamWConfig, type Floats } from '../../src/index.js';
-import { same, vec } from '../helpers/optim.js';
+import { ADAMW_DEFAULTS, AdamW, referenceBackend, tensor, trace, type AdamWConfig, type Floats } from '../../src/index.js';
+import { same, vec, expectLlmError } from '../helpers/optim.js';
 
 interface Ref { lr: number; wd: number; b1: number; b2: number; eps: number }
 
@@ -52,15 +52,6 @@ const hyper = fc.record({
   eps: fc.double({ min: 1e-10, max: 1e-3, noNaN: true }),
 });
 
-function expectLlmError(fn: () => unknown, where: string): void {
-  let err: unknown;
-  try { fn(); } catch (e) { err = e; }
-  expect(err, 'expected a throw').toBeInstanceOf(LlmTricksError);
-  const msg = (err as Error).message;
-  expect(msg.startsWith(`${where}:`), msg).toBe(true);
-  expect(msg).toMatch(/expected/);
-  expect(msg).toMatch(/got/);
-}
 
 describe('AdamW: PyTorch semantics', () => {
   it('has PyTorch defaults', () => {

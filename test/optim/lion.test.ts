@@ -25,9 +25,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  AdamW, Lion, LION_ARTICLE_PRESET, LION_DEFAULTS, LlmTricksError, referenceBackend, tensor, trace, type Floats, type LionConfig,
+  AdamW, Lion, LION_ARTICLE_PRESET, LION_DEFAULTS, referenceBackend, tensor, trace, type Floats, type LionConfig,
 } from '../../src/index.js';
-import { same, vec } from '../helpers/optim.js';
+import { same, vec, expectLlmError } from '../helpers/optim.js';
 
 interface Ref { lr: number; wd: number; b1: number; b2: number; factor?: number }
 
@@ -59,15 +59,6 @@ const hyper = fc.record({
   b2: fc.double({ min: 0, max: 0.999, noNaN: true }),
 });
 
-function expectLlmError(fn: () => unknown, where: string): void {
-  let err: unknown;
-  try { fn(); } catch (e) { err = e; }
-  expect(err, 'expected a throw').toBeInstanceOf(LlmTricksError);
-  const msg = (err as Error).message;
-  expect(msg.startsWith(`${where}:`), msg).toBe(true);
-  expect(msg).toMatch(/expected/);
-  expect(msg).toMatch(/got/);
-}
 
 describe('Lion: the published update rule', () => {
   it.each([false, true])('matches the float64 transcription over random gradient sequences (cautious: %s)', (cautious) => {
