@@ -1,8 +1,11 @@
 /**
- * `llm-tricks/node`: the entry point for ONNX Runtime on Node
- * (onnxruntime-node: `cpu`, `cuda`, `webgpu`). Until that backend lands it
- * offers the pure-TypeScript reference backend, which runs anywhere.
+ * `llm-tricks/node`: ONNX Runtime for Node (onnxruntime-node, a peer
+ * dependency): `ortNode` compiles graphs for the 'cpu', 'cuda' and 'webgpu'
+ * devices. The pure-TypeScript reference backend is here too.
  *
  * @packageDocumentation
  */
+export { ortNode } from './backends/ort-node/index.js';
+export type { OrtCompileOptions } from './backends/ort/session.js';
+export { lowerGraph, type LoweredModel } from './backends/onnx/lower.js';
 export { referenceBackend } from './backends/reference/interpreter.js';

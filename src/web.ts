@@ -1,8 +1,11 @@
 /**
- * `llm-tricks/web`: the entry point for ONNX Runtime Web (`wasm`, `webgpu`).
- * Until that backend lands it offers the pure-TypeScript reference backend,
- * which runs in any browser.
+ * `llm-tricks/web`: ONNX Runtime Web (onnxruntime-web, a peer dependency):
+ * `ortWeb` compiles graphs for the 'wasm' device (browsers and Node) and
+ * 'webgpu' (browsers). The pure-TypeScript reference backend is here too.
  *
  * @packageDocumentation
  */
+export { ortWeb } from './backends/ort-web/index.js';
+export type { OrtCompileOptions } from './backends/ort/session.js';
+export { lowerGraph, type LoweredModel } from './backends/onnx/lower.js';
 export { referenceBackend } from './backends/reference/interpreter.js';

@@ -3,7 +3,7 @@
 // no xor or shifts), so each backend can reproduce these bits exactly.
 
 /** A murmur3-style finaliser with xor replaced by add; used on scalars only. */
-function mix(h: number): number {
+export function mix(h: number): number {
   h = (h + (h >>> 16)) >>> 0;
   h = Math.imul(h, 0x85ebca6b) >>> 0;
   h = (h + (h >>> 13)) >>> 0;
@@ -11,9 +11,12 @@ function mix(h: number): number {
   return (h + (h >>> 16)) >>> 0;
 }
 
+/** Added to the salt before mixing (2^32 / φ), so salt 0 is not a fixed point. */
+export const GOLDEN = 0x9e3779b9;
+
 /** The odd 32-bit key of one random stream, from (seed, step, salt). */
 export function randomKey(seed: number, step: number, salt: number): number {
-  return (mix((seed + mix((step + mix((salt + 0x9e3779b9) >>> 0)) >>> 0)) >>> 0) | 1) >>> 0;
+  return (mix((seed + mix((step + mix((salt + GOLDEN) >>> 0)) >>> 0)) >>> 0) | 1) >>> 0;
 }
 
 /** Swaps the 16-bit halves: x * 2^16 + floor(x / 2^16), modulo 2^32. */

@@ -12,9 +12,10 @@ const src = fileURLToPath(new URL('../../src', import.meta.url));
 const FILE_CAP = 400;
 const TOTAL_CAP = 15_000;
 
+/** Hand-written sources: generated/ holds protobuf code made by a tool, which is not read in a sitting. */
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []);
+    e.isDirectory() ? (e.name === 'generated' ? [] : files(join(dir, e.name))) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []);
 }
 
 const counts = files(src).map((f) => ({ file: relative(src, f), lines: readFileSync(f, 'utf8').split('\n').length }));

@@ -1,0 +1,86 @@
+import type { Graph, Node } from '../../ir/graph.js';
+import type { Primitive } from '../../ir/primitives.js';
+import { fail } from '../../tensor/errors.js';
+import { isStatic, type Dim, type Shape } from '../../tensor/shape.js';
+import { OnnxBuilder, valueInfo } from './builder.js';
+import { creation } from './lower/creation.js';
+import { elementwise } from './lower/elementwise.js';
+import { indexing } from './lower/indexing.js';
+import { linalg } from './lower/linalg.js';
+import { movement } from './lower/movement.js';
+import { random } from './lower/random.js';
+import { reduceLowering } from './lower/reduce.js';
+import type { LowerContext, Lowering, LoweringTable } from './lower/types.js';
+
+/** Every primitive's ONNX lowering; a missing one is a type error. */
+export const LOWERINGS: LoweringTable<Primitive> = {
+  ...elementwise, ...reduceLowering, ...linalg, ...movement, ...indexing, ...creation, ...random,
+};
+
+/** An IR graph as ONNX: the model bytes and the names of its inputs and outputs. */
+export interface LoweredModel {
+  readonly bytes: Uint8Array;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+}
+
+/**
+ * Lowers a graph to an ONNX model (opset 21). Graph inputs keep their names
+ * and symbolic dimensions (as dim_param); outputs are `output{i}`, or the
+ * names given. Composite calls are inlined. Sizes that depend on symbolic
+ * dimensions are read from the inputs that bind them with Shape.
+ */
+export function lowerGraph(graph: Graph, options: { name?: string; outputNames?: readonly string[] } = {}): LoweredModel {
+  const b = new OnnxBuilder();
+  const sources = new Map<string, { input: string; axis: number }>();
+  graph.inputs.forEach((n) => n.shape.forEach((d, axis) => {
+    if (typeof d === 'string' && !sources.has(d)) sources.set(d, { input: n.name, axis });
+  }));
+  const dims = new Map<Dim, string>();
+  const ctx: LowerContext = {
+    b,
+    dim(d) {
+      let name = dims.get(d);
+      if (name) return name;
+      if (typeof d === 'number') name = b.int64s([d]);
+      else if (sources.has(d)) {
+        const { input, axis } = sources.get(d)!;
+        name = b.op('Shape', [input], { start: { i: axis }, end: { i: axis + 1 } });
+      } else if (d.includes('+')) {
+        name = d.split('+').map((t) => ctx.dim(/^\d+$/.test(t) ? Number(t) : t)).reduce((x, y) => b.op('Add', [x, y]));
+      } else {
+        fail('lowerGraph', `dimension '${d}' expected bound by a graph input, got none`);
+      }
+      dims.set(d, name);
+      return name;
+    },
+    shape(s: Shape) {
+      if (isStatic(s)) return b.int64s(s);
+      return b.op('Concat', s.map((d) => ctx.dim(d)), { axis: { i: 0 } });
+    },
+  };
+  const outputs = lowerNodes(ctx, graph, graph.inputs.map((n) => n.name));
+  const outputNames = options.outputNames ?? graph.outputs.map((_, i) => `output${i}`);
+  // Identity nodes give each output its own name, even when two outputs are one value or an input.
+  outputs.forEach((name, i) => b.nodes.push({ opType: 'Identity', input: [name], output: [outputNames[i]], name: b.fresh('n_output') }));
+  const bytes = b.encode(
+    graph.inputs.map((n) => valueInfo(n.name, n.dtype, n.shape)),
+    graph.outputs.map((o, i) => valueInfo(outputNames[i], o.dtype, o.shape)),
+    options.name ?? 'llm_tricks',
+  );
+  return { bytes, inputNames: graph.inputs.map((n) => n.name), outputNames };
+}
+
+/** Emits a graph's nodes given the ONNX names of its inputs; returns its outputs' names. */
+function lowerNodes(ctx: LowerContext, graph: Graph, inputNames: readonly string[]): string[] {
+  const names = new Map<Node, string>();
+  graph.inputs.forEach((n, i) => names.set(n, inputNames[i]));
+  for (const node of graph.nodes) {
+    if (node.kind === 'input') continue;
+    const args = node.inputs.map((x) => names.get(x)!);
+    names.set(node, node.kind === 'call'
+      ? lowerNodes(ctx, node.body, args)[0]
+      : (LOWERINGS[node.op] as Lowering<Primitive>)(ctx, node as never, args));
+  }
+  return graph.outputs.map((o) => names.get(o)!);
+}

@@ -1,0 +1,33 @@
+import { ONNX_TYPE } from '../builder.js';
+import type { LoweringTable } from './types.js';
+
+// O dims before the axis, A the axis, J the index dims, I dims after the axis.
+
+/** Lowerings of gather and its transpose. */
+export const indexing: LoweringTable<'gather' | 'scatterAdd'> = {
+  gather: (ctx, node, [x, indices]) => ctx.b.op('Gather', [x, indices], { axis: { i: node.attrs.axis } }),
+  // ScatterND with reduction 'add' addresses the leading axes, so the
+  // scattered axis is moved to the front of base (A, O, I) and the index
+  // dims to the front of updates (J, O, I), then moved back.
+  scatterAdd: (ctx, node, [base, indices, updates]) => {
+    const { axis } = node.attrs;
+    const rank = node.inputs[0].shape.length;
+    const k = node.inputs[1].shape.length;
+    const b = ctx.b;
+    const dim = node.inputs[0].shape[axis];
+    // Negative indices count from the end, as in gather.
+    const idx64 = b.op('Cast', [indices], { to: { i: ONNX_TYPE.int64 } });
+    const size = typeof dim === 'number' ? b.int64s([dim]) : ctx.dim(dim);
+    const wrapped = b.op('Where', [b.op('Less', [idx64, b.int64s([0])]), b.op('Add', [idx64, size]), idx64]);
+    const nd = b.op('Unsqueeze', [wrapped, b.int64s([-1])]); // (J..., 1)
+    const rest = Array.from({ length: rank }, (_, i) => i).filter((i) => i !== axis);
+    const basePerm = [axis, ...rest];
+    const updPerm = [...Array.from({ length: k }, (_, j) => axis + j), ...Array.from({ length: axis }, (_, i) => i), ...Array.from({ length: rank - axis - 1 }, (_, i) => axis + k + i)];
+    const identity = axis === 0;
+    const baseT = identity ? base : b.op('Transpose', [base], { perm: { ints: basePerm } });
+    const updT = identity ? updates : b.op('Transpose', [updates], { perm: { ints: updPerm } });
+    const out = b.op('ScatterND', [baseT, nd, updT], { reduction: { s: 'add' } });
+    const inverse = basePerm.map((_, i) => basePerm.indexOf(i));
+    return identity ? out : b.op('Transpose', [out], { perm: { ints: inverse } });
+  },
+};

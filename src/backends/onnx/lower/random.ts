@@ -1,0 +1,45 @@
+import { GOLDEN, mix } from '../../../tensor/random-bits.js';
+import { ONNX_TYPE } from '../builder.js';
+import type { LowerContext, LoweringTable } from './types.js';
+
+// The reference kernel's generator (tensor/random-bits.ts) in uint32 ops:
+// Mul and Add wrap modulo 2^32 and Div by 2^k is a right shift, identically
+// on the CPU and WebGPU execution providers.
+
+const UINT32 = 12;
+
+/** x + floor(x / 2^k): random-bits' add-shift step. */
+function addShift(ctx: LowerContext, x: string, k: number): string {
+  return ctx.b.op('Add', [x, ctx.b.op('Div', [x, ctx.b.uint32(2 ** k)])]);
+}
+
+/** random-bits' mix() on a uint32 tensor. */
+function mixNodes(ctx: LowerContext, h: string): string {
+  h = ctx.b.op('Mul', [addShift(ctx, h, 16), ctx.b.uint32(0x85ebca6b)]);
+  h = ctx.b.op('Mul', [addShift(ctx, h, 13), ctx.b.uint32(0xc2b2ae35)]);
+  return addShift(ctx, h, 16);
+}
+
+/** Lowering of the random primitive. */
+export const random: LoweringTable<'randomUniform'> = {
+  randomUniform: (ctx, node, [seed, step]) => {
+    const { b } = ctx;
+    const { salt, shape } = node.attrs;
+    const asU32 = (x: string): string => b.op('Cast', [x], { to: { i: UINT32 } });
+    // key = mix(seed + mix(step + mix(salt + φ))) | 1; the salt is an attribute, so its term is a constant.
+    let key = mixNodes(ctx, b.op('Add', [asU32(step), b.uint32(mix((salt + GOLDEN) >>> 0))]));
+    key = mixNodes(ctx, b.op('Add', [asU32(seed), key]));
+    // x | 1 = 2 floor(x / 2) + 1, without an Or kernel.
+    key = b.op('Add', [b.op('Mul', [b.op('Div', [key, b.uint32(2)]), b.uint32(2)]), b.uint32(1)]);
+    // Counters 1..N for the N elements (N computed at run time when the shape is symbolic).
+    const count = b.op('ReduceProd', [ctx.shape(shape)], { keepdims: { i: 0 } });
+    const counter = asU32(b.op('Range', [b.scalar(1, 'int64'), b.op('Add', [count, b.scalar(1, 'int64')]), b.scalar(1, 'int64')]));
+    const y = b.op('Mul', [counter, key]);
+    const z = b.op('Add', [y, key]);
+    const swap = (x: string): string => b.op('Add', [b.op('Mul', [x, b.uint32(0x10000)]), b.op('Div', [x, b.uint32(0x10000)])]);
+    let x = y;
+    for (const w of [y, z, y, z]) x = swap(b.op('Add', [b.op('Mul', [x, x]), w]));
+    const bits = b.op('Cast', [b.op('Div', [x, b.uint32(256)])], { to: { i: ONNX_TYPE[node.dtype] } });
+    return b.op('Reshape', [b.op('Mul', [bits, b.scalar(2 ** -24, node.dtype)]), ctx.shape(shape)]);
+  },
+};

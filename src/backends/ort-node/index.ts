@@ -1,0 +1,32 @@
+/**
+ * The onnxruntime-node binding: devices 'cpu', 'cuda' and 'webgpu'.
+ */
+import * as ort from 'onnxruntime-node';
+import type { Backend } from '../backend.js';
+import { messageOf, ortBackend, type DeviceTable, type OrtModule } from '../ort/session.js';
+
+const DEVICES: DeviceTable = {
+  devices: ['cpu', 'cuda', 'webgpu'],
+  defaultDevice: 'cpu',
+  providers(device, options) {
+    if (device === 'cuda') return [{ name: 'cuda', deviceId: (options as { deviceId?: number }).deviceId ?? 0 }];
+    return [device];
+  },
+  explain(device, error) {
+    const cause = messageOf(error);
+    if (device === 'cuda') {
+      return `device 'cuda' expected ONNX Runtime's CUDA execution provider, got an error creating the session (${cause}). `
+        + 'onnxruntime-node loads it from libonnxruntime_providers_cuda.so, which needs CUDA 12 and cuDNN 9 on the library path and the provider libraries '
+        + 'installed beside the binding (its install script fetches them unless ONNXRUNTIME_NODE_INSTALL=skip). Use device \'cpu\' where there is no NVIDIA GPU.';
+    }
+    if (device === 'webgpu') {
+      return `device 'webgpu' expected a WebGPU adapter, got an error creating the session (${cause}). `
+        + 'On a machine without a GPU, a software Vulkan device works: install Chromium and libvulkan1 and set '
+        + 'VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json.';
+    }
+    return `device '${device}' could not create a session: ${cause}`;
+  },
+};
+
+/** ONNX Runtime for Node: `await ortNode.compile(graph, { device: 'cpu' | 'cuda' | 'webgpu' })`. */
+export const ortNode: Backend = ortBackend('ort-node', ort as unknown as OrtModule, DEVICES);

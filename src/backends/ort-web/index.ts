@@ -1,0 +1,24 @@
+/**
+ * The onnxruntime-web binding: devices 'wasm' (browsers and Node) and
+ * 'webgpu' (browsers with navigator.gpu).
+ */
+import * as ort from 'onnxruntime-web';
+import type { Backend } from '../backend.js';
+import { messageOf, ortBackend, type DeviceTable, type OrtModule } from '../ort/session.js';
+
+const DEVICES: DeviceTable = {
+  devices: ['wasm', 'webgpu'],
+  defaultDevice: 'wasm',
+  providers: (device) => [device],
+  explain(device, error) {
+    const cause = messageOf(error);
+    if (device === 'webgpu') {
+      return `device 'webgpu' expected a WebGPU adapter (navigator.gpu), got an error creating the session (${cause}). `
+        + "WebGPU needs a browser that exposes it (Chromium: --enable-unsafe-webgpu where it is not on by default); use device 'wasm' elsewhere.";
+    }
+    return `device '${device}' could not create a session: ${cause}`;
+  },
+};
+
+/** ONNX Runtime Web: `await ortWeb.compile(graph, { device: 'wasm' | 'webgpu' })`. */
+export const ortWeb: Backend = ortBackend('ort-web', ort as unknown as OrtModule, DEVICES);
