@@ -7,5 +7,7 @@
  */
 export { ortNode } from './backends/ort-node/index.js';
 export type { OrtCompileOptions } from './backends/ort/session.js';
-export { lowerGraph, type LoweredModel } from './backends/onnx/lower.js';
+export { lowerGraph, type LoweredModel, type LowerOptions } from './backends/onnx/lower.js';
+export { exportDecoderLM, type ExportOptions, type ExportedModel } from './backends/onnx/export.js';
+export { exportOnnx, type ExportFileOptions } from './backends/ort-node/export-file.js';
 export { referenceBackend } from './backends/reference/interpreter.js';

@@ -7,5 +7,6 @@
  */
 export { ortWeb } from './backends/ort-web/index.js';
 export type { OrtCompileOptions } from './backends/ort/session.js';
-export { lowerGraph, type LoweredModel } from './backends/onnx/lower.js';
+export { lowerGraph, type LoweredModel, type LowerOptions } from './backends/onnx/lower.js';
+export { exportDecoderLM, type ExportOptions, type ExportedModel } from './backends/onnx/export.js';
 export { referenceBackend } from './backends/reference/interpreter.js';

@@ -2,6 +2,7 @@ import type { Graph, Node } from '../../ir/graph.js';
 import type { Primitive } from '../../ir/primitives.js';
 import { fail } from '../../tensor/errors.js';
 import { isStatic, type Dim, type Shape } from '../../tensor/shape.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { OnnxBuilder, valueInfo } from './builder.js';
 import { creation } from './lower/creation.js';
 import { elementwise } from './lower/elementwise.js';
@@ -17,6 +18,16 @@ export const LOWERINGS: LoweringTable<Primitive> = {
   ...elementwise, ...reduceLowering, ...linalg, ...movement, ...indexing, ...creation, ...random,
 };
 
+/** Options of {@link lowerGraph}. */
+export interface LowerOptions {
+  /** The graph's name in the model. */
+  readonly name?: string;
+  /** Output names (default `output{i}`). */
+  readonly outputNames?: readonly string[];
+  /** Values for some inputs, by name: they become initializers instead of inputs. */
+  readonly initializers?: ReadonlyMap<string, Tensor>;
+}
+
 /** An IR graph as ONNX: the model bytes and the names of its inputs and outputs. */
 export interface LoweredModel {
   readonly bytes: Uint8Array;
@@ -30,8 +41,12 @@ export interface LoweredModel {
  * names given. Composite calls are inlined. Sizes that depend on symbolic
  * dimensions are read from the inputs that bind them with Shape.
  */
-export function lowerGraph(graph: Graph, options: { name?: string; outputNames?: readonly string[] } = {}): LoweredModel {
+export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredModel {
   const b = new OnnxBuilder();
+  // Inputs given a value become initializers under their own names (weights of an exported model).
+  const fixed = options.initializers ?? new Map<string, Tensor>();
+  for (const [name, t] of fixed) b.tensor(t._data!, t.shape as readonly number[], t.dtype, name);
+  const fed = graph.inputs.filter((n) => !fixed.has(n.name));
   const sources = new Map<string, { input: string; axis: number }>();
   graph.inputs.forEach((n) => n.shape.forEach((d, axis) => {
     if (typeof d === 'string' && !sources.has(d)) sources.set(d, { input: n.name, axis });
@@ -64,11 +79,11 @@ export function lowerGraph(graph: Graph, options: { name?: string; outputNames?:
   // Identity nodes give each output its own name, even when two outputs are one value or an input.
   outputs.forEach((name, i) => b.nodes.push({ opType: 'Identity', input: [name], output: [outputNames[i]], name: b.fresh('n_output') }));
   const bytes = b.encode(
-    graph.inputs.map((n) => valueInfo(n.name, n.dtype, n.shape)),
+    fed.map((n) => valueInfo(n.name, n.dtype, n.shape)),
     graph.outputs.map((o, i) => valueInfo(outputNames[i], o.dtype, o.shape)),
     options.name ?? 'llm_tricks',
   );
-  return { bytes, inputNames: graph.inputs.map((n) => n.name), outputNames };
+  return { bytes, inputNames: fed.map((n) => n.name), outputNames };
 }
 
 /** Emits a graph's nodes given the ONNX names of its inputs; returns its outputs' names. */

@@ -16,8 +16,9 @@ const DEVICES: DeviceTable = {
     const cause = messageOf(error);
     if (device === 'cuda') {
       return `device 'cuda' expected ONNX Runtime's CUDA execution provider, got an error creating the session (${cause}). `
-        + 'onnxruntime-node loads it from libonnxruntime_providers_cuda.so, which needs CUDA 12 and cuDNN 9 on the library path and the provider libraries '
-        + 'installed beside the binding (its install script fetches them unless ONNXRUNTIME_NODE_INSTALL=skip). Use device \'cpu\' where there is no NVIDIA GPU.';
+        + 'onnxruntime-node loads it from libonnxruntime_providers_cuda.so beside its binding, which its install script downloads (not when '
+        + 'ONNXRUNTIME_NODE_INSTALL=skip), and which needs the CUDA and cuDNN libraries it was built against on the library path. '
+        + 'Use device \'cpu\' where there is no NVIDIA GPU.';
     }
     if (device === 'webgpu') {
       return `device 'webgpu' expected a WebGPU adapter, got an error creating the session (${cause}). `

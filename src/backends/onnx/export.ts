@@ -1,0 +1,95 @@
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { trace } from '../../ir/trace.js';
+import { DecoderLM } from '../../nn/decoder-lm.js';
+import type { KvCache } from '../../nn/multi-query-attention.js';
+import { fail } from '../../tensor/errors.js';
+import { describe } from '../../tensor/dtype.js';
+import { gather } from '../../tensor/ops/indexing.js';
+import { tensor, type Tensor } from '../../tensor/tensor.js';
+import { ModelProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation, type StringStringEntryProto } from './generated/onnx_pb.js';
+import { lowerGraph } from './lower.js';
+
+// B batch, T new tokens, P cached tokens, K kv heads, D head dim, V vocabulary.
+
+/** Options of {@link exportDecoderLM}. */
+export interface ExportOptions {
+  /**
+   * Weights of at least this many bytes go to a separate data file (ONNX
+   * external data) when a `dataFile` name is given; protobuf cannot hold
+   * more than 2 GiB in one message. Default 1 MiB.
+   */
+  readonly externalThreshold?: number;
+  /** File name (relative to the model) for external weights; none keeps every weight inside. */
+  readonly dataFile?: string;
+}
+
+/** An exported model: the ONNX bytes and, when weights went outside, the data file's bytes. */
+export interface ExportedModel {
+  readonly model: Uint8Array;
+  readonly data: Uint8Array | null;
+}
+
+/**
+ * A DecoderLM as a standalone ONNX model for any ONNX Runtime host, with
+ * the input and output names of the common convention:
+ *
+ *   inputs   input_ids (B, T) int64, position_ids (B, T) int64 (P..P+T-1, the same for every row),
+ *            past_key_values.{i}.key / .value (B, K, P, D) float32 (P may be 0)
+ *   outputs  logits (B, T, V), present.{i}.key / .value (B, K, P+T, D)
+ *
+ * Batch, sequence and past lengths are symbolic ('batch', 'sequence',
+ * 'past_sequence'). Weights are initializers named as in the model
+ * (`model.layers.0.self_attn.q_proj.weight`).
+ */
+export function exportDecoderLM(lm: DecoderLM, options: ExportOptions = {}): ExportedModel {
+  const where = 'exportOnnx';
+  if (!(lm instanceof DecoderLM)) fail(where, `model expected a DecoderLM, got ${describe(lm)}`);
+  const { layers, kvHeads, headDim } = lm.config;
+  const named = lm.namedParameters();
+  const cacheSpecs = Array.from({ length: layers }, (_, i) => ['key', 'value'].map((kind) => ({
+    name: `past_key_values.${i}.${kind}`, shape: ['batch', kvHeads, 'past_sequence', headDim], dtype: 'float32' as const,
+  }))).flat();
+  const graph = trace((ids, positionIds, ...rest) => {
+    const cache: KvCache[] = Array.from({ length: layers }, (_, i) => ({ key: rest[2 * i], value: rest[2 * i + 1] }));
+    const params = rest.slice(2 * layers);
+    const positions = gather(positionIds, tensor(0, { dtype: 'int32' }), 0); // (T): the rows share positions
+    const out = lm.withParameters(params, () => lm.forward(ids, { positions, cache }));
+    return [out.logits, ...out.cache.flatMap((c) => [c.key, c.value])];
+  }, [
+    { name: 'input_ids', shape: ['batch', 'sequence'], dtype: 'int64' },
+    { name: 'position_ids', shape: ['batch', 'sequence'], dtype: 'int64' },
+    ...cacheSpecs,
+    ...named.map(([name, p]) => ({ name, shape: p.value.shape, dtype: p.value.dtype })),
+  ]);
+  const outputNames = ['logits', ...Array.from({ length: layers }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat()];
+  const lowered = lowerGraph(graph, {
+    name: 'decoder_lm', outputNames, initializers: new Map<string, Tensor>(named.map(([name, p]) => [name, p.value])),
+  });
+  return options.dataFile ? externalise(lowered.bytes, options.dataFile, options.externalThreshold ?? 2 ** 20) : { model: lowered.bytes, data: null };
+}
+
+/** Moves initializers of at least `threshold` bytes into one data file, as ONNX external data. */
+function externalise(bytes: Uint8Array, dataFile: string, threshold: number): ExportedModel {
+  const model = fromBinary(ModelProtoSchema, bytes);
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  for (const t of model.graph!.initializer) {
+    if (t.rawData.length < threshold) continue;
+    const pad = (64 - (offset % 64)) % 64; // aligned, so hosts can map the file
+    if (pad) parts.push(new Uint8Array(pad));
+    offset += pad;
+    parts.push(t.rawData);
+    const entry = (key: string, value: string): StringStringEntryProto => create(StringStringEntryProtoSchema, { key, value });
+    t.externalData = [entry('location', dataFile), entry('offset', String(offset)), entry('length', String(t.rawData.length))];
+    t.dataLocation = TensorProto_DataLocation.EXTERNAL;
+    offset += t.rawData.length;
+    t.rawData = new Uint8Array(0);
+  }
+  const data = new Uint8Array(offset);
+  let at = 0;
+  for (const p of parts) {
+    data.set(p, at);
+    at += p.length;
+  }
+  return { model: toBinary(ModelProtoSchema, model), data };
+}
