@@ -12,8 +12,9 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
-  // Each format is self-contained; no shared chunks between the ESM and CJS builds.
-  splitting: false,
+  // Shared chunks: `llm-tricks` and `llm-tricks/node` (or /web) must share one copy
+  // of Tensor and Graph, or instanceof fails across entry points.
+  splitting: true,
   treeshake: true,
   outDir: 'dist',
 });

@@ -1,0 +1,35 @@
+/**
+ * The entry points share one copy of the library: a Tensor or Graph made
+ * with `llm-tricks` is an instance of the classes `llm-tricks/node` and
+ * `llm-tricks/web` check against, from ESM and from CommonJS alike (the build
+ * splits shared code into chunks instead of copying it into each entry).
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+const ESM = `
+const core = await import('llm-tricks');
+const node = await import('llm-tricks/node');
+const web = await import('llm-tricks/web');
+const g = core.trace((x) => core.add(x, 1), [{ shape: [2] }]);
+const [y] = await node.referenceBackend.compile(g).then((e) => e.run([core.tensor([1, 2])]));
+console.log(JSON.stringify({ sameBackend: node.referenceBackend === core.referenceBackend && web.referenceBackend === core.referenceBackend, isTensor: y instanceof core.Tensor, y: y.toArray() }));
+`;
+const CJS = `
+const core = require('llm-tricks');
+const node = require('llm-tricks/node');
+const g = core.trace((x) => core.add(x, 1), [{ shape: [2] }]);
+node.referenceBackend.compile(g).then((e) => e.run([core.tensor([1, 2])])).then(([y]) => {
+  console.log(JSON.stringify({ sameBackend: node.referenceBackend === core.referenceBackend, isTensor: y instanceof core.Tensor, y: y.toArray() }));
+});
+`;
+
+it.each([['ESM', ['--input-type=module', '-e', ESM]], ['CommonJS', ['-e', CJS]]])('%s: core and /node share classes', (_kind, args) => {
+  const r = spawnSync(process.execPath, args as string[], { cwd: root, encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { sameBackend: boolean; isTensor: boolean; y: number[] };
+  expect(out).toEqual({ sameBackend: true, isTensor: true, y: [2, 3] });
+});
