@@ -7,12 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SingleBar, Presets } from 'cli-progress';
+import { backendsPart } from './parts/backends.js';
 import { matmulPart } from './parts/matmul.js';
 import { optimPart } from './parts/optim.js';
 import { writeReport } from './lib/report.js';
 import type { Part, Row, RunSettings } from './lib/types.js';
 
-const PARTS: readonly Part[] = [optimPart, matmulPart];
+const PARTS: readonly Part[] = [optimPart, matmulPart, backendsPart];
 const DEVICES = ['cpu'];
 
 const { values } = parseArgs({

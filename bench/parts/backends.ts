@@ -1,0 +1,76 @@
+/**
+ * Forward passes per backend: blocks and a small DecoderLM on the reference
+ * backend, onnxruntime-node's CPU and onnxruntime-web's WebAssembly, and the
+ * overhead of llm-tricks' runtime over a bare InferenceSession.run of the
+ * same ONNX model.
+ */
+import * as ort from 'onnxruntime-node';
+import { DecoderLM, MultiQueryAttention, referenceBackend, RmsNorm, RotaryEmbedding, SwiGlu, tensor, trace, type Backend, type Tensor } from 'llm-tricks';
+import { lowerGraph, ortNode } from 'llm-tricks/node';
+import { ortWeb } from 'llm-tricks/web';
+import { median, timeRuns } from '../lib/timing.js';
+import type { Part, Row, RunSettings } from '../lib/types.js';
+
+// B batch, T tokens, C width.
+const size = (s: RunSettings): { B: number; T: number; C: number } => (s.mode === 'quick' ? { B: 1, T: 8, C: 32 } : { B: 4, T: 64, C: 128 });
+
+function randn(shape: number[], seed: number): Tensor {
+  let x = seed;
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tensor(Float32Array.from({ length: n }, () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5), { shape });
+}
+
+interface Case { task: string; graph: ReturnType<typeof trace>; feeds: Tensor[] }
+
+function cases(s: RunSettings): Case[] {
+  const { B, T, C } = size(s);
+  const x = randn([B, T, C], 1);
+  const norm = new RmsNorm(C);
+  const mlp = new SwiGlu(C);
+  const attn = new MultiQueryAttention(C, 8, { kvHeads: 2, position: new RotaryEmbedding(C / 8, { maxPositions: 256 }) });
+  const lm = new DecoderLM({ vocab: 256, dim: C, layers: 2, heads: 8, kvHeads: 2, maxPositions: 256 });
+  const ids = tensor(Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (b * 31 + t * 7) % 256)), { dtype: 'int32' });
+  const spec = [{ shape: [B, T, C] }];
+  return [
+    { task: `RmsNorm (${B}, ${T}, ${C})`, graph: trace((h) => norm.forward(h), spec), feeds: [x] },
+    { task: `SwiGlu (${B}, ${T}, ${C})`, graph: trace((h) => mlp.forward(h), spec), feeds: [x] },
+    { task: `GQA + RoPE (${B}, ${T}, ${C})`, graph: trace((h) => attn.forward(h).output, spec), feeds: [x] },
+    { task: `DecoderLM 2 layers (${B}, ${T})`, graph: trace((i) => lm.forward(i).logits, [{ shape: [B, T], dtype: 'int32' }]), feeds: [ids] },
+  ];
+}
+
+const BACKENDS: [string, Backend, string][] = [['reference', referenceBackend, 'cpu'], ['ort-node cpu', ortNode, 'cpu'], ['ort-web wasm', ortWeb, 'wasm']];
+
+export const backendsPart: Part = {
+  name: 'backends',
+  title: 'Forward passes per backend',
+  about: 'Forward time of blocks and a 2-layer DecoderLM (the reference backend is the peer), and llm-tricks\' run() on onnxruntime-node against a bare InferenceSession.run of the same ONNX model (the peer of the last rows; the target is within 5%).',
+  count: (s) => cases(s).length * (BACKENDS.length + 2),
+  summary(rows) {
+    return rows.filter((r) => r.group.startsWith('overhead') && !r.isPeer).map((r) => {
+      const bare = rows.find((p) => p.isPeer && p.group === r.group)!;
+      return `${r.task}: llm-tricks' run() takes ${((r.median / bare.median - 1) * 100).toFixed(1)}% more than a bare InferenceSession.run.`;
+    });
+  },
+  async run(s, report) {
+    for (const c of cases(s)) {
+      for (const [impl, backend, device] of BACKENDS) {
+        const exe = await backend.compile(c.graph, { device });
+        const ms = await timeRuns(() => exe.run(c.feeds), s.warmup, s.runs);
+        report({ part: 'backends', task: c.task, impl, group: 'forward', isPeer: impl === 'reference', ms, median: median(ms) });
+      }
+      // The same model run two ways: through llm-tricks, and straight through ONNX Runtime.
+      const exe = await ortNode.compile(c.graph, { device: 'cpu' });
+      const model = lowerGraph(c.graph);
+      const session = await ort.InferenceSession.create(model.bytes);
+      const feeds = Object.fromEntries(c.feeds.map((t, i) => [model.inputNames[i], new ort.Tensor(t.dtype as 'float32', t.data() as Float32Array, t.shape as number[])]));
+      const ours = await timeRuns(() => exe.run(c.feeds), s.warmup, s.runs);
+      const bare = await timeRuns(() => session.run(feeds), s.warmup, s.runs);
+      const rows: Row[] = [
+        { part: 'backends', task: c.task, impl: 'llm-tricks ortNode.run', group: `overhead ${c.task}`, isPeer: false, ms: ours, median: median(ours) },
+        { part: 'backends', task: c.task, impl: 'bare InferenceSession.run', group: `overhead ${c.task}`, isPeer: true, ms: bare, median: median(bare) },
+      ];
+      rows.forEach(report);
+    }
+  },
+};
