@@ -20,6 +20,10 @@ const DEVICES: DeviceTable = {
         + 'ONNXRUNTIME_NODE_INSTALL=skip), and which needs the CUDA and cuDNN libraries it was built against on the library path. '
         + 'Use device \'cpu\' where there is no NVIDIA GPU.';
     }
+    if (/fallback to CPU EP has been explicitly disabled/i.test(cause)) {
+      return `device '${device}' expected a kernel on the device for every op (strictDevice), got ops ONNX Runtime would run on the CPU (${cause}). `
+        + 'Shape computations of symbolic dimensions and some int64 ops always run on the CPU; compile without strictDevice to allow that.';
+    }
     if (device === 'webgpu') {
       return `device 'webgpu' expected a WebGPU adapter, got an error creating the session (${cause}). `
         + 'On a machine without a GPU, a software Vulkan device works: install Chromium and libvulkan1 and set '

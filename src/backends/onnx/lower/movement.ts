@@ -8,9 +8,14 @@ export const movement: LoweringTable<'reshape' | 'transpose' | 'expand' | 'slice
   expand: (ctx, node, [x]) => ctx.b.op('Expand', [x, ctx.shape(node.attrs.shape)]),
   slice: (ctx, node, [x]) => {
     const { starts, sizes } = node.attrs;
+    const input = node.inputs[0].shape;
+    // Only the axes that are cut: onnxruntime-web 1.30's WebGPU Slice gives a
+    // wrongly shaped result after a Transpose when every axis is listed.
+    const axes = starts.flatMap((start, i) => (start === 0 && sizes[i] === input[i] ? [] : [i]));
+    if (axes.length === 0) return ctx.b.op('Identity', [x]);
     // A symbolic size always starts at 0 (checked by inference), so its end is the size itself.
-    const ends = sizes.map((s, i) => (typeof s === 'number' ? starts[i] + s : s));
-    return ctx.b.op('Slice', [x, ctx.b.int64s(starts), ctx.shape(ends), ctx.b.int64s(starts.map((_, i) => i))]);
+    const ends = axes.map((i) => (typeof sizes[i] === 'number' ? starts[i] + (sizes[i] as number) : sizes[i]));
+    return ctx.b.op('Slice', [x, ctx.b.int64s(axes.map((i) => starts[i])), ctx.shape(ends), ctx.b.int64s(axes)]);
   },
   pad: (ctx, node, [x]) => {
     const { before, shape } = node.attrs;
