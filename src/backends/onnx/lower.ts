@@ -43,6 +43,10 @@ export interface LoweredModel {
  */
 export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredModel {
   const b = new OnnxBuilder();
+  // Generated names must not repeat an input's (an input named 'output0' or 'add_0' made the model invalid).
+  const taken = new Set(graph.inputs.map((n) => n.name));
+  const fresh = b.fresh.bind(b);
+  b.fresh = (prefix) => { let name = fresh(prefix); while (taken.has(name)) name = fresh(prefix); return name; };
   // Inputs given a value become initializers under their own names (weights of an exported model).
   const fixed = options.initializers ?? new Map<string, Tensor>();
   for (const [name, t] of fixed) b.tensor(t._data!, t.shape as readonly number[], t.dtype, name);
@@ -75,7 +79,7 @@ export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredMod
     },
   };
   const outputs = lowerNodes(ctx, graph, graph.inputs.map((n) => n.name));
-  const outputNames = options.outputNames ?? graph.outputs.map((_, i) => `output${i}`);
+  const outputNames = options.outputNames ?? graph.outputs.map((_, i) => (taken.has(`output${i}`) ? b.fresh(`output${i}`) : `output${i}`));
   // Identity nodes give each output its own name, even when two outputs are one value or an input.
   outputs.forEach((name, i) => b.nodes.push({ opType: 'Identity', input: [name], output: [outputNames[i]], name: b.fresh('n_output') }));
   const bytes = b.encode(

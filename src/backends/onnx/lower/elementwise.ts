@@ -12,7 +12,13 @@ export const elementwise: LoweringTable<Same | 'sign' | 'cast' | 'stopGradient'>
   neg: direct('Neg'), exp: direct('Exp'), log: direct('Log'), sin: direct('Sin'), cos: direct('Cos'),
   sqrt: direct('Sqrt'), reciprocal: direct('Reciprocal'), tanh: direct('Tanh'), abs: direct('Abs'),
   add: direct('Add'), sub: direct('Sub'), mul: direct('Mul'), div: direct('Div'), pow: direct('Pow'),
-  maximum: direct('Max'), minimum: direct('Min'), less: direct('Less'), equal: direct('Equal'), where: direct('Where'),
+  maximum: direct('Max'), minimum: direct('Min'), less: direct('Less'), equal: direct('Equal'),
+  // ONNX Runtime's Where has no bool kernel (cpu, wasm): select bools as int32 and cast back.
+  where: (ctx, node, [c, x, y]) => {
+    if (node.dtype !== 'bool') return ctx.b.op('Where', [c, x, y]);
+    const i32 = { to: { i: ONNX_TYPE.int32 } };
+    return ctx.b.op('Cast', [ctx.b.op('Where', [c, ctx.b.op('Cast', [x], i32), ctx.b.op('Cast', [y], i32)])], { to: { i: ONNX_TYPE.bool } });
+  },
   // ONNX Sign has no WebGPU kernel: (x > 0) - (x < 0), from comparisons every device has.
   sign: (ctx, node, [x]) => {
     const zero = ctx.b.scalar(0, node.dtype);

@@ -17,8 +17,9 @@ export const indexing: LoweringTable<'gather' | 'scatterAdd'> = {
     const dim = node.inputs[0].shape[axis];
     // Negative indices count from the end, as in gather.
     const idx64 = b.op('Cast', [indices], { to: { i: ONNX_TYPE.int64 } });
-    const size = typeof dim === 'number' ? b.int64s([dim]) : ctx.dim(dim);
-    const wrapped = b.op('Where', [b.op('Less', [idx64, b.int64s([0])]), b.op('Add', [idx64, size]), idx64]);
+    // Scalar 0 and size: [1]-shaped ones broadcast rank-0 indices up to rank 1, and ScatterND rejects the updates.
+    const size = typeof dim === 'number' ? b.scalar(dim, 'int64') : b.op('Reshape', [ctx.dim(dim), b.int64s([])]);
+    const wrapped = b.op('Where', [b.op('Less', [idx64, b.scalar(0, 'int64')]), b.op('Add', [idx64, size]), idx64]);
     const nd = b.op('Unsqueeze', [wrapped, b.int64s([-1])]); // (J..., 1)
     const rest = Array.from({ length: rank }, (_, i) => i).filter((i) => i !== axis);
     const basePerm = [axis, ...rest];
