@@ -12,9 +12,10 @@ const DEVICES: DeviceTable = {
   providers: (device) => [device],
   explain(device, error) {
     const cause = messageOf(error);
-    if (device === 'webgpu' && /adapter|navigator\.gpu|webgpu is not supported/i.test(cause)) {
+    if (device === 'webgpu' && /adapter|navigator\.gpu|webgpu is not supported|backend not found/i.test(cause)) {
       return `device 'webgpu' expected a WebGPU adapter (navigator.gpu), got an error creating the session (${cause}). `
-        + "WebGPU needs a browser that exposes it (Chromium: --enable-unsafe-webgpu where it is not on by default); use device 'wasm' elsewhere.";
+        + "WebGPU needs a browser that exposes it (Chromium: --enable-unsafe-webgpu where it is not on by default); in Node use "
+        + "ortNode from llm-tricks/node for WebGPU, and device 'wasm' elsewhere.";
     }
     if (/fallback to CPU EP has been explicitly disabled/i.test(cause)) {
       return `device '${device}' expected a kernel on the device for every op (strictDevice), got ops ONNX Runtime would run on the CPU (${cause}). `

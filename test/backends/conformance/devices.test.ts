@@ -69,7 +69,8 @@ describe('device errors', () => {
   it("ort-web 'webgpu' in Node (no navigator.gpu) rejects naming ort-web.compile and 'webgpu'", async () => {
     const e = await compileError(ortWeb, { device: 'webgpu' });
     expect(e.where).toBe('ort-web.compile');
-    expect(e.message).toMatch(/^ort-web\.compile: device 'webgpu' /);
+    expect(e.message).toMatch(/^ort-web\.compile: device 'webgpu' expected a WebGPU adapter \(navigator\.gpu\)/);
+    expect(e.message).toContain("in Node use ortNode from llm-tricks/node for WebGPU, and device 'wasm' elsewhere");
     expectNoNativeStack(e.message);
   });
 
