@@ -1,4 +1,5 @@
 import { ONNX_TYPE } from '../builder.js';
+import { isStatic } from '../../../tensor/shape.js';
 import type { LoweringTable } from './types.js';
 
 // O dims before the axis, A the axis, J the index dims, I dims after the axis.
@@ -14,6 +15,21 @@ export const indexing: LoweringTable<'gather' | 'scatterAdd'> = {
     const rank = node.inputs[0].shape.length;
     const k = node.inputs[1].shape.length;
     const b = ctx.b;
+    const baseShape = node.inputs[0].shape;
+    const idxShape = node.inputs[1].shape;
+    if (isStatic(baseShape) && isStatic(idxShape) && node.inputs[1].dtype === 'int32') {
+      // Static shapes and int32 indices: ScatterElements on (O, A, I) with the indices expanded to
+      // (O, J, I), all in int32, which WebGPU has kernels for (ScatterND needs int64 indices).
+      const prod = (ds: readonly number[]): number => ds.reduce((p, d) => p * d, 1);
+      const [O, A, I, J] = [prod(baseShape.slice(0, axis)), baseShape[axis], prod(baseShape.slice(axis + 1)), prod(idxShape)];
+      const flat = b.op('Reshape', [indices, b.int64s([1, J, 1])]);
+      const wrapped = b.op('Where', [b.op('Less', [flat, b.scalar(0, 'int32')]), b.op('Add', [flat, b.scalar(A, 'int32')]), flat]);
+      const idx3 = b.op('Expand', [wrapped, b.int64s([O, J, I])]);
+      const out = b.op('ScatterElements', [b.op('Reshape', [base, b.int64s([O, A, I])]), idx3, b.op('Reshape', [updates, b.int64s([O, J, I])])], {
+        axis: { i: 1 }, reduction: { s: 'add' },
+      });
+      return b.op('Reshape', [out, b.int64s(baseShape)]);
+    }
     const dim = node.inputs[0].shape[axis];
     // Negative indices count from the end, as in gather.
     const idx64 = b.op('Cast', [indices], { to: { i: ONNX_TYPE.int64 } });
