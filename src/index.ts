@@ -78,5 +78,13 @@ export {
 export { EarlyDropoutScheduler, type EarlyDropoutOptions, type DropoutMode, type DropoutDecay } from './optim/early-dropout-scheduler.js';
 
 // Backends
-export type { Backend, Executable, CompileOptions, Feeds } from './backends/backend.js';
+export type { Backend, Executable, CompileOptions, Feeds, DeviceTensor } from './backends/backend.js';
 export { referenceBackend } from './backends/reference/interpreter.js';
+
+// Training
+export { Trainer, languageModelLoss, type TrainerOptions, type StepInfo, type TrainerState, type LanguageModel } from './train/trainer.js';
+export { buildStepGraph, type StepGraph, type StepGraphOptions, type LossFn, type GraphOptimizer } from './train/step-graph.js';
+export { fit, type FitOptions, type FitStep } from './train/fit.js';
+export { ByteTokenizer, TokenBatches, splitTokens, type TokenBatchOptions } from './train/data.js';
+export { encodeSafetensors, decodeSafetensors, type Safetensors } from './train/safetensors.js';
+export { encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './train/checkpoint.js';

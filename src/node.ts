@@ -1,7 +1,9 @@
 /**
  * `llm-tricks/node`: ONNX Runtime for Node (onnxruntime-node, a peer
  * dependency): `ortNode` compiles graphs for the 'cpu', 'cuda' and 'webgpu'
- * devices. The pure-TypeScript reference backend is here too.
+ * devices; `saveCheckpoint` / `loadCheckpoint` write and read training
+ * checkpoints; `progressReporter` shows training progress. The
+ * pure-TypeScript reference backend is here too.
  *
  * @packageDocumentation
  */
@@ -11,3 +13,5 @@ export { lowerGraph, type LoweredModel, type LowerOptions } from './backends/onn
 export { exportDecoderLM, type ExportOptions, type ExportedModel } from './backends/onnx/export.js';
 export { exportOnnx, type ExportFileOptions } from './backends/ort-node/export-file.js';
 export { referenceBackend } from './backends/reference/interpreter.js';
+export { saveCheckpoint, loadCheckpoint } from './train/checkpoint-file.js';
+export { progressReporter, type ProgressOptions, type ProgressReporter } from './train/progress.js';

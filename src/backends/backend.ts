@@ -1,20 +1,45 @@
 import type { Graph } from '../ir/graph.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { DType } from '../tensor/dtype.js';
 
 /** Feeds of a compiled graph: tensors in input order, or by input name. */
 export type Feeds = readonly Tensor[] | Readonly<Record<string, Tensor>>;
+
+/**
+ * A value a backend keeps where it computed it (a GPU buffer, a reused
+ * output array) between runs, so feeding it back costs no copy. Valid until
+ * `dispose()`; read it with `read()`.
+ */
+export interface DeviceTensor {
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  /** A copy as an eager Tensor. */
+  read(): Promise<Tensor>;
+  /** Frees the buffer (for reuse by a later run). Idempotent. */
+  dispose(): void;
+  readonly disposed: boolean;
+}
 
 /** A graph compiled for one backend and device. */
 export interface Executable {
   readonly graph: Graph;
   /** Runs the graph; outputs come back as eager tensors, in output order. */
   run(feeds: Feeds): Promise<Tensor[]>;
+  /**
+   * Runs with any input given as a {@link DeviceTensor} from an earlier run,
+   * and returns the outputs named in {@link CompileOptions.residentOutputs}
+   * as DeviceTensors (the rest as Tensors). Feeds are not disposed. Backends
+   * without a device of their own leave this out; callers fall back to `run`.
+   */
+  runResident?(feeds: readonly (Tensor | DeviceTensor)[]): Promise<(Tensor | DeviceTensor)[]>;
 }
 
 /** Options every backend understands; backends add their own. */
 export interface CompileOptions {
   /** Device name; each backend lists the ones it has. */
   readonly device?: string;
+  /** Output indices that `runResident` keeps on the device (e.g. a training step's parameters). */
+  readonly residentOutputs?: readonly number[];
 }
 
 /**

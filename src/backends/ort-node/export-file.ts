@@ -1,9 +1,9 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { exportDecoderLM, type ExportOptions } from '../onnx/export.js';
 import { DecoderLM } from '../../nn/decoder-lm.js';
 import { describe } from '../../tensor/dtype.js';
 import { fail, show } from '../../tensor/errors.js';
+import { writeAtomically } from '../../io/write-atomically.js';
 
 /** Options of {@link exportOnnx}. */
 export interface ExportFileOptions extends ExportOptions {
@@ -13,18 +13,6 @@ export interface ExportFileOptions extends ExportOptions {
    * would pass 1 GiB, which protobuf cannot hold much beyond.
    */
   readonly externalData?: boolean;
-}
-
-/** Writes `bytes` to `path` through a temporary file and a rename, so a crash never leaves half a file under the name. */
-function writeAtomically(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
 }
 
 /**

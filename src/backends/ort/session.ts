@@ -5,12 +5,14 @@
  * its module in; nothing here imports either package.
  */
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
-import type { Backend, CompileOptions, Executable, Feeds } from '../backend.js';
+import type { Backend, CompileOptions, DeviceTensor, Executable, Feeds } from '../backend.js';
+import { trace } from '../../ir/trace.js';
+import { formatShape } from '../../tensor/shape.js';
 import { Graph } from '../../ir/graph.js';
 import { fail, LlmTricksError, show } from '../../tensor/errors.js';
 import { describe, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { orderFeeds } from '../reference/interpreter.js';
+import { checkFeed, orderFeeds } from '../reference/interpreter.js';
 import { lowerGraph } from '../onnx/lower.js';
 
 /** The parts of an onnxruntime module a binding uses. */
@@ -53,37 +55,161 @@ export function ortBackend(name: string, ort: OrtModule, table: DeviceTable): Ba
       if (!(graph instanceof Graph)) fail(where, `graph expected a Graph (from trace or vjp), got ${describe(graph)}`);
       const device = options?.device ?? table.defaultDevice;
       if (!table.devices.includes(device)) fail(where, `device expected one of ${table.devices.map((d) => `'${d}'`).join(', ')}, got ${show(device)}`);
+      const resident = new Set(options.residentOutputs ?? []);
+      for (const i of resident) {
+        if (!Number.isInteger(i) || i < 0 || i >= graph.outputs.length) fail(where, `residentOutputs expected output indices below ${graph.outputs.length}, got ${show(i)}`);
+      }
       const model = lowerGraph(graph);
+      const onGpu = device !== 'cpu' && device !== 'wasm';
       const sessionOptions: InferenceSession.SessionOptions = {
         executionProviders: table.providers(device, options),
         graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
         ...(options.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
-        ...(options.strictDevice && device !== 'cpu' && device !== 'wasm' ? { extra: { session: { disable_cpu_ep_fallback: '1' } } } : {}),
+        ...(options.strictDevice && onGpu ? { extra: { session: { disable_cpu_ep_fallback: '1' } } } : {}),
+        // Only WebGPU keeps outputs on the device; CUDA outputs always come back to the CPU in onnxruntime-node.
+        ...(onGpu && device === 'webgpu' && resident.size
+          ? { preferredOutputLocation: Object.fromEntries(model.outputNames.map((n, i) => [n, resident.has(i) ? 'gpu-buffer' : 'cpu'])) }
+          : {}),
       };
-      let session: InferenceSession;
-      try {
-        session = await ort.InferenceSession.create(model.bytes, sessionOptions);
-      } catch (e) {
-        throw new LlmTricksError(where, table.explain(device, e));
-      }
+      const session = await createSession(ort, table, where, device, model.bytes, sessionOptions);
+      const toOrt = (t: Tensor): OrtTensor => new ort.Tensor(ORT_TYPE[t.dtype], t._data!, t.shape as readonly number[]);
+      const fromOrt = (o: OrtTensor, i: number): Tensor => new Tensor(o.dims, graph.outputs[i].dtype, o.data as TypedArray);
+      const pools = new Map<number, OutputPool>();
+      const reader = device === 'webgpu' ? new GpuReader(ort, table, device, sessionOptions) : undefined;
       return {
         graph,
         async run(feeds: Feeds): Promise<Tensor[]> {
           const ordered = orderFeeds(`${name}.run`, graph, feeds);
           const ortFeeds: Record<string, OrtTensor> = {};
-          ordered.forEach((t, i) => {
-            ortFeeds[model.inputNames[i]] = new ort.Tensor(ORT_TYPE[t.dtype], t._data!, t.shape as readonly number[]);
-          });
+          ordered.forEach((t, i) => { ortFeeds[model.inputNames[i]] = toOrt(t); });
           const out = await session.run(ortFeeds);
+          return model.outputNames.map((n, i) => fromOrt(out[n], i));
+        },
+        async runResident(feeds: readonly (Tensor | DeviceTensor)[]): Promise<(Tensor | DeviceTensor)[]> {
+          const at = `${name}.runResident`;
+          if (!Array.isArray(feeds) || feeds.length !== graph.inputs.length) fail(at, `feeds expected ${graph.inputs.length} tensors in input order, got ${describe(feeds)}`);
+          const ortFeeds: Record<string, OrtTensor> = {};
+          feeds.forEach((t, i) => {
+            const spec = graph.inputs[i];
+            if (t instanceof OrtDeviceTensor) {
+              if (t.disposed) fail(at, `input '${spec.name}' expected a live DeviceTensor, got one already disposed`);
+              if (t.ort !== ort) fail(at, `input '${spec.name}' expected a DeviceTensor of ${name}, got one of another backend`);
+              if (t.dtype !== spec.dtype || t.shape.length !== spec.shape.length) fail(at, `input '${spec.name}' expected ${spec.dtype}${formatShape(spec.shape)}, got ${t.dtype}${formatShape(t.shape)}`);
+              ortFeeds[model.inputNames[i]] = t.tensor;
+            } else {
+              ortFeeds[model.inputNames[i]] = toOrt(checkFeed(at, spec, t));
+            }
+          });
+          // On the CPU, resident outputs of static shape go into reused arrays: no allocation per run.
+          const fetches: Record<string, OrtTensor | null> = {};
+          const taken: [OutputPool, OrtTensor][] = [];
+          model.outputNames.forEach((n, i) => {
+            fetches[n] = null;
+            const shape = graph.outputs[i].shape;
+            if (!resident.has(i) || onGpu || !shape.every((d) => typeof d === 'number')) return;
+            let pool = pools.get(i);
+            if (!pool) pools.set(i, pool = new OutputPool(() => new ort.Tensor(ORT_TYPE[graph.outputs[i].dtype], allocate(graph.outputs[i].dtype, shape.reduce<number>((a, d) => a * (d as number), 1)), shape as number[])));
+            const t = pool.take();
+            taken.push([pool, t]);
+            fetches[n] = t;
+          });
+          let out: InferenceSession.ReturnType;
+          try {
+            out = await session.run(ortFeeds, fetches as InferenceSession.FetchesType);
+          } catch (e) {
+            for (const [pool, t] of taken) pool.give(t);
+            throw e;
+          }
           return model.outputNames.map((n, i) => {
             const o = out[n];
-            const dtype = graph.outputs[i].dtype;
-            return new Tensor(o.dims, dtype, o.data as TypedArray);
+            if (!resident.has(i)) return fromOrt(o, i);
+            const pool = onGpu ? undefined : pools.get(i);
+            return new OrtDeviceTensor(ort, o, graph.outputs[i].dtype, pool, reader);
           });
         },
       };
     },
   };
+}
+
+async function createSession(ort: OrtModule, table: DeviceTable, where: string, device: string, bytes: Uint8Array, options: InferenceSession.SessionOptions): Promise<InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(bytes, options);
+  } catch (e) {
+    throw new LlmTricksError(where, table.explain(device, e));
+  }
+}
+
+function allocate(dtype: DType, n: number): TypedArray {
+  switch (dtype) {
+    case 'float32': return new Float32Array(n);
+    case 'float64': return new Float64Array(n);
+    case 'int32': return new Int32Array(n);
+    case 'int64': return new BigInt64Array(n);
+    case 'bool': return new Uint8Array(n);
+  }
+}
+
+/** Reusable output arrays of one output: a run takes a free one, dispose gives it back. */
+class OutputPool {
+  private readonly free: OrtTensor[] = [];
+  constructor(private readonly make: () => OrtTensor) {}
+  take(): OrtTensor {
+    return this.free.pop() ?? this.make();
+  }
+  give(t: OrtTensor): void {
+    this.free.push(t);
+  }
+}
+
+/**
+ * Copies WebGPU buffers back to the CPU through an Identity session whose
+ * output lives on the CPU: in onnxruntime-node, `getData()` on a GPU tensor
+ * aborts the process, so it is never called.
+ */
+class GpuReader {
+  private readonly sessions = new Map<string, Promise<InferenceSession>>();
+  constructor(private readonly ort: OrtModule, private readonly table: DeviceTable, private readonly device: string, private readonly options: InferenceSession.SessionOptions) {}
+
+  async read(t: OrtTensor, dtype: DType): Promise<Tensor> {
+    const key = `${dtype}/${t.dims.length}`;
+    let session = this.sessions.get(key);
+    if (!session) {
+      const g = trace((x) => x, [{ shape: t.dims.map((_, i) => `d${i}`), dtype }]);
+      const { bytes } = lowerGraph(g);
+      const { preferredOutputLocation: _, extra: __, ...rest } = this.options;
+      this.sessions.set(key, session = createSession(this.ort, this.table, 'DeviceTensor.read', this.device, bytes, { ...rest, preferredOutputLocation: 'cpu' }));
+    }
+    const s = await session;
+    const out = await s.run({ [s.inputNames[0]]: t });
+    const o = out[s.outputNames[0]];
+    return new Tensor(o.dims, dtype, o.data as TypedArray);
+  }
+}
+
+/** A resident output of an ONNX Runtime run: a GPU buffer, or a pooled CPU array. */
+class OrtDeviceTensor implements DeviceTensor {
+  disposed = false;
+  readonly shape: readonly number[];
+  constructor(readonly ort: OrtModule, readonly tensor: OrtTensor, readonly dtype: DType, private readonly pool: OutputPool | undefined, private readonly reader: GpuReader | undefined) {
+    this.shape = tensor.dims;
+  }
+
+  async read(): Promise<Tensor> {
+    if (this.disposed) fail('DeviceTensor.read', 'expected a live DeviceTensor, got one already disposed');
+    if (this.tensor.location === 'gpu-buffer') {
+      if (!this.reader) fail('DeviceTensor.read', `expected a readable device tensor, got one in ${this.tensor.location}`);
+      return this.reader.read(this.tensor, this.dtype);
+    }
+    return new Tensor(this.tensor.dims, this.dtype, (this.tensor.data as TypedArray).slice());
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.pool) this.pool.give(this.tensor);
+    else if (this.tensor.location === 'gpu-buffer') this.tensor.dispose();
+  }
 }
 
 /** The message of an unknown thrown value. */

@@ -1,5 +1,5 @@
 import type { Backend, Executable, Feeds } from '../backend.js';
-import { Graph, type Node } from '../../ir/graph.js';
+import { Graph, type InputNode, type Node } from '../../ir/graph.js';
 import { fail, show } from '../../tensor/errors.js';
 import { describe } from '../../tensor/dtype.js';
 import { bindShape, type Bindings } from '../../tensor/shape.js';
@@ -22,12 +22,15 @@ export function orderFeeds(where: string, graph: Graph, feeds: Feeds): Tensor[] 
       return t;
     });
   if (list.length !== graph.inputs.length) fail(where, `expected ${graph.inputs.length} feeds, got ${list.length}`);
-  list.forEach((t, i) => {
-    const input = graph.inputs[i];
-    if (!(t instanceof Tensor) || t._data === undefined) fail(where, `feed '${input.name}' expected an eager Tensor, got ${describe(t)}`);
-    if (t.dtype !== input.dtype) fail(where, `feed '${input.name}' expected dtype ${input.dtype}, got ${t.dtype}`);
-  });
+  list.forEach((t, i) => checkFeed(where, graph.inputs[i], t));
   return [...list];
+}
+
+/** Checks that `t` is an eager Tensor of the input's dtype. */
+export function checkFeed(where: string, input: InputNode, t: unknown): Tensor {
+  if (!(t instanceof Tensor) || t._data === undefined) fail(where, `feed '${input.name}' expected an eager Tensor, got ${describe(t)}`);
+  if (t.dtype !== input.dtype) fail(where, `feed '${input.name}' expected dtype ${input.dtype}, got ${t.dtype}`);
+  return t;
 }
 
 /**

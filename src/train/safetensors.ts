@@ -1,0 +1,120 @@
+/**
+ * The safetensors format (https://huggingface.co/docs/safetensors): an
+ * 8-byte little-endian header length, a JSON header mapping names to
+ * `{ dtype, shape, data_offsets }` plus string `__metadata__`, then the
+ * tensors' bytes, little-endian. Decoding checks everything a hostile file
+ * could get wrong before it reads a byte of data.
+ */
+import type { DType, TypedArray } from '../tensor/dtype.js';
+import { fail, show } from '../tensor/errors.js';
+import { Tensor } from '../tensor/tensor.js';
+
+const CODES: Readonly<Record<DType, string>> = { float32: 'F32', float64: 'F64', int32: 'I32', int64: 'I64', bool: 'BOOL' };
+const SIZES: Readonly<Record<DType, number>> = { float32: 4, float64: 8, int32: 4, int64: 8, bool: 1 };
+const BY_CODE = new Map(Object.entries(CODES).map(([d, c]) => [c, d as DType]));
+// The format caps the header at 100 MB.
+const MAX_HEADER = 100_000_000;
+const ARRAYS: Readonly<Record<DType, new (b: ArrayBuffer) => TypedArray>> = {
+  float32: Float32Array, float64: Float64Array, int32: Int32Array, int64: BigInt64Array, bool: Uint8Array,
+};
+
+/** Encodes named tensors and string metadata as safetensors bytes (tensors in name order). */
+export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
+  const where = 'encodeSafetensors';
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) {
+    for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') fail(where, `metadata '${k}' expected a string, got ${show(v)}`);
+    header.__metadata__ = metadata;
+  }
+  const names = [...tensors.keys()].sort();
+  let offset = 0;
+  for (const name of names) {
+    const t = tensors.get(name)!;
+    if (name === '__metadata__') fail(where, `tensor names expected anything but '__metadata__', got it`);
+    if (!(t instanceof Tensor) || t.isTraced) fail(where, `'${name}' expected an eager Tensor, got ${show(t)}`);
+    const bytes = t.size * SIZES[t.dtype];
+    header[name] = { dtype: CODES[t.dtype], shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
+  json += ' '.repeat((8 - ((8 + new TextEncoder().encode(json).length) % 8)) % 8);
+  const head = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + head.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
+  out.set(head, 8);
+  let at = 8 + head.length;
+  for (const name of names) {
+    const data = tensors.get(name)!._data!;
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    out.set(bytes, at); // typed arrays are little-endian on every platform JavaScript runs on in practice
+    at += bytes.length;
+  }
+  return out;
+}
+
+/** Tensors and metadata of a safetensors file. */
+export interface Safetensors {
+  readonly tensors: Map<string, Tensor>;
+  readonly metadata: Record<string, string>;
+}
+
+/**
+ * Decodes safetensors bytes. Rejects, with the reason, a short file, a
+ * header that is too long or not JSON, unknown dtypes, shapes that are not
+ * lists of non-negative integers, offsets that do not match the shape, run
+ * past the end, overlap or leave gaps.
+ */
+export function decodeSafetensors(bytes: Uint8Array, where = 'decodeSafetensors'): Safetensors {
+  if (!(bytes instanceof Uint8Array)) fail(where, `bytes expected a Uint8Array, got ${show(bytes)}`);
+  if (bytes.length < 8) fail(where, `expected a safetensors file (8-byte header length first), got ${bytes.length} bytes`);
+  const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(Math.min(MAX_HEADER, bytes.length - 8))) fail(where, `header length expected at most ${Math.min(MAX_HEADER, bytes.length - 8)} bytes, got ${n}`);
+  const headLen = Number(n);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headLen)));
+  } catch (e) {
+    fail(where, `header expected UTF-8 JSON, got an unreadable header (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(where, `header expected a JSON object, got ${show(header)}`);
+  const dataStart = 8 + headLen;
+  const dataLen = bytes.length - dataStart;
+  const metadata: Record<string, string> = {};
+  const entries: [string, DType, number[], number, number][] = [];
+  for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(where, `__metadata__ expected an object of strings, got ${show(info)}`);
+      for (const [k, v] of Object.entries(info)) {
+        if (typeof v !== 'string') fail(where, `__metadata__ '${k}' expected a string, got ${show(v)}`);
+        metadata[k] = v;
+      }
+      continue;
+    }
+    const { dtype: code, shape, data_offsets: offsets } = (info ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const dtype = BY_CODE.get(code as string);
+    if (!dtype) fail(where, `'${name}' expected dtype F32, F64, I32, I64 or BOOL, got ${show(code)}`);
+    if (!Array.isArray(shape) || shape.length > 16 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(where, `'${name}' expected a shape of non-negative integers, got ${show(shape)}`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+      fail(where, `'${name}' expected data_offsets [begin, end] with 0 <= begin <= end, got ${show(offsets)}`);
+    }
+    const size = shape.reduce((a: number, d: number) => a * d, 1);
+    if (offsets[1] - offsets[0] !== size * SIZES[dtype]) fail(where, `'${name}' expected ${size * SIZES[dtype]} bytes for ${dtype}[${shape.join(', ')}], got data_offsets ${show(offsets)}`);
+    if (offsets[1] > dataLen) fail(where, `'${name}' expected its data within the file's ${dataLen} data bytes, got data_offsets ${show(offsets)}`);
+    entries.push([name, dtype, shape, offsets[0], offsets[1]]);
+  }
+  // The data must be covered exactly: no overlaps, no gaps, nothing after.
+  const sorted = [...entries].sort((a, b) => a[3] - b[3] || a[4] - b[4]);
+  let end = 0;
+  for (const [name, , , begin, stop] of sorted) {
+    if (begin !== end) fail(where, `'${name}' expected to start at byte ${end} (tensors packed without gaps or overlaps), got ${begin}`);
+    end = stop;
+  }
+  if (end !== dataLen) fail(where, `expected ${end} data bytes after the header, got ${dataLen}`);
+  const tensors = new Map<string, Tensor>();
+  for (const [name, dtype, shape, begin, stop] of entries) {
+    const copy = bytes.slice(dataStart + begin, dataStart + stop).buffer; // aligned, and independent of the input
+    tensors.set(name, new Tensor(shape, dtype, new ARRAYS[dtype](copy)));
+  }
+  return { tensors, metadata };
+}

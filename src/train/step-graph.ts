@@ -1,0 +1,139 @@
+/**
+ * The training step as one graph: forward, loss, backward (our autodiff),
+ * global-norm clipping and the optimizer update, over K micro-batches.
+ * Parameters and optimizer state are inputs and outputs; the learning rate,
+ * dropout rate, RNG seed and step number are scalar inputs, so nothing is
+ * rebuilt as they change.
+ */
+import { vjp } from '../autodiff/vjp.js';
+import { callGraph } from '../ir/replay.js';
+import { trace, type InputSpec } from '../ir/trace.js';
+import type { Graph } from '../ir/graph.js';
+import type { Module, ForwardContext } from '../nn/module.js';
+import { clipGradNormGraph } from '../optim/clip-grad.js';
+import type { GraphStepInputs, GraphUpdate } from '../optim/optimizer.js';
+import { fail } from '../tensor/errors.js';
+import { add, div, mul, sqrt } from '../tensor/ops/elementwise.js';
+import { reshape, sliceAxis } from '../tensor/ops/movement.js';
+import { formatShape, type Shape } from '../tensor/shape.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
+import { sum } from '../tensor/ops/reduce.js';
+
+/** A loss: a float scalar from the model, one micro-batch's tensors and the forward context. */
+export type LossFn<M extends Module = Module> = (model: M, batch: readonly Tensor[], ctx: ForwardContext) => Tensor;
+
+/** An optimizer that can write its update as graph ops (Lion, AdamW). */
+export interface GraphOptimizer {
+  readonly name: string;
+  /** Names of the per-parameter state buffers, e.g. `['exp_avg']`. */
+  readonly slots: readonly string[];
+  graphUpdate(params: readonly Tensor[], grads: readonly Tensor[], slots: readonly (readonly Tensor[])[], inputs: GraphStepInputs): GraphUpdate;
+}
+
+/** What {@link buildStepGraph} needs. */
+export interface StepGraphOptions<M extends Module> {
+  readonly model: M;
+  readonly loss: LossFn<M>;
+  readonly optimizer: GraphOptimizer;
+  /** One micro-batch's inputs (e.g. ids and targets, int32 [B, T]). */
+  readonly batch: readonly InputSpec[];
+  /** Micro-batches per step; the gradient is their mean (default 1). */
+  readonly accumulate?: number;
+  /** Clip the global gradient norm to this (default: no clipping). */
+  readonly maxGradNorm?: number;
+}
+
+/** The step graph and where things are among its inputs and outputs. */
+export interface StepGraph {
+  readonly graph: Graph;
+  /**
+   * One micro-batch's loss and gradients, inlined K times into `graph`:
+   * inputs are the parameters, the micro-batch, `dropout`, `seed`,
+   * `mask_step` and the loss cotangent; outputs the loss and one gradient per parameter.
+   */
+  readonly backward: Graph;
+  /** Parameter names, in input order (inputs 0..n-1, outputs 2..n+1). */
+  readonly paramNames: readonly string[];
+  /** Optimizer state names `optimizer.<param>.<slot>`, parameter-major (inputs and outputs after the parameters). */
+  readonly slotNames: readonly string[];
+  /** Index of the first batch input; the scalars lr, step, dropout and seed follow the batch. */
+  readonly batchStart: number;
+  readonly accumulate: number;
+}
+
+/**
+ * Builds the training step graph. Inputs: parameters, optimizer state,
+ * the batch (each input with a leading micro-batch axis of size K when
+ * `accumulate` is K > 1), then `lr` (float32), `step` (int32, 1-based),
+ * `dropout` (float32) and `seed` (int32). Outputs: the mean loss, the
+ * gradient norm before clipping, the new parameters and the new state.
+ * Micro-batch k draws its dropout masks at mask step (step - 1) * K + k, so
+ * every micro-batch of every step gets its own.
+ */
+export function buildStepGraph<M extends Module>(options: StepGraphOptions<M>): StepGraph {
+  const where = 'buildStepGraph';
+  const { model, loss, optimizer, batch } = options;
+  const K = options.accumulate ?? 1;
+  if (!Number.isInteger(K) || K < 1) fail(where, `accumulate expected a positive integer, got ${String(K)}`);
+  const named = model.namedParameters();
+  if (named.length === 0) fail(where, 'model expected at least one parameter, got none');
+  const paramSpecs: InputSpec[] = named.map(([name, p]) => ({ name, shape: p.value.shape, dtype: p.value.dtype }));
+  const scalarSpecs: InputSpec[] = [
+    { name: 'dropout', shape: [], dtype: 'float32' },
+    { name: 'seed', shape: [], dtype: 'int32' },
+    { name: 'mask_step', shape: [], dtype: 'int32' },
+  ];
+  // One micro-batch: loss and gradients with respect to the parameters.
+  const forward = trace((...args: Tensor[]) => {
+    const params = args.slice(0, named.length);
+    const micro = args.slice(named.length, named.length + batch.length);
+    const [dropout, seed, step] = args.slice(named.length + batch.length);
+    const value = model.withParameters(params, () => loss(model, micro, { dropout, seed, step }));
+    if (value.rank !== 0 || (value.dtype !== 'float32' && value.dtype !== 'float64')) {
+      fail(where, `loss expected to return a float scalar, got ${value.dtype}${formatShape(value.shape)}`);
+    }
+    return value;
+  }, [...paramSpecs, ...batch.map((b, i) => ({ ...b, name: b.name ?? `batch${i}` })), ...scalarSpecs]);
+  const backward = vjp(forward, { wrt: named.map((_, i) => i) });
+  const lossDtype = forward.outputs[0].dtype;
+
+  const slotNames = named.flatMap(([name]) => optimizer.slots.map((s) => `optimizer.${name}.${s}`));
+  const slotSpecs: InputSpec[] = named.flatMap(([name, p]) => optimizer.slots.map((s) => ({ name: `optimizer.${name}.${s}`, shape: p.value.shape, dtype: p.value.dtype })));
+  const batchSpecs: InputSpec[] = batch.map((b, i) => ({ ...b, name: b.name ?? `batch${i}`, shape: K > 1 ? [K, ...b.shape] : b.shape }));
+  const stepSpecs: InputSpec[] = [
+    { name: 'lr', shape: [], dtype: 'float32' },
+    { name: 'step', shape: [], dtype: 'int32' },
+    { name: 'dropout', shape: [], dtype: 'float32' },
+    { name: 'seed', shape: [], dtype: 'int32' },
+  ];
+  const S = optimizer.slots.length;
+  const graph = trace((...args: Tensor[]) => {
+    const n = named.length;
+    const params = args.slice(0, n);
+    const slots = params.map((_, i) => args.slice(n + i * S, n + (i + 1) * S));
+    const data = args.slice(n + n * S, n + n * S + batch.length);
+    const [lr, step, dropout, seed] = args.slice(n + n * S + batch.length);
+    let total: Tensor | undefined;
+    let grads: Tensor[] = [];
+    for (let k = 0; k < K; k++) {
+      const micro = K > 1 ? data.map((x, i) => reshape(sliceAxis(x, 0, k, k + 1), batch[i].shape as Shape)) : data;
+      const maskStep = add(mul(add(step, tensor(-1, { dtype: 'int32' })), tensor(K, { dtype: 'int32' })), tensor(k, { dtype: 'int32' }));
+      const [value, ...g] = callGraph(backward, [...params, ...micro, dropout, seed, maskStep, tensor(1, { dtype: lossDtype })]);
+      total = total ? add(total, value) : value;
+      grads = k === 0 ? g : grads.map((a, i) => add(a, g[i]));
+    }
+    if (K > 1) {
+      total = div(total!, tensor(K, { dtype: lossDtype }));
+      grads = grads.map((g) => div(g, tensor(K, { dtype: g.dtype })));
+    }
+    let norm: Tensor;
+    if (options.maxGradNorm !== undefined) {
+      ({ grads, norm } = clipGradNormGraph(grads, options.maxGradNorm));
+    } else {
+      norm = sqrt(grads.map((g) => sum(mul(g, g))).reduce((a, b) => add(a, b)));
+    }
+    const update = optimizer.graphUpdate(params, grads, slots, { lr, step });
+    return [total!, norm, ...update.params, ...update.slots.flat()];
+  }, [...paramSpecs, ...slotSpecs, ...batchSpecs, ...stepSpecs]);
+  return { graph, backward, paramNames: named.map(([n]) => n), slotNames, batchStart: named.length * (1 + S), accumulate: K };
+}

@@ -1,0 +1,265 @@
+/**
+ * The Trainer: one compiled step graph, one backend run per step, with
+ * parameters and optimizer state kept on the backend's device between steps.
+ */
+import type { Backend, CompileOptions, DeviceTensor, Executable } from '../backends/backend.js';
+import { referenceBackend } from '../backends/reference/interpreter.js';
+import { crossEntropy } from '../functional/cross-entropy.js';
+import { trace, type InputSpec } from '../ir/trace.js';
+import type { Module } from '../nn/module.js';
+import type { EarlyDropoutScheduler } from '../optim/early-dropout-scheduler.js';
+import type { Schedule } from '../optim/schedules.js';
+import { describe } from '../tensor/dtype.js';
+import { fail, LlmTricksError, show } from '../tensor/errors.js';
+import { formatShape, shapesEqual } from '../tensor/shape.js';
+import { Tensor, tensor } from '../tensor/tensor.js';
+import { buildStepGraph, type GraphOptimizer, type LossFn, type StepGraph } from './step-graph.js';
+
+/** A model whose forward maps token ids to `{ logits }`, like {@link DecoderLM}. */
+export interface LanguageModel extends Module {
+  forward(ids: Tensor, call?: { ctx?: import('../nn/module.js').ForwardContext }): { logits: Tensor };
+}
+
+/** Next-token cross-entropy of a language model on a batch `[ids, targets]`. */
+export const languageModelLoss: LossFn<LanguageModel> = (model, [ids, targets], ctx) => crossEntropy(model.forward(ids, { ctx }).logits, targets);
+
+/** Options of {@link Trainer.create}. */
+export interface TrainerOptions<M extends Module> {
+  readonly model: M;
+  /** Lion or AdamW (their options, groups included, apply inside the graph). */
+  readonly optimizer: GraphOptimizer & { readonly defaults: { readonly lr: number } };
+  /** The loss of one micro-batch (default: {@link languageModelLoss} on `[ids, targets]`). */
+  readonly loss?: LossFn<M>;
+  /** Inputs of one micro-batch; default two int32 [batchSize, sequenceLength] tensors (ids, targets). */
+  readonly inputs?: readonly InputSpec[];
+  /** Rows per micro-batch, for the default inputs. */
+  readonly batchSize?: number;
+  /** Tokens per row, for the default inputs. */
+  readonly sequenceLength?: number;
+  /** Micro-batches per step; their gradients are averaged (default 1). */
+  readonly accumulate?: number;
+  /** Learning rate by 0-based step (default: the optimizer's lr throughout). */
+  readonly schedule?: Schedule;
+  /** Dropout rate: a number, a schedule, or an {@link EarlyDropoutScheduler} (default 0). */
+  readonly dropout?: number | Schedule | EarlyDropoutScheduler;
+  /** Clip the global gradient norm to this; null turns clipping off (default 1). */
+  readonly maxGradNorm?: number | null;
+  /** Seed of the dropout masks (default 0). */
+  readonly seed?: number;
+  /** Default: the reference backend. */
+  readonly backend?: Backend;
+  /** Passed to `backend.compile` (device, threads, ...). */
+  readonly compile?: CompileOptions & Record<string, unknown>;
+}
+
+/** What one step reports. */
+export interface StepInfo {
+  /** The 1-based number of the step just taken. */
+  readonly step: number;
+  /** Mean loss over the step's micro-batches, before the update. */
+  readonly loss: number;
+  /** Global gradient norm before clipping. */
+  readonly gradNorm: number;
+  readonly lr: number;
+  readonly dropout: number;
+  /** Elements of the first batch input in this step (tokens, for a language model). */
+  readonly tokens: number;
+}
+
+/** Everything a checkpoint holds; see `saveCheckpoint` in `llm-tricks/node`. */
+export interface TrainerState {
+  /** Steps taken. */
+  readonly step: number;
+  readonly seed: number;
+  readonly optimizer: string;
+  readonly params: ReadonlyMap<string, Tensor>;
+  /** Optimizer state by `optimizer.<param>.<slot>`. */
+  readonly slots: ReadonlyMap<string, Tensor>;
+}
+
+type Held = Tensor | DeviceTensor;
+
+/**
+ * Trains a model with one backend run per step.
+ *
+ * @example
+ * ```ts
+ * const trainer = await Trainer.create({ model, optimizer: new Lion({ lr: 3e-4 }), batchSize: 8, sequenceLength: 64 });
+ * const info = await trainer.step([ids, targets]);
+ * ```
+ */
+export class Trainer<M extends Module = Module> {
+  readonly model: M;
+  readonly stepGraph: StepGraph;
+  /** Steps taken so far. */
+  get stepCount(): number {
+    return this.steps;
+  }
+  readonly seed: number;
+  private steps = 0;
+  private state: Held[];
+  private evaluator: Promise<Executable> | undefined;
+
+  private constructor(private readonly options: TrainerOptions<M>, stepGraph: StepGraph, private readonly executable: Executable, private readonly batchSpecs: readonly InputSpec[], private readonly loss: LossFn<M>) {
+    this.model = options.model;
+    this.stepGraph = stepGraph;
+    this.seed = options.seed ?? 0;
+    const params = options.model.parameters().map((p) => p.value);
+    const slots = params.flatMap((p) => options.optimizer.slots.map(() => new Tensor(p.shape, p.dtype, new (p._data!.constructor as new (n: number) => Float32Array)(p.size))));
+    this.state = [...params, ...slots];
+  }
+
+  /** Builds and compiles the step graph. */
+  static async create<M extends Module>(options: TrainerOptions<M>): Promise<Trainer<M>> {
+    const where = 'Trainer';
+    if (typeof options !== 'object' || options === null) fail(where, `options expected { model, optimizer, ... }, got ${describe(options)}`);
+    const { model, optimizer } = options;
+    if (typeof model?.namedParameters !== 'function') fail(where, `model expected a Module, got ${describe(model)}`);
+    if (typeof optimizer?.graphUpdate !== 'function') fail(where, `optimizer expected Lion or AdamW (with graphUpdate), got ${describe(optimizer)}`);
+    const seed = options.seed ?? 0;
+    if (!Number.isInteger(seed) || Math.abs(seed) > 2 ** 31 - 1) fail(where, `seed expected an int32, got ${show(seed)}`);
+    const maxGradNorm = options.maxGradNorm === undefined ? 1 : options.maxGradNorm;
+    if (maxGradNorm !== null && !(typeof maxGradNorm === 'number' && maxGradNorm > 0 && Number.isFinite(maxGradNorm))) fail(where, `maxGradNorm expected a finite number > 0 or null, got ${show(maxGradNorm)}`);
+    let inputs = options.inputs;
+    if (!inputs) {
+      const { batchSize: B, sequenceLength: T } = options;
+      if (!Number.isInteger(B) || B! < 1 || !Number.isInteger(T) || T! < 1) fail(where, `batchSize and sequenceLength expected positive integers (or give inputs), got ${show(B)} and ${show(T)}`);
+      inputs = [{ name: 'ids', shape: [B!, T!], dtype: 'int32' }, { name: 'targets', shape: [B!, T!], dtype: 'int32' }];
+    }
+    if (!Array.isArray(inputs) || inputs.some((s) => !s.shape.every((d: unknown) => typeof d === 'number'))) fail(where, `inputs expected specs with static shapes, got ${describe(inputs)}`);
+    const loss = options.loss ?? (languageModelLoss as unknown as LossFn<M>);
+    model.train();
+    const stepGraph = buildStepGraph({ model, loss, optimizer, batch: inputs, accumulate: options.accumulate, maxGradNorm: maxGradNorm ?? undefined });
+    const n = stepGraph.batchStart;
+    const resident = Array.from({ length: n }, (_, i) => i + 2);
+    const backend = options.backend ?? referenceBackend;
+    const executable = await backend.compile(stepGraph.graph, { ...options.compile, residentOutputs: resident });
+    return new Trainer(options, stepGraph, executable, inputs, loss);
+  }
+
+  /** The learning rate and dropout rate of the 0-based step `s`. */
+  ratesAt(s: number): { lr: number; dropout: number } {
+    const lr = this.options.schedule ? this.options.schedule(s) : this.options.optimizer.defaults.lr;
+    const d = this.options.dropout ?? 0;
+    const dropout = typeof d === 'number' ? d : typeof d === 'function' ? d(s) : d.rate(s);
+    if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) fail('Trainer.step', `schedule expected a finite lr >= 0 at step ${s}, got ${show(lr)}`);
+    if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) fail('Trainer.step', `dropout expected a rate in [0, 1) at step ${s}, got ${show(dropout)}`);
+    return { lr, dropout };
+  }
+
+  /**
+   * Takes one step on `batch` (the micro-batch inputs; with `accumulate` K,
+   * each with a leading axis of K). A non-finite loss or gradient norm
+   * throws, naming the step, and leaves parameters and state as they were.
+   */
+  async step(batch: readonly Tensor[]): Promise<StepInfo> {
+    const where = 'Trainer.step';
+    const K = this.stepGraph.accumulate;
+    if (!Array.isArray(batch) || batch.length !== this.batchSpecs.length) fail(where, `batch expected ${this.batchSpecs.length} tensors (${this.batchSpecs.map((s, i) => s.name ?? `batch${i}`).join(', ')}), got ${describe(batch)}`);
+    batch.forEach((t, i) => {
+      const spec = this.batchSpecs[i];
+      const shape = K > 1 ? [K, ...spec.shape] : spec.shape;
+      const dtype = spec.dtype ?? 'float32';
+      if (!(t instanceof Tensor) || t.isTraced || t.dtype !== dtype || !shapesEqual(t.shape, shape)) {
+        fail(where, `batch[${i}] expected ${dtype}${formatShape(shape)}, got ${t instanceof Tensor ? `${t.dtype}${formatShape(t.shape)}` : describe(t)}`);
+      }
+    });
+    const s = this.steps;
+    const { lr, dropout } = this.ratesAt(s);
+    const scalars = [tensor(lr, { dtype: 'float32' }), tensor(s + 1, { dtype: 'int32' }), tensor(dropout, { dtype: 'float32' }), tensor(this.seed, { dtype: 'int32' })];
+    const feeds = [...this.state, ...batch, ...scalars];
+    const out = this.executable.runResident
+      ? await this.executable.runResident(feeds)
+      : await this.executable.run(await Promise.all(feeds.map(readHeld)));
+    const [lossT, normT, ...next] = out as [Tensor, Tensor, ...Held[]];
+    const loss = lossT.item();
+    const gradNorm = normT.item();
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      next.forEach(disposeHeld);
+      throw new LlmTricksError(where, `expected a finite loss and gradient norm, got loss ${loss} and gradient norm ${gradNorm} at step ${s + 1}; training stopped, and the parameters and optimizer state are still those after step ${s}`);
+    }
+    this.state.forEach(disposeHeld);
+    this.state = next;
+    this.steps = s + 1;
+    return { step: s + 1, loss, gradNorm, lr, dropout, tokens: batch[0].size };
+  }
+
+  /** The mean loss on `batch` (one micro-batch, no dropout, no update), with the current parameters. */
+  async evaluate(batch: readonly Tensor[]): Promise<number> {
+    const model = this.model;
+    const n = this.stepGraph.paramNames.length;
+    this.evaluator ??= (async () => {
+      const params = model.parameters().map((p) => p.value);
+      const graph = trace((...args: Tensor[]) => {
+        model.eval();
+        try {
+          return model.withParameters(args.slice(0, n), () => this.loss(model, args.slice(n), {}));
+        } finally {
+          model.train();
+        }
+      }, [...params.map((p, i) => ({ name: this.stepGraph.paramNames[i], shape: p.shape, dtype: p.dtype })), ...this.batchSpecs]);
+      return (this.options.backend ?? referenceBackend).compile(graph, this.options.compile);
+    })();
+    const exe = await this.evaluator;
+    if (!Array.isArray(batch) || batch.length !== this.batchSpecs.length) fail('Trainer.evaluate', `batch expected ${this.batchSpecs.length} tensors, got ${describe(batch)}`);
+    const feeds = [...this.state.slice(0, n), ...batch];
+    const out = exe.runResident ? await exe.runResident(feeds) : await exe.run(await Promise.all(feeds.map(readHeld)));
+    return (out[0] as Tensor).item();
+  }
+
+  /** A copy of the state for a checkpoint: step, seed, parameters and optimizer state by name. */
+  async snapshot(): Promise<TrainerState> {
+    const values = await Promise.all(this.state.map(readHeld));
+    const n = this.stepGraph.paramNames.length;
+    return {
+      step: this.steps,
+      seed: this.seed,
+      optimizer: this.options.optimizer.name,
+      params: new Map(this.stepGraph.paramNames.map((name, i) => [name, values[i]])),
+      slots: new Map(this.stepGraph.slotNames.map((name, i) => [name, values[n + i]])),
+    };
+  }
+
+  /** Copies the trained parameters into the model (for generation, export or `stateDict`). */
+  async syncModel(): Promise<M> {
+    const { params } = await this.snapshot();
+    this.model.loadStateDict(params);
+    return this.model;
+  }
+
+  /**
+   * Restores a snapshot (e.g. a loaded checkpoint). Every name, shape and
+   * dtype is checked, and the optimizer and seed must match, before anything
+   * changes.
+   */
+  load(state: TrainerState): void {
+    const where = 'Trainer.load';
+    if (typeof state !== 'object' || state === null || !(state.params instanceof Map) || !(state.slots instanceof Map)) fail(where, `state expected { step, seed, optimizer, params, slots } from snapshot() or a checkpoint, got ${describe(state)}`);
+    if (state.optimizer !== this.options.optimizer.name) fail(where, `state expected optimizer ${this.options.optimizer.name}, got ${show(state.optimizer)}`);
+    if (state.seed !== this.seed) fail(where, `state expected seed ${this.seed} (as this Trainer was created), got ${show(state.seed)}`);
+    if (!Number.isInteger(state.step) || state.step < 0) fail(where, `step expected a non-negative integer, got ${show(state.step)}`);
+    const n = this.stepGraph.paramNames.length;
+    const names = [...this.stepGraph.paramNames, ...this.stepGraph.slotNames];
+    const expected = [...state.params.keys(), ...state.slots.keys()];
+    const unexpected = expected.filter((k) => !names.includes(k));
+    if (unexpected.length) fail(where, `state expected only this model's tensors, got unexpected ${unexpected.slice(0, 3).join(', ')}`);
+    const values = names.map((name, i) => {
+      const t = i < n ? state.params.get(name) : state.slots.get(name);
+      const like = this.stepGraph.graph.inputs[i];
+      if (!(t instanceof Tensor) || t.isTraced) fail(where, `'${name}' expected an eager Tensor, got ${describe(t)}`);
+      if (t.dtype !== like.dtype || !shapesEqual(t.shape, like.shape)) fail(where, `'${name}' expected ${like.dtype}${formatShape(like.shape)}, got ${t.dtype}${formatShape(t.shape)}`);
+      return t;
+    });
+    this.state.forEach(disposeHeld);
+    this.state = values;
+    this.steps = state.step;
+  }
+}
+
+function readHeld(t: Tensor | DeviceTensor): Promise<Tensor> {
+  return t instanceof Tensor ? Promise.resolve(t) : t.read();
+}
+
+function disposeHeld(t: Tensor | DeviceTensor): void {
+  if (!(t instanceof Tensor)) t.dispose();
+}
