@@ -102,7 +102,7 @@ export function ortBackend(name: string, ort: OrtModule, table: DeviceTable): Ba
           });
           // On the CPU, resident outputs of static shape go into reused arrays: no allocation per run.
           const fetches: Record<string, OrtTensor | null> = {};
-          const taken: [OutputPool, OrtTensor][] = [];
+          const taken = new Map<number, [OutputPool, OrtTensor]>();
           model.outputNames.forEach((n, i) => {
             fetches[n] = null;
             const shape = graph.outputs[i].shape;
@@ -110,21 +110,21 @@ export function ortBackend(name: string, ort: OrtModule, table: DeviceTable): Ba
             let pool = pools.get(i);
             if (!pool) pools.set(i, pool = new OutputPool(() => new ort.Tensor(ORT_TYPE[graph.outputs[i].dtype], allocate(graph.outputs[i].dtype, shape.reduce<number>((a, d) => a * (d as number), 1)), shape as number[])));
             const t = pool.take();
-            taken.push([pool, t]);
+            taken.set(i, [pool, t]);
             fetches[n] = t;
           });
           let out: InferenceSession.ReturnType;
           try {
             out = await session.run(ortFeeds, fetches as InferenceSession.FetchesType);
           } catch (e) {
-            for (const [pool, t] of taken) pool.give(t);
+            for (const [pool, t] of taken.values()) pool.give(t);
             throw e;
           }
           return model.outputNames.map((n, i) => {
-            const o = out[n];
-            if (!resident.has(i)) return fromOrt(o, i);
-            const pool = onGpu ? undefined : pools.get(i);
-            return new OrtDeviceTensor(ort, o, graph.outputs[i].dtype, pool, reader);
+            if (!resident.has(i)) return fromOrt(out[n], i);
+            // A pooled output was written into the array passed in fetches; ONNX Runtime returns its own tensor object.
+            const [pool, t] = taken.get(i) ?? [undefined, out[n]];
+            return new OrtDeviceTensor(ort, t, graph.outputs[i].dtype, pool, reader);
           });
         },
       };

@@ -1,0 +1,86 @@
+/**
+ * State kept on the device between runs (Executable.runResident) and the
+ * Trainer on WebGPU.
+ *
+ * Proves:
+ * - ort-node cpu: resident outputs come back as DeviceTensors; fed back,
+ *   they give the same values as plain runs; `read()` returns a copy that
+ *   later runs do not change; disposed buffers are reused (the run after
+ *   next writes into the array a disposed output held) and a disposed
+ *   DeviceTensor is rejected as a feed;
+ * - ort-node webgpu (software Vulkan, strictDevice): resident outputs stay
+ *   GPU buffers, chain through runs and read back right, without calling
+ *   getData() (which aborts Node);
+ * - a tiny DecoderLM's training steps on ort-node webgpu (strictDevice, so
+ *   every op of the step graph runs on the GPU) match ort-node cpu: losses
+ *   and parameters within the WebGPU tolerance.
+ *
+ * Locally a missing WebGPU device skips its cases with the reason; in CI it fails.
+ */
+import { describe, expect, it } from 'vitest';
+import { add, DecoderLM, Lion, mul, tensor, Tensor, TokenBatches, ByteTokenizer, trace, Trainer, type DeviceTensor } from '../../src/index.js';
+import { ortNode } from '../../src/node.js';
+import { IN_CI, webgpuUnavailable, expectAllClose } from '../helpers/backends.js';
+
+const graph = trace((x, y) => [add(x, y), mul(x, 2)], [{ shape: [2, 3] }, { shape: [2, 3] }]);
+const ones = tensor([[1, 1, 1], [1, 1, 1]]);
+
+describe('runResident on ort-node cpu', () => {
+  it('chains resident outputs through reused arrays, with reads that are copies', async () => {
+    const exe = await ortNode.compile(graph, { device: 'cpu', residentOutputs: [0] });
+    let x: Tensor | DeviceTensor = tensor([[0, 1, 2], [3, 4, 5]]);
+    const reads: Tensor[] = [];
+    const arrays: unknown[] = [];
+    for (let k = 0; k < 4; k++) {
+      const [sum, doubled] = await exe.runResident!([x, ones]);
+      expect(sum).not.toBeInstanceOf(Tensor);
+      expect(doubled).toBeInstanceOf(Tensor);
+      const dev = sum as DeviceTensor & { tensor: { data: unknown } };
+      arrays.push(dev.tensor.data);
+      reads.push(await dev.read());
+      if (!(x instanceof Tensor)) x.dispose();
+      x = dev;
+    }
+    expect(reads.map((r) => r.toArray())).toEqual([1, 2, 3, 4].map((k) => [[k, 1 + k, 2 + k], [3 + k, 4 + k, 5 + k]]));
+    expect(arrays[2]).toBe(arrays[0]); // two buffers ping-pong
+    expect(arrays[3]).toBe(arrays[1]);
+    expect(arrays[1]).not.toBe(arrays[0]);
+    (x as DeviceTensor).dispose();
+    await expect(exe.runResident!([x, ones])).rejects.toThrow(/^ort-node\.runResident: input 'input0' expected a live DeviceTensor, got one already disposed/);
+  });
+});
+
+const missing = webgpuUnavailable();
+const gpuIt = missing && !IN_CI ? it.skip : it;
+
+describe(`ort-node webgpu${missing && !IN_CI ? ` (skipped: ${missing})` : ''}`, () => {
+  gpuIt('keeps resident outputs in GPU buffers and reads them back', async () => {
+    if (missing) throw new Error(`the WebGPU device is needed in CI: ${missing}`);
+    const exe = await ortNode.compile(graph, { device: 'webgpu', strictDevice: true, residentOutputs: [0] });
+    let x: Tensor | DeviceTensor = tensor([[0, 1, 2], [3, 4, 5]]);
+    for (let k = 0; k < 3; k++) {
+      const [sum] = await exe.runResident!([x, ones]);
+      expect((sum as DeviceTensor & { tensor: { location: string } }).tensor.location).toBe('gpu-buffer');
+      if (!(x instanceof Tensor)) x.dispose();
+      x = sum;
+    }
+    expect((await (x as DeviceTensor).read()).toArray()).toEqual([[3, 4, 5], [6, 7, 8]]);
+    (x as DeviceTensor).dispose();
+  });
+
+  gpuIt('takes the training steps ort-node cpu takes, every op on the GPU', async () => {
+    if (missing) throw new Error(`the WebGPU device is needed in CI: ${missing}`);
+    const data = new TokenBatches(new ByteTokenizer().encode('four score and seven years ago '.repeat(8)), { batchSize: 2, length: 8, seed: 1 });
+    const make = (compile: object): Promise<Trainer> => Trainer.create({
+      model: new DecoderLM({ vocab: 256, dim: 16, layers: 1, heads: 2, kvHeads: 1, seed: 3, dropout: true }),
+      optimizer: new Lion({ lr: 1e-3 }), batchSize: 2, sequenceLength: 8, dropout: 0.1, backend: ortNode, compile,
+    });
+    const [cpu, gpu] = await Promise.all([make({ device: 'cpu', intraOpNumThreads: 1 }), make({ device: 'webgpu', strictDevice: true })]);
+    for (let k = 0; k < 3; k++) {
+      const [a, b] = [await cpu.step(data.batch(k)), await gpu.step(data.batch(k))];
+      expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-3);
+    }
+    const params = async (t: Trainer): Promise<Tensor[]> => [...(await t.snapshot()).params.values()];
+    expectAllClose(await params(gpu), await params(cpu), { atol: 6e-4, rtol: 1e-3 }, 'parameters after 3 steps', 'ort-node webgpu');
+  });
+});
