@@ -63,6 +63,7 @@ export {
 } from './nn/multi-query-attention.js';
 export { TransformerBlock, type TransformerBlockOptions, type Mlp } from './nn/decoder-block.js';
 export { DecoderLM, type DecoderLMConfig, type DecoderCall, type PositionKind } from './nn/decoder-lm.js';
+export { Generator, type GenerateOptions, type Generation } from './nn/generate.js';
 
 // Optimizers and schedules (the standalone forms need nothing else from the library)
 export { Lion, LION_DEFAULTS, LION_ARTICLE_PRESET, type LionOptions, type LionConfig } from './optim/lion.js';

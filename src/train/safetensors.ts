@@ -21,6 +21,8 @@ const ARRAYS: Readonly<Record<DType, new (b: ArrayBuffer) => TypedArray>> = {
 /** Encodes named tensors and string metadata as safetensors bytes (tensors in name order). */
 export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
   const where = 'encodeSafetensors';
+  if (!(tensors instanceof Map)) fail(where, `tensors expected a Map of name -> Tensor, got ${show(tensors)}`);
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) fail(where, `metadata expected an object of strings, got ${show(metadata)}`);
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) {
     for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') fail(where, `metadata '${k}' expected a string, got ${show(v)}`);

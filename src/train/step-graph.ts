@@ -13,6 +13,7 @@ import type { Module, ForwardContext } from '../nn/module.js';
 import { clipGradNormGraph } from '../optim/clip-grad.js';
 import type { GraphStepInputs, GraphUpdate } from '../optim/optimizer.js';
 import { fail } from '../tensor/errors.js';
+import { describe } from '../tensor/dtype.js';
 import { add, div, mul, sqrt } from '../tensor/ops/elementwise.js';
 import { reshape, sliceAxis } from '../tensor/ops/movement.js';
 import { formatShape, type Shape } from '../tensor/shape.js';
@@ -72,7 +73,12 @@ export interface StepGraph {
  */
 export function buildStepGraph<M extends Module>(options: StepGraphOptions<M>): StepGraph {
   const where = 'buildStepGraph';
+  if (typeof options !== 'object' || options === null) fail(where, `options expected { model, loss, optimizer, batch }, got ${describe(options)}`);
   const { model, loss, optimizer, batch } = options;
+  if (typeof model?.namedParameters !== 'function') fail(where, `model expected a Module, got ${describe(model)}`);
+  if (typeof loss !== 'function') fail(where, `loss expected a function (model, batch, ctx) => scalar, got ${describe(loss)}`);
+  if (typeof optimizer?.graphUpdate !== 'function' || !Array.isArray(optimizer.slots)) fail(where, `optimizer expected Lion or AdamW (with graphUpdate), got ${describe(optimizer)}`);
+  if (!Array.isArray(batch)) fail(where, `batch expected an array of input specs, got ${describe(batch)}`);
   const K = options.accumulate ?? 1;
   if (!Number.isInteger(K) || K < 1) fail(where, `accumulate expected a positive integer, got ${String(K)}`);
   const named = model.namedParameters();

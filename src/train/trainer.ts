@@ -2,7 +2,8 @@
  * The Trainer: one compiled step graph, one backend run per step, with
  * parameters and optimizer state kept on the backend's device between steps.
  */
-import type { Backend, CompileOptions, DeviceTensor, Executable } from '../backends/backend.js';
+import type { Backend, DeviceTensor, Executable } from '../backends/backend.js';
+import type { OrtCompileOptions } from '../backends/ort/session.js';
 import { referenceBackend } from '../backends/reference/interpreter.js';
 import { crossEntropy } from '../functional/cross-entropy.js';
 import { trace, type InputSpec } from '../ir/trace.js';
@@ -21,7 +22,11 @@ export interface LanguageModel extends Module {
 }
 
 /** Next-token cross-entropy of a language model on a batch `[ids, targets]`. */
-export const languageModelLoss: LossFn<LanguageModel> = (model, [ids, targets], ctx) => crossEntropy(model.forward(ids, { ctx }).logits, targets);
+export const languageModelLoss: LossFn<LanguageModel> = (model, batch, ctx) => {
+  if (typeof model?.forward !== 'function') fail('languageModelLoss', `model expected a language model such as DecoderLM, got ${describe(model)}`);
+  if (!Array.isArray(batch) || batch.length !== 2) fail('languageModelLoss', `batch expected [ids, targets], got ${describe(batch)}`);
+  return crossEntropy(model.forward(batch[0], { ctx }).logits, batch[1]);
+};
 
 /** Options of {@link Trainer.create}. */
 export interface TrainerOptions<M extends Module> {
@@ -48,8 +53,8 @@ export interface TrainerOptions<M extends Module> {
   readonly seed?: number;
   /** Default: the reference backend. */
   readonly backend?: Backend;
-  /** Passed to `backend.compile` (device, threads, ...). */
-  readonly compile?: CompileOptions & Record<string, unknown>;
+  /** Passed to `backend.compile`: the device and, for ONNX Runtime, threads, optimisation level, strictDevice. */
+  readonly compile?: OrtCompileOptions;
 }
 
 /** What one step reports. */
@@ -100,7 +105,13 @@ export class Trainer<M extends Module = Module> {
   private state: Held[];
   private evaluator: Promise<Executable> | undefined;
 
-  private constructor(private readonly options: TrainerOptions<M>, stepGraph: StepGraph, private readonly executable: Executable, private readonly batchSpecs: readonly InputSpec[], private readonly loss: LossFn<M>) {
+  // Stored without M, so a Trainer<DecoderLM> is a Trainer<Module> (M appears only where it is produced).
+  private readonly options: TrainerOptions<Module>;
+  private readonly loss: LossFn<Module>;
+
+  private constructor(options: TrainerOptions<M>, stepGraph: StepGraph, private readonly executable: Executable, private readonly batchSpecs: readonly InputSpec[], loss: LossFn<M>) {
+    this.options = options as unknown as TrainerOptions<Module>;
+    this.loss = loss as unknown as LossFn<Module>;
     this.model = options.model;
     this.stepGraph = stepGraph;
     this.seed = options.seed ?? 0;

@@ -1,20 +1,30 @@
 /**
  * Every program in examples/ runs as a user would run it (`npx tsx
  * examples/<name>.ts` against the built package) and exits cleanly; the
- * gradient example's two routes to dL/dW print the same numbers.
+ * gradient example's two routes to dL/dW print the same numbers; the
+ * training example (as a smoke run) lowers its held-out loss, writes a
+ * checkpoint, resumes from it, and prints a generated sample.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
 const examples = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.ts'));
+const scratch = mkdtempSync(join(tmpdir(), 'llm-tricks-examples-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function run(file: string): string {
-  const r = spawnSync(tsx, [join('examples', file)], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+// Arguments that make the long-running examples a smoke run (their full runs take minutes).
+const ARGS: Readonly<Record<string, readonly string[]>> = {
+  'train-char-lm.ts': ['--quick', '--steps', '12', '--checkpoint', join(scratch, 'char-lm.safetensors')],
+};
+
+function run(file: string, extra: readonly string[] = []): string {
+  const r = spawnSync(tsx, [join('examples', file), ...(ARGS[file] ?? []), ...extra], { cwd: root, encoding: 'utf8', timeout: 60_000 });
   expect(r.stderr, `${file} wrote to stderr`).toBe('');
   expect(r.status, `${file} exited with ${r.status}`).toBe(0);
   return r.stdout;
@@ -35,5 +45,17 @@ describe('examples', () => {
     const graph = /dL\/dW \(graph\): (\[.*?\] \])/.exec(out)?.[1];
     expect(eager).toBeDefined();
     expect(graph).toBe(eager);
+  });
+
+  it('train-char-lm.ts: learns, checkpoints, resumes and generates', () => {
+    const out = run('train-char-lm.ts');
+    const held = [...out.matchAll(/held-out (\d+\.\d+)/g)].map((m) => Number(m[1]));
+    expect(held.length).toBeGreaterThanOrEqual(2);
+    expect(held.at(-1)!).toBeLessThan(held[0]);
+    expect(out).toMatch(/checkpoint: .*char-lm\.safetensors/);
+    expect(out).toMatch(/Mr\. Speaker, the state of our Union is./);
+    const resumed = run('train-char-lm.ts', ['--resume', '--steps', '14']);
+    expect(resumed).toMatch(/resumed from .*char-lm\.safetensors at step 12/);
+    expect(resumed).toMatch(/step 14\/14/);
   });
 });

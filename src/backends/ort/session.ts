@@ -66,7 +66,7 @@ export function ortBackend(name: string, ort: OrtModule, table: DeviceTable): Ba
         graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
         ...(options.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
         ...(options.strictDevice && onGpu ? { extra: { session: { disable_cpu_ep_fallback: '1' } } } : {}),
-        // Only WebGPU keeps outputs on the device; CUDA outputs always come back to the CPU in onnxruntime-node.
+        // Only WebGPU keeps outputs on the device; CUDA outputs always come back to the CPU in the Node binding.
         ...(onGpu && device === 'webgpu' && resident.size
           ? { preferredOutputLocation: Object.fromEntries(model.outputNames.map((n, i) => [n, resident.has(i) ? 'gpu-buffer' : 'cpu'])) }
           : {}),
@@ -164,7 +164,7 @@ class OutputPool {
 
 /**
  * Copies WebGPU buffers back to the CPU through an Identity session whose
- * output lives on the CPU: in onnxruntime-node, `getData()` on a GPU tensor
+ * output lives on the CPU: in the Node binding, `getData()` on a GPU tensor
  * aborts the process, so it is never called.
  */
 class GpuReader {

@@ -1,0 +1,119 @@
+/**
+ * Text generation with the KV cache: one compiled graph takes T new tokens
+ * after a cache of P (both symbolic), returns the next-token logits and the
+ * extended cache; the prompt runs once, then one token per run.
+ */
+import type { Backend, Executable } from '../backends/backend.js';
+import type { OrtCompileOptions } from '../backends/ort/session.js';
+import { referenceBackend } from '../backends/reference/interpreter.js';
+import { trace } from '../ir/trace.js';
+import { fail, show } from '../tensor/errors.js';
+import { randomKey, squares32 } from '../tensor/random-bits.js';
+import { Tensor, tensor } from '../tensor/tensor.js';
+import { DecoderLM } from './decoder-lm.js';
+import type { KvCache } from './multi-query-attention.js';
+
+/** Options of {@link Generator.generate}. */
+export interface GenerateOptions {
+  /** Tokens to generate. */
+  readonly maxNewTokens: number;
+  /** 0 (default) picks the most likely token; above 0 samples from softmax(logits / temperature). */
+  readonly temperature?: number;
+  /** Sample among the k most likely tokens only (default: all). */
+  readonly topK?: number;
+  /** Seed of the sampling (default 0). */
+  readonly seed?: number;
+  /** Stop after generating this token (e.g. a newline byte). */
+  readonly stopToken?: number;
+}
+
+/** What {@link Generator.generate} returns. */
+export interface Generation {
+  /** The generated token ids (the prompt excluded). */
+  readonly tokens: number[];
+  /** Bytes of the final KV cache (all layers, keys and values). */
+  readonly cacheBytes: number;
+}
+
+/**
+ * Generates from a {@link DecoderLM} on any backend. Compile once, then call
+ * `generate` for as many prompts as needed; the model's current parameters
+ * are baked in at creation.
+ *
+ * @example
+ * ```ts
+ * const gen = await Generator.create(model);
+ * const { tokens } = await gen.generate([72, 105], { maxNewTokens: 20 });
+ * ```
+ */
+export class Generator {
+  private constructor(readonly model: DecoderLM, private readonly step: Executable) {}
+
+  /** Compiles the decoding graph for `backend` (default: the reference backend). */
+  static async create(model: DecoderLM, options: { backend?: Backend; compile?: OrtCompileOptions } = {}): Promise<Generator> {
+    if (!(model instanceof DecoderLM)) fail('Generator', `model expected a DecoderLM, got ${show(model)}`);
+    const { layers, kvHeads, headDim } = model.config;
+    const wasTraining = model.training;
+    model.eval();
+    try {
+      const graph = trace((ids, positions, ...cache) => {
+        const past: KvCache[] = Array.from({ length: layers }, (_, i) => ({ key: cache[2 * i], value: cache[2 * i + 1] }));
+        const out = model.forward(ids, { positions, cache: past });
+        return [out.logits, ...out.cache.flatMap((c) => [c.key, c.value])];
+      }, [
+        { name: 'ids', shape: [1, 'T'], dtype: 'int32' },
+        { name: 'positions', shape: ['T'], dtype: 'int32' },
+        ...Array.from({ length: 2 * layers }, (_, i) => ({ name: `past_${i}`, shape: [1, kvHeads, 'P', headDim] })),
+      ]);
+      return new Generator(model, await (options.backend ?? referenceBackend).compile(graph, options.compile));
+    } finally {
+      model.train(wasTraining);
+    }
+  }
+
+  /** Continues `prompt` (token ids) by up to `maxNewTokens` tokens. */
+  async generate(prompt: ArrayLike<number>, options: GenerateOptions): Promise<Generation> {
+    const where = 'Generator.generate';
+    const { vocab, layers, kvHeads, headDim, maxPositions } = this.model.config;
+    const ids = Array.from(prompt ?? [], Number);
+    if (ids.length === 0 || ids.some((t) => !Number.isInteger(t) || t < 0 || t >= vocab)) fail(where, `prompt expected a non-empty list of token ids in [0, ${vocab - 1}], got ${show(prompt)}`);
+    const { maxNewTokens, temperature = 0, topK = vocab, seed = 0, stopToken } = options ?? ({} as GenerateOptions);
+    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) fail(where, `maxNewTokens expected a non-negative integer, got ${show(maxNewTokens)}`);
+    if (ids.length + maxNewTokens > maxPositions) fail(where, `prompt and new tokens expected at most maxPositions (${maxPositions}), got ${ids.length} + ${maxNewTokens}`);
+    if (typeof temperature !== 'number' || !(temperature >= 0) || !Number.isFinite(temperature)) fail(where, `temperature expected a finite number >= 0, got ${show(temperature)}`);
+    if (!Number.isInteger(topK) || topK < 1) fail(where, `topK expected a positive integer, got ${show(topK)}`);
+    let cache: Tensor[] = Array.from({ length: 2 * layers }, () => new Tensor([1, kvHeads, 0, headDim], 'float32', new Float32Array(0)));
+    let input = ids;
+    let position = 0;
+    const tokens: number[] = [];
+    const key = randomKey(seed >>> 0, 0, 0x6e6);
+    for (let t = 0; t < maxNewTokens; t++) {
+      const positions = tensor(input.map((_, i) => position + i), { dtype: 'int32' });
+      const [logits, ...present] = await this.step.run([tensor([input], { dtype: 'int32' }), positions, ...cache]);
+      position += input.length;
+      cache = present;
+      // The logits of the last input position pick the next token.
+      const last = (logits.data() as Float32Array).subarray((input.length - 1) * vocab);
+      const next = pick(last, temperature, topK, squares32(key, t) / 2 ** 24);
+      tokens.push(next);
+      if (next === stopToken) break;
+      input = [next];
+    }
+    return { tokens, cacheBytes: cache.reduce((n, c) => n + c.size * 4, 0) };
+  }
+}
+
+/** The greedy choice, or a sample from the tempered top-k softmax using the uniform `u` in [0, 1). */
+function pick(logits: Float32Array, temperature: number, topK: number, u: number): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+  if (temperature === 0) return best;
+  const order = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a] || a - b).slice(0, topK);
+  const weights = order.map((i) => Math.exp((logits[i] - logits[best]) / temperature));
+  let r = u * weights.reduce((a, b) => a + b, 0);
+  for (let j = 0; j < order.length; j++) {
+    r -= weights[j];
+    if (r < 0) return order[j];
+  }
+  return order[order.length - 1];
+}
