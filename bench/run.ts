@@ -10,10 +10,11 @@ import { SingleBar, Presets } from 'cli-progress';
 import { backendsPart } from './parts/backends.js';
 import { matmulPart } from './parts/matmul.js';
 import { optimPart } from './parts/optim.js';
+import { trainPart } from './parts/train.js';
 import { writeReport } from './lib/report.js';
 import type { Part, Row, RunSettings } from './lib/types.js';
 
-const PARTS: readonly Part[] = [optimPart, matmulPart, backendsPart];
+const PARTS: readonly Part[] = [optimPart, matmulPart, backendsPart, trainPart];
 const DEVICES = ['cpu'];
 
 const { values } = parseArgs({

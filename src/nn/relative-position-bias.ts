@@ -1,5 +1,5 @@
 import { fail } from '../tensor/errors.js';
-import { add, cast, div, less, log, minimum, mul, neg, sub, where, abs, maximum } from '../tensor/ops/elementwise.js';
+import { add, cast, less, neg, sub, where, abs, maximum } from '../tensor/ops/elementwise.js';
 import { iota } from '../tensor/ops/creation.js';
 import { gather } from '../tensor/ops/indexing.js';
 import { reshape, transpose } from '../tensor/ops/movement.js';
@@ -55,20 +55,48 @@ export class RelativePositionBias extends Module {
     return this.bidirectional ? Math.floor(this.buckets / 2) : this.buckets;
   }
 
-  /** Bucket index (Tq, Tk) int32 of each relative distance k − q, computed with Tensor ops. */
+  /**
+   * The distances at which the log-spaced buckets start: bucket exact + i
+   * begins at thresholds[i - 1]. Found in float64 from T5's formula
+   * exact + floor(log(n / exact) / log(maxDistance / exact) · (half − exact)),
+   * so the graph compares integers instead of taking logarithms.
+   */
+  private thresholds(): number[] {
+    const half = this.oneSided();
+    const exact = Math.floor(half / 2);
+    const bucketOf = (n: number): number => exact + Math.floor((Math.log(n / exact) / Math.log(this.maxDistance / exact)) * (half - exact));
+    const out: number[] = [];
+    // The formula grows with n and reaches `half` at maxDistance: binary-search each bucket's first distance.
+    for (let b = exact + 1; b < half; b++) {
+      let lo = exact;
+      let hi = this.maxDistance;
+      while (lo < hi) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (bucketOf(mid) >= b) hi = mid;
+        else lo = mid + 1;
+      }
+      out.push(lo);
+    }
+    return out;
+  }
+
+  /**
+   * Bucket index (Tq, Tk) int32 of each relative distance k − q, computed
+   * with float32 comparisons against {@link thresholds}: distances are
+   * integers, exact in float32, and every device has these ops.
+   */
   bucket(queryPositions: Tensor, keyLength: Dim): Tensor {
-    const f = 'float64';
+    const f = 'float32';
     const q = reshape(cast(queryPositions, f), [queryPositions.shape[0], 1]);
     const k = reshape(iota(keyLength, f), [1, keyLength]);
     const rel = sub(k, q); // (Tq, Tk)
     const n = this.bidirectional ? abs(rel) : maximum(neg(rel), 0);
     const half = this.oneSided();
-    const offset = this.bidirectional ? where(less(0, rel), tensor(half, { dtype: f }), 0) : tensor(0, { dtype: f });
     const exact = Math.floor(half / 2);
-    // log-spaced buckets for exact <= n < maxDistance; cast truncates toward zero (floor for n >= exact).
-    const logBucket = add(tensor(exact, { dtype: f }), mul(div(log(div(maximum(n, exact), exact)), Math.log(this.maxDistance / exact)), half - exact));
-    const large = minimum(cast(cast(logBucket, 'int32'), f), half - 1);
-    return cast(add(offset, where(less(n, exact), n, large)), 'int32');
+    let bucket = where(less(n, exact), n, tensor(exact, { dtype: f }));
+    for (const t of this.thresholds()) bucket = add(bucket, where(less(n, t), 0, tensor(1, { dtype: f })));
+    if (this.bidirectional) bucket = add(bucket, where(less(0, rel), tensor(half, { dtype: f }), 0));
+    return cast(bucket, 'int32');
   }
 
   forward(queryPositions: Tensor, keyLength: Dim, dtype: 'float32' | 'float64' = 'float32'): Tensor {

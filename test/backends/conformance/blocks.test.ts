@@ -21,10 +21,9 @@
  * Sizes are tiny (dim 8, T 4, vocab 16) so WebGPU on the software device
  * stays fast. WebGPU runs most cases with their symbolic dims made static
  * (ONNX Runtime places run-time shape arithmetic on the CPU, which
- * strictDevice refuses; the norms, Linear, Embedding and SwiGlu keep 'B')
- * and runs with CPU fallback what needs float64 tensors, which its provider
- * lacks (RelativePositionBias's buckets). Gradient graphs run there whole:
- * scatterAdd lowers to int32 ScatterElements for static shapes.
+ * strictDevice refuses; the norms, Linear, Embedding and SwiGlu keep 'B').
+ * Gradient graphs run there whole: scatterAdd lowers to int32
+ * ScatterElements for static shapes.
  */
 import { afterAll, expect, it } from 'vitest';
 import * as lib from '../../../src/index.js';
@@ -119,7 +118,6 @@ const FORWARD: BlockCase[] = [
   },
   {
     name: 'RelativePositionBias, causal and bidirectional',
-    webgpu: 'it computes its buckets in float64, which WebGPU lacks',
     build: (sym) => {
       const m = new RelativePositionBias(2, { buckets: 8, maxDistance: 16, seed: 1 });
       const both = new RelativePositionBias(2, { buckets: 8, maxDistance: 16, bidirectional: true, seed: 2 });
@@ -154,7 +152,6 @@ const FORWARD: BlockCase[] = [
   },
   ...(['rope', 'alibi', 'learned', 'relative', 'none'] as const).map((position): BlockCase => ({
     name: `DecoderLM, ${position} positions${position === 'learned' ? ' (LearnedPositionEmbedding)' : ''}, parameters as inputs`,
-    webgpu: position === 'relative' ? 'RelativePositionBias computes its buckets in float64, which WebGPU lacks' : undefined,
     build: (sym) => { const m = model(position, 'GQA'); return withParams(m, [tokens(['B', T])], (ids) => m.forward(ids).logits, sym); },
   })),
   {
