@@ -102,7 +102,6 @@ const permutation = (n: number): fc.Arbitrary<number[]> => fc.shuffledSubarray([
 const NO_INT64 = 'no int64 kernels on WebGPU';
 const NO_FLOAT64 = 'no float64 on WebGPU';
 const SHAPE_MATH = 'ONNX Runtime places run-time shape arithmetic on the CPU';
-const NO_INT_NEG = 'WebGPU Neg and Abs have no int32 kernel';
 
 /**
  * `count` input shapes broadcasting together, one of them led by the
@@ -202,7 +201,7 @@ const movementOf = (dtype: DType): Case => ({
   name: `${dtype} through every movement op and gather`,
   exact: true,
   webgpu: {
-    int64: NO_INT64, float64: NO_FLOAT64, int32: 'WebGPU Slice has no int32 kernel', bool: 'WebGPU Transpose, Slice, Pad and Concat have no bool kernel',
+    int64: NO_INT64, float64: NO_FLOAT64,
   }[dtype as string],
   arb: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 3 }), seedArb).map(([m, n, seed]) => ({
     inputs: [{ shape: [m, n], dtype, values: dtype === 'bool' ? V.bool : dtype.startsWith('float') ? V.any : V.int(-9, 9) }, { shape: [3], dtype: 'int32', values: V.index(n) }],
@@ -216,7 +215,7 @@ const movementOf = (dtype: DType): Case => ({
 });
 
 const CASES: Record<Primitive, readonly Case[]> = {
-  neg: [unary(neg, V.any), unary(neg, V.any, 'float64'), unary(neg, V.int(-9, 9), 'int32', NO_INT_NEG), unary(neg, V.int(-9, 9), 'int64', NO_INT64)],
+  neg: [unary(neg, V.any), unary(neg, V.any, 'float64'), unary(neg, V.int(-9, 9), 'int32'), unary(neg, V.int(-9, 9), 'int64', NO_INT64)],
   exp: [unary(exp, V.any), unary(exp, V.any, 'float64')],
   log: [unary(log, V.positive), unary(log, V.positive, 'float64')],
   sin: [unary(sin, V.any), unary(sin, V.any, 'float64')],
@@ -224,7 +223,7 @@ const CASES: Record<Primitive, readonly Case[]> = {
   sqrt: [unary(sqrt, V.positive), unary(sqrt, V.positive, 'float64')],
   reciprocal: [unary(reciprocal, V.awayFromZero), unary(reciprocal, V.awayFromZero, 'float64')],
   tanh: [unary(tanh, V.any), unary(tanh, V.any, 'float64')],
-  abs: [unary(abs, V.any), unary(abs, V.any, 'float64'), unary(abs, V.int(-9, 9), 'int32', NO_INT_NEG), unary(abs, V.int(-9, 9), 'int64', NO_INT64)],
+  abs: [unary(abs, V.any), unary(abs, V.any, 'float64'), unary(abs, V.int(-9, 9), 'int32'), unary(abs, V.int(-9, 9), 'int64', NO_INT64)],
   sign: [
     { ...unary(sign, V.grid), exact: true },
     { ...unary(sign, V.grid, 'float64'), exact: true },
@@ -248,7 +247,7 @@ const CASES: Record<Primitive, readonly Case[]> = {
     { ...binary(equal, V.grid, V.grid), exact: true },
     binary(equal, V.grid, V.grid, 'float64', { exact: true }),
     ...intBinary(equal, { small: V.int(-2, 2), wideA: V.int(-2, 2), wideB: V.int(-2, 2) }),
-    binary(equal, V.bool, V.bool, 'bool', { webgpu: 'WebGPU Equal has no bool kernel' }),
+    binary(equal, V.bool, V.bool, 'bool', { exact: true }),
   ],
   where: [
     {

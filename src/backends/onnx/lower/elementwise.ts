@@ -9,10 +9,18 @@ const direct = (op: string): Lowering<Same> => (ctx, _node, inputs) => ctx.b.op(
 
 /** Lowerings of the elementwise primitives. */
 export const elementwise: LoweringTable<Same | 'sign' | 'cast' | 'stopGradient'> = {
-  neg: direct('Neg'), exp: direct('Exp'), log: direct('Log'), sin: direct('Sin'), cos: direct('Cos'),
-  sqrt: direct('Sqrt'), reciprocal: direct('Reciprocal'), tanh: direct('Tanh'), abs: direct('Abs'),
+  // WebGPU has no int32 Neg or Abs: 0 - x, and a Where on x < 0 (same results, -2^31 wrapping as Neg does).
+  neg: (ctx, node, [x]) => (node.dtype === 'int32' ? ctx.b.op('Sub', [ctx.b.scalar(0, 'int32'), x]) : ctx.b.op('Neg', [x])), exp: direct('Exp'), log: direct('Log'), sin: direct('Sin'), cos: direct('Cos'),
+  sqrt: direct('Sqrt'), reciprocal: direct('Reciprocal'), tanh: direct('Tanh'),
+  abs: (ctx, node, [x]) => {
+    if (node.dtype !== 'int32') return ctx.b.op('Abs', [x]);
+    const zero = ctx.b.scalar(0, 'int32');
+    return ctx.b.op('Where', [ctx.b.op('Less', [x, zero]), ctx.b.op('Sub', [zero, x]), x]);
+  },
   add: direct('Add'), sub: direct('Sub'), mul: direct('Mul'), div: direct('Div'), pow: direct('Pow'),
-  maximum: direct('Max'), minimum: direct('Min'), less: direct('Less'), equal: direct('Equal'),
+  maximum: direct('Max'), minimum: direct('Min'), less: direct('Less'),
+  // WebGPU's Equal has no bool kernel: compare bools as float32 0 and 1.
+  equal: (ctx, node, inputs) => ctx.b.op('Equal', node.inputs[0].dtype === 'bool' ? inputs.map((x) => ctx.b.op('Cast', [x], { to: { i: ONNX_TYPE.float32 } })) : inputs),
   // ONNX Runtime's Where has no bool kernel (cpu, wasm): select bools as int32 and cast back.
   where: (ctx, node, [c, x, y]) => {
     if (node.dtype !== 'bool') return ctx.b.op('Where', [c, x, y]);

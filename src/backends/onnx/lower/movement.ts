@@ -1,10 +1,22 @@
-import type { LoweringTable } from './types.js';
+import { ONNX_TYPE } from '../builder.js';
+import type { DType } from '../../../tensor/dtype.js';
+import type { LowerContext, LoweringTable } from './types.js';
+
+/**
+ * Emits an op on bool tensors through float32 (0 and 1, exactly) and back
+ * with Greater: WebGPU has no bool Transpose, Pad or Concat kernels.
+ */
+function viaFloat(ctx: LowerContext, dtype: DType, inputs: readonly string[], emit: (xs: readonly string[]) => string): string {
+  if (dtype !== 'bool') return emit(inputs);
+  const floats = inputs.map((x) => ctx.b.op('Cast', [x], { to: { i: ONNX_TYPE.float32 } }));
+  return ctx.b.op('Greater', [emit(floats), ctx.b.scalar(0, 'float32')]);
+}
 
 /** Lowerings of the movement primitives. */
 export const movement: LoweringTable<'reshape' | 'transpose' | 'expand' | 'slice' | 'pad' | 'concat'> = {
   // The inferred output shape has no -1; allowzero keeps a literal 0 a 0 rather than "copy".
   reshape: (ctx, node, [x]) => ctx.b.op('Reshape', [x, ctx.shape(node.shape)], { allowzero: { i: node.shape.includes(0) ? 1 : 0 } }),
-  transpose: (ctx, node, [x]) => ctx.b.op('Transpose', [x], { perm: { ints: node.attrs.perm } }),
+  transpose: (ctx, node, [x]) => viaFloat(ctx, node.dtype, [x], ([y]) => ctx.b.op('Transpose', [y], { perm: { ints: node.attrs.perm } })),
   expand: (ctx, node, [x]) => ctx.b.op('Expand', [x, ctx.shape(node.attrs.shape)]),
   slice: (ctx, node, [x]) => {
     const { starts, sizes } = node.attrs;
@@ -13,6 +25,10 @@ export const movement: LoweringTable<'reshape' | 'transpose' | 'expand' | 'slice
     // wrongly shaped result after a Transpose when every axis is listed.
     const axes = starts.flatMap((start, i) => (start === 0 && sizes[i] === input[i] ? [] : [i]));
     if (axes.length === 0) return ctx.b.op('Identity', [x]);
+    // WebGPU has no int32 or bool Slice kernel: static cuts of those become Gathers of constant indices, which it has.
+    if ((node.dtype === 'int32' || node.dtype === 'bool') && axes.every((i) => typeof sizes[i] === 'number')) {
+      return axes.reduce((y, i) => ctx.b.op('Gather', [y, ctx.b.tensor(Int32Array.from({ length: sizes[i] as number }, (_, k) => starts[i] + k), [sizes[i] as number], 'int32')], { axis: { i } }), x);
+    }
     // A symbolic size always starts at 0 (checked by inference), so its end is the size itself.
     const ends = axes.map((i) => (typeof sizes[i] === 'number' ? starts[i] + (sizes[i] as number) : sizes[i]));
     return ctx.b.op('Slice', [x, ctx.b.int64s(axes.map((i) => starts[i])), ctx.shape(ends), ctx.b.int64s(axes)]);
@@ -24,7 +40,7 @@ export const movement: LoweringTable<'reshape' | 'transpose' | 'expand' | 'slice
       ? ctx.b.int64s(shape.map((d, i) => (d as number) - before[i] - (input[i] as number)))
       : ctx.b.op('Sub', [ctx.b.op('Sub', [ctx.shape(shape), ctx.b.int64s(before)]), ctx.b.op('Shape', [x])]);
     const pads = ctx.b.op('Concat', [ctx.b.int64s(before), after], { axis: { i: 0 } });
-    return ctx.b.op('Pad', [x, pads]);
+    return viaFloat(ctx, node.dtype, [x], ([y]) => ctx.b.op('Pad', [y, pads]));
   },
-  concat: (ctx, node, inputs) => ctx.b.op('Concat', inputs, { axis: { i: node.attrs.axis } }),
+  concat: (ctx, node, inputs) => viaFloat(ctx, node.dtype, inputs, (xs) => ctx.b.op('Concat', xs, { axis: { i: node.attrs.axis } })),
 };
