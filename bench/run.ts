@@ -11,10 +11,12 @@ import { backendsPart } from './parts/backends.js';
 import { matmulPart } from './parts/matmul.js';
 import { optimPart } from './parts/optim.js';
 import { trainPart } from './parts/train.js';
+import { decodePart } from './parts/decode.js';
+import { claimsPart } from './parts/claims.js';
 import { writeReport } from './lib/report.js';
 import type { Part, Row, RunSettings } from './lib/types.js';
 
-const PARTS: readonly Part[] = [optimPart, matmulPart, backendsPart, trainPart];
+const PARTS: readonly Part[] = [optimPart, matmulPart, backendsPart, trainPart, decodePart, claimsPart];
 const DEVICES = ['cpu'];
 
 const { values } = parseArgs({

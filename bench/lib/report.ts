@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, type as osType, release } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { barChart } from './plot.js';
+import { barChart, lineChart } from './plot.js';
 import type { Part, Row, RunSettings } from './types.js';
 
 /** Facts about the machine and software a run was measured on. */
@@ -48,13 +48,23 @@ export async function writeReport(
   for (const part of parts) {
     const own = rows.filter((r) => r.part === part.name);
     if (!own.length) continue;
-    const svg = await barChart(own.filter((r) => r.ms.length).map((r) => ({ category: r.task, series: r.impl, value: r.median })), {
-      title: part.title, x: 'task', y: 'median ms (log scale)', logY: true,
-    });
-    const img = join(imgDir, `bench-${part.name}.svg`);
-    writeFileSync(img, svg);
+    const images: string[] = [];
+    if (part.figures) {
+      for (const f of await part.figures(own)) {
+        const img = join(imgDir, `bench-${part.name}-${f.name}.svg`);
+        writeFileSync(img, await lineChart(f.series, { title: f.title, x: f.x, y: f.y }));
+        images.push(`![${f.title}](${relative(dirname(reportPath), img)})`);
+      }
+    } else {
+      const svg = await barChart(own.filter((r) => r.ms.length).map((r) => ({ category: r.task, series: r.impl, value: r.median })), {
+        title: part.title, x: 'task', y: 'median ms (log scale)', logY: true,
+      });
+      const img = join(imgDir, `bench-${part.name}.svg`);
+      writeFileSync(img, svg);
+      images.push(`![${part.title}](${relative(dirname(reportPath), img)})`);
+    }
     const summary = part.summary?.(own).map((line) => `- ${line}`).join('\n');
-    sections.push(`## ${part.title}\n\n${part.about}\n\n${table(own)}\n${summary ? `\n${summary}\n` : ''}\n![${part.title}](${relative(dirname(reportPath), img)})\n`);
+    sections.push(`## ${part.title}\n\n${part.about}\n\n${table(own)}\n${summary ? `\n${summary}\n` : ''}\n${images.join('\n\n')}\n`);
   }
   const m = info.machine;
   const header = `# Bench report

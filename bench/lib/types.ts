@@ -1,3 +1,4 @@
+import type { Series } from './plot.js';
 /** What a bench part measures and returns. */
 
 /** Settings of a run: how big and how many times. */
@@ -23,8 +24,20 @@ export interface Row {
   readonly median: number;
   /** Why there are no timings, if there are none. */
   readonly missing?: string;
-  /** Extra measured facts (bytes of state, GFLOP/s, ...). */
+  /** Extra measured facts (bytes of state, GFLOP/s, ...), shown in the report's table. */
   readonly extra?: Readonly<Record<string, number | string>>;
+  /** Measured data kept in the JSON results but not tabled (curves, per-seed values). */
+  readonly data?: Readonly<Record<string, unknown>>;
+}
+
+/** A line chart a part adds to the report. */
+export interface Figure {
+  /** File name part: img/bench-<part>-<name>.svg. */
+  readonly name: string;
+  readonly title: string;
+  readonly x: string;
+  readonly y: string;
+  readonly series: readonly Series[];
 }
 
 /** A part of the suite. */
@@ -38,4 +51,6 @@ export interface Part {
   run(settings: RunSettings, report: (row: Row) => void): Promise<void>;
   /** Measured conclusions drawn from this part's rows, one Markdown line each. */
   summary?(rows: readonly Row[]): string[];
+  /** Line charts drawn from this part's rows; a part with figures gets no timing bar chart. */
+  figures?(rows: readonly Row[]): Promise<Figure[]>;
 }

@@ -164,17 +164,7 @@ export class Trainer<M extends Module = Module> {
    * throws, naming the step, and leaves parameters and state as they were.
    */
   async step(batch: readonly Tensor[]): Promise<StepInfo> {
-    const where = 'Trainer.step';
-    const K = this.stepGraph.accumulate;
-    if (!Array.isArray(batch) || batch.length !== this.batchSpecs.length) fail(where, `batch expected ${this.batchSpecs.length} tensors (${this.batchSpecs.map((s, i) => s.name ?? `batch${i}`).join(', ')}), got ${describe(batch)}`);
-    batch.forEach((t, i) => {
-      const spec = this.batchSpecs[i];
-      const shape = K > 1 ? [K, ...spec.shape] : spec.shape;
-      const dtype = spec.dtype ?? 'float32';
-      if (!(t instanceof Tensor) || t.isTraced || t.dtype !== dtype || !shapesEqual(t.shape, shape)) {
-        fail(where, `batch[${i}] expected ${dtype}${formatShape(shape)}, got ${t instanceof Tensor ? `${t.dtype}${formatShape(t.shape)}` : describe(t)}`);
-      }
-    });
+    this.checkBatch('Trainer.step', batch, this.stepGraph.accumulate);
     const s = this.steps;
     const { lr, dropout } = this.ratesAt(s);
     const scalars = [tensor(lr, { dtype: 'float32' }), tensor(s + 1, { dtype: 'int32' }), tensor(dropout, { dtype: 'float32' }), tensor(this.seed, { dtype: 'int32' })];
@@ -187,12 +177,25 @@ export class Trainer<M extends Module = Module> {
     const gradNorm = normT.item();
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       next.forEach(disposeHeld);
-      throw new LlmTricksError(where, `expected a finite loss and gradient norm, got loss ${loss} and gradient norm ${gradNorm} at step ${s + 1}; training stopped, and the parameters and optimizer state are still those after step ${s}`);
+      throw new LlmTricksError('Trainer.step', `expected a finite loss and gradient norm, got loss ${loss} and gradient norm ${gradNorm} at step ${s + 1}; training stopped, and the parameters and optimizer state are still those after step ${s}`);
     }
     this.state.forEach(disposeHeld);
     this.state = next;
     this.steps = s + 1;
     return { step: s + 1, loss, gradNorm, lr, dropout, tokens: batch[0].size };
+  }
+
+  /** Checks a batch against the micro-batch inputs (with a leading axis of K when K > 1). */
+  private checkBatch(where: string, batch: readonly Tensor[], K: number): void {
+    if (!Array.isArray(batch) || batch.length !== this.batchSpecs.length) fail(where, `batch expected ${this.batchSpecs.length} tensors (${this.batchSpecs.map((s, i) => s.name ?? `batch${i}`).join(', ')}), got ${describe(batch)}`);
+    batch.forEach((t, i) => {
+      const spec = this.batchSpecs[i];
+      const shape = K > 1 ? [K, ...spec.shape] : spec.shape;
+      const dtype = spec.dtype ?? 'float32';
+      if (!(t instanceof Tensor) || t.isTraced || t.dtype !== dtype || !shapesEqual(t.shape, shape)) {
+        fail(where, `batch[${i}] expected ${dtype}${formatShape(shape)}, got ${t instanceof Tensor ? `${t.dtype}${formatShape(t.shape)}` : describe(t)}`);
+      }
+    });
   }
 
   /** The mean loss on `batch` (one micro-batch, no dropout, no update), with the current parameters. */
@@ -211,8 +214,8 @@ export class Trainer<M extends Module = Module> {
       }, [...params.map((p, i) => ({ name: this.stepGraph.paramNames[i], shape: p.shape, dtype: p.dtype })), ...this.batchSpecs]);
       return (this.options.backend ?? referenceBackend).compile(graph, this.options.compile);
     })();
+    this.checkBatch('Trainer.evaluate', batch, 1);
     const exe = await this.evaluator;
-    if (!Array.isArray(batch) || batch.length !== this.batchSpecs.length) fail('Trainer.evaluate', `batch expected ${this.batchSpecs.length} tensors, got ${describe(batch)}`);
     const feeds = [...this.state.slice(0, n), ...batch];
     const out = exe.runResident ? await exe.runResident(feeds) : await exe.run(await Promise.all(feeds.map(readHeld)));
     return (out[0] as Tensor).item();

@@ -27,7 +27,7 @@ it('the quick bench runs every part and writes its results and report', () => {
   expect(r.status, r.stderr).toBe(0);
   const results = JSON.parse(readFileSync(join(dir, 'quick.json'), 'utf8')) as { rows: Row[]; machine: object; settings: { mode: string } };
   expect(results.settings.mode).toBe('quick');
-  expect(new Set(results.rows.map((row) => row.part))).toEqual(new Set(['optim', 'matmul', 'backends', 'train']));
+  expect(new Set(results.rows.map((row) => row.part))).toEqual(new Set(['optim', 'matmul', 'backends', 'train', 'decode', 'claims']));
   for (const row of results.rows) {
     if (row.missing) {
       expect(row.isPeer, `${row.impl} is missing: ${row.missing}`).toBe(true);
@@ -46,5 +46,5 @@ it('the quick bench runs every part and writes its results and report', () => {
 it('rejects unknown options with a clear message', () => {
   const r = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), ['bench/run.ts', '--only', 'nope'], { cwd: root, encoding: 'utf8' });
   expect(r.status).toBe(2);
-  expect(r.stderr).toContain("bench: --only expected one of optim, matmul, backends, got 'nope'");
+  expect(r.stderr).toContain("bench: --only expected one of optim, matmul, backends, train, decode, claims, got 'nope'");
 });

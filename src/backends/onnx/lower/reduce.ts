@@ -31,16 +31,19 @@ function argMaxFloat32(b: OnnxBuilder, x: string, rank: number, axis: number, di
   const axes = b.int64s([axis]);
   const keep = { keepdims: { i: 1 } };
   const float = (t: string): string => b.op('Cast', [t], { to: { i: ONNX_TYPE.float32 } });
-  const zero = b.scalar(0, 'float32');
-  // Selections between float 0/1 masks: WebGPU's Where has no bool operands.
+  const one = b.scalar(1, 'float32');
+  // 0/1 masks combined with arithmetic: a first form selecting with Where over
+  // broadcast masks gave wrong indices on onnxruntime-web 1.30's WebGPU (the
+  // faulty op was not isolated); this one passes there and everywhere else.
   const isNan = b.op('Not', [b.op('Equal', [x, x])]);
   const nan = float(isNan);
   const anyNan = b.op('ReduceMax', [nan, axes], keep);
-  const max = b.op('ReduceMax', [b.op('Where', [isNan, b.scalar(-Infinity, 'float32'), x]), axes], keep);
-  const hit = b.op('Greater', [b.op('Where', [b.op('Greater', [anyNan, zero]), nan, float(b.op('Equal', [x, max]))]), zero]);
-  // The index along `axis`, shaped to broadcast against x.
-  const index = b.tensor(Float32Array.from({ length: dim }, (_, i) => i), [dim, ...Array<number>(rank - axis - 1).fill(1)], 'float32');
-  const score = b.op('Where', [hit, b.op('Neg', [index]), b.scalar(-dim, 'float32')]);
-  const first = b.op('Neg', [b.op('ReduceMax', [score, axes], { keepdims: { i: keepDims ? 1 : 0 } })]);
-  return b.op('Cast', [first], { to: { i: ONNX_TYPE.int32 } });
+  const clean = b.op('Where', [isNan, b.scalar(-Infinity, 'float32'), x]);
+  const isMax = float(b.op('Equal', [clean, b.op('ReduceMax', [clean, axes], keep)]));
+  // hit = NaN positions when the row has a NaN, else the positions of the maximum.
+  const hit = b.op('Add', [b.op('Mul', [anyNan, nan]), b.op('Mul', [b.op('Sub', [one, anyNan]), isMax])]);
+  // dim - i where hit, 0 elsewhere: the largest marks the first hit.
+  const fromEnd = b.tensor(Float32Array.from({ length: dim }, (_, i) => dim - i), [dim, ...Array<number>(rank - axis - 1).fill(1)], 'float32');
+  const best = b.op('ReduceMax', [b.op('Mul', [hit, fromEnd]), axes], { keepdims: { i: keepDims ? 1 : 0 } });
+  return b.op('Cast', [b.op('Sub', [b.scalar(dim, 'float32'), best])], { to: { i: ONNX_TYPE.int32 } });
 }

@@ -1,0 +1,102 @@
+/**
+ * KV-cached greedy decoding: tokens/s and KV-cache bytes of multi-head,
+ * grouped-query and multi-query attention at growing context lengths, on
+ * onnxruntime-node's CPU; and, as the peer of llm-tricks' Generator, a bare
+ * InferenceSession loop over the exported ONNX model (its runtime overhead).
+ */
+import * as ort from 'onnxruntime-node';
+import { DecoderLM, Generator } from 'llm-tricks';
+import { exportDecoderLM, ortNode } from 'llm-tricks/node';
+import { median } from '../lib/timing.js';
+import type { Part, Row, RunSettings } from '../lib/types.js';
+
+const KINDS: readonly [string, number][] = [['multi-head', 4], ['grouped-query', 2], ['multi-query', 1]];
+const contexts = (s: RunSettings): number[] => ({ quick: [16], default: [64, 512], full: [64, 256, 1024] })[s.mode];
+const NEW = (s: RunSettings): number => (s.mode === 'quick' ? 4 : 16);
+
+function lm(kvHeads: number, s: RunSettings): DecoderLM {
+  const small = s.mode === 'quick';
+  return new DecoderLM({ vocab: 256, dim: small ? 32 : 128, layers: small ? 1 : 4, heads: 4, kvHeads, maxPositions: 2048, seed: 1 });
+}
+
+const prompt = (n: number): number[] => Array.from({ length: n }, (_, i) => (i * 37 + 11) % 256);
+
+/** Milliseconds of `fn` per run, after one warm-up. */
+async function times(fn: () => Promise<unknown>, runs: number): Promise<number[]> {
+  await fn();
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+/** Greedy decoding with a bare InferenceSession on the exported model: what a host without llm-tricks would write. */
+async function bareDecode(session: ort.InferenceSession, layers: number, kvHeads: number, headDim: number, ids: number[], n: number): Promise<void> {
+  const empty = new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
+  let past: ort.Tensor[] = Array.from({ length: 2 * layers }, () => empty);
+  let input = ids;
+  let position = 0;
+  for (let t = 0; t < n; t++) {
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', BigInt64Array.from(input, BigInt), [1, input.length]),
+      position_ids: new ort.Tensor('int64', BigInt64Array.from(input, (_, i) => BigInt(position + i)), [1, input.length]),
+    };
+    past.forEach((p, i) => { feeds[`past_key_values.${i >> 1}.${i % 2 ? 'value' : 'key'}`] = p; });
+    const out = await session.run(feeds);
+    position += input.length;
+    past = Array.from({ length: 2 * layers }, (_, i) => out[`present.${i >> 1}.${i % 2 ? 'value' : 'key'}`]);
+    const logits = out.logits.data as Float32Array;
+    const V = out.logits.dims[2];
+    const last = logits.subarray((input.length - 1) * V);
+    let best = 0;
+    for (let v = 1; v < V; v++) if (last[v] > last[best]) best = v;
+    input = [best];
+  }
+}
+
+export const decodePart: Part = {
+  name: 'decode',
+  title: 'KV-cached decoding: multi-head vs grouped-query vs multi-query',
+  about: 'Greedy decoding of 16 new tokens after a prompt of L tokens, 4 layers of width 128 with 4 query heads, on ort-node cpu through llm-tricks\' Generator: decode tokens/s (prefill excluded: the time of 16 tokens minus the time of 1, over 15) and the KV cache after decoding. The peer of the multi-query rows is a bare InferenceSession loop over the same model exported with exportDecoderLM.',
+  count: (s) => contexts(s).length * (KINDS.length + 1),
+  summary(rows) {
+    return [...new Set(rows.map((r) => r.task))].flatMap((task) => {
+      const L = task.replace('context ', '');
+      const at = rows.filter((r) => r.task === task && !r.isPeer);
+      const mha = at.find((r) => r.group === 'multi-head');
+      const mqa = at.find((r) => r.group === 'multi-query');
+      const bare = rows.find((r) => r.task === task && r.isPeer);
+      if (!mha || !mqa) return [];
+      const lines = [`context ${L}: multi-query decodes ${Number(mqa.extra?.tokensPerSecond).toFixed(0)} tokens/s vs multi-head ${Number(mha.extra?.tokensPerSecond).toFixed(0)} (${(Number(mqa.extra?.tokensPerSecond) / Number(mha.extra?.tokensPerSecond)).toFixed(2)}×), with a KV cache of ${Number(mqa.extra?.kvBytes) / 1024} KiB vs ${Number(mha.extra?.kvBytes) / 1024} KiB (${(Number(mqa.extra?.kvBytes) / Number(mha.extra?.kvBytes)).toFixed(2)}×).`];
+      if (bare) lines.push(`context ${L}: the Generator took ${((mqa.median / bare.median - 1) * 100).toFixed(1)}% more time than a bare InferenceSession loop over the exported model (multi-query, prefill and 16 tokens).`);
+      return lines;
+    });
+  },
+  async run(s, report) {
+    const n = NEW(s);
+    const runs = Math.max(3, Math.ceil(s.runs / 2));
+    for (const L of contexts(s)) {
+      const task = `context ${L}`;
+      const ids = prompt(L);
+      for (const [kind, kvHeads] of KINDS) {
+        const model = lm(kvHeads, s);
+        const gen = await Generator.create(model, { backend: ortNode, compile: { device: 'cpu' } });
+        let kvBytes = 0;
+        const full = await times(async () => { kvBytes = (await gen.generate(ids, { maxNewTokens: n })).cacheBytes; }, runs);
+        const one = await times(() => gen.generate(ids, { maxNewTokens: 1 }), runs);
+        const perToken = (median(full) - median(one)) / (n - 1);
+        const row: Row = { part: 'decode', task, impl: `llm-tricks ${kind}`, group: kind, isPeer: false, ms: full, median: median(full), extra: { kvHeads, tokensPerSecond: Math.round(1000 / perToken), kvBytes } };
+        report(row);
+        if (kvHeads === 1) {
+          const session = await ort.InferenceSession.create(exportDecoderLM(model).model);
+          const c = model.config;
+          const bare = await times(() => bareDecode(session, c.layers, c.kvHeads, c.headDim, ids, n), runs);
+          report({ part: 'decode', task, impl: `onnxruntime-node ${ort.env.versions.common} InferenceSession loop`, group: kind, isPeer: true, ms: bare, median: median(bare) });
+        }
+      }
+    }
+  },
+};
