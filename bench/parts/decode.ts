@@ -7,7 +7,7 @@
 import * as ort from 'onnxruntime-node';
 import { DecoderLM, Generator } from 'llm-tricks';
 import { exportDecoderLM, ortNode } from 'llm-tricks/node';
-import { median } from '../lib/timing.js';
+import { median, timeRuns } from '../lib/timing.js';
 import type { Part, Row, RunSettings } from '../lib/types.js';
 
 const KINDS: readonly [string, number][] = [['multi-head', 4], ['grouped-query', 2], ['multi-query', 1]];
@@ -20,18 +20,6 @@ function lm(kvHeads: number, s: RunSettings): DecoderLM {
 }
 
 const prompt = (n: number): number[] => Array.from({ length: n }, (_, i) => (i * 37 + 11) % 256);
-
-/** Milliseconds of `fn` per run, after one warm-up. */
-async function times(fn: () => Promise<unknown>, runs: number): Promise<number[]> {
-  await fn();
-  const out: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
-}
 
 /** Greedy decoding with a bare InferenceSession on the exported model: what a host without llm-tricks would write. */
 async function bareDecode(session: ort.InferenceSession, layers: number, kvHeads: number, headDim: number, ids: number[], n: number): Promise<void> {
@@ -85,15 +73,15 @@ export const decodePart: Part = {
         const model = lm(kvHeads, s);
         const gen = await Generator.create(model, { backend: ortNode, compile: { device: 'cpu' } });
         let kvBytes = 0;
-        const full = await times(async () => { kvBytes = (await gen.generate(ids, { maxNewTokens: n })).cacheBytes; }, runs);
-        const one = await times(() => gen.generate(ids, { maxNewTokens: 1 }), runs);
+        const full = await timeRuns(async () => { kvBytes = (await gen.generate(ids, { maxNewTokens: n })).cacheBytes; }, 1, runs);
+        const one = await timeRuns(() => gen.generate(ids, { maxNewTokens: 1 }), 1, runs);
         const perToken = (median(full) - median(one)) / (n - 1);
         const row: Row = { part: 'decode', task, impl: `llm-tricks ${kind}`, group: kind, isPeer: false, ms: full, median: median(full), extra: { kvHeads, tokensPerSecond: Math.round(1000 / perToken), kvBytes } };
         report(row);
         if (kvHeads === 1) {
           const session = await ort.InferenceSession.create(exportDecoderLM(model).model);
           const c = model.config;
-          const bare = await times(() => bareDecode(session, c.layers, c.kvHeads, c.headDim, ids, n), runs);
+          const bare = await timeRuns(() => bareDecode(session, c.layers, c.kvHeads, c.headDim, ids, n), 1, runs);
           report({ part: 'decode', task, impl: `onnxruntime-node ${ort.env.versions.common} InferenceSession loop`, group: kind, isPeer: true, ms: bare, median: median(bare) });
         }
       }

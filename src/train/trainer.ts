@@ -10,7 +10,7 @@ import { trace, type InputSpec } from '../ir/trace.js';
 import type { Module } from '../nn/module.js';
 import type { EarlyDropoutScheduler } from '../optim/early-dropout-scheduler.js';
 import type { Schedule } from '../optim/schedules.js';
-import { describe } from '../tensor/dtype.js';
+import { allocate, describe } from '../tensor/dtype.js';
 import { fail, LlmTricksError, show } from '../tensor/errors.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 import { Tensor, tensor } from '../tensor/tensor.js';
@@ -116,7 +116,7 @@ export class Trainer<M extends Module = Module> {
     this.stepGraph = stepGraph;
     this.seed = options.seed ?? 0;
     const params = options.model.parameters().map((p) => p.value);
-    const slots = params.flatMap((p) => options.optimizer.slots.map(() => new Tensor(p.shape, p.dtype, new (p._data!.constructor as new (n: number) => Float32Array)(p.size))));
+    const slots = params.flatMap((p) => options.optimizer.slots.map(() => new Tensor(p.shape, p.dtype, allocate(p.dtype, p.size))));
     this.state = [...params, ...slots];
   }
 

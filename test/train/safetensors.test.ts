@@ -11,7 +11,7 @@
  *   single-byte corruption, and random headers either decode to tensors
  *   whose sizes match their shapes or throw an LlmTricksError; each rule
  *   (length, JSON, dtype, shape, offsets, gaps, overlaps, trailing bytes) has
- *   a case with its message;
+ *   a case with its message; tensor names such as __proto__ pollute nothing;
  * - decodeCheckpoint rejects a plain safetensors file and bad metadata.
  */
 import { spawnSync } from 'node:child_process';
@@ -134,6 +134,17 @@ print(json.dumps(out))
       check(b);
     }), { numRuns: 500 });
     fc.assert(fc.property(fc.jsonValue(), fc.uint8Array({ maxLength: 64 }), (h, data) => check(header(h, data))), { numRuns: 300 });
+  });
+
+  it('keeps a header naming __proto__ or constructor as plain tensor names, polluting nothing', () => {
+    const bytes = new TextEncoder().encode('{"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"constructor":{"dtype":"I32","shape":[1],"data_offsets":[4,8]}}');
+    const file = new Uint8Array(8 + bytes.length + 8);
+    new DataView(file.buffer).setBigUint64(0, BigInt(bytes.length), true);
+    file.set(bytes, 8);
+    const { tensors } = decodeSafetensors(file);
+    expect([...tensors.keys()].sort()).toEqual(['__proto__', 'constructor']);
+    expect(({} as Record<string, unknown>).dtype).toBeUndefined();
+    expect(Object.prototype).not.toHaveProperty('shape');
   });
 
   it.each([

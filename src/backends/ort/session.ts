@@ -10,7 +10,7 @@ import { trace } from '../../ir/trace.js';
 import { formatShape } from '../../tensor/shape.js';
 import { Graph } from '../../ir/graph.js';
 import { fail, LlmTricksError, show } from '../../tensor/errors.js';
-import { describe, type DType, type TypedArray } from '../../tensor/dtype.js';
+import { allocate, describe, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { checkFeed, orderFeeds } from '../reference/interpreter.js';
 import { lowerGraph } from '../onnx/lower.js';
@@ -137,16 +137,6 @@ async function createSession(ort: OrtModule, table: DeviceTable, where: string, 
     return await ort.InferenceSession.create(bytes, options);
   } catch (e) {
     throw new LlmTricksError(where, table.explain(device, e));
-  }
-}
-
-function allocate(dtype: DType, n: number): TypedArray {
-  switch (dtype) {
-    case 'float32': return new Float32Array(n);
-    case 'float64': return new Float64Array(n);
-    case 'int32': return new Int32Array(n);
-    case 'int64': return new BigInt64Array(n);
-    case 'bool': return new Uint8Array(n);
   }
 }
 
