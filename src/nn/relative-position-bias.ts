@@ -82,7 +82,7 @@ export class RelativePositionBias extends Module {
 
   /**
    * Bucket index (Tq, Tk) int32 of each relative distance k − q, computed
-   * with float32 comparisons against {@link thresholds}: distances are
+   * with float32 comparisons against the bucket thresholds: distances are
    * integers, exact in float32, and every device has these ops.
    */
   bucket(queryPositions: Tensor, keyLength: Dim): Tensor {

@@ -7,7 +7,7 @@ import { checkBetas, checkNumber, Optimizer, scaledLr, type Floats, type GraphSt
 export interface AdamWOptions {
   /** Learning rate (default 1e-3). */
   lr: number;
-  /** [beta1, beta2]: decay of the first and second moments (default [0.9, 0.999]). */
+  /** `[beta1, beta2]`: decay of the first and second moments (default [0.9, 0.999]). */
   betas: readonly [number, number];
   /** Added to the denominator for stability (default 1e-8). */
   eps: number;

@@ -8,7 +8,7 @@ import { checkBetas, checkNumber, Optimizer, scaledLr, type Floats, type GraphSt
 export interface LionOptions {
   /** Learning rate (default 1e-4). */
   lr: number;
-  /** [beta1, beta2]: interpolation for the update, decay of the momentum (default [0.9, 0.99]). */
+  /** `[beta1, beta2]`: interpolation for the update, decay of the momentum (default [0.9, 0.99]). */
   betas: readonly [number, number];
   /** Decoupled weight decay: p <- p * (1 - lr * weightDecay) (default 0). */
   weightDecay: number;
