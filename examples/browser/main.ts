@@ -1,62 +1,82 @@
 /**
- * Runs a DecoderLM in the browser with ortWeb: WebGPU when navigator.gpu
- * exists, WebAssembly otherwise. The prompt is byte-level; each new token
- * is decoded greedily through a compiled graph that takes the KV cache.
+ * Trains a tiny byte-level DecoderLM in the browser, then generates text
+ * with its KV cache: WebGPU when navigator.gpu exists, WebAssembly
+ * otherwise. Each training step is one ONNX Runtime Web run of the whole
+ * step graph (forward, loss, backward, Lion update), with the parameters
+ * kept on the device between steps. The loss curve is drawn with
+ * Vega-Lite.
  *
  * Build and serve: npm run example:browser (then open the printed address).
+ * In a project of your own: npm install llm-tricks onnxruntime-web vega vega-lite
  */
 import * as ort from 'onnxruntime-web';
-import { argMax, DecoderLM, tensor, trace, type KvCache, type Tensor } from 'llm-tricks';
+import * as vega from 'vega';
+import { compile } from 'vega-lite';
+import { ByteTokenizer, DecoderLM, Generator, Lion, linearWarmupDecay, TokenBatches, Trainer } from 'llm-tricks';
 import { ortWeb } from 'llm-tricks/web';
 
 // The DOM, typed by hand: the project compiles without the DOM library.
+interface El { textContent: string; innerHTML: string; dataset: Record<string, string> }
 interface Page {
-  document: { querySelector(selector: string): { textContent: string } | null };
+  document: { querySelector(selector: string): El | null };
   location: { href: string };
   navigator: object;
 }
 const page = globalThis as unknown as Page;
-const status = page.document.querySelector('#status')!;
-const output = page.document.querySelector('#output')!;
+const $ = (selector: string): El => page.document.querySelector(selector)!;
+
+const TEXT = `Four score and seven years ago our fathers brought forth on this continent, a new nation, conceived in Liberty, and dedicated to the proposition that all men are created equal. Now we are engaged in a great civil war, testing whether that nation, or any nation so conceived and so dedicated, can long endure. We are met on a great battle-field of that war. `;
+const STEPS = 20;
+
+/** The loss curve as SVG, through Vega-Lite and Vega's headless renderer. */
+async function plot(losses: readonly number[]): Promise<string> {
+  const spec = compile({
+    width: 480, height: 200, background: 'white', title: 'Training loss',
+    data: { values: losses.map((loss, i) => ({ step: i + 1, loss })) },
+    mark: { type: 'line', strokeWidth: 2 },
+    encoding: { x: { field: 'step', type: 'quantitative' }, y: { field: 'loss', type: 'quantitative', title: 'loss (nats/byte)', scale: { zero: false } } },
+  }).spec;
+  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
 
 async function main(): Promise<void> {
   // The server serves onnxruntime-web's dist/ (its .wasm files) under ./ort/.
   ort.env.wasm.wasmPaths = new URL('./ort/', page.location.href).href;
   ort.env.wasm.numThreads = 1;
   const device = 'gpu' in page.navigator ? 'webgpu' : 'wasm';
-  const lm = new DecoderLM({ vocab: 256, dim: 64, layers: 2, heads: 4, kvHeads: 1, maxPositions: 128, seed: 7 }).eval();
-  const { layers, kvHeads, headDim } = lm.config;
-  // One graph for every step: T new tokens after a cache of P, both symbolic.
-  const step = trace((ids, positions, ...cache) => {
-    const past: KvCache[] = Array.from({ length: layers }, (_, i) => ({ key: cache[2 * i], value: cache[2 * i + 1] }));
-    const out = lm.forward(ids, { positions, cache: past });
-    // The greedy choice at every position; the page reads the last one.
-    return [argMax(out.logits, -1), ...out.cache.flatMap((c) => [c.key, c.value])];
-  }, [
-    { name: 'ids', shape: [1, 'T'], dtype: 'int32' },
-    { name: 'positions', shape: ['T'], dtype: 'int32' },
-    ...Array.from({ length: 2 * layers }, (_, i) => ({ name: `cache${i}`, shape: [1, kvHeads, 'P', headDim] })),
-  ]);
-  status.textContent = `Compiling for ${device}…`;
-  const run = await ortWeb.compile(step, { device });
-  const prompt = Array.from(new TextEncoder().encode('The state of the union is '));
-  let cache: Tensor[] = Array.from({ length: 2 * layers }, () => tensor(new Float32Array(0), { shape: [1, kvHeads, 0, headDim] }));
-  let ids = prompt;
-  let position = 0;
-  const generated: number[] = [];
-  for (let t = 0; t < 24; t++) {
-    const positions = tensor(ids.map((_, i) => position + i), { dtype: 'int32' });
-    const [next, ...present] = await run.run([tensor([ids], { dtype: 'int32' }), positions, ...cache]);
-    position += ids.length;
-    cache = present;
-    const choices = next.data();
-    ids = [Number(choices[choices.length - 1])];
-    generated.push(ids[0]);
+  const tokenizer = new ByteTokenizer();
+  const batches = new TokenBatches(tokenizer.encode(TEXT), { batchSize: 4, length: 32, seed: 1 });
+  const model = new DecoderLM({ vocab: 256, dim: 32, layers: 1, heads: 4, kvHeads: 1, maxPositions: 128, seed: 7 });
+
+  $('#status').textContent = `Compiling the training step for ${device}…`;
+  const trainer = await Trainer.create({
+    model, optimizer: new Lion({ lr: 3e-3, weightDecay: 0.1 }), batchSize: 4, sequenceLength: 32,
+    schedule: linearWarmupDecay({ peakLr: 3e-3, warmupSteps: 4, totalSteps: STEPS, finalLr: 3e-4 }),
+    backend: ortWeb, compile: { device },
+  });
+  const losses: number[] = [];
+  for (let k = 0; k < STEPS; k++) {
+    const { loss } = await trainer.step(batches.batch(k));
+    losses.push(loss);
+    $('#status').textContent = `Training on ${device}: step ${k + 1}/${STEPS}, loss ${loss.toFixed(3)}`;
+    if ((k + 1) % 10 === 0) $('#plot').innerHTML = await plot(losses);
   }
-  output.textContent = new TextDecoder().decode(Uint8Array.from([...prompt, ...generated]));
-  status.textContent = `Generated ${generated.length} tokens on ${device}.`;
+  $('#plot').dataset.losses = JSON.stringify(losses);
+
+  $('#status').textContent = `Compiling the generator for ${device}…`;
+  await trainer.syncModel();
+  const generator = await Generator.create(model, { backend: ortWeb, compile: { device } });
+  const prompt = 'Four score and';
+  const { tokens } = await generator.generate(tokenizer.encode(prompt), { maxNewTokens: 24, temperature: 0.7, topK: 8, seed: 2 });
+  $('#output').textContent = prompt + tokenizer.decode(tokens);
+  $('#status').textContent = `Trained ${STEPS} steps and generated ${tokens.length} tokens on ${device}.`;
 }
 
 main().catch((e: unknown) => {
-  status.textContent = `Failed: ${e instanceof Error ? e.message : String(e)}`;
+  $('#status').textContent = `Failed: ${e instanceof Error ? e.message : String(e)}`;
 });

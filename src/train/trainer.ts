@@ -223,7 +223,9 @@ export class Trainer<M extends Module = Module> {
 
   /** A copy of the state for a checkpoint: step, seed, parameters and optimizer state by name. */
   async snapshot(): Promise<TrainerState> {
-    const values = await Promise.all(this.state.map(readHeld));
+    // One read at a time: a session serves one run at a time (onnxruntime-web hangs on concurrent runs of one session).
+    const values: Tensor[] = [];
+    for (const t of this.state) values.push(await readHeld(t));
     const n = this.stepGraph.paramNames.length;
     return {
       step: this.steps,

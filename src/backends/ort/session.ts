@@ -161,7 +161,16 @@ class GpuReader {
   private readonly sessions = new Map<string, Promise<InferenceSession>>();
   constructor(private readonly ort: OrtModule, private readonly table: DeviceTable, private readonly device: string, private readonly options: InferenceSession.SessionOptions) {}
 
-  async read(t: OrtTensor, dtype: DType): Promise<Tensor> {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** Reads one tensor; reads run one after another (onnxruntime-web hung on concurrent runs of one session). */
+  read(t: OrtTensor, dtype: DType): Promise<Tensor> {
+    const next = this.queue.then(() => this.readNow(t, dtype));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async readNow(t: OrtTensor, dtype: DType): Promise<Tensor> {
     const key = `${dtype}/${t.dims.length}`;
     let session = this.sessions.get(key);
     if (!session) {
