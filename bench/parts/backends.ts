@@ -1,11 +1,14 @@
 /**
- * Forward passes per backend: blocks and a small DecoderLM on the reference
+ * Forward and forward+backward passes per backend: blocks and a small DecoderLM on the reference
  * backend, onnxruntime-node's CPU and onnxruntime-web's WebAssembly, and the
  * overhead of llm-tricks' runtime over a bare InferenceSession.run of the
  * same ONNX model.
  */
 import * as ort from 'onnxruntime-node';
-import { DecoderLM, MultiQueryAttention, referenceBackend, RmsNorm, RotaryEmbedding, SwiGlu, tensor, trace, type Backend, type Tensor } from 'llm-tricks';
+import {
+  crossEntropy, DecoderLM, MultiQueryAttention, referenceBackend, RmsNorm, RotaryEmbedding, sum, SwiGlu, tensor, trace, vjp,
+  type Backend, type DType, type Module, type Shape, type Tensor,
+} from 'llm-tricks';
 import { lowerGraph, ortNode, type OrtCompileOptions } from 'llm-tricks/node';
 import { ortWeb } from 'llm-tricks/web';
 import { median, timeRuns } from '../lib/timing.js';
@@ -20,7 +23,21 @@ function randn(shape: number[], seed: number): Tensor {
   return tensor(Float32Array.from({ length: n }, () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5), { shape });
 }
 
-interface Case { task: string; graph: ReturnType<typeof trace>; feeds: Tensor[] }
+interface Case { task: string; graph: ReturnType<typeof trace>; feeds: Tensor[]; backward: { graph: ReturnType<typeof trace>; feeds: Tensor[] } }
+
+/**
+ * Forward and backward of `loss` (a scalar of the block's output) with the
+ * module's parameters as inputs: the gradient with respect to every
+ * parameter and every float input, as a training step needs.
+ */
+function withBackward(m: Module, inputs: { shape: Shape; dtype?: DType }[], feeds: Tensor[], loss: (...xs: Tensor[]) => Tensor): Case['backward'] {
+  const params = m.parameters().map((p) => p.value);
+  const graph = trace((...args) => m.withParameters(args.slice(inputs.length), () => loss(...args.slice(0, inputs.length))), [
+    ...inputs, ...params.map((p) => ({ shape: p.shape, dtype: p.dtype })),
+  ]);
+  const wrt = graph.inputs.flatMap((n, i) => (n.dtype === 'float32' ? [i] : []));
+  return { graph: vjp(graph, { wrt }), feeds: [...feeds, ...params, tensor(1)] };
+}
 
 function cases(s: RunSettings): Case[] {
   const { B, T, C } = size(s);
@@ -31,11 +48,15 @@ function cases(s: RunSettings): Case[] {
   const lm = new DecoderLM({ vocab: 256, dim: C, layers: 2, heads: 8, kvHeads: 2, maxPositions: 256 });
   const ids = tensor(Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (b * 31 + t * 7) % 256)), { dtype: 'int32' });
   const spec = [{ shape: [B, T, C] }];
+  const idSpec = [{ shape: [B, T], dtype: 'int32' as const }];
   return [
-    { task: `RmsNorm (${B}, ${T}, ${C})`, graph: trace((h) => norm.forward(h), spec), feeds: [x] },
-    { task: `SwiGlu (${B}, ${T}, ${C})`, graph: trace((h) => mlp.forward(h), spec), feeds: [x] },
-    { task: `GQA + RoPE (${B}, ${T}, ${C})`, graph: trace((h) => attn.forward(h).output, spec), feeds: [x] },
-    { task: `DecoderLM 2 layers (${B}, ${T})`, graph: trace((i) => lm.forward(i).logits, [{ shape: [B, T], dtype: 'int32' }]), feeds: [ids] },
+    { task: `RmsNorm (${B}, ${T}, ${C})`, graph: trace((h) => norm.forward(h), spec), feeds: [x], backward: withBackward(norm, spec, [x], (h) => sum(norm.forward(h))) },
+    { task: `SwiGlu (${B}, ${T}, ${C})`, graph: trace((h) => mlp.forward(h), spec), feeds: [x], backward: withBackward(mlp, spec, [x], (h) => sum(mlp.forward(h))) },
+    { task: `GQA + RoPE (${B}, ${T}, ${C})`, graph: trace((h) => attn.forward(h).output, spec), feeds: [x], backward: withBackward(attn, spec, [x], (h) => sum(attn.forward(h).output)) },
+    {
+      task: `DecoderLM 2 layers (${B}, ${T})`, graph: trace((i) => lm.forward(i).logits, idSpec), feeds: [ids],
+      backward: withBackward(lm, idSpec, [ids], (i) => crossEntropy(lm.forward(i).logits, i)),
+    },
   ];
 }
 
@@ -43,9 +64,9 @@ const BACKENDS: [string, Backend, string][] = [['reference', referenceBackend, '
 
 export const backendsPart: Part = {
   name: 'backends',
-  title: 'Forward passes per backend',
-  about: 'Forward time of blocks and a 2-layer DecoderLM (the reference backend is the peer), and llm-tricks\' run() on onnxruntime-node against a bare InferenceSession.run of the same ONNX model (the peer of the last rows; the target is within 5%).',
-  count: (s) => cases(s).length * (BACKENDS.length + 2),
+  title: 'Forward and backward passes per backend',
+  about: 'Forward time, and forward + backward time (gradients of a scalar loss with respect to every parameter and float input, our autodiff), of blocks and a 2-layer DecoderLM (the reference backend is the peer), and llm-tricks\' run() on onnxruntime-node against a bare InferenceSession.run of the same ONNX model (the peer of the last rows; the target is within 5%).',
+  count: (s) => cases(s).length * (2 * BACKENDS.length + 2),
   summary(rows) {
     return rows.filter((r) => r.group.startsWith('overhead') && !r.isPeer).map((r) => {
       const bare = rows.find((p) => p.isPeer && p.group === r.group)!;
@@ -59,6 +80,9 @@ export const backendsPart: Part = {
         const exe = await backend.compile(c.graph, { device });
         const ms = await timeRuns(() => exe.run(c.feeds), s.warmup, s.runs);
         report({ part: 'backends', task: c.task, impl, group: 'forward', isPeer: impl === 'reference', ms, median: median(ms) });
+        const both = await backend.compile(c.backward.graph, { device });
+        const bms = await timeRuns(() => both.run(c.backward.feeds), impl === 'reference' ? 1 : s.warmup, impl === 'reference' ? Math.min(3, s.runs) : s.runs);
+        report({ part: 'backends', task: `${c.task} fwd+bwd`, impl, group: 'forward+backward', isPeer: impl === 'reference', ms: bms, median: median(bms) });
       }
       // The same model run two ways: through llm-tricks, and straight through ONNX Runtime.
       // One thread each, and the two timed alternately, so machine noise falls on both alike.
