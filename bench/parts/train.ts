@@ -10,6 +10,8 @@ import { spawnSync } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
 import { buildStepGraph, ByteTokenizer, DecoderLM, languageModelLoss, Lion, matmul, referenceBackend, tensor, TokenBatches, trace, Trainer, type Backend } from 'llm-tricks';
 import { ortNode } from 'llm-tricks/node';
+import * as tf from '@tensorflow/tfjs';
+import { tfjsTrainer, useBackend } from '../peers/tfjs-decoder.js';
 import { median, timeRuns } from '../lib/timing.js';
 import type { Part, RunSettings } from '../lib/types.js';
 
@@ -40,8 +42,8 @@ function torchNotice(): string {
 export const trainPart: Part = {
   name: 'train',
   title: 'Training step: tokens/s',
-  about: "One training step (forward, loss, backward, clipping, Lion update: one backend run) of the training example's byte-level decoder, 4 layers of width 128 with multi-query attention, on batches of 16 × 64 tokens. The peer is the reference backend (pure TypeScript). Also: the same step with parameters and optimizer state copied through JavaScript every step (plain run) instead of kept in reused output buffers (runResident), and model FLOP/s against ONNX Runtime's MatMul on the same threads.",
-  count: () => 5,
+  about: "One training step (forward, loss, backward, clipping, Lion update: one backend run) of the training example's byte-level decoder, 4 layers of width 128 with multi-query attention, on batches of 16 × 64 tokens. The peers are the reference backend (pure TypeScript) and the same decoder written with TensorFlow.js ops and trained with its Adam, on its CPU and WASM backends (tfjs tiles the single key/value head across query heads). Also: the same step with parameters and optimizer state copied through JavaScript every step (plain run) instead of kept in reused output buffers (runResident), and model FLOP/s against ONNX Runtime's MatMul on the same threads.",
+  count: () => 7,
   summary(rows) {
     const ort = rows.find((r) => r.impl === 'llm-tricks ort-node cpu');
     const ref = rows.find((r) => r.impl === 'llm-tricks reference');
@@ -53,6 +55,9 @@ export const trainPart: Part = {
       const pct = (plain.median / ort.median - 1) * 100;
       const spread = Math.max(...ort.ms) - Math.min(...ort.ms);
       out.push(`State copied through JavaScript every step: ${plain.median.toFixed(1)} ms per step against ${ort.median.toFixed(1)} ms kept resident (${Math.abs(pct).toFixed(1)}% ${pct >= 0 ? 'more' : 'less'}); the resident runs themselves spread over ${spread.toFixed(1)} ms (max − min), so a difference smaller than that is not a measured effect.`);
+    }
+    for (const peer of rows.filter((r) => r.group === 'tfjs' && r.ms.length)) {
+      if (ort) out.push(`${peer.impl} (the same decoder in tfjs ops, Adam): ${Number(peer.extra?.tokensPerSecond).toFixed(0)} tokens/s; llm-tricks on ort-node cpu is ${(peer.median / ort.median).toFixed(1)}× faster.`);
     }
     if (ort && gemm) out.push(`Model FLOP/s ${(Number(ort.extra?.gflops)).toFixed(1)} GFLOP/s = ${((100 * Number(ort.extra?.gflops)) / Number(gemm.extra?.gflops)).toFixed(0)}% of the measured GEMM ceiling (${Number(gemm.extra?.gflops).toFixed(1)} GFLOP/s).`);
     return out;
@@ -93,6 +98,22 @@ export const trainPart: Part = {
         state = out.slice(2).map((t) => tensor(t.data().slice() as Float32Array, { shape: t.shape as number[] }));
       }, s.warmup, s.runs);
       report({ part: 'train', task, impl: 'ort-node cpu, state through JS', group: 'copy', isPeer: false, ms, median: median(ms) });
+    }
+    // TensorFlow.js: the same decoder written with its ops, trained with its Adam, on its CPU (JavaScript) and WASM backends.
+    for (const name of ['cpu', 'wasm'] as const) {
+      const impl = `tfjs ${tf.version.tfjs} ${name}`;
+      if (!(await useBackend(name))) {
+        report({ part: 'train', task, impl, group: 'tfjs', isPeer: true, ms: [], median: NaN, missing: `the tfjs ${name} backend did not start` });
+        continue;
+      }
+      const m = model(z);
+      const step = tfjsTrainer({ vocab: 256, dim: z.dim, layers: z.layers, heads: m.config.heads, kvHeads: m.config.kvHeads, hidden: m.config.hidden, B: z.B, T: z.T });
+      let k = 0;
+      const ms = await timeRuns(() => {
+        const [ids, targets] = data.batch(k++);
+        return step(ids.data() as Int32Array, targets.data() as Int32Array);
+      }, Math.min(2, s.warmup), Math.min(3, s.runs));
+      report({ part: 'train', task, impl, group: 'tfjs', isPeer: true, ms, median: median(ms), extra: { tokensPerSecond: Math.round((z.B * z.T) / (median(ms) / 1000)) } });
     }
     report({ part: 'train', task, impl: 'pytorch cpu eager', group: 'step', isPeer: true, ms: [], median: NaN, missing: torchNotice() });
     // The GEMM ceiling: one large float32 MatMul on ONNX Runtime's CPU provider with its default threads.
