@@ -22,6 +22,7 @@ export class ByteTokenizer {
 
   /** The text of byte ids; bytes that are not valid UTF-8 (e.g. a cut character) become U+FFFD. */
   decode(ids: ArrayLike<number>): string {
+    if (typeof ids !== 'object' || ids === null || !Number.isSafeInteger((ids as ArrayLike<number>).length)) fail('ByteTokenizer.decode', `ids expected an array of token ids, got ${show(ids)}`);
     const bytes = Uint8Array.from(ids as ArrayLike<number>, (v, i) => {
       if (!Number.isInteger(v) || v < 0 || v > 255) fail('ByteTokenizer.decode', `ids expected integers in [0, 255], got ${show(v)} at index ${i}`);
       return v;
@@ -106,6 +107,8 @@ export class TokenBatches {
 
   /** `count` batches stacked for gradient accumulation: [count, batchSize, length] each. */
   batches(k: number, count: number): [Tensor, Tensor] {
+    if (!Number.isSafeInteger(count) || count < 1) fail('TokenBatches.batches', `count expected a positive integer, got ${show(count)}`);
+    if (!Number.isSafeInteger(k) || k < 0) fail('TokenBatches.batches', `k expected a non-negative integer, got ${show(k)}`);
     const parts = Array.from({ length: count }, (_, i) => this.batch(k * count + i));
     const stack = (j: 0 | 1): Tensor => {
       const out = new Int32Array(count * this.batchSize * this.length);

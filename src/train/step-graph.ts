@@ -17,7 +17,7 @@ import { describe } from '../tensor/dtype.js';
 import { add, div, mul, sqrt } from '../tensor/ops/elementwise.js';
 import { reshape, sliceAxis } from '../tensor/ops/movement.js';
 import { formatShape, type Shape } from '../tensor/shape.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import { Tensor, tensor } from '../tensor/tensor.js';
 import { sum } from '../tensor/ops/reduce.js';
 
 /** A loss: a float scalar from the model, one micro-batch's tensors and the forward context. */
@@ -95,8 +95,8 @@ export function buildStepGraph<M extends Module>(options: StepGraphOptions<M>): 
     const micro = args.slice(named.length, named.length + batch.length);
     const [dropout, seed, step] = args.slice(named.length + batch.length);
     const value = model.withParameters(params, () => loss(model, micro, { dropout, seed, step }));
-    if (value.rank !== 0 || (value.dtype !== 'float32' && value.dtype !== 'float64')) {
-      fail(where, `loss expected to return a float scalar, got ${value.dtype}${formatShape(value.shape)}`);
+    if (!(value instanceof Tensor) || value.rank !== 0 || (value.dtype !== 'float32' && value.dtype !== 'float64')) {
+      fail(where, `loss expected to return a float scalar Tensor, got ${value instanceof Tensor ? `${value.dtype}${formatShape(value.shape)}` : describe(value)}`);
     }
     return value;
   }, [...paramSpecs, ...batch.map((b, i) => ({ ...b, name: b.name ?? `batch${i}` })), ...scalarSpecs]);
