@@ -1,6 +1,8 @@
 /**
  * The bench suite: `npm run bench` (default), `-- --quick` (a smoke run of
- * every part), `-- --full`, `-- --only <part>`, `-- --device <cpu>`.
+ * every part), `-- --full`, `-- --only <part>`, `-- --device <cpu|wasm|webgpu>`
+ * (where the training and decoding parts run llm-tricks: onnxruntime-node's
+ * CPU, onnxruntime-web's WebAssembly, onnxruntime-node's WebGPU).
  * Prints each measurement as it lands, then writes bench/results/<mode>.json
  * and docs/bench.md. Timings live here, never in tests.
  */
@@ -17,7 +19,7 @@ import { writeReport } from './lib/report.js';
 import type { Part, Row, RunSettings } from './lib/types.js';
 
 const PARTS: readonly Part[] = [optimPart, matmulPart, backendsPart, trainPart, decodePart, claimsPart];
-const DEVICES = ['cpu'];
+const DEVICES = ['cpu', 'wasm', 'webgpu'];
 
 const { values } = parseArgs({
   options: {
@@ -36,12 +38,12 @@ function fail(message: string): never {
 }
 
 if (values.quick && values.full) fail('--quick and --full expected one at a time, got both');
-if (!DEVICES.includes(values.device)) fail(`--device expected one of ${DEVICES.join(', ')}, got '${values.device}' (the ONNX Runtime devices join when that backend does)`);
+if (!DEVICES.includes(values.device)) fail(`--device expected one of ${DEVICES.join(', ')}, got '${values.device}'`);
 const unknown = (values.only ?? []).filter((p) => !PARTS.some((q) => q.name === p));
 if (unknown.length) fail(`--only expected one of ${PARTS.map((p) => p.name).join(', ')}, got '${unknown.join(', ')}'`);
 
 const mode = values.quick ? 'quick' : values.full ? 'full' : 'default';
-const settings: RunSettings = { mode, device: values.device, warmup: mode === 'quick' ? 1 : 5, runs: { quick: 3, default: 7, full: 15 }[mode] };
+const settings: RunSettings = { mode, device: values.device, ...(values.only ? { only: values.only } : {}), warmup: mode === 'quick' ? 1 : 5, runs: { quick: 3, default: 7, full: 15 }[mode] };
 const parts = PARTS.filter((p) => !values.only || values.only.includes(p.name));
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -66,8 +68,8 @@ for (const part of parts) {
   });
 }
 bar?.stop();
-// A partial run (--only) never replaces the full report: it gets its own name.
-const name = values.only ? `${mode}-${values.only.join('+')}` : mode;
-const reportPath = values.report ?? (values.only ? `${values.results}/${name}.md` : 'docs/bench.md');
+// A partial run (--only) or another device never replaces the full CPU report: it gets its own name.
+const name = [mode, ...(values.only ? [values.only.join('+')] : []), ...(values.device !== 'cpu' ? [values.device] : [])].join('-');
+const reportPath = values.report ?? (name !== mode ? `${values.results}/${name}.md` : 'docs/bench.md');
 await writeReport(parts, rows, settings, { 'llm-tricks': pkg.version }, reportPath, values.results, name);
 console.log(`\nwrote ${values.results}/${name}.json and ${reportPath}`);

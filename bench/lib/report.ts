@@ -40,6 +40,12 @@ export async function writeReport(
   parts: readonly Part[], rows: readonly Row[], settings: RunSettings, versions: Record<string, string>, reportPath: string, resultsDir: string, name: string,
 ): Promise<void> {
   const info = { machine: machine(), versions, settings, date: new Date().toISOString() };
+  // The options that made this run (the results and report paths left out).
+  const options = [
+    ...(settings.mode === 'default' ? [] : [`--${settings.mode}`]),
+    ...(settings.only ?? []).map((p) => `--only ${p}`),
+    ...(settings.device === 'cpu' ? [] : [`--device ${settings.device}`]),
+  ];
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify({ ...info, rows }, null, 2)}\n`);
   const imgDir = join(dirname(reportPath), 'img');
@@ -69,7 +75,7 @@ export async function writeReport(
   const m = info.machine;
   const header = `# Bench report
 
-Written by \`npm run bench${settings.mode === 'default' ? '' : ` -- --${settings.mode}`}${name.includes('-') ? ` -- --only ${name.split('-')[1]}` : ''}\` on ${info.date.slice(0, 10)}.
+Written by \`npm run bench${options.length ? ` -- ${options.join(' ')}` : ''}\` on ${info.date.slice(0, 10)}.
 Medians of ${settings.runs} timed runs after ${settings.warmup} warm-up runs, device \`${settings.device}\`.
 "peer ÷ this" is the peer's median over this row's for the same task: above 1, llm-tricks is faster.
 Raw timings: \`${relative(dirname(reportPath), join(resultsDir, `${name}.json`))}\`.

@@ -5,6 +5,8 @@ import type { Series } from './plot.js';
 export interface RunSettings {
   readonly mode: 'quick' | 'default' | 'full';
   readonly device: string;
+  /** The parts asked for with --only (absent: every part). */
+  readonly only?: readonly string[];
   readonly warmup: number;
   readonly runs: number;
 }

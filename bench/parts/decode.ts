@@ -6,7 +6,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import { DecoderLM, Generator } from 'llm-tricks';
-import { exportDecoderLM, ortNode } from 'llm-tricks/node';
+import { exportDecoderLM } from 'llm-tricks/node';
+import { deviceBackend } from '../lib/device.js';
 import { median, timeRuns } from '../lib/timing.js';
 import type { Part, Row, RunSettings } from '../lib/types.js';
 
@@ -49,7 +50,7 @@ export const decodePart: Part = {
   name: 'decode',
   title: 'KV-cached decoding: multi-head vs grouped-query vs multi-query',
   about: 'Greedy decoding of 16 new tokens after a prompt of L tokens, 4 layers of width 128 with 4 query heads, on ort-node cpu through llm-tricks\' Generator: decode tokens/s (prefill excluded: the time of 16 tokens minus the time of 1, over 15) and the KV cache after decoding. The peer of the multi-query rows is a bare InferenceSession loop over the same model exported with exportDecoderLM.',
-  count: (s) => contexts(s).length * (KINDS.length + 1),
+  count: (s) => contexts(s).length * (KINDS.length + (s.device === 'cpu' ? 1 : 0)),
   summary(rows) {
     return [...new Set(rows.map((r) => r.task))].flatMap((task) => {
       const L = task.replace('context ', '');
@@ -71,14 +72,16 @@ export const decodePart: Part = {
       const ids = prompt(L);
       for (const [kind, kvHeads] of KINDS) {
         const model = lm(kvHeads, s);
-        const gen = await Generator.create(model, { backend: ortNode, compile: { device: 'cpu' } });
+        const on = deviceBackend(s.device);
+        const gen = await Generator.create(model, { backend: on.backend, compile: { device: on.device } });
         let kvBytes = 0;
         const full = await timeRuns(async () => { kvBytes = (await gen.generate(ids, { maxNewTokens: n })).cacheBytes; }, 1, runs);
         const one = await timeRuns(() => gen.generate(ids, { maxNewTokens: 1 }), 1, runs);
         const perToken = (median(full) - median(one)) / (n - 1);
         const row: Row = { part: 'decode', task, impl: `llm-tricks ${kind}`, group: kind, isPeer: false, ms: full, median: median(full), extra: { kvHeads, tokensPerSecond: Math.round(1000 / perToken), kvBytes } };
         report(row);
-        if (kvHeads === 1) {
+        // The bare loop runs onnxruntime-node on the CPU: its peer only on that device.
+        if (kvHeads === 1 && s.device === 'cpu') {
           const session = await ort.InferenceSession.create(exportDecoderLM(model).model);
           const c = model.config;
           const bare = await timeRuns(() => bareDecode(session, c.layers, c.kvHeads, c.headDim, ids, n), 1, runs);

@@ -9,9 +9,9 @@
 import { spawnSync } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
 import { buildStepGraph, ByteTokenizer, DecoderLM, languageModelLoss, Lion, matmul, referenceBackend, tensor, TokenBatches, trace, Trainer, type Backend } from 'llm-tricks';
-import { ortNode } from 'llm-tricks/node';
 import * as tf from '@tensorflow/tfjs';
 import { tfjsTrainer, useBackend } from '../peers/tfjs-decoder.js';
+import { deviceBackend } from '../lib/device.js';
 import { median, timeRuns } from '../lib/timing.js';
 import type { Part, RunSettings } from '../lib/types.js';
 
@@ -45,19 +45,19 @@ export const trainPart: Part = {
   about: "One training step (forward, loss, backward, clipping, Lion update: one backend run) of the training example's byte-level decoder, 4 layers of width 128 with multi-query attention, on batches of 16 × 64 tokens. The peers are the reference backend (pure TypeScript) and the same decoder written with TensorFlow.js ops and trained with its Adam, on its CPU and WASM backends (tfjs tiles the single key/value head across query heads). Also: the same step with parameters and optimizer state copied through JavaScript every step (plain run) instead of kept in reused output buffers (runResident), and model FLOP/s against ONNX Runtime's MatMul on the same threads.",
   count: () => 7,
   summary(rows) {
-    const ort = rows.find((r) => r.impl === 'llm-tricks ort-node cpu');
+    const ort = rows.find((r) => r.group === 'step' && !r.isPeer);
     const ref = rows.find((r) => r.impl === 'llm-tricks reference');
-    const plain = rows.find((r) => r.impl === 'ort-node cpu, state through JS');
+    const plain = rows.find((r) => r.group === 'copy');
     const gemm = rows.find((r) => r.group === 'gemm');
     const out: string[] = [];
-    if (ort && ref) out.push(`Training step on ort-node cpu: ${Number(ort.extra?.tokensPerSecond).toFixed(0)} tokens/s, ${(ref.median / ort.median).toFixed(1)}× the reference backend's ${Number(ref.extra?.tokensPerSecond).toFixed(0)} tokens/s; peak RSS growth ${ort.extra?.peakMiB} MiB.`);
+    if (ort && ref) out.push(`Training step on ${ort.impl.replace('llm-tricks ', '')}: ${Number(ort.extra?.tokensPerSecond).toFixed(0)} tokens/s, ${(ref.median / ort.median).toFixed(1)}× the reference backend's ${Number(ref.extra?.tokensPerSecond).toFixed(0)} tokens/s; peak RSS growth ${ort.extra?.peakMiB} MiB.`);
     if (ort && plain) {
       const pct = (plain.median / ort.median - 1) * 100;
       const spread = Math.max(...ort.ms) - Math.min(...ort.ms);
       out.push(`State copied through JavaScript every step: ${plain.median.toFixed(1)} ms per step against ${ort.median.toFixed(1)} ms kept resident (${Math.abs(pct).toFixed(1)}% ${pct >= 0 ? 'more' : 'less'}); the resident runs themselves spread over ${spread.toFixed(1)} ms (max − min), so a difference smaller than that is not a measured effect.`);
     }
     for (const peer of rows.filter((r) => r.group === 'tfjs' && r.ms.length)) {
-      if (ort) out.push(`${peer.impl} (the same decoder in tfjs ops, Adam): ${Number(peer.extra?.tokensPerSecond).toFixed(0)} tokens/s; llm-tricks on ort-node cpu is ${(peer.median / ort.median).toFixed(1)}× faster.`);
+      if (ort) out.push(`${peer.impl} (the same decoder in tfjs ops, Adam): ${Number(peer.extra?.tokensPerSecond).toFixed(0)} tokens/s; ${ort.impl} is ${(peer.median / ort.median).toFixed(1)}× faster.`);
     }
     if (ort && gemm) out.push(`Model FLOP/s ${(Number(ort.extra?.gflops)).toFixed(1)} GFLOP/s = ${((100 * Number(ort.extra?.gflops)) / Number(gemm.extra?.gflops)).toFixed(0)}% of the measured GEMM ceiling (${Number(gemm.extra?.gflops).toFixed(1)} GFLOP/s).`);
     return out;
@@ -67,11 +67,12 @@ export const trainPart: Part = {
     const tokens = new ByteTokenizer().encode('Four score and seven years ago our fathers brought forth on this continent a new nation. '.repeat(200));
     const data = new TokenBatches(tokens, { batchSize: z.B, length: z.T, seed: 1 });
     const task = `step, ${z.layers}×${z.dim}, ${z.B}×${z.T} tokens`;
-    const cases: [string, Backend, boolean][] = [['llm-tricks ort-node cpu', ortNode, false], ['llm-tricks reference', referenceBackend, true]];
-    for (const [impl, backend, isPeer] of cases) {
+    const on = deviceBackend(s.device);
+    const cases: [string, Backend, string, boolean][] = [[`llm-tricks ${on.label}`, on.backend, on.device, false], ['llm-tricks reference', referenceBackend, 'cpu', true]];
+    for (const [impl, backend, device, isPeer] of cases) {
       const m = model(z);
       const base = rssMiB();
-      const trainer = await Trainer.create({ model: m, optimizer: new Lion({ lr: 1e-3 }), dropout: 0.1, batchSize: z.B, sequenceLength: z.T, backend, compile: { device: 'cpu' } });
+      const trainer = await Trainer.create({ model: m, optimizer: new Lion({ lr: 1e-3 }), dropout: 0.1, batchSize: z.B, sequenceLength: z.T, backend, compile: { device } });
       let peak = rssMiB();
       let k = 0;
       // The reference backend is slow: a few runs are enough to place it.
@@ -89,7 +90,7 @@ export const trainPart: Part = {
       const m = model(z);
       const spec = { shape: [z.B, z.T], dtype: 'int32' } as const;
       const { graph } = buildStepGraph({ model: m, loss: languageModelLoss, optimizer: new Lion({ lr: 1e-3 }), batch: [spec, spec], maxGradNorm: 1 });
-      const exe = await ortNode.compile(graph, { device: 'cpu' });
+      const exe = await on.backend.compile(graph, { device: on.device });
       const params = m.parameters().map((p) => p.value);
       let state = [...params, ...params.map((p) => tensor(new Float32Array(p.size), { shape: p.shape as number[] }))];
       let k = 0;
@@ -97,7 +98,7 @@ export const trainPart: Part = {
         const out = await exe.run([...state, ...data.batch(k), tensor(1e-3), tensor(++k, { dtype: 'int32' }), tensor(0.1), tensor(0, { dtype: 'int32' })]);
         state = out.slice(2).map((t) => tensor(t.data().slice() as Float32Array, { shape: t.shape as number[] }));
       }, s.warmup, s.runs);
-      report({ part: 'train', task, impl: 'ort-node cpu, state through JS', group: 'copy', isPeer: false, ms, median: median(ms) });
+      report({ part: 'train', task, impl: `${on.label}, state through JS`, group: 'copy', isPeer: false, ms, median: median(ms) });
     }
     // TensorFlow.js: the same decoder written with its ops, trained with its Adam, on its CPU (JavaScript) and WASM backends.
     for (const name of ['cpu', 'wasm'] as const) {
@@ -119,10 +120,10 @@ export const trainPart: Part = {
     // The GEMM ceiling: one large float32 MatMul on ONNX Runtime's CPU provider with its default threads.
     const n = GEMM(s);
     const g = trace((a, b) => matmul(a, b), [{ shape: [n, n] }, { shape: [n, n] }]);
-    const exe = await ortNode.compile(g, { device: 'cpu' });
+    const exe = await on.backend.compile(g, { device: on.device });
     const a = tensor(Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 1000), { shape: [n, n] });
     const ms = await timeRuns(() => exe.run([a, a]), s.warmup, s.runs);
     const med = median(ms);
-    report({ part: 'train', task: `GEMM ${n}×${n}×${n}`, impl: `onnxruntime-node ${ort.env.versions.common} MatMul`, group: 'gemm', isPeer: true, ms, median: med, extra: { gflops: Number(((2 * n ** 3) / (med / 1000) / 1e9).toFixed(2)) } });
+    report({ part: 'train', task: `GEMM ${n}×${n}×${n}`, impl: `${on.label} MatMul (onnxruntime ${ort.env.versions.common})`, group: 'gemm', isPeer: true, ms, median: med, extra: { gflops: Number(((2 * n ** 3) / (med / 1000) / 1e9).toFixed(2)) } });
   },
 };

@@ -48,3 +48,14 @@ it('rejects unknown options with a clear message', () => {
   expect(r.status).toBe(2);
   expect(r.stderr).toContain("bench: --only expected one of optim, matmul, backends, train, decode, claims, got 'nope'");
 });
+
+it('--device wasm runs the training part on onnxruntime-web under its own report name', () => {
+  const r = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), ['bench/run.ts', '--quick', '--only', 'train', '--device', 'wasm', '--results', dir], {
+    cwd: root, encoding: 'utf8', timeout: 120_000,
+  });
+  expect(r.status, r.stderr).toBe(0);
+  const results = JSON.parse(readFileSync(join(dir, 'quick-train-wasm.json'), 'utf8')) as { rows: Row[]; settings: { device: string } };
+  expect(results.settings.device).toBe('wasm');
+  expect(results.rows.map((row) => row.impl)).toContain('llm-tricks ort-web wasm');
+  expect(readFileSync(join(dir, 'quick-train-wasm.md'), 'utf8')).toContain('Written by `npm run bench -- --quick --only train --device wasm`');
+});
