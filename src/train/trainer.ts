@@ -223,9 +223,8 @@ export class Trainer<M extends Module = Module> {
 
   /** A copy of the state for a checkpoint: step, seed, parameters and optimizer state by name. */
   async snapshot(): Promise<TrainerState> {
-    // One read at a time: a session serves one run at a time (onnxruntime-web hangs on concurrent runs of one session).
-    const values: Tensor[] = [];
-    for (const t of this.state) values.push(await readHeld(t));
+    // The device's reader queues GPU reads itself (onnxruntime-web hung on concurrent runs of one session).
+    const values = await Promise.all(this.state.map(readHeld));
     const n = this.stepGraph.paramNames.length;
     return {
       step: this.steps,
