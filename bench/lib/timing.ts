@@ -18,3 +18,51 @@ export function median(xs: readonly number[]): number {
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
+
+/**
+ * Times two or more functions in alternation: after `warmup` untimed rounds,
+ * each of `runs` rounds calls every function once, in turn (the order
+ * reversed every other round), so slow drifts of the machine fall on all of
+ * them alike. `pauseMs` of idle time go before each timed call, so threads
+ * another runtime left spinning (ONNX Runtime's and OpenMP's wait for work
+ * that way) have settled. Returns each function's milliseconds, round by round.
+ */
+export async function timeInterleaved(fns: readonly (() => unknown)[], warmup: number, runs: number, pauseMs = 0): Promise<number[][]> {
+  for (let i = 0; i < warmup; i++) for (const fn of fns) await fn();
+  const ms = fns.map((): number[] => []);
+  for (let i = 0; i < runs; i++) {
+    const order = fns.map((_, j) => (i % 2 ? fns.length - 1 - j : j));
+    for (const j of order) {
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      const start = performance.now();
+      await fns[j]();
+      ms[j].push(performance.now() - start);
+    }
+  }
+  return ms;
+}
+
+/** Paired comparison of b against a (same rounds): the median of b − a and how many rounds b was slower. */
+export function paired(a: readonly number[], b: readonly number[]): { medianDelta: number; slower: number; rounds: number } {
+  const d = a.map((x, i) => b[i] - x);
+  return { medianDelta: median(d), slower: d.filter((x) => x > 0).length, rounds: d.length };
+}
+
+/**
+ * A two-sided sign test on paired rounds: 'slower' or 'faster' when b was
+ * slower (or faster) than a in so many rounds that chance would give it
+ * under 5 % of the time, 'no consistent difference' otherwise.
+ */
+export function signVerdict(slower: number, rounds: number): 'slower' | 'faster' | 'no consistent difference' {
+  const k = Math.max(slower, rounds - slower);
+  let tail = 0;
+  for (let i = k; i <= rounds; i++) tail += binomial(rounds, i) / 2 ** rounds;
+  if (Math.min(1, 2 * tail) >= 0.05) return 'no consistent difference';
+  return slower > rounds - slower ? 'slower' : 'faster';
+}
+
+function binomial(n: number, k: number): number {
+  let c = 1;
+  for (let i = 1; i <= k; i++) c = (c * (n - k + i)) / i;
+  return c;
+}

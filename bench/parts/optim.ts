@@ -4,7 +4,8 @@
  * peer. Lion keeps one state buffer per parameter and AdamW two.
  */
 import { AdamW, Lion } from 'llm-tricks';
-import { runPeer } from '../lib/peer.js';
+import { availableParallelism } from 'node:os';
+import { runPeer, type PeerResult } from '../lib/peer.js';
 import { median, timeRuns } from '../lib/timing.js';
 import type { Part, RunSettings } from '../lib/types.js';
 
@@ -24,8 +25,8 @@ function randomArray(n: number, seed: number): Float32Array {
 export const optimPart: Part = {
   name: 'optim',
   title: 'Optimizer step: Lion vs AdamW',
-  about: 'One step over N float32 parameters (the article uses Lion for its lower memory: one state buffer instead of two). Peer: the same update in NumPy, in place.',
-  count: (s) => sizes(s).length * 4,
+  about: 'One step over N float32 parameters (the article uses Lion for its lower memory: one state buffer instead of two). Peers: the same update in NumPy, in place, and in PyTorch on the CPU (its AdamW with foreach ops; Lion, which PyTorch does not ship, written with foreach ops), on the same number of threads as there are cores.',
+  count: (s) => sizes(s).length * 6,
   summary(rows) {
     const tasks = [...new Set(rows.map((r) => r.task))];
     return tasks.flatMap((task) => {
@@ -33,7 +34,13 @@ export const optimPart: Part = {
       const adamw = rows.find((r) => r.task === task && r.impl === 'llm-tricks AdamW');
       if (!lion || !adamw) return [];
       const state = Number(lion.extra?.stateBytes) / Number(adamw.extra?.stateBytes);
-      return [`${task}: Lion's step takes ${(lion.median / adamw.median).toFixed(2)}× AdamW's time; its state is ${state}× AdamW's.`];
+      const lines = [`${task}: Lion's step takes ${(lion.median / adamw.median).toFixed(2)}× AdamW's time; its state is ${state}× AdamW's.`];
+      for (const mine of [lion, adamw]) {
+        for (const peer of rows.filter((r) => r.task === task && r.isPeer && r.group === mine.group && r.ms.length)) {
+          lines.push(`${task}, ${mine.group}: ${peer.impl} ÷ llm-tricks = ${(peer.median / mine.median).toFixed(2)}.`);
+        }
+      }
+      return lines;
     });
   },
   async run(s, report) {
@@ -46,10 +53,15 @@ export const optimPart: Part = {
         const ms = await timeRuns(() => opt.step([p], [g]), s.warmup, s.runs);
         const stateBytes = opt.state().buffers.flat().reduce((b, x) => b + x.byteLength, 0);
         report({ part: 'optim', task, impl: `llm-tricks ${name}`, group: name, isPeer: false, ms, median: median(ms), extra: { stateBytes } });
-        const peer = runPeer('numpy_peer.py', [name.toLowerCase(), n, s.warmup, s.runs]);
-        report('missing' in peer
-          ? { part: 'optim', task, impl: `numpy ${name}`, group: name, isPeer: true, ms: [], median: NaN, missing: peer.missing }
-          : { part: 'optim', task, impl: `${peer.peer} ${name}`, group: name, isPeer: true, ms: peer.ms, median: median(peer.ms) });
+        const peers: [string, PeerResult][] = [
+          ['numpy', runPeer('numpy_peer.py', [name.toLowerCase(), n, s.warmup, s.runs])],
+          ['pytorch cpu', runPeer('torch_peer.py', [name.toLowerCase(), JSON.stringify({ size: n, threads: availableParallelism() }), s.warmup, s.runs])],
+        ];
+        for (const [who, peer] of peers) {
+          report('missing' in peer
+            ? { part: 'optim', task, impl: `${who} ${name}`, group: name, isPeer: true, ms: [], median: NaN, missing: peer.missing }
+            : { part: 'optim', task, impl: `${peer.peer} ${name}`, group: name, isPeer: true, ms: peer.ms, median: median(peer.ms) });
+        }
       }
     }
   },
