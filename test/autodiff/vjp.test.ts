@@ -40,6 +40,39 @@ describe('broadcasting', () => {
   });
 });
 
+describe('matmul against a shared weight', () => {
+  const ops = (g: ReturnType<typeof vjp>): string[] => g.nodes.map((n) => ('op' in n ? String(n.op) : ''));
+  // The right operand's gradient folds the axes it is shared over into one matrix product: no batched product, no sum.
+  it.each([
+    [[2, 3, 4], [4, 5]],
+    [[2, 3, 6, 4], [2, 1, 4, 5]],
+    [[2, 3, 6, 4], [1, 1, 4, 5]],
+  ])('x%j @ w%j: dW from one product, the same as the batched product summed', (xs, ws) => {
+    const g = vjp(trace(matmul, [{ shape: xs, dtype: 'float64' }, { shape: ws, dtype: 'float64' }]));
+    expect(ops(g).filter((op) => op === 'sum')).toEqual([]);
+    const x = tensor(Array.from({ length: xs.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)), { shape: xs, dtype: 'float64' });
+    const w = tensor(Array.from({ length: ws.reduce((a, b) => a * b, 1) }, (_, i) => Math.cos(i)), { shape: ws, dtype: 'float64' });
+    const out = matmul(x, w);
+    const ct = tensor(Array.from({ length: out.size }, (_, i) => (i % 7) - 3), { shape: out.shape as number[], dtype: 'float64' });
+    const [, , gw] = run(g, [x, w, ct]);
+    const batched = matmul(transpose(x, [...xs.keys()].map((i) => (i < xs.length - 2 ? i : 2 * xs.length - 3 - i))), ct);
+    const lead = batched.rank - ws.length;
+    const axes = batched.shape.flatMap((d, i) => (i < lead || (ws[i - lead] === 1 && d !== 1) ? [i] : []));
+    const expected = sum(batched, axes, { keepDims: false });
+    Array.from(gw.data() as Float64Array).forEach((v, i) => expect(v).toBeCloseTo((expected.data() as Float64Array)[i], 10));
+    expect(gw.shape).toEqual(ws);
+  });
+
+  it.each([2, 5])('with symbolic batch and length (B=%i, T=3), where nothing folds, the gradient is still right', (b) => {
+    const g = vjp(trace((x, w) => sum(matmul(x, w)), [{ shape: ['B', 'T', 3], dtype: 'float64' }, { shape: [3, 2], dtype: 'float64' }]));
+    const x = tensor(Array.from({ length: b * 9 }, (_, i) => i / 10), { shape: [b, 3, 3], dtype: 'float64' });
+    const [, , gw] = run(g, [x, f64([[1, 2], [3, 4], [5, 6]]), tensor(1, { dtype: 'float64' })]);
+    // d/dw Σ(xw) = column sums of x over every row of every batch, for both columns.
+    const colSums = [0, 1, 2].map((c) => Array.from({ length: b * 3 }, (_, r) => (r * 3 + c) / 10).reduce((p, q) => p + q, 0));
+    Array.from(gw.data() as Float64Array).forEach((v, i) => expect(v).toBeCloseTo(colSums[i >> 1], 10));
+  });
+});
+
 describe('accumulation', () => {
   it('a value used several times gets the sum of its gradients: d/dx Σ(x·x + sin(x) + x) = 2x + cos(x) + 1', () => {
     fc.assert(fc.property(anyFloatTensor(), seed, (x, s) => {
