@@ -32,7 +32,7 @@ export { randomUniform, type RandomOptions } from './tensor/ops/random.js';
 
 // IR
 export { PRIMITIVES, FAMILY, type Primitive, type PrimitiveAttrs, type Family } from './ir/primitives.js';
-export { Graph, type Node, type InputNode, type PrimitiveNode, type CallNode, type Composite, type CustomVjp } from './ir/graph.js';
+export { Graph, type Node, type InputNode, type PrimitiveNode, type CallNode, type Composite, type CustomVjp, type FusedKernel } from './ir/graph.js';
 export { trace, type InputSpec, type TraceOutput } from './ir/trace.js';
 export { composite } from './ir/composite.js';
 export { callGraph } from './ir/replay.js';

@@ -1,9 +1,10 @@
 import { defineCustomVjp } from '../autodiff/custom-vjp.js';
+import { fusedComposite } from '../ir/composite.js';
 import { abs, add, div, exp, less, mul, neg, reciprocal, sub, where } from '../tensor/ops/elementwise.js';
 import { expectTensor } from '../tensor/apply.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 
-const sigmoidCore: (x: Tensor) => Tensor = defineCustomVjp(
+const sigmoidCore: (x: Tensor) => Tensor = fusedComposite(
   'sigmoid',
   (x) => {
     // e = exp(-|x|) never overflows: 1 / (1 + e) for x >= 0, e / (1 + e) below.

@@ -1,4 +1,4 @@
-import { defineCustomVjp } from '../autodiff/custom-vjp.js';
+import { fusedComposite } from '../ir/composite.js';
 import { add, div, equal, exp, log, mul, stopGradient, sub, where } from '../tensor/ops/elementwise.js';
 import { transpose } from '../tensor/ops/movement.js';
 import { max, sum } from '../tensor/ops/reduce.js';
@@ -27,7 +27,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   return sub(x, logSumExp(x, axis, true));
 }
 
-const softmaxLast = defineCustomVjp(
+const softmaxLast = fusedComposite(
   'softmax',
   (x) => {
     const e = exp(sub(x, stopGradient(max(x, -1, { keepDims: true }))));

@@ -2,7 +2,7 @@ import { expectTensor, recordCall } from '../tensor/apply.js';
 import { fail, show } from '../tensor/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { currentTrace } from '../tensor/trace-state.js';
-import type { Composite, CustomVjp } from './graph.js';
+import type { Composite, CustomVjp, FusedKernel } from './graph.js';
 import { trace } from './trace.js';
 
 /**
@@ -13,7 +13,16 @@ import { trace } from './trace.js';
  */
 export function composite(name: string, forward: (...inputs: Tensor[]) => Tensor, vjp?: CustomVjp): (...inputs: Tensor[]) => Tensor {
   if (typeof name !== 'string' || name.length === 0) fail('composite', `name expected a non-empty string, got ${show(name)}`);
-  const def: Composite = vjp ? { name, forward, vjp } : { name, forward };
+  return callable(vjp ? { name, forward, vjp } : { name, forward });
+}
+
+/** A library composite whose body a backend may replace with the fused `kernel` (not exported from the package). */
+export function fusedComposite(kernel: FusedKernel, forward: (...inputs: Tensor[]) => Tensor, vjp: CustomVjp): (...inputs: Tensor[]) => Tensor {
+  return callable({ name: kernel, forward, vjp, kernel });
+}
+
+function callable(def: Composite): (...inputs: Tensor[]) => Tensor {
+  const { name, forward } = def;
   return (...inputs: Tensor[]): Tensor => {
     inputs.forEach((t, i) => expectTensor(name, `input ${i}`, t));
     const state = currentTrace();

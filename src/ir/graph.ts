@@ -52,7 +52,16 @@ export interface Composite {
   /** The body written with Tensor ops; traced once per call. */
   readonly forward: (...inputs: import('../tensor/tensor.js').Tensor[]) => import('../tensor/tensor.js').Tensor;
   readonly vjp?: CustomVjp;
+  /**
+   * The fused kernel the body computes, which a backend may run instead of
+   * inlining the body: 'sigmoid', or 'softmax' over the last axis. Only the
+   * library's own composites carry one; the body stays the reference.
+   */
+  readonly kernel?: FusedKernel;
 }
+
+/** Fused kernels a backend may substitute for a composite's body. */
+export type FusedKernel = 'sigmoid' | 'softmax';
 
 /** A traced function: inputs, outputs and every node in topological order. */
 export class Graph {

@@ -1,4 +1,4 @@
-import type { Graph, Node } from '../../ir/graph.js';
+import type { FusedKernel, Graph, Node } from '../../ir/graph.js';
 import type { Primitive } from '../../ir/primitives.js';
 import { fail } from '../../tensor/errors.js';
 import { isStatic, type Dim, type Shape } from '../../tensor/shape.js';
@@ -26,6 +26,13 @@ export interface LowerOptions {
   readonly outputNames?: readonly string[];
   /** Values for some inputs, by name: they become initializers instead of inputs. */
   readonly initializers?: ReadonlyMap<string, Tensor>;
+  /**
+   * Shift with ONNX BitShift where the random generator divides by powers
+   * of two (the same bits, a faster kernel on ONNX Runtime's CPU, also in
+   * WebAssembly). Default false: WebGPU has no BitShift kernel, and the
+   * division runs everywhere.
+   */
+  readonly bitShift?: boolean;
 }
 
 /** An IR graph as ONNX: the model bytes and the names of its inputs and outputs. */
@@ -38,7 +45,8 @@ export interface LoweredModel {
 /**
  * Lowers a graph to an ONNX model (opset 21). Graph inputs keep their names
  * and symbolic dimensions (as dim_param); outputs are `output{i}`, or the
- * names given. Composite calls are inlined. Sizes that depend on symbolic
+ * names given. Composite calls are inlined, except the library's fused ones
+ * (sigmoid, softmax), which become one ONNX op each. Sizes that depend on symbolic
  * dimensions are read from the inputs that bind them with Shape.
  */
 export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredModel {
@@ -58,6 +66,7 @@ export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredMod
   const dims = new Map<Dim, string>();
   const ctx: LowerContext = {
     b,
+    bitShift: options.bitShift ?? false,
     dim(d) {
       let name = dims.get(d);
       if (name) return name;
@@ -90,6 +99,16 @@ export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredMod
   return { bytes, inputNames: fed.map((n) => n.name), outputNames };
 }
 
+/**
+ * The library composites that map to one ONNX op with a kernel on every
+ * execution provider used here (CPU, WebAssembly, WebGPU, CUDA), instead of
+ * their bodies' five to eight elementwise and reduction nodes.
+ */
+const FUSED: Readonly<Record<FusedKernel, (ctx: LowerContext, args: readonly string[]) => string>> = {
+  sigmoid: (ctx, [x]) => ctx.b.op('Sigmoid', [x]),
+  softmax: (ctx, [x]) => ctx.b.op('Softmax', [x], { axis: { i: -1 } }),
+};
+
 /** Emits a graph's nodes given the ONNX names of its inputs; returns its outputs' names. */
 function lowerNodes(ctx: LowerContext, graph: Graph, inputNames: readonly string[]): string[] {
   const names = new Map<Node, string>();
@@ -97,9 +116,12 @@ function lowerNodes(ctx: LowerContext, graph: Graph, inputNames: readonly string
   for (const node of graph.nodes) {
     if (node.kind === 'input') continue;
     const args = node.inputs.map((x) => names.get(x)!);
-    names.set(node, node.kind === 'call'
-      ? lowerNodes(ctx, node.body, args)[0]
-      : (LOWERINGS[node.op] as Lowering<Primitive>)(ctx, node as never, args));
+    if (node.kind === 'call') {
+      const kernel = node.composite.kernel;
+      names.set(node, kernel ? FUSED[kernel](ctx, args) : lowerNodes(ctx, node.body, args)[0]);
+    } else {
+      names.set(node, (LOWERINGS[node.op] as Lowering<Primitive>)(ctx, node as never, args));
+    }
   }
   return graph.outputs.map((o) => names.get(o)!);
 }
