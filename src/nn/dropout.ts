@@ -1,5 +1,5 @@
 import { fail, show } from '../tensor/errors.js';
-import { cast, div, less, sub, where } from '../tensor/ops/elementwise.js';
+import { cast, div, less, mul, sub } from '../tensor/ops/elementwise.js';
 import { randomUniform } from '../tensor/ops/random.js';
 import { Tensor, tensor } from '../tensor/tensor.js';
 import { deriveSeed } from './init.js';
@@ -35,6 +35,9 @@ export class Dropout extends Module {
     const rate = p instanceof Tensor ? cast(p, x.dtype) : tensor(p, { dtype: x.dtype });
     const u = randomUniform(ctx.seed, ctx.step, x.shape, { salt: this.salt, dtype: x.dtype === 'float64' ? 'float64' : 'float32' });
     const drop = less(cast(u, x.dtype), rate); // P(u < p) = p, and never for p = 0
-    return where(drop, 0, div(x, sub(tensor(1, { dtype: x.dtype }), rate)));
+    // x · mask, mask = 0 where dropped and 1/(1-p) elsewhere: a Mul is several times cheaper than a Where
+    // on the CPU. Unlike a select, 0 · ±Infinity and 0 · NaN give NaN, so a non-finite input is never hidden.
+    const one = tensor(1, { dtype: x.dtype });
+    return mul(x, div(sub(one, cast(drop, x.dtype)), sub(one, rate)));
   }
 }

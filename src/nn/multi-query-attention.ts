@@ -77,7 +77,8 @@ export function checkPositions(where: string, positions: Tensor, T: Dim, P: Dim)
   if (got.some((p, i) => p !== P + i)) fail(where, `positions expected ${P}..${P + got.length - 1} (the tokens after a cache of ${P}), got ${show(got)}`);
 }
 
-// Added where a key is masked out; finite so a fully masked row gives no NaN.
+// Added where a key is masked out; finite so a fully masked row gives no NaN, and large enough
+// that adding a score to it leaves it unchanged in float32 and float64.
 const MASKED = -1e30;
 
 /**
@@ -154,13 +155,18 @@ export class MultiQueryAttention extends Module {
     const S = key.shape[2];
     const float = x.dtype === 'float64' ? 'float64' : 'float32';
     let scores = mul(matmul(q, unsqueeze(swapAxes(key, -1, -2), 2)), 1 / Math.sqrt(D)); // (B, K, G, T, S)
+    // Position bias and causal mask are summed at their own small shapes, then added to the scores once:
+    // an Add over the scores is several times cheaper than a Where, and MASKED absorbs any finite score.
+    let bias: Tensor | null = null;
     if (this.position instanceof AlibiBias || this.position instanceof RelativePositionBias) {
-      scores = add(scores, reshape(this.position.forward(positions, S, float), [K, G, T, S]));
+      bias = reshape(this.position.forward(positions, S, float), [K, G, T, S]);
     }
     if (this.causal) {
       const later = less(reshape(cast(positions, 'int32'), [T, 1]), reshape(iota(S, 'int32'), [1, S])); // (T, S): key after query
-      scores = where(later, tensor(MASKED, { dtype: x.dtype }), scores);
+      const mask = where(later, tensor(MASKED, { dtype: x.dtype }), tensor(0, { dtype: x.dtype }));
+      bias = bias ? add(bias, mask) : mask;
     }
+    if (bias) scores = add(scores, bias);
     let probs = softmax(scores, -1);
     if (this.dropout) probs = this.dropout.forward(probs, call?.ctx);
     const out = matmul(probs, unsqueeze(value, 2)); // (B, K, G, T, D)
