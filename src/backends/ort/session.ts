@@ -59,8 +59,9 @@ export function ortBackend(name: string, ort: OrtModule, table: DeviceTable): Ba
       for (const i of resident) {
         if (!Number.isInteger(i) || i < 0 || i >= graph.outputs.length) fail(where, `residentOutputs expected output indices below ${graph.outputs.length}, got ${show(i)}`);
       }
-      const model = lowerGraph(graph);
       const onGpu = device !== 'cpu' && device !== 'wasm';
+      // BitShift has CPU kernels (native and WebAssembly) but none on WebGPU or CUDA.
+      const model = lowerGraph(graph, { bitShift: !onGpu });
       const sessionOptions: InferenceSession.SessionOptions = {
         executionProviders: table.providers(device, options),
         graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',

@@ -4,13 +4,21 @@ import type { LowerContext, LoweringTable } from './types.js';
 
 // The reference kernel's generator (tensor/random-bits.ts) in uint32 ops:
 // Mul and Add wrap modulo 2^32 and Div by 2^k is a right shift, identically
-// on the CPU and WebGPU execution providers.
+// on the CPU and WebGPU execution providers. The per-element shifts become
+// BitShift where the target has it (LowerOptions.bitShift).
 
 const UINT32 = 12;
 
+/** floor(x / 2^k) on a uint32 tensor: a BitShift where the target has one, else a Div. */
+function shiftRight(ctx: LowerContext, x: string, k: number): string {
+  return ctx.bitShift
+    ? ctx.b.op('BitShift', [x, ctx.b.uint32(k)], { direction: { s: 'RIGHT' } })
+    : ctx.b.op('Div', [x, ctx.b.uint32(2 ** k)]);
+}
+
 /** x + floor(x / 2^k): random-bits' add-shift step. */
 function addShift(ctx: LowerContext, x: string, k: number): string {
-  return ctx.b.op('Add', [x, ctx.b.op('Div', [x, ctx.b.uint32(2 ** k)])]);
+  return ctx.b.op('Add', [x, shiftRight(ctx, x, k)]);
 }
 
 /** random-bits' mix() on a uint32 tensor. */
@@ -36,10 +44,10 @@ export const random: LoweringTable<'randomUniform'> = {
     const counter = asU32(b.op('Range', [b.scalar(1, 'int64'), b.op('Add', [count, b.scalar(1, 'int64')]), b.scalar(1, 'int64')]));
     const y = b.op('Mul', [counter, key]);
     const z = b.op('Add', [y, key]);
-    const swap = (x: string): string => b.op('Add', [b.op('Mul', [x, b.uint32(0x10000)]), b.op('Div', [x, b.uint32(0x10000)])]);
+    const swap = (x: string): string => b.op('Add', [b.op('Mul', [x, b.uint32(0x10000)]), shiftRight(ctx, x, 16)]);
     let x = y;
     for (const w of [y, z, y, z]) x = swap(b.op('Add', [b.op('Mul', [x, x]), w]));
-    const bits = b.op('Cast', [b.op('Div', [x, b.uint32(256)])], { to: { i: ONNX_TYPE[node.dtype] } });
+    const bits = b.op('Cast', [shiftRight(ctx, x, 8)], { to: { i: ONNX_TYPE[node.dtype] } });
     return b.op('Reshape', [b.op('Mul', [bits, b.scalar(2 ** -24, node.dtype)]), ctx.shape(shape)]);
   },
 };

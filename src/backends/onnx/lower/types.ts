@@ -10,6 +10,8 @@ export interface LowerContext {
   dim(d: Dim): string;
   /** An int64 1-D tensor holding a shape. */
   shape(dims: Shape): string;
+  /** Whether the target has BitShift kernels (see LowerOptions.bitShift). */
+  readonly bitShift: boolean;
 }
 
 /** Emits the ONNX nodes of one primitive node; returns the name of its output. */

@@ -1,0 +1,24 @@
+/**
+ * The random generator's two lowerings (portable Div by 2^k, and BitShift
+ * where the target has it) give the reference kernel's bits, run directly on
+ * onnxruntime-node's CPU: whichever one a backend picks, masks agree.
+ */
+import * as ort from 'onnxruntime-node';
+import { expect, it } from 'vitest';
+import { randomUniform, referenceBackend, tensor, trace } from '../../../src/index.js';
+import { lowerGraph } from '../../../src/node.js';
+
+const graph = trace((seed, step) => randomUniform(seed, step, [3, 1000], { salt: 5 }), [{ shape: [], dtype: 'int32' }, { shape: [], dtype: 'int32' }]);
+
+it.each([false, true])('bitShift %s: the bits of the reference kernel, over seeds and steps', async (bitShift) => {
+  const { bytes, inputNames, outputNames } = lowerGraph(graph, { bitShift });
+  const ops = new TextDecoder('latin1').decode(bytes);
+  expect(ops.includes('BitShift')).toBe(bitShift);
+  const session = await ort.InferenceSession.create(bytes);
+  const reference = await referenceBackend.compile(graph);
+  for (const [seed, step] of [[0, 1], [1, 1], [7, 123456], [-5, 2 ** 31 - 1]]) {
+    const out = await session.run({ [inputNames[0]]: new ort.Tensor('int32', Int32Array.of(seed), []), [inputNames[1]]: new ort.Tensor('int32', Int32Array.of(step), []) });
+    const [want] = await reference.run([tensor(seed, { dtype: 'int32' }), tensor(step, { dtype: 'int32' })]);
+    expect(Array.from(out[outputNames[0]].data as Float32Array)).toEqual(Array.from(want.data() as Float32Array));
+  }
+});
