@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { DecoderLM, Generator } from 'llm-tricks';
 import { exportDecoderLM } from 'llm-tricks/node';
 import { deviceBackend } from '../lib/device.js';
-import { median, paired, signVerdict, timeInterleaved, timeRuns } from '../lib/timing.js';
+import { median, paired, signVerdict, timeInterleaved } from '../lib/timing.js';
 import type { Part, Row, RunSettings } from '../lib/types.js';
 
 const KINDS: readonly [string, number][] = [['multi-head', 4], ['grouped-query', 2], ['multi-query', 1]];
@@ -49,7 +49,7 @@ async function bareDecode(session: ort.InferenceSession, layers: number, kvHeads
 export const decodePart: Part = {
   name: 'decode',
   title: 'KV-cached decoding: multi-head vs grouped-query vs multi-query',
-  about: 'Greedy decoding of 16 new tokens after a prompt of L tokens, 4 layers of width 128 with 4 query heads, on ort-node cpu through llm-tricks\' Generator: decode tokens/s (prefill excluded: the time of 16 tokens minus the time of 1, over 15) and the KV cache after decoding. The peer of the multi-query rows is a bare InferenceSession loop over the same model exported with exportDecoderLM.',
+  about: 'Greedy decoding of 16 new tokens after a prompt of L tokens, 4 layers of width 128 with 4 query heads, on ort-node cpu through llm-tricks\' Generator: decode tokens/s (prefill excluded: the median difference between 16 tokens and 1 token timed in alternation, over 15) and the KV cache after decoding. The peer of the multi-query rows is a bare InferenceSession loop over the same model exported with exportDecoderLM.',
   count: (s) => contexts(s).length * (KINDS.length + (s.device === 'cpu' ? 1 : 0)),
   summary(rows) {
     return [...new Set(rows.map((r) => r.task))].flatMap((task) => {
@@ -71,7 +71,7 @@ export const decodePart: Part = {
   },
   async run(s, report) {
     const n = NEW(s);
-    const runs = Math.max(3, Math.ceil(s.runs / 2));
+    const runs = s.mode === 'quick' ? 3 : 2 * s.runs;
     for (const L of contexts(s)) {
       const task = `context ${L}`;
       const ids = prompt(L);
@@ -80,9 +80,12 @@ export const decodePart: Part = {
         const on = deviceBackend(s.device);
         const gen = await Generator.create(model, { backend: on.backend, compile: { device: on.device } });
         let kvBytes = 0;
-        const full = await timeRuns(async () => { kvBytes = (await gen.generate(ids, { maxNewTokens: n })).cacheBytes; }, 1, runs);
-        const one = await timeRuns(() => gen.generate(ids, { maxNewTokens: 1 }), 1, runs);
-        const perToken = (median(full) - median(one)) / (n - 1);
+        // 16 tokens and 1 token in alternation: the per-token time is the median of the paired differences.
+        const [full, one] = await timeInterleaved([
+          async () => { kvBytes = (await gen.generate(ids, { maxNewTokens: n })).cacheBytes; },
+          () => gen.generate(ids, { maxNewTokens: 1 }),
+        ], 1, runs);
+        const perToken = paired(one, full).medianDelta / (n - 1);
         const row: Row = { part: 'decode', task, impl: `llm-tricks ${kind}`, group: kind, isPeer: false, ms: full, median: median(full), extra: { kvHeads, tokensPerSecond: Math.round(1000 / perToken), kvBytes } };
         report(row);
         // The bare loop runs onnxruntime-node on the CPU: its peer only on that device.
@@ -91,8 +94,9 @@ export const decodePart: Part = {
           const c = model.config;
           // Timed in alternation with the Generator, so the comparison does not ride on the machine's drift.
           const [mine, bare] = await timeInterleaved([() => gen.generate(ids, { maxNewTokens: n }), () => bareDecode(session, c.layers, c.kvHeads, c.headDim, ids, n)], 1, 2 * runs);
+          // The Generator's own runs of this comparison go to the JSON with the peer's.
           const p = paired(bare, mine);
-          report({ part: 'decode', task, impl: `onnxruntime-node ${ort.env.versions.common} InferenceSession loop`, group: kind, isPeer: true, ms: bare, median: median(bare), extra: { generatorMedianMs: Number(median(mine).toFixed(2)), pairedDeltaMs: Number(p.medianDelta.toFixed(2)), generatorSlowerRounds: p.slower, rounds: p.rounds } });
+          report({ part: 'decode', task, impl: `onnxruntime-node ${ort.env.versions.common} InferenceSession loop`, group: kind, isPeer: true, ms: bare, median: median(bare), extra: { generatorMedianMs: Number(median(mine).toFixed(2)), pairedDeltaMs: Number(p.medianDelta.toFixed(2)), generatorSlowerRounds: p.slower, rounds: p.rounds }, data: { generatorMs: mine } });
         }
       }
     }

@@ -49,13 +49,12 @@ export const trainPart: Part = {
     for (const peer of rows.filter((r) => (r.group === 'pytorch' || r.group === 'tfjs') && r.ms.length)) {
       if (!ort) continue;
       const ratio = peer.median / ort.median;
-      const how = ratio >= 1 ? `llm-tricks ${ratio.toFixed(2)}× as fast` : `llm-tricks ${(1 / ratio).toFixed(2)}× as slow`;
-      let side = '';
+      let verdict = ratio >= 1 ? `llm-tricks ${ratio.toFixed(1)}× faster` : `llm-tricks ${(1 / ratio).toFixed(1)}× slower`;
       if (peer.extra?.rounds) {
-        const verdict = { slower: 'llm-tricks faster', faster: 'llm-tricks slower', 'no consistent difference': 'no consistent difference' }[signVerdict(Number(peer.extra.slowerRounds), Number(peer.extra.rounds))];
-        side = `; timed in alternation, the peer was slower in ${peer.extra.slowerRounds} of ${peer.extra.rounds} rounds (sign test, 5 %): ${verdict}`;
+        const sign = { slower: 'llm-tricks faster', faster: 'llm-tricks slower', 'no consistent difference': 'no consistent difference' }[signVerdict(Number(peer.extra.slowerRounds), Number(peer.extra.rounds))];
+        verdict = `timed in alternation, the peer was slower in ${peer.extra.slowerRounds} of ${peer.extra.rounds} rounds (sign test, 5 %): ${sign}`;
       }
-      out.push(`${peer.impl}: ${Number(peer.extra?.tokensPerSecond).toFixed(0)} tokens/s; peer ÷ llm-tricks = ${ratio.toFixed(2)} (${how}${side}).`);
+      out.push(`${peer.impl}: ${Number(peer.extra?.tokensPerSecond).toFixed(0)} tokens/s; peer ÷ llm-tricks = ${ratio.toFixed(2)}; ${verdict}.`);
     }
     if (copy?.extra) {
       const { residentMedianMs: resident, pairedDeltaMs: delta, slowerRounds, rounds } = copy.extra;
