@@ -45,13 +45,14 @@ export async function startPeer(script: string, args: readonly (string | number)
   const child = spawn('python3', [`${peers}${script}`, ...args.map(String), 'serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  // 'close' comes after the process has exited and its output streams are read to the end.
+  const closed = new Promise((resolve) => child.on('close', resolve));
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async (): Promise<string | undefined> => (await lines.next()).value as string | undefined;
   const failed = new Promise<undefined>((resolve) => child.on('error', () => resolve(undefined)));
   const first = await Promise.race([next(), failed]);
   if (first === undefined) {
-    const exited = child.exitCode === null ? new Promise((r) => child.on('close', r)) : Promise.resolve();
-    await exited;
+    await closed;
     return { missing: whyMissing(stderr) };
   }
   const { peer, extra } = JSON.parse(first) as { peer: string; extra: Record<string, number | string> };
