@@ -14,7 +14,8 @@ import { expectTensor } from '../tensor/apply.js';
  * function of (seed, step, this layer's salt, element index). The salt comes
  * from the constructor's seed: give each Dropout its own (the built-in
  * modules derive one per layer from their names), or two of them will draw
- * the same masks.
+ * the same masks. The input is multiplied by the mask, as in PyTorch: a NaN
+ * or infinity stays NaN even where its element is dropped.
  */
 export class Dropout extends Module {
   /** Separates this layer's masks from every other layer's. */
