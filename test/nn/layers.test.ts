@@ -167,6 +167,14 @@ describe('Dropout', () => {
     }), { numRuns: 20 });
   });
 
+  it('multiplies by its mask: a NaN or infinity stays NaN even where its element is dropped', () => {
+    const bad = tensor(Array.from({ length: 200 }, (_, i) => [NaN, Infinity, -Infinity][i % 3]), { dtype: 'float64' });
+    const y = nums(new Dropout({ seed: 4 }).forward(bad, ctx(0.5, 2, 3)));
+    y.forEach((v, i) => expect(v, `element ${i}`).toSatisfy((u: number) => Number.isNaN(u) || u === [NaN, Infinity, -Infinity][i % 3]));
+    // About half are dropped (0 · ±Infinity is NaN), the rest keep their value scaled by 2.
+    expect(y.filter((v) => Number.isNaN(v)).length).toBeGreaterThan(100);
+  });
+
   it('the mask is a function of (seed, step): same → same, new step or new seed → different', () => {
     const d = new Dropout({ seed: 5 });
     const mask = (seed: number, step: number): string => nums(d.forward(x, ctx(0.5, seed, step))).map((v) => (v ? 1 : 0)).join('');
