@@ -70,6 +70,15 @@ describe('second-order gradients (vjp of a vjp graph)', () => {
     fc.assert(fc.property(arb, seed, ([xs, vs], s) => { checkSecondOrder(f, xs, vs, s); }), { numRuns: RUNS });
   });
 
+  // The generators reach exponent 0 only by shrinking; pin it: at b = 0 the mixed term ∂²(a^b)/∂a∂b = a^(b-1)(1 + b ln a)
+  // must survive the first gradient's guard for a = b = 0.
+  it('pow at exponent exactly 0: the Hessian-vector product keeps the mixed term', () => {
+    const a = tensor([0.5, 1, 2, 3.5], { dtype: 'float64' });
+    const b = tensor([0, 0, 0, 0], { dtype: 'float64' });
+    const v = (k: number): Tensor => tensor([0.3, -0.7, 0.9, -0.2].map((x) => x * k), { dtype: 'float64' });
+    checkSecondOrder(pow, [a, b], [v(1), v(-1)], 3);
+  });
+
   it('d²/dx² Σx³ = 6x and d³/dx³ Σx³ = 6 (closed form)', () => {
     fc.assert(fc.property(shape({ minRank: 1, maxRank: 3 }).chain((s) => floatTensor(s)), (x) => {
       const cube: Fn = (v) => sum(mul(v, mul(v, v)));

@@ -32,8 +32,13 @@ export const elementwise: VjpTable<'neg' | 'exp' | 'log' | 'sin' | 'cos' | 'sqrt
   div: (ct, [, b], out, _a, needs) => [ifNeeded(needs, 0, () => div(ct, b)), ifNeeded(needs, 1, () => neg(div(mul(ct, out), b)))],
   // d a^b/da = b a^(b-1); d a^b/db = a^b ln a: NaN for a < 0 (as in PyTorch), 0 at a = 0 (the limit for b > 0)
   pow: (ct, [a, b], out, _a, needs) => [
-    // b a^(b-1) is 0 · 0^-1 = NaN at b = 0; the derivative there is 0 (as PyTorch).
-    ifNeeded(needs, 0, () => where(equal(b, 0), 0, mul(ct, mul(b, pow(a, sub(b, 1)))))),
+    // b a^(b-1) is 0 · 0^-1 = NaN at a = b = 0; the derivative there is 0 (as PyTorch). Only that point is
+    // replaced: at b = 0 with a ≠ 0 the formula is already 0, and selecting a constant there would cut its
+    // derivative in b (a Hessian of a^b would lose its mixed term a^(b-1)(1 + b ln a) at b = 0).
+    ifNeeded(needs, 0, () => {
+      const d = mul(ct, mul(b, pow(a, sub(b, 1))));
+      return where(equal(b, 0), where(equal(a, 0), 0, d), d);
+    }),
     ifNeeded(needs, 1, () => where(equal(a, 0), 0, mul(ct, mul(out, log(a))))),
   ],
   maximum: chooser((a, b) => less(b, a)),
