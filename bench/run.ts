@@ -9,6 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SingleBar, Presets } from 'cli-progress';
+import * as ort from 'onnxruntime-node';
+import * as tf from '@tensorflow/tfjs';
 import { backendsPart } from './parts/backends.js';
 import { matmulPart } from './parts/matmul.js';
 import { optimPart } from './parts/optim.js';
@@ -71,5 +73,7 @@ bar?.stop();
 // A partial run (--only) or another device never replaces the full CPU report: it gets its own name.
 const name = [mode, ...(values.only ? [values.only.join('+')] : []), ...(values.device !== 'cpu' ? [values.device] : [])].join('-');
 const reportPath = values.report ?? (name !== mode ? `${values.results}/${name}.md` : 'docs/bench.md');
-await writeReport(parts, rows, settings, { 'llm-tricks': pkg.version }, reportPath, values.results, name);
+// The Python peers name their versions in their rows ('numpy 2.4.6', 'pytorch 2.15.0 ...').
+const versions = { 'llm-tricks': pkg.version, 'onnxruntime-node': ort.env.versions.common, '@tensorflow/tfjs': tf.version.tfjs };
+await writeReport(parts, rows, settings, versions, reportPath, values.results, name);
 console.log(`\nwrote ${values.results}/${name}.json and ${reportPath}`);
