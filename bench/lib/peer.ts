@@ -62,7 +62,7 @@ export async function startPeer(script: string, args: readonly (string | number)
     async step() {
       child.stdin.write('step\n');
       const answer = await next();
-      if (answer !== 'ok') throw new Error(`bench: peer ${peer} stopped: ${stderr.trim().split('\n').pop() ?? answer}`);
+      if (answer !== 'ok') throw new Error(`bench: peer ${peer} stopped: ${stderr.trim().split('\n').pop() || answer || 'no answer'}`);
     },
     close() {
       child.stdin.end();

@@ -61,6 +61,15 @@ export function signVerdict(slower: number, rounds: number): 'slower' | 'faster'
   return slower > rounds - slower ? 'slower' : 'faster';
 }
 
+/**
+ * "<subject> in k of n rounds (sign test, 5 %): <verdict>", the verdict being
+ * `ifSlower`, `ifFaster` or 'no consistent difference'.
+ */
+export function signSentence(subject: string, slower: number, rounds: number, ifSlower: string, ifFaster: string): string {
+  const verdict = { slower: ifSlower, faster: ifFaster, 'no consistent difference': 'no consistent difference' }[signVerdict(slower, rounds)];
+  return `${subject} in ${slower} of ${rounds} rounds (sign test, 5 %): ${verdict}`;
+}
+
 function binomial(n: number, k: number): number {
   let c = 1;
   for (let i = 1; i <= k; i++) c = (c * (n - k + i)) / i;

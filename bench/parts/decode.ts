@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { DecoderLM, Generator } from 'llm-tricks';
 import { exportDecoderLM } from 'llm-tricks/node';
 import { deviceBackend } from '../lib/device.js';
-import { median, paired, signVerdict, timeInterleaved } from '../lib/timing.js';
+import { median, paired, signSentence, timeInterleaved } from '../lib/timing.js';
 import type { Part, Row, RunSettings } from '../lib/types.js';
 
 const KINDS: readonly [string, number][] = [['multi-head', 4], ['grouped-query', 2], ['multi-query', 1]];
@@ -63,8 +63,8 @@ export const decodePart: Part = {
       if (bare?.extra) {
         const { generatorMedianMs: mine, pairedDeltaMs: delta, generatorSlowerRounds: slower, rounds } = bare.extra;
         const pct = (Number(mine) / bare.median - 1) * 100;
-        const verdict = { slower: 'the Generator is slower', faster: 'the Generator is faster', 'no consistent difference': 'no consistent difference' }[signVerdict(Number(slower), Number(rounds))];
-        lines.push(`context ${L}: timed in alternation (multi-query, prefill and 16 tokens), the Generator took ${Number(mine).toFixed(1)} ms and a bare InferenceSession loop over the exported model ${bare.median.toFixed(1)} ms (${Math.abs(pct).toFixed(1)}% ${pct >= 0 ? 'more' : 'less'}); median paired difference ${Number(delta).toFixed(1)} ms, the Generator slower in ${slower} of ${rounds} rounds (sign test, 5 %): ${verdict}.`);
+        const sign = signSentence('the Generator slower', Number(slower), Number(rounds), 'the Generator is slower', 'the Generator is faster');
+        lines.push(`context ${L}: timed in alternation (multi-query, prefill and 16 tokens), the Generator took ${Number(mine).toFixed(1)} ms and a bare InferenceSession loop over the exported model ${bare.median.toFixed(1)} ms (${Math.abs(pct).toFixed(1)}% ${pct >= 0 ? 'more' : 'less'}); median paired difference ${Number(delta).toFixed(1)} ms, ${sign}.`);
       }
       return lines;
     });
@@ -92,9 +92,9 @@ export const decodePart: Part = {
         if (kvHeads === 1 && s.device === 'cpu') {
           const session = await ort.InferenceSession.create(exportDecoderLM(model).model);
           const c = model.config;
-          // Timed in alternation with the Generator, so the comparison does not ride on the machine's drift.
+          // Timed in alternation with the Generator, so the comparison does not ride on the machine's drift;
+          // the Generator's own runs of this comparison go to the JSON with the peer's.
           const [mine, bare] = await timeInterleaved([() => gen.generate(ids, { maxNewTokens: n }), () => bareDecode(session, c.layers, c.kvHeads, c.headDim, ids, n)], 1, 2 * runs);
-          // The Generator's own runs of this comparison go to the JSON with the peer's.
           const p = paired(bare, mine);
           report({ part: 'decode', task, impl: `onnxruntime-node ${ort.env.versions.common} InferenceSession loop`, group: kind, isPeer: true, ms: bare, median: median(bare), extra: { generatorMedianMs: Number(median(mine).toFixed(2)), pairedDeltaMs: Number(p.medianDelta.toFixed(2)), generatorSlowerRounds: p.slower, rounds: p.rounds }, data: { generatorMs: mine } });
         }

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { tfjsTrainer, useBackend } from '../peers/tfjs-decoder.js';
 import { deviceBackend } from '../lib/device.js';
 import { startPeer, type PeerProcess } from '../lib/peer.js';
-import { median, paired, signVerdict, timeInterleaved, timeRuns } from '../lib/timing.js';
+import { median, paired, signSentence, timeInterleaved, timeRuns } from '../lib/timing.js';
 import type { Part, RunSettings } from '../lib/types.js';
 
 interface Size { dim: number; layers: number; B: number; T: number }
@@ -51,15 +51,14 @@ export const trainPart: Part = {
       const ratio = peer.median / ort.median;
       let verdict = ratio >= 1 ? `llm-tricks ${ratio.toFixed(1)}× faster` : `llm-tricks ${(1 / ratio).toFixed(1)}× slower`;
       if (peer.extra?.rounds) {
-        const sign = { slower: 'llm-tricks faster', faster: 'llm-tricks slower', 'no consistent difference': 'no consistent difference' }[signVerdict(Number(peer.extra.slowerRounds), Number(peer.extra.rounds))];
-        verdict = `timed in alternation, the peer was slower in ${peer.extra.slowerRounds} of ${peer.extra.rounds} rounds (sign test, 5 %): ${sign}`;
+        verdict = signSentence('timed in alternation, the peer was slower', Number(peer.extra.slowerRounds), Number(peer.extra.rounds), 'llm-tricks faster', 'llm-tricks slower');
       }
       out.push(`${peer.impl}: ${Number(peer.extra?.tokensPerSecond).toFixed(0)} tokens/s; peer ÷ llm-tricks = ${ratio.toFixed(2)}; ${verdict}.`);
     }
     if (copy?.extra) {
       const { residentMedianMs: resident, pairedDeltaMs: delta, slowerRounds, rounds } = copy.extra;
-      const verdict = { slower: 'copying costs time', faster: 'copying was faster', 'no consistent difference': 'no consistent difference' }[signVerdict(Number(slowerRounds), Number(rounds))];
-      out.push(`State copied through JavaScript every step vs kept resident, timed in alternation: ${copy.median.toFixed(1)} ms vs ${Number(resident).toFixed(1)} ms per step; median paired difference ${Number(delta).toFixed(1)} ms, copying slower in ${slowerRounds} of ${rounds} rounds (sign test, 5 %): ${verdict}.`);
+      const sign = signSentence('copying slower', Number(slowerRounds), Number(rounds), 'copying costs time', 'copying was faster');
+      out.push(`State copied through JavaScript every step vs kept resident, timed in alternation: ${copy.median.toFixed(1)} ms vs ${Number(resident).toFixed(1)} ms per step; median paired difference ${Number(delta).toFixed(1)} ms, ${sign}.`);
     }
     if (ort && gemm) out.push(`Model FLOP/s ${(Number(ort.extra?.gflops)).toFixed(1)} GFLOP/s = ${((100 * Number(ort.extra?.gflops)) / Number(gemm.extra?.gflops)).toFixed(0)}% of the measured GEMM ceiling (${Number(gemm.extra?.gflops).toFixed(1)} GFLOP/s).`);
     return out;
@@ -94,9 +93,10 @@ export const trainPart: Part = {
       peak = Math.max(peak, rssMiB());
     }
     const spec = { shape: [z.B, z.T], dtype: 'int32' } as const;
-    const { graph } = buildStepGraph({ model: model(z), loss: languageModelLoss, optimizer: new Lion({ lr: 1e-3 }), batch: [spec, spec], maxGradNorm: 1 });
+    const copying = model(z);
+    const { graph } = buildStepGraph({ model: copying, loss: languageModelLoss, optimizer: new Lion({ lr: 1e-3 }), batch: [spec, spec], maxGradNorm: 1 });
     const exe = await on.backend.compile(graph, { device: on.device });
-    const params = model(z).parameters().map((p) => p.value);
+    const params = copying.parameters().map((p) => p.value);
     let state = [...params, ...params.map((p) => tensor(new Float32Array(p.size), { shape: p.shape as number[] }))];
     const torchConfig = { vocab: 256, dim: z.dim, layers: z.layers, heads: m.config.heads, kvHeads: m.config.kvHeads, hidden: m.config.hidden, B: z.B, T: z.T, dropout: 0.1, threads: availableParallelism() };
     const torch: PeerProcess[] = [];
