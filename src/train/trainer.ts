@@ -169,9 +169,7 @@ export class Trainer<M extends Module = Module> {
     const { lr, dropout } = this.ratesAt(s);
     const scalars = [tensor(lr, { dtype: 'float32' }), tensor(s + 1, { dtype: 'int32' }), tensor(dropout, { dtype: 'float32' }), tensor(this.seed, { dtype: 'int32' })];
     const feeds = [...this.state, ...batch, ...scalars];
-    const out = this.executable.runResident
-      ? await this.executable.runResident(feeds)
-      : await this.executable.run(await Promise.all(feeds.map(readHeld)));
+    const out = await runHeld(this.executable, feeds);
     const [lossT, normT, ...next] = out as [Tensor, Tensor, ...Held[]];
     const loss = lossT.item();
     const gradNorm = normT.item();
@@ -217,7 +215,7 @@ export class Trainer<M extends Module = Module> {
     this.checkBatch('Trainer.evaluate', batch, 1);
     const exe = await this.evaluator;
     const feeds = [...this.state.slice(0, n), ...batch];
-    const out = exe.runResident ? await exe.runResident(feeds) : await exe.run(await Promise.all(feeds.map(readHeld)));
+    const out = await runHeld(exe, feeds);
     return (out[0] as Tensor).item();
   }
 
@@ -269,6 +267,11 @@ export class Trainer<M extends Module = Module> {
     this.state = values;
     this.steps = state.step;
   }
+}
+
+/** Runs with state kept on the device where the backend can (runResident), else through plain tensors. */
+function runHeld(exe: Executable, feeds: readonly Held[]): Promise<readonly Held[]> {
+  return exe.runResident ? exe.runResident(feeds) : Promise.all(feeds.map(readHeld)).then((plain) => exe.run(plain));
 }
 
 function readHeld(t: Tensor | DeviceTensor): Promise<Tensor> {
