@@ -5,8 +5,14 @@ import * as ort from 'onnxruntime-node';
 import type { Backend } from '../backend.js';
 import { messageOf, ortBackend, type DeviceTable, type OrtModule } from '../ort/session.js';
 
-const DEVICES: DeviceTable = {
-  devices: ['cpu', 'cuda', 'webgpu'],
+/** The devices of onnxruntime-node and what each does (checked against the runtime in test/backends/ort-devices.test.ts). */
+export const NODE_DEVICES: DeviceTable = {
+  devices: {
+    cpu: { resident: 'cpu-pool', bitShift: true, accelerator: false },
+    // The Node binding has no GPU output location for CUDA: every output comes back to the CPU.
+    cuda: { resident: 'copied', bitShift: false, accelerator: true },
+    webgpu: { resident: 'gpu-buffer', bitShift: false, accelerator: true },
+  },
   defaultDevice: 'cpu',
   providers(device, options) {
     if (device === 'cuda') return [{ name: 'cuda', deviceId: (options as { deviceId?: number }).deviceId ?? 0 }];
@@ -34,4 +40,4 @@ const DEVICES: DeviceTable = {
 };
 
 /** ONNX Runtime for Node: `await ortNode.compile(graph, { device: 'cpu' | 'cuda' | 'webgpu' })`. */
-export const ortNode: Backend = ortBackend('ort-node', ort as unknown as OrtModule, DEVICES);
+export const ortNode: Backend = ortBackend('ort-node', ort as unknown as OrtModule, NODE_DEVICES);

@@ -6,8 +6,13 @@ import * as ort from 'onnxruntime-web';
 import type { Backend } from '../backend.js';
 import { messageOf, ortBackend, type DeviceTable, type OrtModule } from '../ort/session.js';
 
-const DEVICES: DeviceTable = {
-  devices: ['wasm', 'webgpu'],
+/** The devices of onnxruntime-web and what each does (checked against the runtime in test/backends/ort-devices.test.ts). */
+export const WEB_DEVICES: DeviceTable = {
+  devices: {
+    // onnxruntime-web's wasm returns preallocated outputs unwritten (still zeros): its outputs are never pooled.
+    wasm: { resident: 'copied', bitShift: true, accelerator: false },
+    webgpu: { resident: 'gpu-buffer', bitShift: false, accelerator: true },
+  },
   defaultDevice: 'wasm',
   providers: (device) => [device],
   explain(device, error) {
@@ -26,4 +31,4 @@ const DEVICES: DeviceTable = {
 };
 
 /** ONNX Runtime Web: `await ortWeb.compile(graph, { device: 'wasm' | 'webgpu' })`. */
-export const ortWeb: Backend = ortBackend('ort-web', ort as unknown as OrtModule, DEVICES);
+export const ortWeb: Backend = ortBackend('ort-web', ort as unknown as OrtModule, WEB_DEVICES);

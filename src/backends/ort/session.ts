@@ -35,9 +35,32 @@ export interface OrtCompileOptions extends CompileOptions {
   readonly strictDevice?: boolean;
 }
 
+/**
+ * What one device of a binding does, as measured on its runtime (not as
+ * documented): the ONNX Runtime facts behind each field are tested in
+ * test/backends/ort-devices.test.ts.
+ */
+export interface DeviceInfo {
+  /**
+   * Where `runResident` keeps its resident outputs between runs:
+   * - 'gpu-buffer': on the device (`preferredOutputLocation`), fed back without a copy;
+   * - 'cpu-pool': in reused CPU arrays passed to `session.run` as preallocated
+   *   outputs, for a runtime that writes into them (onnxruntime-node's CPU);
+   * - 'copied': in the fresh CPU arrays each run returns, for a runtime that
+   *   ignores preallocated outputs (onnxruntime-web's wasm returns them
+   *   unwritten) or copies its outputs back anyway (CUDA in onnxruntime-node).
+   */
+  readonly resident: 'gpu-buffer' | 'cpu-pool' | 'copied';
+  /** The device has an ONNX BitShift kernel (the random generator then shifts instead of dividing). */
+  readonly bitShift: boolean;
+  /** An accelerator, where `strictDevice` (no CPU fallback) applies. */
+  readonly accelerator: boolean;
+}
+
 /** How a binding turns a device name into execution providers, and explains a failure. */
 export interface DeviceTable {
-  readonly devices: readonly string[];
+  /** The binding's devices and what each does. */
+  readonly devices: Readonly<Record<string, DeviceInfo>>;
   readonly defaultDevice: string;
   providers(device: string, options: OrtCompileOptions): InferenceSession.SessionOptions['executionProviders'];
   /** A message saying what to do when a session on `device` cannot be created. */
@@ -54,21 +77,20 @@ export function ortBackend(name: string, ort: OrtModule, table: DeviceTable): Ba
       const where = `${name}.compile`;
       if (!(graph instanceof Graph)) fail(where, `graph expected a Graph (from trace or vjp), got ${describe(graph)}`);
       const device = options?.device ?? table.defaultDevice;
-      if (!table.devices.includes(device)) fail(where, `device expected one of ${table.devices.map((d) => `'${d}'`).join(', ')}, got ${show(device)}`);
+      const names = Object.keys(table.devices);
+      if (typeof device !== 'string' || !Object.hasOwn(table.devices, device)) fail(where, `device expected one of ${names.map((d) => `'${d}'`).join(', ')}, got ${show(device)}`);
+      const info = table.devices[device];
       const resident = new Set(options.residentOutputs ?? []);
       for (const i of resident) {
         if (!Number.isInteger(i) || i < 0 || i >= graph.outputs.length) fail(where, `residentOutputs expected output indices below ${graph.outputs.length}, got ${show(i)}`);
       }
-      const onGpu = device !== 'cpu' && device !== 'wasm';
-      // BitShift has CPU kernels (native and WebAssembly) but none on WebGPU or CUDA.
-      const model = lowerGraph(graph, { bitShift: !onGpu });
+      const model = lowerGraph(graph, { bitShift: info.bitShift });
       const sessionOptions: InferenceSession.SessionOptions = {
         executionProviders: table.providers(device, options),
         graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
         ...(options.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
-        ...(options.strictDevice && onGpu ? { extra: { session: { disable_cpu_ep_fallback: '1' } } } : {}),
-        // Only WebGPU keeps outputs on the device; CUDA outputs always come back to the CPU in the Node binding.
-        ...(onGpu && device === 'webgpu' && resident.size
+        ...(options.strictDevice && info.accelerator ? { extra: { session: { disable_cpu_ep_fallback: '1' } } } : {}),
+        ...(info.resident === 'gpu-buffer' && resident.size
           ? { preferredOutputLocation: Object.fromEntries(model.outputNames.map((n, i) => [n, resident.has(i) ? 'gpu-buffer' : 'cpu'])) }
           : {}),
       };
@@ -76,7 +98,7 @@ export function ortBackend(name: string, ort: OrtModule, table: DeviceTable): Ba
       const toOrt = (t: Tensor): OrtTensor => new ort.Tensor(ORT_TYPE[t.dtype], t._data!, t.shape as readonly number[]);
       const fromOrt = (o: OrtTensor, i: number): Tensor => new Tensor(o.dims, graph.outputs[i].dtype, o.data as TypedArray);
       const pools = new Map<number, OutputPool>();
-      const reader = device === 'webgpu' ? new GpuReader(ort, table, device, sessionOptions) : undefined;
+      const reader = info.resident === 'gpu-buffer' ? new GpuReader(ort, table, device, sessionOptions) : undefined;
       return {
         graph,
         async run(feeds: Feeds): Promise<Tensor[]> {
@@ -101,13 +123,13 @@ export function ortBackend(name: string, ort: OrtModule, table: DeviceTable): Ba
               ortFeeds[model.inputNames[i]] = toOrt(checkFeed(at, spec, t));
             }
           });
-          // On the CPU, resident outputs of static shape go into reused arrays: no allocation per run.
+          // Where the runtime writes into preallocated outputs, resident outputs of static shape go into reused arrays: no allocation per run.
           const fetches: Record<string, OrtTensor | null> = {};
           const taken = new Map<number, [OutputPool, OrtTensor]>();
           model.outputNames.forEach((n, i) => {
             fetches[n] = null;
             const shape = graph.outputs[i].shape;
-            if (!resident.has(i) || onGpu || !shape.every((d) => typeof d === 'number')) return;
+            if (!resident.has(i) || info.resident !== 'cpu-pool' || !shape.every((d) => typeof d === 'number')) return;
             let pool = pools.get(i);
             if (!pool) pools.set(i, pool = new OutputPool(() => new ort.Tensor(ORT_TYPE[graph.outputs[i].dtype], allocate(graph.outputs[i].dtype, shape.reduce<number>((a, d) => a * (d as number), 1)), shape as number[])));
             const t = pool.take();
