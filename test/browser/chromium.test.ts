@@ -38,6 +38,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CASE_NAMES, type Dims, type RunReport } from './page/cases.js';
 import type { PageResults } from './page/main.js';
+import { chromiumPath, chromiumUnavailable, IN_CI } from '../setup/availability.js';
 
 /**
  * Known failures, checked exactly: while one reproduces its test passes (the
@@ -79,7 +80,7 @@ function expectMatches(r: RunReport): void {
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const ortDist = join(root, 'node_modules', 'onnxruntime-web', 'dist');
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const executablePath = chromiumPath();
 const FLAGS = [
   '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-unsafe-swiftshader', '--no-sandbox',
   '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
@@ -106,9 +107,9 @@ async function serve(dir: string): Promise<{ server: Server; origin: string }> {
   return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-if (!existsSync(executablePath)) {
-  const why = `Chromium not found at ${executablePath} (set CHROMIUM_PATH)`;
-  if (process.env.CI) {
+const why = chromiumUnavailable();
+if (why) {
+  if (IN_CI) {
     it('runs ortWeb in headless Chromium', () => { throw new Error(`${why}: the browser tests cannot be skipped on CI`); });
   } else {
     console.warn(`skipped the browser tests: ${why}`);

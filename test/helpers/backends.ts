@@ -14,12 +14,12 @@
  *   skips its suites (named with the reason); in CI (process.env.CI) it is
  *   a failing test.
  */
-import { existsSync } from 'node:fs';
 import * as ortWebModule from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { referenceBackend, type Backend, type DType, type Executable, type Feeds, type Graph, type Tensor } from '../../src/index.js';
 import { ortNode, type OrtCompileOptions } from '../../src/node.js';
 import { ortWeb } from '../../src/web.js';
+import { IN_CI, webgpuUnavailable } from '../setup/availability.js';
 
 // Node has no cross-origin isolation to lend the wasm backend threads; one thread also starts fastest.
 ortWebModule.env.wasm.numThreads = 1;
@@ -36,17 +36,13 @@ export interface BackendUnderTest {
   compile(graph: Graph): Promise<Executable>;
 }
 
-/** True in CI, where a missing device is a failure rather than a skip. */
-export const IN_CI: boolean = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
-
-/** Why the software WebGPU device cannot be used here, or null when it can. */
-export function webgpuUnavailable(): string | null {
-  const icd = process.env.VK_ICD_FILENAMES;
-  const how = 'install chromium and libvulkan1, then export VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json';
-  if (!icd) return `VK_ICD_FILENAMES is not set (${how})`;
-  if (!icd.split(':').every((f) => existsSync(f))) return `VK_ICD_FILENAMES=${icd} names a file that does not exist (${how})`;
-  return null;
-}
+/**
+ * IN_CI (in CI a missing device is a failure rather than a skip) and
+ * webgpuUnavailable() (why the software WebGPU device cannot be used here,
+ * or null) live in test/setup/availability.ts, where the line `npm test`
+ * prints first decides the same.
+ */
+export { IN_CI, webgpuUnavailable };
 
 function underTest(backend: Backend, device: string, options: OrtCompileOptions): BackendUnderTest {
   const all = { device, ...options };

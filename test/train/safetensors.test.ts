@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint, decodeSafetensors, encodeCheckpoint, encodeSafetensors, LlmTricksError, tensor, Tensor, type DType } from '../../src/index.js';
-import { IN_CI } from '../helpers/backends.js';
+import { IN_CI, pythonPath, pythonUnavailable } from '../setup/availability.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'llm-tricks-st-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -70,8 +70,7 @@ describe('safetensors', () => {
     }), { numRuns: 200 });
   });
 
-  const python = spawnSync('python3', ['-c', 'import safetensors, numpy'], { encoding: 'utf8' });
-  const noPython = python.status === 0 ? null : `python3 with safetensors and numpy is missing (pip install -r requirements-dev.txt): ${python.stderr.trim().split('\n').pop()}`;
+  const noPython = pythonUnavailable(['safetensors', 'numpy']);
   const pyIt = noPython && !IN_CI ? it.skip : it;
 
   pyIt('interoperates with the reference implementation (Python safetensors)', () => {
@@ -100,7 +99,7 @@ with safe_open(sys.argv[1], framework="np") as f:
 save_file({"x": np.arange(6, dtype=np.float32).reshape(2, 3) / 4, "n": np.array([5, -6], dtype=np.int64)}, sys.argv[2], metadata={"by": "python"})
 print(json.dumps(out))
 `;
-    const r = spawnSync('python3', ['-c', script, ours, theirs], { encoding: 'utf8' });
+    const r = spawnSync(pythonPath(), ['-c', script, ours, theirs], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const seen = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(seen.metadata).toEqual({ step: '12', note: 'héllo' });

@@ -19,17 +19,11 @@ import {
 } from '../../../src/index.js';
 import { OnnxBuilder, valueInfo } from '../../../src/backends/onnx/builder.js';
 import { lowerGraph } from '../../../src/node.js';
-import { IN_CI } from '../../helpers/backends.js';
+import { IN_CI, pythonPath, pythonUnavailable } from '../../setup/availability.js';
 
-const python = process.env.PYTHON ?? 'python3';
+const python = pythonPath();
 
 /** Why the onnx checker cannot run here, or null when it can. */
-function checkerUnavailable(): string | null {
-  const r = spawnSync(python, ['-c', 'import onnx; print(onnx.__version__)'], { encoding: 'utf8' });
-  if (r.error) return `${python} is not installed (${r.error.message}); install Python 3 and \`pip install -r requirements-dev.txt\``;
-  if (r.status !== 0) return `${python} cannot import onnx (\`pip install -r requirements-dev.txt\`): ${r.stderr.trim().split('\n').pop()}`;
-  return null;
-}
 
 const model = new DecoderLM({ vocab: 16, dim: 8, layers: 1, heads: 4, kvHeads: 2, hidden: 16, maxPositions: 16, seed: 1 });
 const params: InputSpec[] = model.parameters().map((p, i) => ({ shape: p.value.shape, dtype: p.value.dtype, name: `p${i}` }));
@@ -80,7 +74,7 @@ for path in sys.argv[1:]:
 print(json.dumps(out))
 `;
 
-const missing = checkerUnavailable();
+const missing = pythonUnavailable(['onnx']);
 
 describe('onnx.checker.check_model(full_check=True) accepts lowered models', () => {
   if (missing && !IN_CI) {
