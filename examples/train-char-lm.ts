@@ -55,7 +55,7 @@ const trainer = await Trainer.create({
   compile: { device: args.device },
 });
 if (args.resume && existsSync(args.checkpoint)) {
-  trainer.load(loadCheckpoint(args.checkpoint));
+  await trainer.load(loadCheckpoint(args.checkpoint));
   console.log(`resumed from ${args.checkpoint} at step ${trainer.stepCount}`);
 }
 console.log(`${model.parameterCount().toLocaleString('en')} parameters, ${args.position}, ${train.length.toLocaleString('en')} training bytes, device ${args.device}`);

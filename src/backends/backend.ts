@@ -32,6 +32,15 @@ export interface Executable {
    * without a device of their own leave this out; callers fall back to `run`.
    */
   runResident?(feeds: readonly (Tensor | DeviceTensor)[]): Promise<(Tensor | DeviceTensor)[]>;
+  /**
+   * Releases what the executable holds (for ONNX Runtime: its sessions, and
+   * the buffers of the DeviceTensors it returned that are still live) after
+   * the runs in flight finish. Idempotent; a run after it, or a read of a
+   * DeviceTensor it returned, is an LlmTricksError.
+   */
+  dispose(): Promise<void>;
+  /** True once {@link dispose} has been called. */
+  readonly disposed: boolean;
 }
 
 /** Options every backend understands; backends add their own. */

@@ -74,6 +74,7 @@ export class Generator {
   /** Continues `prompt` (token ids) by up to `maxNewTokens` tokens. */
   async generate(prompt: ArrayLike<number>, options: GenerateOptions): Promise<Generation> {
     const where = 'Generator.generate';
+    if (this.step.disposed) fail(where, 'expected a live Generator, got one already disposed (dispose() was called)');
     const { vocab, layers, kvHeads, headDim, maxPositions } = this.model.config;
     const ids = Array.from(prompt ?? [], Number);
     if (ids.length === 0 || ids.some((t) => !Number.isInteger(t) || t < 0 || t >= vocab)) fail(where, `prompt expected a non-empty list of token ids in [0, ${vocab - 1}], got ${show(prompt)}`);
@@ -100,6 +101,21 @@ export class Generator {
       input = [next];
     }
     return { tokens, cacheBytes: cache.reduce((n, c) => n + c.size * 4, 0) };
+  }
+
+  /** True once {@link dispose} has been called. */
+  get disposed(): boolean {
+    return this.step.disposed;
+  }
+
+  /** Releases the compiled decoding session after the runs in flight. Idempotent; `generate` after it is an LlmTricksError. */
+  dispose(): Promise<void> {
+    return this.step.dispose();
+  }
+
+  /** `await using gen = await Generator.create(...)` disposes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
   }
 }
 

@@ -87,6 +87,14 @@ type Held = Tensor | DeviceTensor;
 /**
  * Trains a model with one backend run per step.
  *
+ * One caller at a time: `step`, `evaluate`, `snapshot`, `syncModel` and
+ * `load` (and `saveCheckpoint`, which snapshots) queue on the trainer, so
+ * calls made without awaiting the previous one run in the order they were
+ * made, each after the previous one finished and seeing its result. A call
+ * that fails leaves the state as it was and the queue goes on. `dispose()`
+ * (or `await using`) releases the compiled sessions and device buffers
+ * after the queued calls; any call after it is an LlmTricksError.
+ *
  * @example
  * ```ts
  * const trainer = await Trainer.create({ model, optimizer: new Lion({ lr: 3e-4 }), batchSize: 8, sequenceLength: 64 });
@@ -104,6 +112,9 @@ export class Trainer<M extends Module = Module> {
   private steps = 0;
   private state: Held[];
   private evaluator: Promise<Executable> | undefined;
+  /** The last queued call; the next one starts when it settles. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private released: Promise<void> | undefined;
 
   // Stored without M, so a Trainer<DecoderLM> is a Trainer<Module> (M appears only where it is produced).
   private readonly options: TrainerOptions<Module>;
@@ -163,7 +174,11 @@ export class Trainer<M extends Module = Module> {
    * each with a leading axis of K). A non-finite loss or gradient norm
    * throws, naming the step, and leaves parameters and state as they were.
    */
-  async step(batch: readonly Tensor[]): Promise<StepInfo> {
+  step(batch: readonly Tensor[]): Promise<StepInfo> {
+    return this.serial('Trainer.step', () => this.stepNow(batch));
+  }
+
+  private async stepNow(batch: readonly Tensor[]): Promise<StepInfo> {
     this.checkBatch('Trainer.step', batch, this.stepGraph.accumulate);
     const s = this.steps;
     const { lr, dropout } = this.ratesAt(s);
@@ -197,7 +212,11 @@ export class Trainer<M extends Module = Module> {
   }
 
   /** The mean loss on `batch` (one micro-batch, no dropout, no update), with the current parameters. */
-  async evaluate(batch: readonly Tensor[]): Promise<number> {
+  evaluate(batch: readonly Tensor[]): Promise<number> {
+    return this.serial('Trainer.evaluate', () => this.evaluateNow(batch));
+  }
+
+  private async evaluateNow(batch: readonly Tensor[]): Promise<number> {
     const model = this.model;
     const n = this.stepGraph.paramNames.length;
     this.evaluator ??= (async () => {
@@ -220,7 +239,11 @@ export class Trainer<M extends Module = Module> {
   }
 
   /** A copy of the state for a checkpoint: step, seed, parameters and optimizer state by name. */
-  async snapshot(): Promise<TrainerState> {
+  snapshot(): Promise<TrainerState> {
+    return this.serial('Trainer.snapshot', () => this.snapshotNow());
+  }
+
+  private async snapshotNow(): Promise<TrainerState> {
     // The device's reader queues GPU reads itself (onnxruntime-web hung on concurrent runs of one session).
     const values = await Promise.all(this.state.map(readHeld));
     const n = this.stepGraph.paramNames.length;
@@ -234,18 +257,24 @@ export class Trainer<M extends Module = Module> {
   }
 
   /** Copies the trained parameters into the model (for generation, export or `stateDict`). */
-  async syncModel(): Promise<M> {
-    const { params } = await this.snapshot();
-    this.model.loadStateDict(params);
-    return this.model;
+  syncModel(): Promise<M> {
+    return this.serial('Trainer.syncModel', async () => {
+      const { params } = await this.snapshotNow();
+      this.model.loadStateDict(params);
+      return this.model;
+    });
   }
 
   /**
    * Restores a snapshot (e.g. a loaded checkpoint). Every name, shape and
    * dtype is checked, and the optimizer and seed must match, before anything
-   * changes.
+   * changes. Queued like `step`: it takes effect after the calls made before it.
    */
-  load(state: TrainerState): void {
+  load(state: TrainerState): Promise<void> {
+    return this.serial('Trainer.load', async () => this.loadNow(state));
+  }
+
+  private loadNow(state: TrainerState): void {
     const where = 'Trainer.load';
     if (typeof state !== 'object' || state === null || !(state.params instanceof Map) || !(state.slots instanceof Map)) fail(where, `state expected { step, seed, optimizer, params, slots } from snapshot() or a checkpoint, got ${describe(state)}`);
     if (state.optimizer !== this.options.optimizer.name) fail(where, `state expected optimizer ${this.options.optimizer.name}, got ${show(state.optimizer)}`);
@@ -266,6 +295,39 @@ export class Trainer<M extends Module = Module> {
     this.state.forEach(disposeHeld);
     this.state = values;
     this.steps = state.step;
+  }
+
+  /** True once {@link dispose} has been called. */
+  get disposed(): boolean {
+    return this.released !== undefined;
+  }
+
+  /**
+   * Releases the compiled step (and evaluation) sessions and the device
+   * buffers of the parameters and optimizer state, after the calls already
+   * queued. Idempotent. Read what you need first (`snapshot`, `syncModel`).
+   */
+  dispose(): Promise<void> {
+    this.released ??= this.queue.then(async () => {
+      this.state.forEach(disposeHeld);
+      this.state = [];
+      const evaluator = await this.evaluator?.catch(() => undefined);
+      await Promise.all([this.executable.dispose(), evaluator?.dispose()]);
+    });
+    return this.released;
+  }
+
+  /** `await using trainer = await Trainer.create(...)` disposes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+
+  /** Runs `call` after every call queued before it; a disposed trainer refuses it. */
+  private serial<T>(where: string, call: () => Promise<T>): Promise<T> {
+    if (this.released) return Promise.reject(new LlmTricksError(where, 'expected a live Trainer, got one already disposed (dispose() was called)'));
+    const next = this.queue.then(call);
+    this.queue = next.catch(() => undefined);
+    return next;
   }
 }
 

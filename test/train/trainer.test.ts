@@ -117,7 +117,7 @@ describe('Trainer', () => {
     const resumed = await make();
     const ckpt = loadCheckpoint(file);
     expect([ckpt.step, ckpt.seed, ckpt.optimizer, ckpt.config]).toEqual([2, 9, 'AdamW', { note: 'test' }]);
-    resumed.load(ckpt);
+    await resumed.load(ckpt);
     await fit(resumed, { steps: 5, batch: (k) => data.batch(k) });
     expect(resumed.stepCount).toBe(5);
     expect(bits(await params(resumed))).toEqual(bits(await params(straight)));
@@ -163,7 +163,7 @@ describe('Trainer', () => {
     const bad = await Trainer.create({ ...base, schedule: () => NaN });
     await expect(bad.step(data.batch(0))).rejects.toThrow(/^Trainer\.step: schedule expected a finite lr >= 0 at step 0, got NaN/);
     const other = await Trainer.create({ ...base, optimizer: new AdamW() });
-    expect(() => other.load({ step: 0, seed: 0, optimizer: 'Lion', params: new Map(), slots: new Map() })).toThrow(/^Trainer\.load: state expected optimizer AdamW, got "Lion"/);
+    await expect(other.load({ step: 0, seed: 0, optimizer: 'Lion', params: new Map(), slots: new Map() })).rejects.toThrow(/^Trainer\.load: state expected optimizer AdamW, got "Lion"/);
     expect(t.stepCount).toBe(0);
   });
 

@@ -99,16 +99,20 @@ export function ortBackend(name: string, ort: OrtModule, table: DeviceTable): Ba
       const fromOrt = (o: OrtTensor, i: number): Tensor => new Tensor(o.dims, graph.outputs[i].dtype, o.data as TypedArray);
       const pools = new Map<number, OutputPool>();
       const reader = info.resident === 'gpu-buffer' ? new GpuReader(ort, table, device, sessionOptions) : undefined;
+      const life = new Lifetime(name);
       return {
         graph,
-        async run(feeds: Feeds): Promise<Tensor[]> {
+        get disposed() {
+          return life.disposed;
+        },
+        run: (feeds: Feeds) => life.use(`${name}.run`, async () => {
           const ordered = orderFeeds(`${name}.run`, graph, feeds);
           const ortFeeds: Record<string, OrtTensor> = {};
           ordered.forEach((t, i) => { ortFeeds[model.inputNames[i]] = toOrt(t); });
           const out = await session.run(ortFeeds);
           return model.outputNames.map((n, i) => fromOrt(out[n], i));
-        },
-        async runResident(feeds: readonly (Tensor | DeviceTensor)[]): Promise<(Tensor | DeviceTensor)[]> {
+        }),
+        runResident: (feeds: readonly (Tensor | DeviceTensor)[]) => life.use(`${name}.runResident`, async (): Promise<(Tensor | DeviceTensor)[]> => {
           const at = `${name}.runResident`;
           if (!Array.isArray(feeds) || feeds.length !== graph.inputs.length) fail(at, `feeds expected ${graph.inputs.length} tensors in input order, got ${describe(feeds)}`);
           const ortFeeds: Record<string, OrtTensor> = {};
@@ -147,12 +151,55 @@ export function ortBackend(name: string, ort: OrtModule, table: DeviceTable): Ba
             if (!resident.has(i)) return fromOrt(out[n], i);
             // A pooled output was written into the array passed in fetches; ONNX Runtime returns its own tensor object.
             const [pool, t] = taken.get(i) ?? [undefined, out[n]];
-            return new OrtDeviceTensor(ort, t, graph.outputs[i].dtype, pool, reader);
+            return life.track(new OrtDeviceTensor(ort, t, graph.outputs[i].dtype, pool, reader));
           });
-        },
+        }),
+        dispose: () => life.end(async () => {
+          await reader?.dispose();
+          await session.release();
+          pools.clear();
+        }),
       };
     },
   };
+}
+
+/**
+ * What an executable holds and when it may be released: runs in flight
+ * finish before `end` releases anything, a call after `end` is an
+ * LlmTricksError, and the DeviceTensors it returned are disposed with it.
+ */
+class Lifetime {
+  disposed = false;
+  private readonly running = new Set<Promise<unknown>>();
+  private readonly outputs = new Set<OrtDeviceTensor>();
+  private ended: Promise<void> | undefined;
+  constructor(private readonly name: string) {}
+
+  use<T>(where: string, run: () => Promise<T>): Promise<T> {
+    if (this.disposed) return Promise.reject(new LlmTricksError(where, 'expected a live executable, got one already disposed (dispose() was called)'));
+    const p = run();
+    this.running.add(p);
+    const done = (): void => { this.running.delete(p); };
+    p.then(done, done);
+    return p;
+  }
+
+  track(t: OrtDeviceTensor): OrtDeviceTensor {
+    this.outputs.add(t);
+    t.onDispose = () => this.outputs.delete(t);
+    return t;
+  }
+
+  end(release: () => Promise<void>): Promise<void> {
+    this.disposed = true;
+    this.ended ??= (async () => {
+      await Promise.allSettled([...this.running]);
+      for (const t of [...this.outputs]) t.dispose();
+      await release();
+    })();
+    return this.ended;
+  }
 }
 
 async function createSession(ort: OrtModule, table: DeviceTable, where: string, device: string, bytes: Uint8Array, options: InferenceSession.SessionOptions): Promise<InferenceSession> {
@@ -185,12 +232,23 @@ class GpuReader {
   constructor(private readonly ort: OrtModule, private readonly table: DeviceTable, private readonly device: string, private readonly options: InferenceSession.SessionOptions) {}
 
   private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
 
   /** Reads one tensor; reads run one after another (onnxruntime-web hung on concurrent runs of one session). */
   read(t: OrtTensor, dtype: DType): Promise<Tensor> {
+    if (this.closed) return Promise.reject(new LlmTricksError('DeviceTensor.read', 'expected a tensor of a live executable, got one whose executable was disposed'));
     const next = this.queue.then(() => this.readNow(t, dtype));
     this.queue = next.catch(() => undefined);
     return next;
+  }
+
+  /** Releases the read-back sessions after the reads queued so far. */
+  async dispose(): Promise<void> {
+    this.closed = true;
+    await this.queue;
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const s of await Promise.allSettled(sessions)) if (s.status === 'fulfilled') await s.value.release();
   }
 
   private async readNow(t: OrtTensor, dtype: DType): Promise<Tensor> {
@@ -212,13 +270,15 @@ class GpuReader {
 /** A resident output of an ONNX Runtime run: a GPU buffer, or a pooled CPU array. */
 class OrtDeviceTensor implements DeviceTensor {
   disposed = false;
+  /** Called once, when disposed (the executable stops tracking it). */
+  onDispose: (() => void) | undefined;
   readonly shape: readonly number[];
   constructor(readonly ort: OrtModule, readonly tensor: OrtTensor, readonly dtype: DType, private readonly pool: OutputPool | undefined, private readonly reader: GpuReader | undefined) {
     this.shape = tensor.dims;
   }
 
   async read(): Promise<Tensor> {
-    if (this.disposed) fail('DeviceTensor.read', 'expected a live DeviceTensor, got one already disposed');
+    if (this.disposed) fail('DeviceTensor.read', 'expected a live DeviceTensor, got one already disposed (by dispose(), or with the executable that made it)');
     if (this.tensor.location === 'gpu-buffer') {
       if (!this.reader) fail('DeviceTensor.read', `expected a readable device tensor, got one in ${this.tensor.location}`);
       return this.reader.read(this.tensor, this.dtype);
@@ -229,6 +289,7 @@ class OrtDeviceTensor implements DeviceTensor {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.onDispose?.();
     if (this.pool) this.pool.give(this.tensor);
     else if (this.tensor.location === 'gpu-buffer') this.tensor.dispose();
   }

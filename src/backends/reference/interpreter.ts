@@ -61,12 +61,22 @@ export function runGraph(where: string, graph: Graph, feeds: readonly Buffer[]):
 export function compileReference(graph: Graph): Executable & { runSync(feeds: Feeds): Tensor[] } {
   if (!(graph instanceof Graph)) fail('reference.compile', `graph expected a Graph (from trace or vjp), got ${describe(graph)}`);
   const where = 'reference.run';
+  let disposed = false;
   const runSync = (feeds: Feeds): Tensor[] => {
+    if (disposed) fail(where, 'expected a live executable, got one already disposed');
     const tensors = orderFeeds(where, graph, feeds);
     const buffers = tensors.map((t) => ({ data: t._data!, shape: t.shape as readonly number[], dtype: t.dtype }));
     return runGraph(where, graph, buffers).map((b) => new Tensor(b.shape, b.dtype, b.data));
   };
-  return { graph, runSync, run: async (feeds) => runSync(feeds) };
+  return {
+    graph,
+    runSync,
+    run: async (feeds) => runSync(feeds),
+    get disposed() {
+      return disposed;
+    },
+    dispose: async () => { disposed = true; },
+  };
 }
 
 /** The reference backend: pure TypeScript, float32 and float64, any JS runtime. */
