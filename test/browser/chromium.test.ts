@@ -27,17 +27,16 @@
  * Without Chromium (CHROMIUM_PATH, default /usr/bin/chromium) it is skipped
  * locally, and fails when CI is set. About 20 s.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CASE_NAMES, type Dims, type RunReport } from './page/cases.js';
 import type { PageResults } from './page/main.js';
+import { bundlePage, CHROMIUM_FLAGS, servePage } from './harness.js';
 import { chromiumPath, chromiumUnavailable, IN_CI } from '../setup/availability.js';
 
 /**
@@ -78,34 +77,8 @@ function expectMatches(r: RunReport): void {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
-const ortDist = join(root, 'node_modules', 'onnxruntime-web', 'dist');
 const executablePath = chromiumPath();
-const FLAGS = [
-  '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-unsafe-swiftshader', '--no-sandbox',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-];
 const PAGE_TIMEOUT_MS = 45_000;
-
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
-const typeOf = (file: string): string => TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream';
-
-/** Serves the page from `dir` and onnxruntime-web's dist/ at /ort/, on 127.0.0.1 only. */
-async function serve(dir: string): Promise<{ server: Server; origin: string }> {
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
-    // Only plain file names: nothing outside the two folders can be named.
-    const name = basename(path === '/' ? 'index.html' : path);
-    const file = path.startsWith('/ort/') ? join(ortDist, name) : join(dir, name);
-    if (!/^[\w.-]+$/.test(name) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': typeOf(file), 'cache-control': 'no-store' }).end(readFileSync(file));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
 
 const why = chromiumUnavailable();
 if (why) {
@@ -127,17 +100,11 @@ if (why) {
 
     beforeAll(async () => {
       const t0 = performance.now();
-      const out = await build({
-        entryPoints: [join(here, 'page', 'main.ts')], bundle: true, platform: 'browser', format: 'esm', target: 'es2022',
-        outfile: join(dir, 'main.js'), metafile: true, logLevel: 'silent',
-      });
-      inputs = Object.keys(out.metafile.inputs);
-      bundle = readFileSync(join(dir, 'main.js'), 'utf8');
-      writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>llm-tricks</title><script type="module" src="/main.js"></script>\n');
+      ({ bundle, inputs } = await bundlePage(join(here, 'page', 'main.ts'), dir));
       const t1 = performance.now();
-      const served = await serve(dir);
+      const served = await servePage(dir);
       server = served.server;
-      browser = await chromium.launch({ executablePath, headless: true, args: FLAGS, timeout: 20_000 });
+      browser = await chromium.launch({ executablePath, headless: true, args: [...CHROMIUM_FLAGS], timeout: 20_000 });
       const page = await browser.newPage();
       page.on('console', (m) => { if (m.type() === 'error') log.push(`console: ${m.text()}`); });
       page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));

@@ -1,0 +1,50 @@
+/**
+ * Browser entry of the journey page (bundled by test/browser/journey.test.ts):
+ * runs the training journey of test/journey/journey.ts for every case on
+ * ortWeb with device 'wasm' and 'webgpu', keeping the checkpoint in memory
+ * (encodeCheckpoint / decodeCheckpoint, as a page without a file system
+ * would), and publishes the results as `globalThis.__journeys`.
+ */
+import * as ort from 'onnxruntime-web';
+import { decodeCheckpoint, encodeCheckpoint } from '../../../src/index.js';
+import { ortWeb } from '../../../src/web.js';
+import { JOURNEY_CASES, runJourney, type CheckpointStore, type JourneyResult } from '../../journey/journey.js';
+
+/** What the page publishes: each journey, or the error that stopped it. */
+export interface JourneyPage {
+  readonly results: readonly (JourneyResult | { readonly case: string; readonly device: string; readonly error: string })[];
+  readonly adapter: boolean;
+}
+
+const g = globalThis as unknown as { __journeys?: JourneyPage; location: { origin: string }; navigator: { gpu?: { requestAdapter(): Promise<object | null> } } };
+
+function memoryStore(): CheckpointStore {
+  let bytes: Uint8Array | undefined;
+  return {
+    save: async (trainer) => { bytes = encodeCheckpoint(await trainer.snapshot()); },
+    load: async () => decodeCheckpoint(bytes!),
+  };
+}
+
+async function main(): Promise<JourneyPage> {
+  ort.env.wasm.wasmPaths = `${g.location.origin}/ort/`;
+  ort.env.wasm.numThreads = 1;
+  ort.env.logLevel = 'error';
+  const adapter = (await g.navigator.gpu?.requestAdapter()) != null;
+  const results: JourneyPage['results'][number][] = [];
+  for (const device of ['wasm', 'webgpu'] as const) {
+    for (const c of JOURNEY_CASES) {
+      try {
+        results.push(await runJourney(c, ortWeb, { device }, memoryStore()));
+      } catch (e) {
+        results.push({ case: c.name, device, error: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) });
+      }
+    }
+  }
+  return { results, adapter };
+}
+
+main().then(
+  (page) => { g.__journeys = page; },
+  (e: unknown) => { g.__journeys = { adapter: false, results: [{ case: '(page)', device: '(none)', error: e instanceof Error ? e.message : String(e) }] }; },
+);
