@@ -3,8 +3,12 @@
  * every part), `-- --full`, `-- --only <part>`, `-- --device <cpu|wasm|webgpu>`
  * (where the training and decoding parts run llm-tricks: onnxruntime-node's
  * CPU, onnxruntime-web's WebAssembly, onnxruntime-node's WebGPU).
- * Prints each measurement as it lands, then writes bench/results/<mode>.json
- * and docs/bench.md. Timings live here, never in tests.
+ * Prints each measurement as it lands, then writes bench/results/<name>.json
+ * and the report: docs/bench.md for a CPU run of every part (any mode), else
+ * bench/results/<name>.md (<name>: the mode, then the --only parts, then the
+ * device, joined by '-', e.g. quick-train-wasm). Timings live here, never in
+ * tests. Exits 1 after writing the report when a part's check fails (e.g.
+ * the timed training steps do not learn), 2 on bad options.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -75,5 +79,9 @@ const name = [mode, ...(values.only ? [values.only.join('+')] : []), ...(values.
 const reportPath = values.report ?? (name !== mode ? `${values.results}/${name}.md` : 'docs/bench.md');
 // The Python peers name their versions in their rows ('numpy 2.4.6', 'pytorch 2.15.0 ...').
 const versions = { 'llm-tricks': pkg.version, 'onnxruntime-node': ort.env.versions.common, '@tensorflow/tfjs': tf.version.tfjs };
-await writeReport(parts, rows, settings, versions, reportPath, values.results, name);
+const checks = await writeReport(parts, rows, settings, versions, reportPath, values.results, name);
 console.log(`\nwrote ${values.results}/${name}.json and ${reportPath}`);
+for (const c of checks) console.log(`${c.ok ? 'ok' : 'FAILED'}: ${c.line}`);
+// A failing check (e.g. training steps that do not learn) means the timings are of broken work: never silent.
+for (const c of checks.filter((c) => !c.ok)) console.error(`\nbench: WARNING: ${c.warning ?? 'check failed'}\n  ${c.line}`);
+if (checks.some((c) => !c.ok)) process.exitCode = 1;

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, type as osType, release } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { barChart, lineChart } from './plot.js';
-import type { Part, Row, RunSettings } from './types.js';
+import type { Check, Part, Row, RunSettings } from './types.js';
 
 /** Facts about the machine and software a run was measured on. */
 export function machine(): Record<string, string | number> {
@@ -35,11 +35,24 @@ export function table(rows: readonly Row[]): string {
   return lines.join('\n');
 }
 
-/** Writes `<resultsDir>/<mode>.json` and the report (with SVG figures beside it in img/). */
+/** A part's check with the part's name. */
+export interface PartCheck extends Check {
+  readonly part: string;
+}
+
+/**
+ * Writes `<resultsDir>/<name>.json` and the report (with SVG figures beside it
+ * in img/). Returns every part's checks: failing ones head the report.
+ */
 export async function writeReport(
   parts: readonly Part[], rows: readonly Row[], settings: RunSettings, versions: Record<string, string>, reportPath: string, resultsDir: string, name: string,
-): Promise<void> {
+): Promise<PartCheck[]> {
   const info = { machine: machine(), versions, settings, date: new Date().toISOString() };
+  const checks: PartCheck[] = parts.flatMap((part) => {
+    const own = rows.filter((r) => r.part === part.name);
+    return own.length && part.checks ? part.checks(own).map((c) => ({ part: part.name, ...c })) : [];
+  });
+  const failing = checks.filter((c) => !c.ok);
   // The options that made this run (the results and report paths left out).
   const options = [
     ...(settings.mode === 'default' ? [] : [`--${settings.mode}`]),
@@ -47,7 +60,7 @@ export async function writeReport(
     ...(settings.device === 'cpu' ? [] : [`--device ${settings.device}`]),
   ];
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify({ ...info, rows }, null, 2)}\n`);
+  writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify({ ...info, checks, rows }, null, 2)}\n`);
   const imgDir = join(dirname(reportPath), 'img');
   mkdirSync(imgDir, { recursive: true });
   const sections: string[] = [];
@@ -69,7 +82,8 @@ export async function writeReport(
       writeFileSync(img, svg);
       images.push(`![${part.title}](${relative(dirname(reportPath), img)})`);
     }
-    const summary = part.summary?.(own).map((line) => `- ${line}`).join('\n');
+    const checkLines = checks.filter((c) => c.part === part.name).map((c) => (c.ok ? c.line : `**WARNING: ${c.warning ?? 'check failed'}.** ${c.line}`));
+    const summary = [...checkLines, ...(part.summary?.(own) ?? [])].map((line) => `- ${line}`).join('\n');
     sections.push(`## ${part.title}\n\n${part.about}\n\n${table(own)}\n${summary ? `\n${summary}\n` : ''}\n${images.join('\n\n')}\n`);
   }
   const m = info.machine;
@@ -83,5 +97,8 @@ Raw timings: \`${relative(dirname(reportPath), join(resultsDir, `${name}.json`))
 Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}.
 Versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}.
 `;
-  writeFileSync(reportPath, `${header}\n${sections.join('\n')}`);
+  // A failing check means timings of something broken: said first, before any table.
+  const warnings = failing.map((c) => `> **WARNING: ${c.warning ?? 'check failed'}.**\n> ${c.line}\n`).join('\n');
+  writeFileSync(reportPath, `${header}\n${warnings ? `${warnings}\n` : ''}${sections.join('\n')}`);
+  return checks;
 }

@@ -42,6 +42,19 @@ export interface Figure {
   readonly series: readonly Series[];
 }
 
+/**
+ * A check of what a part measured that its timings stand on (e.g. that the
+ * timed training steps learn). A failing check is shown at the top of the
+ * report and makes the bench exit non-zero once the report is written.
+ */
+export interface Check {
+  readonly ok: boolean;
+  /** One Markdown line of what was measured, e.g. 'Training steps on ort-web wasm learn: loss 5.545 at step 1 → ...'. */
+  readonly line: string;
+  /** When failing: the headline the bench prints, e.g. 'training steps do not learn: the timings are of broken steps'. */
+  readonly warning?: string;
+}
+
 /** A part of the suite. */
 export interface Part {
   readonly name: string;
@@ -53,6 +66,8 @@ export interface Part {
   run(settings: RunSettings, report: (row: Row) => void): Promise<void>;
   /** Measured conclusions drawn from this part's rows, one Markdown line each. */
   summary?(rows: readonly Row[]): string[];
+  /** Checks of this part's rows that its timings stand on; see {@link Check}. */
+  checks?(rows: readonly Row[]): Check[];
   /** Line charts drawn from this part's rows; a part with figures gets no timing bar chart. */
   figures?(rows: readonly Row[]): Promise<Figure[]>;
 }

@@ -5,7 +5,10 @@
  * and torch.compile) and TensorFlow.js; the copy overhead of feeding state
  * through JavaScript instead of keeping it resident, timed in alternation
  * with the resident step; and model FLOP/s against the machine's GEMM
- * ceiling (ONNX Runtime's MatMul on a large square product).
+ * ceiling (ONNX Runtime's MatMul on a large square product). The loss of
+ * every step the device takes (warm-up and timed, each on a batch of its own)
+ * is kept, and the part's check fails unless it falls: timings of steps that
+ * do not learn are timings of a broken device.
  */
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
@@ -15,7 +18,7 @@ import { tfjsTrainer, useBackend } from '../peers/tfjs-decoder.js';
 import { deviceBackend } from '../lib/device.js';
 import { startPeer, type PeerProcess } from '../lib/peer.js';
 import { median, paired, signSentence, timeInterleaved, timeRuns } from '../lib/timing.js';
-import type { Part, RunSettings } from '../lib/types.js';
+import type { Check, Part, Row, RunSettings } from '../lib/types.js';
 
 interface Size { dim: number; layers: number; B: number; T: number }
 const size = (s: RunSettings): Size => (s.mode === 'quick' ? { dim: 32, layers: 1, B: 2, T: 16 } : { dim: 128, layers: 4, B: 16, T: 64 });
@@ -34,17 +37,70 @@ function rssMiB(): number {
   return process.memoryUsage().rss / 2 ** 20;
 }
 
+/** The least fall of the loss, in nats, from the first step to the last, for steps to count as learning. */
+const MIN_FALL = 0.05;
+const NOT_LEARNING = 'training steps do not learn: the timings are of broken steps';
+
+/** The losses of a run of training steps, kept in its row's data. */
+interface LossLog {
+  /** What took the steps, e.g. 'ort-web wasm'. */
+  device: string;
+  /** The loss of each step in order (before its update; NaN where the step threw). */
+  losses: number[];
+  /** The TokenBatches index each step was fed. */
+  batches: number[];
+  /** Steps before this 1-based one were untimed warm-up. */
+  firstTimedStep: number;
+  /** The first error a step threw, if one did. */
+  error?: string;
+}
+
+const nats = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : String(x));
+
+/** Whether a run of training steps learns: every loss finite, and the last at least MIN_FALL below the first. */
+function learns(what: string, log: LossLog | undefined): Check {
+  if (!log || log.losses.length < 2) return { ok: false, warning: NOT_LEARNING, line: `${what}: fewer than 2 step losses recorded, so nothing shows the steps learn.` };
+  const { losses, batches, device, firstTimedStep } = log;
+  const n = losses.length;
+  const fall = losses[0] - losses[n - 1];
+  const distinct = new Set(batches).size;
+  const feed = distinct === n
+    ? `each step fed a batch of its own (TokenBatches batches ${batches[0]} to ${batches[n - 1]})`
+    : `the steps re-fed batches: ${distinct} distinct batches over ${n} steps`;
+  const warm = firstTimedStep === 2 ? 'step 1' : `steps 1–${firstTimedStep - 1}`;
+  const where = `${feed}; ${warm} untimed warm-up, ${firstTimedStep}–${n} timed`;
+  const path = `loss ${nats(losses[0])} at step 1 → ${nats(losses[n - 1])} at step ${n}`;
+  const bad = losses.findIndex((l) => !Number.isFinite(l));
+  if (bad >= 0) {
+    return { ok: false, warning: NOT_LEARNING, line: `${what} on ${device} do not learn: loss ${losses[bad]} at step ${bad + 1}${log.error ? ` (${log.error})` : ''}; ${path}; ${where}.` };
+  }
+  if (!(fall >= MIN_FALL)) {
+    return { ok: false, warning: NOT_LEARNING, line: `${what} on ${device} do not learn: ${path} (falls by ${nats(fall)} nats over ${n} steps, under the ${MIN_FALL} required); ${where}.` };
+  }
+  return { ok: true, line: `${what} on ${device} learn: ${path} (falls by ${nats(fall)} nats over ${n} steps); ${where}.` };
+}
+
+const lossLog = (row: Row | undefined): LossLog | undefined => row?.data?.losses as LossLog | undefined;
+
 export const trainPart: Part = {
   name: 'train',
   title: 'Training step: tokens/s',
   about: "One training step (forward, loss, backward, clipping, Lion update: one backend run) of the training example's byte-level decoder, 4 layers of width 128 with multi-query attention, on batches of 16 × 64 tokens. The peers: the reference backend (pure TypeScript); PyTorch on the CPU, eager and with torch.compile, running the same model (the same parameter count, scaled_dot_product_attention with grouped-query support, the same dropout sites, gradient clipping and a Lion step written with foreach ops) on the same number of threads as ONNX Runtime; and the same decoder written with TensorFlow.js ops and trained with its Adam, on its CPU and WASM backends (tfjs tiles the single key/value head across query heads). Also: the step with parameters and optimizer state copied through JavaScript every step (plain run) against kept in reused output buffers (runResident), and model FLOP/s against ONNX Runtime's MatMul on the same threads. llm-tricks, its copying variant and the PyTorch peers are timed in alternation, one step each per round (the order reversed every other round, 50 ms idle before each step), so the machine's drift falls on all of them alike; the reference backend and tfjs run alone.",
   count: (s) => 6 + (s.mode === 'quick' ? 1 : 2),
+  checks(rows) {
+    return [
+      learns('Training steps', lossLog(rows.find((r) => r.group === 'step' && !r.isPeer))),
+      learns('Training steps with state through JS', lossLog(rows.find((r) => r.group === 'copy'))),
+    ];
+  },
   summary(rows) {
     const ort = rows.find((r) => r.group === 'step' && !r.isPeer);
     const ref = rows.find((r) => r.impl === 'llm-tricks reference');
     const copy = rows.find((r) => r.group === 'copy');
     const gemm = rows.find((r) => r.group === 'gemm');
     const out: string[] = [];
+    const refLosses = lossLog(ref)?.losses;
+    if (refLosses?.length) out.push(`The reference backend's steps, for comparison (same model, seed and first batches): loss ${nats(refLosses[0])} at step 1 → ${nats(refLosses[refLosses.length - 1])} at step ${refLosses.length}.`);
     if (ort && ref) out.push(`Training step on ${ort.impl.replace('llm-tricks ', '')}: ${Number(ort.extra?.tokensPerSecond).toFixed(0)} tokens/s, ${(ref.median / ort.median).toFixed(1)}× the reference backend's ${Number(ref.extra?.tokensPerSecond).toFixed(0)} tokens/s; peak RSS growth ${ort.extra?.peakMiB} MiB.`);
     for (const peer of rows.filter((r) => (r.group === 'pytorch' || r.group === 'tfjs') && r.ms.length)) {
       if (!ort) continue;
@@ -75,8 +131,10 @@ export const trainPart: Part = {
       const m = model(z);
       const trainer = await Trainer.create({ model: m, optimizer: new Lion({ lr: 1e-3 }), dropout: 0.1, batchSize: z.B, sequenceLength: z.T, backend: referenceBackend });
       let k = 0;
-      const ms = await timeRuns(() => trainer.step(data.batch(k++)), 1, Math.min(3, s.runs));
-      report({ part: 'train', task, impl: 'llm-tricks reference', group: 'step', isPeer: true, ms, median: median(ms), extra: { tokensPerSecond: tokensPerSecond(median(ms)) } });
+      const losses: number[] = [];
+      const ms = await timeRuns(async () => losses.push((await trainer.step(data.batch(k++))).loss), 1, Math.min(3, s.runs));
+      const log: LossLog = { device: 'reference', losses, batches: losses.map((_, i) => i), firstTimedStep: 2 };
+      report({ part: 'train', task, impl: 'llm-tricks reference', group: 'step', isPeer: true, ms, median: median(ms), extra: { tokensPerSecond: tokensPerSecond(median(ms)) }, data: { losses: log } });
     }
     // Timed in alternation, round by round: the resident Trainer, the same compiled step with its state
     // fed and read through JavaScript arrays, and PyTorch eager and torch.compile (outside --quick: compiling
@@ -87,9 +145,24 @@ export const trainPart: Part = {
     const base = rssMiB();
     const trainer = await Trainer.create({ model: m, optimizer: new Lion({ lr: 1e-3 }), dropout: 0.1, batchSize: z.B, sequenceLength: z.T, backend: on.backend, compile: { device: on.device } });
     let peak = rssMiB();
+    // Every step of the Trainer, warm-up and timed, on batch j++ (each its own): its loss is kept for the check
+    // that the steps learn. A step that throws (the Trainer refuses a non-finite loss) is logged as NaN, so the
+    // report is still written and says so.
+    const log: LossLog = { device: on.label, losses: [], batches: [], firstTimedStep: s.warmup + 2 };
+    let j = 0;
+    const trainStep = async (): Promise<void> => {
+      const k = j++;
+      log.batches.push(k);
+      try {
+        log.losses.push((await trainer.step(data.batch(k))).loss);
+      } catch (e) {
+        log.losses.push(NaN);
+        log.error ??= `step ${log.losses.length} threw: ${e instanceof Error ? e.message : String(e)}`;
+      }
+    };
     // Warm-up steps of the Trainer alone: its peak memory, before the other variants share the process.
     for (let i = 0; i < s.warmup; i++) {
-      await trainer.step(data.batch(i));
+      await trainStep();
       peak = Math.max(peak, rssMiB());
     }
     const spec = { shape: [z.B, z.T], dtype: 'int32' } as const;
@@ -98,6 +171,7 @@ export const trainPart: Part = {
     const exe = await on.backend.compile(graph, { device: on.device });
     const params = copying.parameters().map((p) => p.value);
     let state = [...params, ...params.map((p) => tensor(new Float32Array(p.size), { shape: p.shape as number[] }))];
+    const copyLog: LossLog = { device: on.label, losses: [], batches: [], firstTimedStep: 2 };
     const torchConfig = { vocab: 256, dim: z.dim, layers: z.layers, heads: m.config.heads, kvHeads: m.config.kvHeads, hidden: m.config.hidden, B: z.B, T: z.T, dropout: 0.1, threads: availableParallelism() };
     const torch: PeerProcess[] = [];
     for (const compile of s.mode === 'quick' ? [false] : [false, true]) {
@@ -109,27 +183,28 @@ export const trainPart: Part = {
       if (peer.extra.params !== m.parameterCount()) throw new Error(`bench train: the PyTorch model has ${peer.extra.params} parameters, expected ${m.parameterCount()}`);
       torch.push(peer);
     }
-    let j = s.warmup;
     let k = 0;
     // The first call of each peer (torch.compile compiles then) is timed apart from the rounds.
     const firstCall: number[] = [];
     for (const p of torch) firstCall.push((await timeRuns(() => p.step(), 0, 1))[0]);
     const [resident, copied, ...peers] = await timeInterleaved([
-      () => trainer.step(data.batch(j++)),
+      trainStep,
       async () => {
+        copyLog.batches.push(k);
         const out = await exe.run([...state, ...data.batch(k), tensor(1e-3), tensor(++k, { dtype: 'int32' }), tensor(0.1), tensor(0, { dtype: 'int32' })]);
+        copyLog.losses.push(out[0].item());
         state = out.slice(2).map((t) => tensor(t.data().slice() as Float32Array, { shape: t.shape as number[] }));
       },
       ...torch.map((p) => () => p.step()),
     ], 1, s.runs * 2, 50);
     for (const p of torch) p.close();
     const med = median(resident);
-    report({ part: 'train', task, impl: `llm-tricks ${on.label}`, group: 'step', isPeer: false, ms: resident, median: med, extra: { tokensPerSecond: tokensPerSecond(med), gflops: Number(((tokensPerSecond(med) * flopsPerToken(m, z.T)) / 1e9).toFixed(2)), peakMiB: Math.round(peak - base), params: m.parameterCount() } });
+    report({ part: 'train', task, impl: `llm-tricks ${on.label}`, group: 'step', isPeer: false, ms: resident, median: med, extra: { tokensPerSecond: tokensPerSecond(med), gflops: Number(((tokensPerSecond(med) * flopsPerToken(m, z.T)) / 1e9).toFixed(2)), peakMiB: Math.round(peak - base), params: m.parameterCount() }, data: { losses: log } });
     const vsResident = (ms: number[]): Record<string, number> => {
       const p = paired(resident, ms);
       return { pairedDeltaMs: Number(p.medianDelta.toFixed(2)), slowerRounds: p.slower, rounds: p.rounds };
     };
-    report({ part: 'train', task, impl: `${on.label}, state through JS`, group: 'copy', isPeer: false, ms: copied, median: median(copied), extra: { residentMedianMs: Number(med.toFixed(2)), ...vsResident(copied) } });
+    report({ part: 'train', task, impl: `${on.label}, state through JS`, group: 'copy', isPeer: false, ms: copied, median: median(copied), extra: { residentMedianMs: Number(med.toFixed(2)), ...vsResident(copied) }, data: { losses: copyLog } });
     torch.forEach((p, i) => report({ part: 'train', task, impl: p.peer, group: 'pytorch', isPeer: true, ms: peers[i], median: median(peers[i]), extra: { tokensPerSecond: tokensPerSecond(median(peers[i])), threads: p.extra.threads, firstCallMs: Math.round(firstCall[i]), ...vsResident(peers[i]) } }));
     // TensorFlow.js: the same decoder written with its ops, trained with its Adam, on its CPU (JavaScript) and WASM backends.
     for (const name of ['cpu', 'wasm'] as const) {
