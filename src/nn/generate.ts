@@ -7,7 +7,7 @@ import type { Backend, Executable } from '../backends/backend.js';
 import type { OrtCompileOptions } from '../backends/ort/session.js';
 import { referenceBackend } from '../backends/reference/interpreter.js';
 import { trace } from '../ir/trace.js';
-import { fail, show } from '../tensor/errors.js';
+import { fail, LlmTricksError, show } from '../tensor/errors.js';
 import { randomKey, squares32 } from '../tensor/random-bits.js';
 import { Tensor, tensor } from '../tensor/tensor.js';
 import { DecoderLM } from './decoder-lm.js';
@@ -47,6 +47,8 @@ export interface Generation {
  * ```
  */
 export class Generator {
+  private readonly running = new Set<Promise<Generation>>();
+  private released: Promise<void> | undefined;
   private constructor(readonly model: DecoderLM, private readonly step: Executable) {}
 
   /** Compiles the decoding graph for `backend` (default: the reference backend). */
@@ -72,9 +74,17 @@ export class Generator {
   }
 
   /** Continues `prompt` (token ids) by up to `maxNewTokens` tokens. */
-  async generate(prompt: ArrayLike<number>, options: GenerateOptions): Promise<Generation> {
+  generate(prompt: ArrayLike<number>, options: GenerateOptions): Promise<Generation> {
+    if (this.released) return Promise.reject(new LlmTricksError('Generator.generate', 'expected a live Generator, got one already disposed (dispose() was called)'));
+    const run = this.generateNow(prompt, options);
+    this.running.add(run);
+    const done = (): void => { this.running.delete(run); };
+    run.then(done, done);
+    return run;
+  }
+
+  private async generateNow(prompt: ArrayLike<number>, options: GenerateOptions): Promise<Generation> {
     const where = 'Generator.generate';
-    if (this.step.disposed) fail(where, 'expected a live Generator, got one already disposed (dispose() was called)');
     const { vocab, layers, kvHeads, headDim, maxPositions } = this.model.config;
     const ids = Array.from(prompt ?? [], Number);
     if (ids.length === 0 || ids.some((t) => !Number.isInteger(t) || t < 0 || t >= vocab)) fail(where, `prompt expected a non-empty list of token ids in [0, ${vocab - 1}], got ${show(prompt)}`);
@@ -105,12 +115,13 @@ export class Generator {
 
   /** True once {@link dispose} has been called. */
   get disposed(): boolean {
-    return this.step.disposed;
+    return this.released !== undefined;
   }
 
-  /** Releases the compiled decoding session after the runs in flight. Idempotent; `generate` after it is an LlmTricksError. */
+  /** Releases the compiled decoding session after the `generate` calls in flight finish. Idempotent; `generate` after it is an LlmTricksError. */
   dispose(): Promise<void> {
-    return this.step.dispose();
+    this.released ??= Promise.allSettled([...this.running]).then(() => this.step.dispose());
+    return this.released;
   }
 
   /** `await using gen = await Generator.create(...)` disposes it at the end of the scope. */

@@ -217,6 +217,7 @@ export class Trainer<M extends Module = Module> {
   }
 
   private async evaluateNow(batch: readonly Tensor[]): Promise<number> {
+    this.checkBatch('Trainer.evaluate', batch, 1);
     const model = this.model;
     const n = this.stepGraph.paramNames.length;
     this.evaluator ??= (async () => {
@@ -231,8 +232,11 @@ export class Trainer<M extends Module = Module> {
       }, [...params.map((p, i) => ({ name: this.stepGraph.paramNames[i], shape: p.shape, dtype: p.dtype })), ...this.batchSpecs]);
       return (this.options.backend ?? referenceBackend).compile(graph, this.options.compile);
     })();
-    this.checkBatch('Trainer.evaluate', batch, 1);
-    const exe = await this.evaluator;
+    // A failed compile is not kept: the next evaluate tries again.
+    const exe = await this.evaluator.catch((e: unknown) => {
+      this.evaluator = undefined;
+      throw e;
+    });
     const feeds = [...this.state.slice(0, n), ...batch];
     const out = await runHeld(exe, feeds);
     return (out[0] as Tensor).item();

@@ -4,7 +4,7 @@
  * they are. Shared by the Node and the Chromium journey tests.
  */
 import { expect } from 'vitest';
-import { LR, STEPS, type JourneyResult, type RunRecord } from './journey.js';
+import { lionSchedule, STEPS, type JourneyResult, type RunRecord } from './journey.js';
 
 /** |actual − expected| <= atol + rtol·|expected|, per element. */
 export interface Tolerance {
@@ -74,7 +74,8 @@ export function expectScalarsClose(actual: RunRecord, expected: RunRecord, tol: 
 /** Every parameter within `tol` of the baseline's (Lion: up to LION_FLIP_SHARE of them within 2·Σlr). */
 export function expectParamsClose(actual: RunRecord, expected: RunRecord, tol: Tolerance, optimizer: 'Lion' | 'AdamW', label: string): void {
   expect(Object.keys(actual.params), `${label}: parameter names`).toEqual(Object.keys(expected.params));
-  const flipBound = 2 * LR.Lion * STEPS;
+  const schedule = lionSchedule();
+  const flipBound = 2 * Array.from({ length: STEPS }, (_, s) => schedule(s)).reduce((a, b) => a + b, 0);
   let count = 0;
   let flips = 0;
   const bad: string[] = [];

@@ -13,7 +13,7 @@
  */
 import {
   ByteTokenizer, DecoderLM, Generator, Lion, AdamW, linearWarmupDecay, TokenBatches, Trainer,
-  type Backend, type DecoderLMConfig, type TrainerState,
+  type Backend, type DecoderLMConfig, type Schedule, type TrainerState,
 } from '../../src/index.js';
 import type { OrtCompileOptions } from '../../src/web.js';
 
@@ -40,6 +40,11 @@ export const NEW_TOKENS = 16;
 export const PROMPT = 'the lazy ';
 /** Peak learning rates: high enough that 20 steps of this tiny model learn more than the most frequent byte. */
 export const LR = { Lion: 1e-2, AdamW: 3e-2 } as const;
+
+/** The learning rate by step of an optimizer's journey. */
+export const scheduleOf = (optimizer: 'Lion' | 'AdamW'): Schedule => linearWarmupDecay({ peakLr: LR[optimizer], warmupSteps: 3, totalSteps: STEPS });
+/** Lion's, for the bound on its sign flips. */
+export const lionSchedule = (): Schedule => scheduleOf('Lion');
 
 /** A pangram, repeated: in 20 steps the model learns enough of its bigrams that greedy decoding is not one byte over and over. */
 const TEXT = 'the quick brown fox jumps over the lazy dog. '.repeat(20);
@@ -82,7 +87,7 @@ export async function runJourney(c: JourneyCase, backend: Backend | undefined, c
   const make = (): Promise<Trainer<DecoderLM>> => Trainer.create({
     model: new DecoderLM(c.model),
     optimizer: c.optimizer === 'Lion' ? new Lion({ lr: LR.Lion, weightDecay: 0.1 }) : new AdamW({ lr: LR.AdamW, weightDecay: 0.1 }),
-    schedule: linearWarmupDecay({ peakLr: LR[c.optimizer], warmupSteps: 3, totalSteps: STEPS }),
+    schedule: scheduleOf(c.optimizer),
     dropout: DROPOUT, accumulate: ACCUMULATE, batchSize: BATCH, sequenceLength: LENGTH, seed: 7,
     ...(backend ? { backend } : {}), compile,
   });

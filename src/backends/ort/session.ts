@@ -99,7 +99,7 @@ export function ortBackend(name: string, ort: OrtModule, table: DeviceTable): Ba
       const fromOrt = (o: OrtTensor, i: number): Tensor => new Tensor(o.dims, graph.outputs[i].dtype, o.data as TypedArray);
       const pools = new Map<number, OutputPool>();
       const reader = info.resident === 'gpu-buffer' ? new GpuReader(ort, table, device, sessionOptions) : undefined;
-      const life = new Lifetime(name);
+      const life = new Lifetime();
       return {
         graph,
         get disposed() {
@@ -165,20 +165,25 @@ export function ortBackend(name: string, ort: OrtModule, table: DeviceTable): Ba
 }
 
 /**
- * What an executable holds and when it may be released: runs in flight
- * finish before `end` releases anything, a call after `end` is an
- * LlmTricksError, and the DeviceTensors it returned are disposed with it.
+ * What an executable holds and when it may be released: runs in flight,
+ * and reads of the GPU buffers it returned, finish before `end` releases
+ * anything; a call after `end` is an LlmTricksError; the GPU buffers it
+ * returned are disposed with it (CPU outputs are plain arrays the garbage
+ * collector frees: they are not held here, so dropping one leaks nothing).
  */
 class Lifetime {
   disposed = false;
   private readonly running = new Set<Promise<unknown>>();
   private readonly outputs = new Set<OrtDeviceTensor>();
   private ended: Promise<void> | undefined;
-  constructor(private readonly name: string) {}
 
   use<T>(where: string, run: () => Promise<T>): Promise<T> {
     if (this.disposed) return Promise.reject(new LlmTricksError(where, 'expected a live executable, got one already disposed (dispose() was called)'));
-    const p = run();
+    return this.hold(run());
+  }
+
+  /** Keeps `end` waiting until `p` settles. */
+  hold<T>(p: Promise<T>): Promise<T> {
     this.running.add(p);
     const done = (): void => { this.running.delete(p); };
     p.then(done, done);
@@ -186,9 +191,14 @@ class Lifetime {
   }
 
   track(t: OrtDeviceTensor): OrtDeviceTensor {
+    if (t.tensor.location !== 'gpu-buffer') return t;
     this.outputs.add(t);
-    t.onDispose = () => this.outputs.delete(t);
+    t.life = this;
     return t;
+  }
+
+  forget(t: OrtDeviceTensor): void {
+    this.outputs.delete(t);
   }
 
   end(release: () => Promise<void>): Promise<void> {
@@ -270,8 +280,8 @@ class GpuReader {
 /** A resident output of an ONNX Runtime run: a GPU buffer, or a pooled CPU array. */
 class OrtDeviceTensor implements DeviceTensor {
   disposed = false;
-  /** Called once, when disposed (the executable stops tracking it). */
-  onDispose: (() => void) | undefined;
+  /** The executable's lifetime, for a GPU buffer: reads hold off its release, and it disposes the buffer with it. */
+  life: Lifetime | undefined;
   readonly shape: readonly number[];
   constructor(readonly ort: OrtModule, readonly tensor: OrtTensor, readonly dtype: DType, private readonly pool: OutputPool | undefined, private readonly reader: GpuReader | undefined) {
     this.shape = tensor.dims;
@@ -279,9 +289,11 @@ class OrtDeviceTensor implements DeviceTensor {
 
   async read(): Promise<Tensor> {
     if (this.disposed) fail('DeviceTensor.read', 'expected a live DeviceTensor, got one already disposed (by dispose(), or with the executable that made it)');
+    if (this.life?.disposed) fail('DeviceTensor.read', 'expected a tensor of a live executable, got one whose executable was disposed');
     if (this.tensor.location === 'gpu-buffer') {
       if (!this.reader) fail('DeviceTensor.read', `expected a readable device tensor, got one in ${this.tensor.location}`);
-      return this.reader.read(this.tensor, this.dtype);
+      const read = this.reader.read(this.tensor, this.dtype);
+      return this.life ? this.life.hold(read) : read;
     }
     return new Tensor(this.tensor.dims, this.dtype, (this.tensor.data as TypedArray).slice());
   }
@@ -289,7 +301,7 @@ class OrtDeviceTensor implements DeviceTensor {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.onDispose?.();
+    this.life?.forget(this);
     if (this.pool) this.pool.give(this.tensor);
     else if (this.tensor.location === 'gpu-buffer') this.tensor.dispose();
   }
