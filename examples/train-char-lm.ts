@@ -29,6 +29,9 @@ const { values: args } = parseArgs({
   },
 });
 if (args.position !== 'rope' && args.position !== 'alibi') throw new Error(`--position expected rope or alibi, got ${args.position}`);
+const devices = ['cpu', 'cuda', 'webgpu'] as const;
+const device = devices.find((d) => d === args.device);
+if (!device) throw new Error(`--device expected one of ${devices.join(', ')}, got ${args.device}`);
 const steps = Number(args.steps);
 
 // The corpus: every address from 1790 on, as UTF-8 bytes; the last 5% is held out.
@@ -52,7 +55,7 @@ const trainer = await Trainer.create({
   batchSize: size.batch,
   sequenceLength: size.length,
   backend: ortNode,
-  compile: { device: args.device },
+  compile: { device },
 });
 if (args.resume && existsSync(args.checkpoint)) {
   await trainer.load(loadCheckpoint(args.checkpoint));

@@ -70,6 +70,7 @@ export { Lion, LION_DEFAULTS, LION_ARTICLE_PRESET, type LionOptions, type LionCo
 export { AdamW, ADAMW_DEFAULTS, type AdamWOptions, type AdamWConfig } from './optim/adamw.js';
 export {
   Optimizer, type Floats, type GroupOptions, type ParamGroup, type StepOptions, type OptimizerState, type GraphStepInputs, type GraphUpdate,
+  type GraphOptimizer,
 } from './optim/optimizer.js';
 export { clipGradNorm, clipGradNormGraph } from './optim/clip-grad.js';
 export {
@@ -80,11 +81,13 @@ export { EarlyDropoutScheduler, type EarlyDropoutOptions, type DropoutMode, type
 
 // Backends
 export type { Backend, Executable, CompileOptions, Feeds, DeviceTensor } from './backends/backend.js';
-export { referenceBackend } from './backends/reference/interpreter.js';
+export { referenceBackend, type ReferenceCompileOptions } from './backends/reference/interpreter.js';
 
 // Training
-export { Trainer, languageModelLoss, type TrainerOptions, type StepInfo, type TrainerState, type LanguageModel } from './train/trainer.js';
-export { buildStepGraph, type StepGraph, type StepGraphOptions, type LossFn, type GraphOptimizer } from './train/step-graph.js';
+export {
+  Trainer, languageModelLoss, type TrainerOptions, type TrainerCommonOptions, type TrainerLoss, type StepInfo, type TrainerState, type LanguageModel,
+} from './train/trainer.js';
+export { buildStepGraph, type StepGraph, type StepGraphOptions, type StepLayout, type StepScalars, type StateSpec, type LossFn } from './train/step-graph.js';
 export { fit, type FitOptions, type FitStep } from './train/fit.js';
 export { ByteTokenizer, TokenBatches, splitTokens, type TokenBatchOptions } from './train/data.js';
 export { encodeSafetensors, decodeSafetensors, type Safetensors } from './train/safetensors.js';

@@ -7,7 +7,7 @@
  *
  * @packageDocumentation
  */
-export { ortNode } from './backends/ort-node/index.js';
+export { ortNode, type OrtNodeCompileOptions } from './backends/ort-node/index.js';
 export type { OrtCompileOptions } from './backends/ort/session.js';
 export { lowerGraph, type LoweredModel, type LowerOptions } from './backends/onnx/lower.js';
 export { exportDecoderLM, type ExportOptions, type ExportedModel } from './backends/onnx/export.js';

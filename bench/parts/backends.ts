@@ -9,7 +9,7 @@ import {
   crossEntropy, DecoderLM, MultiQueryAttention, referenceBackend, RmsNorm, RotaryEmbedding, sum, SwiGlu, tensor, trace, vjp,
   type Backend, type DType, type Module, type Shape, type Tensor,
 } from 'llm-tricks';
-import { lowerGraph, ortNode, type OrtCompileOptions } from 'llm-tricks/node';
+import { lowerGraph, ortNode } from 'llm-tricks/node';
 import { ortWeb } from 'llm-tricks/web';
 import { median, timeRuns } from '../lib/timing.js';
 import type { Part, Row, RunSettings } from '../lib/types.js';
@@ -86,7 +86,7 @@ export const backendsPart: Part = {
       }
       // The same model run two ways: through llm-tricks, and straight through ONNX Runtime.
       // One thread each, and the two timed alternately, so machine noise falls on both alike.
-      const exe = await ortNode.compile(c.graph, { device: 'cpu', intraOpNumThreads: 1 } as OrtCompileOptions);
+      const exe = await ortNode.compile(c.graph, { device: 'cpu', intraOpNumThreads: 1 });
       const model = lowerGraph(c.graph);
       const session = await ort.InferenceSession.create(model.bytes, { intraOpNumThreads: 1 });
       const feeds = Object.fromEntries(c.feeds.map((t, i) => [model.inputNames[i], new ort.Tensor(t.dtype as 'float32', t.data() as Float32Array, t.shape as number[])]));

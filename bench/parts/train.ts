@@ -167,10 +167,11 @@ export const trainPart: Part = {
     }
     const spec = { shape: [z.B, z.T], dtype: 'int32' } as const;
     const copying = model(z);
-    const { graph } = buildStepGraph({ model: copying, loss: languageModelLoss, optimizer: new Lion({ lr: 1e-3 }), batch: [spec, spec], maxGradNorm: 1 });
+    const { graph, layout } = buildStepGraph({ model: copying, loss: languageModelLoss, optimizer: new Lion({ lr: 1e-3 }), batch: [spec, spec], maxGradNorm: 1 });
     const exe = await on.backend.compile(graph, { device: on.device });
-    const params = copying.parameters().map((p) => p.value);
-    let state = [...params, ...params.map((p) => tensor(new Float32Array(p.size), { shape: p.shape as number[] }))];
+    const params = new Map(copying.namedParameters().map(([name, p]) => [name, p.value]));
+    // Parameters by name, optimizer slots zeroed, in the layout's state order.
+    let state = layout.state.map((x) => params.get(x.name) ?? tensor(new Float32Array(x.shape.reduce((a, d) => a * d, 1)), { shape: [...x.shape] }));
     const copyLog: LossLog = { device: on.label, losses: [], batches: [], firstTimedStep: 2 };
     const torchConfig = { vocab: 256, dim: z.dim, layers: z.layers, heads: m.config.heads, kvHeads: m.config.kvHeads, hidden: m.config.hidden, B: z.B, T: z.T, dropout: 0.1, threads: availableParallelism() };
     const torch: PeerProcess[] = [];
@@ -191,9 +192,9 @@ export const trainPart: Part = {
       trainStep,
       async () => {
         copyLog.batches.push(k);
-        const out = await exe.run([...state, ...data.batch(k), tensor(1e-3), tensor(++k, { dtype: 'int32' }), tensor(0.1), tensor(0, { dtype: 'int32' })]);
-        copyLog.losses.push(out[0].item());
-        state = out.slice(2).map((t) => tensor(t.data().slice() as Float32Array, { shape: t.shape as number[] }));
+        const out = layout.read(await exe.run(layout.feed({ state, batch: data.batch(k), scalars: { lr: 1e-3, step: ++k, dropout: 0.1, seed: 0 } })));
+        copyLog.losses.push(out.loss.item());
+        state = out.state.map((t) => tensor(t.data().slice() as Float32Array, { shape: t.shape as number[] }));
       },
       ...torch.map((p) => () => p.step()),
     ], 1, s.runs * 2, 50);

@@ -52,11 +52,12 @@ export interface CompileOptions {
 }
 
 /**
- * What a backend provides: a name and a compiler from IR graphs. Third
- * parties add a backend by lowering the primitives; nothing above
+ * What a backend provides: a name and a compiler from IR graphs, typed by
+ * its compile options `O` (e.g. `ortNode`'s devices and thread counts).
+ * Third parties add a backend by lowering the primitives; nothing above
  * `src/backends/` imports one.
  */
-export interface Backend {
+export interface Backend<O extends CompileOptions = CompileOptions> {
   readonly name: string;
-  compile(graph: Graph, options?: CompileOptions): Promise<Executable>;
+  compile(graph: Graph, options?: O): Promise<Executable>;
 }

@@ -3,8 +3,7 @@
  * after a cache of P (both symbolic), returns the next-token logits and the
  * extended cache; the prompt runs once, then one token per run.
  */
-import type { Backend, Executable } from '../backends/backend.js';
-import type { OrtCompileOptions } from '../backends/ort/session.js';
+import type { Backend, CompileOptions, Executable } from '../backends/backend.js';
 import { referenceBackend } from '../backends/reference/interpreter.js';
 import { trace } from '../ir/trace.js';
 import { fail, LlmTricksError, show } from '../tensor/errors.js';
@@ -52,7 +51,7 @@ export class Generator {
   private constructor(readonly model: DecoderLM, private readonly step: Executable) {}
 
   /** Compiles the decoding graph for `backend` (default: the reference backend). */
-  static async create(model: DecoderLM, options: { backend?: Backend; compile?: OrtCompileOptions } = {}): Promise<Generator> {
+  static async create<O extends CompileOptions = CompileOptions>(model: DecoderLM, options: { backend?: Backend<O>; compile?: NoInfer<O> } = {}): Promise<Generator> {
     if (!(model instanceof DecoderLM)) fail('Generator', `model expected a DecoderLM, got ${show(model)}`);
     const { layers, kvHeads, headDim } = model.config;
     const wasTraining = model.training;
@@ -67,7 +66,8 @@ export class Generator {
         { name: 'positions', shape: ['T'], dtype: 'int32' },
         ...Array.from({ length: 2 * layers }, (_, i) => ({ name: `past_${i}`, shape: [1, kvHeads, 'P', headDim] })),
       ]);
-      return new Generator(model, await (options.backend ?? referenceBackend).compile(graph, options.compile));
+      // Without a backend the options go to the reference backend, which checks them at run time.
+      return new Generator(model, await (options.backend ?? (referenceBackend as Backend<CompileOptions>)).compile(graph, options.compile));
     } finally {
       model.train(wasTraining);
     }

@@ -47,6 +47,27 @@ export interface GraphUpdate {
   readonly slots: Tensor[][];
 }
 
+/**
+ * What the Trainer needs of an optimizer: its update written as graph ops
+ * over traced tensors, so it runs inside the compiled step. Lion and AdamW
+ * implement it (through {@link Optimizer}); a third-party optimizer plugs in
+ * by implementing it too.
+ */
+export interface GraphOptimizer {
+  /** Stored in checkpoints; a checkpoint loads only into the same optimizer. */
+  readonly name: string;
+  /** Names of the per-parameter state buffers, e.g. `['exp_avg']` (zeros before the first step). */
+  readonly slots: readonly string[];
+  /** The learning rate used when the Trainer has no schedule. */
+  readonly lr: number;
+  /**
+   * The update of one step: for each parameter its new value and new state
+   * slots, from its gradient (already clipped) and the step's `lr` and
+   * 1-based `step` graph inputs.
+   */
+  graphUpdate(params: readonly Tensor[], grads: readonly Tensor[], slots: readonly (readonly Tensor[])[], inputs: GraphStepInputs): GraphUpdate;
+}
+
 /** Checks [beta1, beta2]: two numbers in [0, 1). */
 export function checkBetas(where: string, betas: unknown): void {
   if (!Array.isArray(betas) || betas.length !== 2) fail(where, `betas expected [beta1, beta2], got ${show(betas)}`);
@@ -97,11 +118,19 @@ export function checkKeys(where: string, what: string, options: object, known: r
  * validation before anything changes, lazily allocated state buffers, and
  * state save/load. Subclasses implement `update` for one parameter.
  */
-export abstract class Optimizer<O extends { lr: number }> {
+export abstract class Optimizer<O extends { lr: number }> implements GraphOptimizer {
   /** Name stored in saved state. */
   abstract readonly name: string;
   /** Names of the per-parameter state buffers, e.g. `['exp_avg']`. */
   abstract readonly slots: readonly string[];
+
+  /** The update as graph ops, bit-identical to `step` in float32 (see {@link GraphOptimizer}). */
+  abstract graphUpdate(params: readonly Tensor[], grads: readonly Tensor[], slots: readonly (readonly Tensor[])[], inputs: GraphStepInputs): GraphUpdate;
+
+  /** The constructor's learning rate (`defaults.lr`). */
+  get lr(): number {
+    return this.defaults.lr;
+  }
   /** The options every parameter uses unless its group overrides them. */
   readonly defaults: Readonly<O>;
   /** The parameter groups, by index into the arrays given to `step`. */

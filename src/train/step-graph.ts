@@ -11,9 +11,9 @@ import { trace, type InputSpec } from '../ir/trace.js';
 import type { Graph } from '../ir/graph.js';
 import type { Module, ForwardContext } from '../nn/module.js';
 import { clipGradNormGraph } from '../optim/clip-grad.js';
-import type { GraphStepInputs, GraphUpdate } from '../optim/optimizer.js';
-import { fail } from '../tensor/errors.js';
-import { describe } from '../tensor/dtype.js';
+import type { GraphOptimizer } from '../optim/optimizer.js';
+import { fail, show } from '../tensor/errors.js';
+import { describe, type DType } from '../tensor/dtype.js';
 import { add, div, mul, sqrt } from '../tensor/ops/elementwise.js';
 import { reshape, sliceAxis } from '../tensor/ops/movement.js';
 import { formatShape, type Shape } from '../tensor/shape.js';
@@ -23,13 +23,7 @@ import { sum } from '../tensor/ops/reduce.js';
 /** A loss: a float scalar from the model, one micro-batch's tensors and the forward context. */
 export type LossFn<M extends Module = Module> = (model: M, batch: readonly Tensor[], ctx: ForwardContext) => Tensor;
 
-/** An optimizer that can write its update as graph ops (Lion, AdamW). */
-export interface GraphOptimizer {
-  readonly name: string;
-  /** Names of the per-parameter state buffers, e.g. `['exp_avg']`. */
-  readonly slots: readonly string[];
-  graphUpdate(params: readonly Tensor[], grads: readonly Tensor[], slots: readonly (readonly Tensor[])[], inputs: GraphStepInputs): GraphUpdate;
-}
+export type { GraphOptimizer } from '../optim/optimizer.js';
 
 /** What {@link buildStepGraph} needs. */
 export interface StepGraphOptions<M extends Module> {
@@ -44,7 +38,47 @@ export interface StepGraphOptions<M extends Module> {
   readonly maxGradNorm?: number;
 }
 
-/** The step graph and where things are among its inputs and outputs. */
+/** The scalars one step reads, as numbers; {@link StepLayout.feed} makes the graph's scalar inputs of them. */
+export interface StepScalars {
+  /** The learning rate of this step. */
+  readonly lr: number;
+  /** The 1-based number of the step being taken. */
+  readonly step: number;
+  /** The dropout rate of this step, in [0, 1). */
+  readonly dropout: number;
+  /** The seed of the dropout masks (an int32). */
+  readonly seed: number;
+}
+
+/** One tensor of the training state: a parameter or an optimizer slot. */
+export interface StateSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+/**
+ * Where everything is among the step graph's inputs and outputs, by name:
+ * callers feed and read through it, and never count positions.
+ */
+export interface StepLayout {
+  /** Parameter names, in state order. */
+  readonly paramNames: readonly string[];
+  /** Optimizer state names `optimizer.<param>.<slot>`, parameter-major, after the parameters in state order. */
+  readonly slotNames: readonly string[];
+  /** The state (parameters then optimizer slots): name, shape and dtype of each, in state order. */
+  readonly state: readonly StateSpec[];
+  /** The batch inputs of one run (with the micro-batch axis when accumulating). */
+  readonly batch: readonly InputSpec[];
+  /** The output indices of the new state, for `residentOutputs`. */
+  readonly stateOutputs: readonly number[];
+  /** A run's inputs in graph order: the state (tensors or device tensors), the batch, and the scalars made into tensors. */
+  feed<S>(parts: { readonly state: readonly S[]; readonly batch: readonly Tensor[]; readonly scalars: StepScalars }): (S | Tensor)[];
+  /** A run's outputs by meaning: the mean loss, the gradient norm before clipping, and the new state in state order. */
+  read<T>(outputs: readonly T[]): { readonly loss: T; readonly gradNorm: T; readonly state: T[] };
+}
+
+/** The step graph and its layout. */
 export interface StepGraph {
   readonly graph: Graph;
   /**
@@ -53,13 +87,41 @@ export interface StepGraph {
    * `mask_step` and the loss cotangent; outputs the loss and one gradient per parameter.
    */
   readonly backward: Graph;
-  /** Parameter names, in input order (inputs 0..n-1, outputs 2..n+1). */
+  /** Where everything is among the graph's inputs and outputs. */
+  readonly layout: StepLayout;
+  /** Parameter names, in state order (the same as `layout.paramNames`). */
   readonly paramNames: readonly string[];
-  /** Optimizer state names `optimizer.<param>.<slot>`, parameter-major (inputs and outputs after the parameters). */
+  /** Optimizer state names (the same as `layout.slotNames`). */
   readonly slotNames: readonly string[];
-  /** Index of the first batch input; the scalars lr, step, dropout and seed follow the batch. */
-  readonly batchStart: number;
   readonly accumulate: number;
+}
+
+/** The graph's scalar inputs, in order, with their dtypes. */
+const SCALARS = [['lr', 'float32'], ['step', 'int32'], ['dropout', 'float32'], ['seed', 'int32']] as const;
+
+function stepLayout(paramNames: readonly string[], slotNames: readonly string[], state: StepLayout['state'], batch: readonly InputSpec[]): StepLayout {
+  const where = 'StepLayout';
+  return {
+    paramNames,
+    slotNames,
+    state,
+    batch,
+    stateOutputs: state.map((_, i) => i + 2),
+    feed<S>({ state: values, batch: data, scalars }: { readonly state: readonly S[]; readonly batch: readonly Tensor[]; readonly scalars: StepScalars }): (S | Tensor)[] {
+      if (!Array.isArray(values) || values.length !== state.length) fail(`${where}.feed`, `state expected ${state.length} tensors (parameters then optimizer slots), got ${describe(values)}`);
+      if (!Array.isArray(data) || data.length !== batch.length) fail(`${where}.feed`, `batch expected ${batch.length} tensors, got ${describe(data)}`);
+      const made = SCALARS.map(([name, dtype]) => {
+        const v = scalars?.[name];
+        if (typeof v !== 'number' || !Number.isFinite(v) || (dtype === 'int32' && !Number.isInteger(v))) fail(`${where}.feed`, `scalars.${name} expected a finite ${dtype === 'int32' ? 'integer' : 'number'}, got ${show(v)}`);
+        return tensor(v, { dtype });
+      });
+      return [...values, ...data, ...made];
+    },
+    read<T>(outputs: readonly T[]): { readonly loss: T; readonly gradNorm: T; readonly state: T[] } {
+      if (!Array.isArray(outputs) || outputs.length !== state.length + 2) fail(`${where}.read`, `outputs expected ${state.length + 2} (loss, gradient norm, state), got ${describe(outputs)}`);
+      return { loss: outputs[0], gradNorm: outputs[1], state: outputs.slice(2) };
+    },
+  };
 }
 
 /**
@@ -106,12 +168,7 @@ export function buildStepGraph<M extends Module>(options: StepGraphOptions<M>): 
   const slotNames = named.flatMap(([name]) => optimizer.slots.map((s) => `optimizer.${name}.${s}`));
   const slotSpecs: InputSpec[] = named.flatMap(([name, p]) => optimizer.slots.map((s) => ({ name: `optimizer.${name}.${s}`, shape: p.value.shape, dtype: p.value.dtype })));
   const batchSpecs: InputSpec[] = batch.map((b, i) => ({ ...b, name: b.name ?? `batch${i}`, shape: K > 1 ? [K, ...b.shape] : b.shape }));
-  const stepSpecs: InputSpec[] = [
-    { name: 'lr', shape: [], dtype: 'float32' },
-    { name: 'step', shape: [], dtype: 'int32' },
-    { name: 'dropout', shape: [], dtype: 'float32' },
-    { name: 'seed', shape: [], dtype: 'int32' },
-  ];
+  const stepSpecs: InputSpec[] = SCALARS.map(([name, dtype]) => ({ name, shape: [], dtype }));
   const S = optimizer.slots.length;
   const graph = trace((...args: Tensor[]) => {
     const n = named.length;
@@ -141,5 +198,7 @@ export function buildStepGraph<M extends Module>(options: StepGraphOptions<M>): 
     const update = optimizer.graphUpdate(params, grads, slots, { lr, step });
     return [total!, norm, ...update.params, ...update.slots.flat()];
   }, [...paramSpecs, ...slotSpecs, ...batchSpecs, ...stepSpecs]);
-  return { graph, backward, paramNames: named.map(([n]) => n), slotNames, batchStart: named.length * (1 + S), accumulate: K };
+  const paramNames = named.map(([n]) => n);
+  const state = [...paramSpecs, ...slotSpecs].map((x) => ({ name: x.name!, shape: x.shape as readonly number[], dtype: x.dtype ?? 'float32' }));
+  return { graph, backward, layout: stepLayout(paramNames, slotNames, state, batchSpecs), paramNames, slotNames, accumulate: K };
 }

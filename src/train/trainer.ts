@@ -2,39 +2,58 @@
  * The Trainer: one compiled step graph, one backend run per step, with
  * parameters and optimizer state kept on the backend's device between steps.
  */
-import type { Backend, DeviceTensor, Executable } from '../backends/backend.js';
-import type { OrtCompileOptions } from '../backends/ort/session.js';
+import type { Backend, CompileOptions, DeviceTensor, Executable } from '../backends/backend.js';
+import type { Graph } from '../ir/graph.js';
 import { referenceBackend } from '../backends/reference/interpreter.js';
 import { crossEntropy } from '../functional/cross-entropy.js';
 import { trace, type InputSpec } from '../ir/trace.js';
-import type { Module } from '../nn/module.js';
+import type { ForwardContext, Module } from '../nn/module.js';
 import type { EarlyDropoutScheduler } from '../optim/early-dropout-scheduler.js';
 import type { Schedule } from '../optim/schedules.js';
 import { allocate, describe } from '../tensor/dtype.js';
 import { fail, LlmTricksError, show } from '../tensor/errors.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
-import { Tensor, tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { buildStepGraph, type GraphOptimizer, type LossFn, type StepGraph } from './step-graph.js';
 
 /** A model whose forward maps token ids to `{ logits }`, like {@link DecoderLM}. */
 export interface LanguageModel extends Module {
-  forward(ids: Tensor, call?: { ctx?: import('../nn/module.js').ForwardContext }): { logits: Tensor };
+  forward(ids: Tensor, call?: { ctx?: ForwardContext }): { logits: Tensor };
 }
 
-/** Next-token cross-entropy of a language model on a batch `[ids, targets]`. */
-export const languageModelLoss: LossFn<LanguageModel> = (model, batch, ctx) => {
-  if (typeof model?.forward !== 'function') fail('languageModelLoss', `model expected a language model such as DecoderLM, got ${describe(model)}`);
+/**
+ * Next-token cross-entropy of a language model on a batch `[ids, targets]`.
+ * Typed for any Module: it checks at run time that the model has a forward,
+ * so it is the default loss without a cast.
+ */
+export const languageModelLoss: LossFn<Module> = (model, batch, ctx) => {
+  if (!isLanguageModel(model)) fail('languageModelLoss', `model expected a language model such as DecoderLM, got ${describe(model)}`);
   if (!Array.isArray(batch) || batch.length !== 2) fail('languageModelLoss', `batch expected [ids, targets], got ${describe(batch)}`);
-  return crossEntropy(model.forward(batch[0], { ctx }).logits, batch[1]);
+  const out = model.forward(batch[0], { ctx });
+  if (!(out?.logits instanceof Tensor)) fail('languageModelLoss', `model expected forward(ids) to return { logits } (give the Trainer a loss for other models), got ${describe(out)}`);
+  return crossEntropy(out.logits, batch[1]);
 };
 
-/** Options of {@link Trainer.create}. */
-export interface TrainerOptions<M extends Module> {
+function isLanguageModel(model: Module): model is LanguageModel {
+  return typeof (model as { forward?: unknown } | undefined)?.forward === 'function';
+}
+
+/**
+ * The loss option: optional for a {@link LanguageModel} (default
+ * {@link languageModelLoss} on `[ids, targets]`), required for any other model.
+ */
+export type TrainerLoss<M extends Module> = M extends LanguageModel
+  ? { /** The loss of one micro-batch (default: {@link languageModelLoss}). */ readonly loss?: LossFn<M> }
+  : { /** The loss of one micro-batch: required, since the model is not a language model. */ readonly loss: LossFn<M> };
+
+/** Options of {@link Trainer.create}; `O` is the backend's compile options (e.g. `OrtNodeCompileOptions`). */
+export type TrainerOptions<M extends Module, O extends CompileOptions = CompileOptions> = TrainerCommonOptions<M, O> & TrainerLoss<M>;
+
+/** Options of {@link Trainer.create} other than the loss. */
+export interface TrainerCommonOptions<M extends Module, O extends CompileOptions = CompileOptions> {
   readonly model: M;
-  /** Lion or AdamW (their options, groups included, apply inside the graph). */
-  readonly optimizer: GraphOptimizer & { readonly defaults: { readonly lr: number } };
-  /** The loss of one micro-batch (default: {@link languageModelLoss} on `[ids, targets]`). */
-  readonly loss?: LossFn<M>;
+  /** Lion, AdamW or any {@link GraphOptimizer} (their options, groups included, apply inside the graph). */
+  readonly optimizer: GraphOptimizer;
   /** Inputs of one micro-batch; default two int32 [batchSize, sequenceLength] tensors (ids, targets). */
   readonly inputs?: readonly InputSpec[];
   /** Rows per micro-batch, for the default inputs. */
@@ -43,7 +62,7 @@ export interface TrainerOptions<M extends Module> {
   readonly sequenceLength?: number;
   /** Micro-batches per step; their gradients are averaged (default 1). */
   readonly accumulate?: number;
-  /** Learning rate by 0-based step (default: the optimizer's lr throughout). */
+  /** Learning rate by 0-based step (default: the optimizer's `lr` throughout). */
   readonly schedule?: Schedule;
   /** Dropout rate: a number, a schedule, or an {@link EarlyDropoutScheduler} (default 0). */
   readonly dropout?: number | Schedule | EarlyDropoutScheduler;
@@ -52,9 +71,9 @@ export interface TrainerOptions<M extends Module> {
   /** Seed of the dropout masks (default 0). */
   readonly seed?: number;
   /** Default: the reference backend. */
-  readonly backend?: Backend;
-  /** Passed to `backend.compile`: the device and, for ONNX Runtime, threads, optimisation level, strictDevice. */
-  readonly compile?: OrtCompileOptions;
+  readonly backend?: Backend<O>;
+  /** Passed to `backend.compile`, typed by it: the device and, for ONNX Runtime, threads, optimisation level, strictDevice. */
+  readonly compile?: NoInfer<O>;
 }
 
 /** What one step reports. */
@@ -116,28 +135,38 @@ export class Trainer<M extends Module = Module> {
   private queue: Promise<unknown> = Promise.resolve();
   private released: Promise<void> | undefined;
 
-  // Stored without M, so a Trainer<DecoderLM> is a Trainer<Module> (M appears only where it is produced).
-  private readonly options: TrainerOptions<Module>;
-  private readonly loss: LossFn<Module>;
+  private readonly optimizer: GraphOptimizer;
+  private readonly schedule: Schedule | undefined;
+  private readonly dropout: number | Schedule | EarlyDropoutScheduler;
+  /** Compiles a graph on the trainer's backend with its compile options (and `extra`). */
+  private readonly compileGraph: (graph: Graph, extra?: CompileOptions) => Promise<Executable>;
+  // The loss bound to the model: M stays out of parameter positions, so a Trainer<DecoderLM> is a Trainer<Module>.
+  private readonly lossOf: (batch: readonly Tensor[], ctx: ForwardContext) => Tensor;
 
-  private constructor(options: TrainerOptions<M>, stepGraph: StepGraph, private readonly executable: Executable, private readonly batchSpecs: readonly InputSpec[], loss: LossFn<M>) {
-    this.options = options as unknown as TrainerOptions<Module>;
-    this.loss = loss as unknown as LossFn<Module>;
+  private constructor(
+    options: TrainerCommonOptions<M, CompileOptions>, loss: LossFn<M>, compileGraph: (graph: Graph, extra?: CompileOptions) => Promise<Executable>,
+    stepGraph: StepGraph, private readonly executable: Executable, private readonly batchSpecs: readonly InputSpec[],
+  ) {
     this.model = options.model;
+    this.optimizer = options.optimizer;
+    this.schedule = options.schedule;
+    this.dropout = options.dropout ?? 0;
+    this.compileGraph = compileGraph;
+    this.lossOf = (batch, ctx) => loss(options.model, batch, ctx);
     this.stepGraph = stepGraph;
     this.seed = options.seed ?? 0;
-    const params = options.model.parameters().map((p) => p.value);
-    const slots = params.flatMap((p) => options.optimizer.slots.map(() => new Tensor(p.shape, p.dtype, allocate(p.dtype, p.size))));
-    this.state = [...params, ...slots];
+    // The state starts from the model's parameters and zeroed optimizer slots.
+    const params = new Map(options.model.namedParameters().map(([name, p]) => [name, p.value]));
+    this.state = stepGraph.layout.state.map((spec) => params.get(spec.name) ?? new Tensor(spec.shape, spec.dtype, allocate(spec.dtype, spec.shape.reduce((a, d) => a * d, 1))));
   }
 
   /** Builds and compiles the step graph. */
-  static async create<M extends Module>(options: TrainerOptions<M>): Promise<Trainer<M>> {
+  static async create<M extends Module, O extends CompileOptions = CompileOptions>(options: TrainerOptions<M, O>): Promise<Trainer<M>> {
     const where = 'Trainer';
     if (typeof options !== 'object' || options === null) fail(where, `options expected { model, optimizer, ... }, got ${describe(options)}`);
     const { model, optimizer } = options;
     if (typeof model?.namedParameters !== 'function') fail(where, `model expected a Module, got ${describe(model)}`);
-    if (typeof optimizer?.graphUpdate !== 'function') fail(where, `optimizer expected Lion or AdamW (with graphUpdate), got ${describe(optimizer)}`);
+    if (typeof optimizer?.graphUpdate !== 'function' || !Array.isArray(optimizer.slots) || typeof optimizer.lr !== 'number') fail(where, `optimizer expected Lion, AdamW or a GraphOptimizer (name, slots, lr, graphUpdate), got ${describe(optimizer)}`);
     const seed = options.seed ?? 0;
     if (!Number.isInteger(seed) || Math.abs(seed) > 2 ** 31 - 1) fail(where, `seed expected an int32, got ${show(seed)}`);
     const maxGradNorm = options.maxGradNorm === undefined ? 1 : options.maxGradNorm;
@@ -149,20 +178,22 @@ export class Trainer<M extends Module = Module> {
       inputs = [{ name: 'ids', shape: [B!, T!], dtype: 'int32' }, { name: 'targets', shape: [B!, T!], dtype: 'int32' }];
     }
     if (!Array.isArray(inputs) || inputs.some((s) => !s.shape.every((d: unknown) => typeof d === 'number'))) fail(where, `inputs expected specs with static shapes, got ${describe(inputs)}`);
-    const loss = options.loss ?? (languageModelLoss as unknown as LossFn<M>);
+    const given = (options as { readonly loss?: LossFn<M> }).loss;
+    if (given !== undefined && typeof given !== 'function') fail(where, `loss expected a function (model, batch, ctx) => scalar, got ${describe(given)}`);
+    const loss: LossFn<M> = given ?? languageModelLoss;
     model.train();
     const stepGraph = buildStepGraph({ model, loss, optimizer, batch: inputs, accumulate: options.accumulate, maxGradNorm: maxGradNorm ?? undefined });
-    const n = stepGraph.batchStart;
-    const resident = Array.from({ length: n }, (_, i) => i + 2);
-    const backend = options.backend ?? referenceBackend;
-    const executable = await backend.compile(stepGraph.graph, { ...options.compile, residentOutputs: resident });
-    return new Trainer(options, stepGraph, executable, inputs, loss);
+    const { backend, compile } = options;
+    // Without a backend the options go to the reference backend, which checks them at run time.
+    const compileGraph = (graph: Graph, extra: CompileOptions = {}): Promise<Executable> => (backend ?? (referenceBackend as Backend<CompileOptions>)).compile(graph, { ...compile, ...extra } as O);
+    const executable = await compileGraph(stepGraph.graph, { residentOutputs: stepGraph.layout.stateOutputs });
+    return new Trainer(options as TrainerCommonOptions<M, CompileOptions>, loss, compileGraph, stepGraph, executable, inputs);
   }
 
   /** The learning rate and dropout rate of the 0-based step `s`. */
   ratesAt(s: number): { lr: number; dropout: number } {
-    const lr = this.options.schedule ? this.options.schedule(s) : this.options.optimizer.defaults.lr;
-    const d = this.options.dropout ?? 0;
+    const lr = this.schedule ? this.schedule(s) : this.optimizer.lr;
+    const d = this.dropout;
     const dropout = typeof d === 'number' ? d : typeof d === 'function' ? d(s) : d.rate(s);
     if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) fail('Trainer.step', `schedule expected a finite lr >= 0 at step ${s}, got ${show(lr)}`);
     if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) fail('Trainer.step', `dropout expected a rate in [0, 1) at step ${s}, got ${show(dropout)}`);
@@ -182,12 +213,11 @@ export class Trainer<M extends Module = Module> {
     this.checkBatch('Trainer.step', batch, this.stepGraph.accumulate);
     const s = this.steps;
     const { lr, dropout } = this.ratesAt(s);
-    const scalars = [tensor(lr, { dtype: 'float32' }), tensor(s + 1, { dtype: 'int32' }), tensor(dropout, { dtype: 'float32' }), tensor(this.seed, { dtype: 'int32' })];
-    const feeds = [...this.state, ...batch, ...scalars];
-    const out = await runHeld(this.executable, feeds);
-    const [lossT, normT, ...next] = out as [Tensor, Tensor, ...Held[]];
-    const loss = lossT.item();
-    const gradNorm = normT.item();
+    const { layout } = this.stepGraph;
+    const out = await runHeld(this.executable, layout.feed({ state: this.state, batch, scalars: { lr, step: s + 1, dropout, seed: this.seed } }));
+    const { loss: lossT, gradNorm: normT, state: next } = layout.read(out);
+    const loss = (lossT as Tensor).item();
+    const gradNorm = (normT as Tensor).item();
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       next.forEach(disposeHeld);
       throw new LlmTricksError('Trainer.step', `expected a finite loss and gradient norm, got loss ${loss} and gradient norm ${gradNorm} at step ${s + 1}; training stopped, and the parameters and optimizer state are still those after step ${s}`);
@@ -225,12 +255,12 @@ export class Trainer<M extends Module = Module> {
       const graph = trace((...args: Tensor[]) => {
         model.eval();
         try {
-          return model.withParameters(args.slice(0, n), () => this.loss(model, args.slice(n), {}));
+          return model.withParameters(args.slice(0, n), () => this.lossOf(args.slice(n), {}));
         } finally {
           model.train();
         }
       }, [...params.map((p, i) => ({ name: this.stepGraph.paramNames[i], shape: p.shape, dtype: p.dtype })), ...this.batchSpecs]);
-      return (this.options.backend ?? referenceBackend).compile(graph, this.options.compile);
+      return this.compileGraph(graph);
     })();
     // A failed compile is not kept: the next evaluate tries again.
     const exe = await this.evaluator.catch((e: unknown) => {
@@ -250,13 +280,15 @@ export class Trainer<M extends Module = Module> {
   private async snapshotNow(): Promise<TrainerState> {
     // The device's reader queues GPU reads itself (onnxruntime-web hung on concurrent runs of one session).
     const values = await Promise.all(this.state.map(readHeld));
-    const n = this.stepGraph.paramNames.length;
+    const { state, paramNames } = this.stepGraph.layout;
+    const byName = state.map((spec, i) => [spec.name, values[i]] as const);
+    const isParam = new Set(paramNames);
     return {
       step: this.steps,
       seed: this.seed,
-      optimizer: this.options.optimizer.name,
-      params: new Map(this.stepGraph.paramNames.map((name, i) => [name, values[i]])),
-      slots: new Map(this.stepGraph.slotNames.map((name, i) => [name, values[n + i]])),
+      optimizer: this.optimizer.name,
+      params: new Map(byName.filter(([name]) => isParam.has(name))),
+      slots: new Map(byName.filter(([name]) => !isParam.has(name))),
     };
   }
 
@@ -281,17 +313,17 @@ export class Trainer<M extends Module = Module> {
   private loadNow(state: TrainerState): void {
     const where = 'Trainer.load';
     if (typeof state !== 'object' || state === null || !(state.params instanceof Map) || !(state.slots instanceof Map)) fail(where, `state expected { step, seed, optimizer, params, slots } from snapshot() or a checkpoint, got ${describe(state)}`);
-    if (state.optimizer !== this.options.optimizer.name) fail(where, `state expected optimizer ${this.options.optimizer.name}, got ${show(state.optimizer)}`);
+    if (state.optimizer !== this.optimizer.name) fail(where, `state expected optimizer ${this.optimizer.name}, got ${show(state.optimizer)}`);
     if (state.seed !== this.seed) fail(where, `state expected seed ${this.seed} (as this Trainer was created), got ${show(state.seed)}`);
     if (!Number.isInteger(state.step) || state.step < 0) fail(where, `step expected a non-negative integer, got ${show(state.step)}`);
-    const n = this.stepGraph.paramNames.length;
-    const names = [...this.stepGraph.paramNames, ...this.stepGraph.slotNames];
-    const expected = [...state.params.keys(), ...state.slots.keys()];
-    const unexpected = expected.filter((k) => !names.includes(k));
+    const { layout } = this.stepGraph;
+    const isParam = new Set(layout.paramNames);
+    const names = new Set(layout.state.map((spec) => spec.name));
+    const unexpected = [...state.params.keys(), ...state.slots.keys()].filter((k) => !names.has(k));
     if (unexpected.length) fail(where, `state expected only this model's tensors, got unexpected ${unexpected.slice(0, 3).join(', ')}`);
-    const values = names.map((name, i) => {
-      const t = i < n ? state.params.get(name) : state.slots.get(name);
-      const like = this.stepGraph.graph.inputs[i];
+    const values = layout.state.map((like) => {
+      const name = like.name;
+      const t = isParam.has(name) ? state.params.get(name) : state.slots.get(name);
       if (!(t instanceof Tensor) || t.isTraced) fail(where, `'${name}' expected an eager Tensor, got ${describe(t)}`);
       if (t.dtype !== like.dtype || !shapesEqual(t.shape, like.shape)) fail(where, `'${name}' expected ${like.dtype}${formatShape(like.shape)}, got ${t.dtype}${formatShape(t.shape)}`);
       return t;

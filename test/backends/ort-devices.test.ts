@@ -19,7 +19,8 @@ import { lowerGraph, ortNode } from '../../src/node.js';
 import { ortWeb } from '../../src/web.js';
 import { NODE_DEVICES } from '../../src/backends/ort-node/index.js';
 import { WEB_DEVICES } from '../../src/backends/ort-web/index.js';
-import type { OrtModule } from '../../src/backends/ort/session.js';
+import type { OrtCompileOptions, OrtModule } from '../../src/backends/ort/session.js';
+import type { Backend } from '../../src/index.js';
 
 ortWebModule.env.wasm.numThreads = 1;
 
@@ -51,10 +52,10 @@ describe('device tables match the runtimes', () => {
 describe('ortWeb trains on wasm', () => {
   it('takes the steps ort-node cpu takes: every loss equal within 1e-5, and falling', async () => {
     const data = new TokenBatches(new ByteTokenizer().encode('four score and seven years ago '.repeat(8)), { batchSize: 2, length: 8, seed: 1 });
-    const losses = async (backend: typeof ortNode, device: string): Promise<number[]> => {
+    const losses = async <O extends OrtCompileOptions>(backend: Backend<O>, device: O['device']): Promise<number[]> => {
       const trainer = await Trainer.create({
         model: new DecoderLM({ vocab: 256, dim: 16, layers: 1, heads: 2, kvHeads: 1, seed: 3 }),
-        optimizer: new Lion({ lr: 1e-2 }), batchSize: 2, sequenceLength: 8, backend, compile: { device },
+        optimizer: new Lion({ lr: 1e-2 }), batchSize: 2, sequenceLength: 8, backend, compile: { device } as O,
       });
       const out: number[] = [];
       for (let k = 0; k < 4; k++) out.push((await trainer.step(data.batch(k))).loss);

@@ -81,7 +81,7 @@ async function paramsOf(trainer: Trainer): Promise<Record<string, number[]>> {
 }
 
 /** Runs the journey of `c` on `backend` with `compile` (the device among them). */
-export async function runJourney(c: JourneyCase, backend: Backend | undefined, compile: OrtCompileOptions, store: CheckpointStore): Promise<JourneyResult> {
+export async function runJourney(c: JourneyCase, backend: Backend<OrtCompileOptions> | undefined, compile: OrtCompileOptions, store: CheckpointStore): Promise<JourneyResult> {
   const tokenizer = new ByteTokenizer();
   const data = new TokenBatches(tokenizer.encode(TEXT), { batchSize: BATCH, length: LENGTH, seed: 5 });
   const make = (): Promise<Trainer<DecoderLM>> => Trainer.create({

@@ -19,7 +19,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { add, DecoderLM, Lion, mul, tensor, Tensor, TokenBatches, ByteTokenizer, trace, Trainer, type DeviceTensor } from '../../src/index.js';
-import { ortNode, type OrtCompileOptions } from '../../src/node.js';
+import { ortNode, type OrtNodeCompileOptions } from '../../src/node.js';
 import { IN_CI, webgpuUnavailable, expectAllClose } from '../helpers/backends.js';
 
 const graph = trace((x, y) => [add(x, y), mul(x, 2)], [{ shape: [2, 3] }, { shape: [2, 3] }]);
@@ -56,7 +56,7 @@ const gpuIt = missing && !IN_CI ? it.skip : it;
 describe(`ort-node webgpu${missing && !IN_CI ? ` (skipped: ${missing})` : ''}`, () => {
   gpuIt('keeps resident outputs in GPU buffers and reads them back', async () => {
     if (missing) throw new Error(`the WebGPU device is needed in CI: ${missing}`);
-    const options: OrtCompileOptions = { device: 'webgpu', strictDevice: true, residentOutputs: [0] };
+    const options: OrtNodeCompileOptions = { device: 'webgpu', strictDevice: true, residentOutputs: [0] };
     const exe = await ortNode.compile(graph, options);
     let x: Tensor | DeviceTensor = tensor([[0, 1, 2], [3, 4, 5]]);
     for (let k = 0; k < 3; k++) {
@@ -72,7 +72,7 @@ describe(`ort-node webgpu${missing && !IN_CI ? ` (skipped: ${missing})` : ''}`, 
   gpuIt('takes the training steps ort-node cpu takes, every op on the GPU', async () => {
     if (missing) throw new Error(`the WebGPU device is needed in CI: ${missing}`);
     const data = new TokenBatches(new ByteTokenizer().encode('four score and seven years ago '.repeat(8)), { batchSize: 2, length: 8, seed: 1 });
-    const make = (compile: OrtCompileOptions): Promise<Trainer> => Trainer.create({
+    const make = (compile: OrtNodeCompileOptions): Promise<Trainer> => Trainer.create({
       model: new DecoderLM({ vocab: 256, dim: 16, layers: 1, heads: 2, kvHeads: 1, seed: 3, dropout: true }),
       optimizer: new Lion({ lr: 1e-3 }), batchSize: 2, sequenceLength: 8, dropout: 0.1, backend: ortNode, compile,
     });

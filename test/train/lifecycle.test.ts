@@ -29,11 +29,11 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ByteTokenizer, DecoderLM, Generator, Lion, LlmTricksError, TokenBatches, trace, add, tensor, Trainer, type DeviceTensor } from '../../src/index.js';
-import { ortNode, type OrtCompileOptions } from '../../src/node.js';
+import { ortNode, type OrtNodeCompileOptions } from '../../src/node.js';
 import { IN_CI, webgpuUnavailable } from '../setup/availability.js';
 
 const data = new TokenBatches(new ByteTokenizer().encode('four score and seven years ago '.repeat(8)), { batchSize: 2, length: 8, seed: 1 });
-const make = (compile: OrtCompileOptions = { device: 'cpu', intraOpNumThreads: 1 }): Promise<Trainer> => Trainer.create({
+const make = (compile: OrtNodeCompileOptions = { device: 'cpu', intraOpNumThreads: 1 }): Promise<Trainer> => Trainer.create({
   model: new DecoderLM({ vocab: 256, dim: 16, layers: 1, heads: 2, kvHeads: 1, seed: 3, dropout: true }),
   optimizer: new Lion({ lr: 1e-2 }), batchSize: 2, sequenceLength: 8, dropout: 0.1, backend: ortNode, compile,
 });
@@ -157,8 +157,8 @@ function disposeMany(device: string): { growthMiB: number; msEach: number } {
 
 const webgpuMissing = webgpuUnavailable();
 describe.each([
-  { device: 'cpu', missing: null },
-  { device: 'webgpu', missing: webgpuMissing },
+  { device: 'cpu' as const, missing: null },
+  { device: 'webgpu' as const, missing: webgpuMissing },
 ])('200 trainers created and disposed on $device', ({ device, missing }) => {
   const skip = missing !== null && !IN_CI;
   (skip ? it.skip : it)(`grow the process by less than ${BOUND_MIB} MiB${skip ? ` (skipped: ${missing})` : ''}`, () => {

@@ -155,7 +155,7 @@ describe('Trainer', () => {
     const base = { model: tinyModel(), optimizer: new Lion(), batchSize: 2, sequenceLength: 12 };
     await expect(Trainer.create({ ...base, batchSize: 0 })).rejects.toThrow(/^Trainer: batchSize and sequenceLength expected positive integers.*got 0/);
     await expect(Trainer.create({ ...base, maxGradNorm: -1 })).rejects.toThrow(/^Trainer: maxGradNorm expected a finite number > 0 or null, got -1/);
-    await expect(Trainer.create({ ...base, optimizer: {} as never })).rejects.toThrow(/^Trainer: optimizer expected Lion or AdamW/);
+    await expect(Trainer.create({ ...base, optimizer: {} as never })).rejects.toThrow(/^Trainer: optimizer expected Lion, AdamW or a GraphOptimizer \(name, slots, lr, graphUpdate\)/);
     await expect(Trainer.create({ ...base, accumulate: 1.5 })).rejects.toThrow(/accumulate expected a positive integer, got 1.5/);
     const t = await Trainer.create(base);
     await expect(t.step([data.batch(0)[0]])).rejects.toThrow(/^Trainer\.step: batch expected 2 tensors \(ids, targets\)/);

@@ -3,10 +3,18 @@
  */
 import * as ort from 'onnxruntime-node';
 import type { Backend } from '../backend.js';
-import { messageOf, ortBackend, type DeviceTable, type OrtModule } from '../ort/session.js';
+import { messageOf, ortBackend, type DeviceTable, type OrtCompileOptions, type OrtModule } from '../ort/session.js';
+
+/** Compile options of {@link ortNode}: its devices, and the CUDA device number. */
+export interface OrtNodeCompileOptions extends OrtCompileOptions {
+  /** Default 'cpu'. */
+  readonly device?: 'cpu' | 'cuda' | 'webgpu';
+  /** Which CUDA device, for device 'cuda' (default 0). */
+  readonly deviceId?: number;
+}
 
 /** The devices of onnxruntime-node and what each does (checked against the runtime in test/backends/ort-devices.test.ts). */
-export const NODE_DEVICES: DeviceTable = {
+export const NODE_DEVICES: DeviceTable<OrtNodeCompileOptions> = {
   devices: {
     cpu: { resident: 'cpu-pool', bitShift: true, accelerator: false },
     // The Node binding has no GPU output location for CUDA: every output comes back to the CPU.
@@ -15,7 +23,7 @@ export const NODE_DEVICES: DeviceTable = {
   },
   defaultDevice: 'cpu',
   providers(device, options) {
-    if (device === 'cuda') return [{ name: 'cuda', deviceId: (options as { deviceId?: number }).deviceId ?? 0 }];
+    if (device === 'cuda') return [{ name: 'cuda', deviceId: options.deviceId ?? 0 }];
     return [device];
   },
   explain(device, error) {
@@ -40,4 +48,4 @@ export const NODE_DEVICES: DeviceTable = {
 };
 
 /** ONNX Runtime for Node: `await ortNode.compile(graph, { device: 'cpu' | 'cuda' | 'webgpu' })`. */
-export const ortNode: Backend = ortBackend('ort-node', ort as unknown as OrtModule, NODE_DEVICES);
+export const ortNode: Backend<OrtNodeCompileOptions> = ortBackend('ort-node', ort as unknown as OrtModule, NODE_DEVICES);

@@ -4,10 +4,16 @@
  */
 import * as ort from 'onnxruntime-web';
 import type { Backend } from '../backend.js';
-import { messageOf, ortBackend, type DeviceTable, type OrtModule } from '../ort/session.js';
+import { messageOf, ortBackend, type DeviceTable, type OrtCompileOptions, type OrtModule } from '../ort/session.js';
+
+/** Compile options of {@link ortWeb}: its devices. */
+export interface OrtWebCompileOptions extends OrtCompileOptions {
+  /** Default 'wasm'. */
+  readonly device?: 'wasm' | 'webgpu';
+}
 
 /** The devices of onnxruntime-web and what each does (checked against the runtime in test/backends/ort-devices.test.ts). */
-export const WEB_DEVICES: DeviceTable = {
+export const WEB_DEVICES: DeviceTable<OrtWebCompileOptions> = {
   devices: {
     // onnxruntime-web's wasm returns preallocated outputs unwritten (still zeros): its outputs are never pooled.
     wasm: { resident: 'copied', bitShift: true, accelerator: false },
@@ -31,4 +37,4 @@ export const WEB_DEVICES: DeviceTable = {
 };
 
 /** ONNX Runtime Web: `await ortWeb.compile(graph, { device: 'wasm' | 'webgpu' })`. */
-export const ortWeb: Backend = ortBackend('ort-web', ort as unknown as OrtModule, WEB_DEVICES);
+export const ortWeb: Backend<OrtWebCompileOptions> = ortBackend('ort-web', ort as unknown as OrtModule, WEB_DEVICES);

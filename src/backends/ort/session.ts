@@ -58,11 +58,11 @@ export interface DeviceInfo {
 }
 
 /** How a binding turns a device name into execution providers, and explains a failure. */
-export interface DeviceTable {
+export interface DeviceTable<O extends OrtCompileOptions = OrtCompileOptions> {
   /** The binding's devices and what each does. */
   readonly devices: Readonly<Record<string, DeviceInfo>>;
   readonly defaultDevice: string;
-  providers(device: string, options: OrtCompileOptions): InferenceSession.SessionOptions['executionProviders'];
+  providers(device: string, options: O): InferenceSession.SessionOptions['executionProviders'];
   /** A message saying what to do when a session on `device` cannot be created. */
   explain(device: string, error: unknown): string;
 }
@@ -70,10 +70,10 @@ export interface DeviceTable {
 const ORT_TYPE: Readonly<Record<DType, OrtTensor.Type>> = { float32: 'float32', float64: 'float64', int32: 'int32', int64: 'int64', bool: 'bool' };
 
 /** Builds a Backend over one onnxruntime module and its device table. */
-export function ortBackend(name: string, ort: OrtModule, table: DeviceTable): Backend {
+export function ortBackend<O extends OrtCompileOptions>(name: string, ort: OrtModule, table: DeviceTable<O>): Backend<O> {
   return {
     name,
-    async compile(graph: Graph, options: OrtCompileOptions = {}): Promise<Executable> {
+    async compile(graph: Graph, options: O = {} as O): Promise<Executable> {
       const where = `${name}.compile`;
       if (!(graph instanceof Graph)) fail(where, `graph expected a Graph (from trace or vjp), got ${describe(graph)}`);
       const device = options?.device ?? table.defaultDevice;

@@ -1,4 +1,4 @@
-import type { Backend, Executable, Feeds } from '../backend.js';
+import type { Backend, CompileOptions, Executable, Feeds } from '../backend.js';
 import { Graph, type InputNode, type Node } from '../../ir/graph.js';
 import { fail, show } from '../../tensor/errors.js';
 import { describe } from '../../tensor/dtype.js';
@@ -79,8 +79,13 @@ export function compileReference(graph: Graph): Executable & { runSync(feeds: Fe
   };
 }
 
+/** Compile options of {@link referenceBackend}: its one device. */
+export interface ReferenceCompileOptions extends CompileOptions {
+  readonly device?: 'cpu';
+}
+
 /** The reference backend: pure TypeScript, float32 and float64, any JS runtime. */
-export const referenceBackend: Backend = {
+export const referenceBackend: Backend<ReferenceCompileOptions> = {
   name: 'reference',
   compile: async (graph, options) => {
     if (options?.device !== undefined && options.device !== 'cpu') {

@@ -87,7 +87,7 @@ describe('strictDevice on WebGPU', () => {
   // Without the software Vulkan device this is skipped locally; in CI it runs, and fails if the device is missing.
   (webgpu || IN_CI ? it : it.skip)('refuses a graph WebGPU cannot run whole (int64 Add), and runs it with CPU fallback allowed', async () => {
     if (!webgpu) throw new Error('ort-node webgpu: this test needs the software Vulkan device in CI (VK_ICD_FILENAMES)');
-    const e: unknown = await ortNode.compile(int64, { device: 'webgpu', strictDevice: true } as OrtCompileOptions).then(() => null, (err: unknown) => err);
+    const e: unknown = await ortNode.compile(int64, { device: 'webgpu', strictDevice: true }).then(() => null, (err: unknown) => err);
     expect(e).toBeInstanceOf(LlmTricksError);
     expect((e as LlmTricksError).where).toBe('ort-node.compile');
     expect((e as LlmTricksError).message).toMatch(/^ort-node\.compile: device 'webgpu' .*strictDevice.*fallback to CPU EP has been explicitly disabled/);
