@@ -6,6 +6,8 @@ export default defineConfig(
   globalIgnores(['dist/', 'node_modules/', 'coverage/', 'docs/api/', 'src/backends/onnx/generated/', 'examples/browser/dist/']),
   js.configs.recommended,
   tseslint.configs.recommended,
+  // CommonJS config files of tools (dependency-cruiser's).
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': [

@@ -32,7 +32,8 @@ export { randomUniform, type RandomOptions } from './tensor/ops/random.js';
 
 // IR
 export { PRIMITIVES, FAMILY, type Primitive, type PrimitiveAttrs, type Family } from './ir/primitives.js';
-export { Graph, type Node, type InputNode, type PrimitiveNode, type CallNode, type Composite, type CustomVjp, type FusedKernel } from './ir/graph.js';
+export { Graph, type Node, type InputNode, type PrimitiveNode, type CallNode, type FusedKernel } from './ir/graph.js';
+export type { Composite, CustomVjp } from './ir/composite.js';
 export { trace, type InputSpec, type TraceOutput } from './ir/trace.js';
 export { composite } from './ir/composite.js';
 export { callGraph } from './ir/replay.js';
@@ -63,7 +64,7 @@ export {
 } from './nn/multi-query-attention.js';
 export { TransformerBlock, type TransformerBlockOptions, type Mlp } from './nn/decoder-block.js';
 export { DecoderLM, type DecoderLMConfig, type DecoderCall, type PositionKind } from './nn/decoder-lm.js';
-export { Generator, type GenerateOptions, type Generation } from './nn/generate.js';
+export { Generator, type GenerateOptions, type Generation } from './run/generate.js';
 
 // Optimizers and schedules (the standalone forms need nothing else from the library)
 export { Lion, LION_DEFAULTS, LION_ARTICLE_PRESET, type LionOptions, type LionConfig } from './optim/lion.js';

@@ -10,8 +10,8 @@
 export { ortNode, type OrtNodeCompileOptions } from './backends/ort-node/index.js';
 export type { OrtCompileOptions } from './backends/ort/session.js';
 export { lowerGraph, type LoweredModel, type LowerOptions } from './backends/onnx/lower.js';
-export { exportDecoderLM, type ExportOptions, type ExportedModel } from './backends/onnx/export.js';
-export { exportOnnx, type ExportFileOptions } from './backends/ort-node/export-file.js';
+export { exportDecoderLM, type ExportOptions, type ExportedModel } from './run/export.js';
+export { exportOnnx, type ExportFileOptions } from './run/export-file.js';
 export { referenceBackend } from './backends/reference/interpreter.js';
 export { saveCheckpoint, loadCheckpoint } from './train/checkpoint-file.js';
 export { progressReporter, type ProgressOptions, type ProgressReporter } from './train/progress.js';

@@ -1,5 +1,4 @@
-import { composite } from '../ir/composite.js';
-import type { CustomVjp } from '../ir/graph.js';
+import { composite, type CustomVjp } from '../ir/composite.js';
 import { fail } from '../tensor/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 

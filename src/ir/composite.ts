@@ -2,7 +2,12 @@ import { expectTensor, recordCall } from '../tensor/apply.js';
 import { fail, show } from '../tensor/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { currentTrace } from '../tensor/trace-state.js';
-import type { Composite, CustomVjp, FusedKernel } from './graph.js';
+import type { Composite as IrComposite, CustomVjp as IrCustomVjp, FusedKernel } from './graph.js';
+
+/** A hand-written backward over Tensors: the IR's CustomVjp (in ir/graph.ts) at the Tensor class. */
+export type CustomVjp = IrCustomVjp<Tensor>;
+/** A composite over Tensors: the IR's Composite (in ir/graph.ts) at the Tensor class. */
+export type Composite = IrComposite<Tensor>;
 import { trace } from './trace.js';
 
 /**

@@ -39,19 +39,22 @@ export type Node = InputNode | PrimitiveNode | CallNode;
  * A hand-written backward for a composite: given the output cotangent, the
  * inputs and the output (saved so rules can reuse it), the input cotangents.
  * Written with Tensor ops, so it traces into primitives like everything else.
+ * `T` is the value type (the Tensor class, which the IR does not import:
+ * the trace layer uses `CustomVjp<Tensor>`).
  */
-export type CustomVjp = (
-  cotangent: import('../tensor/tensor.js').Tensor,
-  inputs: readonly import('../tensor/tensor.js').Tensor[],
-  output: import('../tensor/tensor.js').Tensor,
-) => readonly (import('../tensor/tensor.js').Tensor | null)[];
+export type CustomVjp<T = unknown> = (cotangent: T, inputs: readonly T[], output: T) => readonly (T | null)[];
 
-/** A composite's definition, shared by all its call nodes. */
-export interface Composite {
+/**
+ * A composite's definition, shared by all its call nodes. `T` is the value
+ * type its functions take (Tensor, for every composite the library makes);
+ * the IR itself only reads `name` and `kernel`.
+ */
+export interface Composite<T = unknown> {
   readonly name: string;
   /** The body written with Tensor ops; traced once per call. */
-  readonly forward: (...inputs: import('../tensor/tensor.js').Tensor[]) => import('../tensor/tensor.js').Tensor;
-  readonly vjp?: CustomVjp;
+  forward(...inputs: T[]): T;
+  /** A hand-written backward (a {@link CustomVjp}); without one, autodiff differentiates the body. */
+  vjp?(cotangent: T, inputs: readonly T[], output: T): readonly (T | null)[];
   /**
    * The fused kernel the body computes, which a backend may run instead of
    * inlining the body: 'sigmoid', or 'softmax' over the last axis. Only the

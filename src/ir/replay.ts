@@ -3,7 +3,8 @@ import { fail } from '../tensor/errors.js';
 import { formatShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { currentTrace } from '../tensor/trace-state.js';
-import type { Composite, Graph, Node } from './graph.js';
+import type { Graph, Node } from './graph.js';
+import type { Composite } from './composite.js';
 import type { Primitive, PrimitiveAttrs } from './primitives.js';
 
 /** One step of a replayed graph, as autodiff sees it. */
@@ -39,9 +40,11 @@ export function callGraph(graph: Graph, inputs: readonly Tensor[], tape?: TapeEn
     } else if (tape && !node.composite.vjp) {
       out = callGraph(node.body, args, tape)[0];
     } else {
+      // Every call node the library records holds a composite over Tensors (ir/composite.ts makes them).
+      const def = node.composite as Composite;
       const state = currentTrace();
-      out = state && args.some((t) => t.isTraced) ? recordCall(state, node.composite, node.body, args) : node.composite.forward(...args);
-      tape?.push({ kind: 'custom', composite: node.composite, inputs: args, output: out });
+      out = state && args.some((t) => t.isTraced) ? recordCall(state, def, node.body, args) : def.forward(...args);
+      tape?.push({ kind: 'custom', composite: def, inputs: args, output: out });
     }
     env.set(node, out);
   }

@@ -1,5 +1,5 @@
 /**
- * Generator (src/nn/generate.ts): decoding with the KV cache.
+ * Generator (src/run/generate.ts): decoding with the KV cache.
  *
  * Proves:
  * - greedy decoding with the cache gives the tokens that re-running the

@@ -9,8 +9,8 @@ import { trace } from '../ir/trace.js';
 import { fail, LlmTricksError, show } from '../tensor/errors.js';
 import { randomKey, squares32 } from '../tensor/random-bits.js';
 import { Tensor, tensor } from '../tensor/tensor.js';
-import { DecoderLM } from './decoder-lm.js';
-import type { KvCache } from './multi-query-attention.js';
+import { DecoderLM } from '../nn/decoder-lm.js';
+import type { KvCache } from '../nn/multi-query-attention.js';
 
 /** Options of {@link Generator.generate}. */
 export interface GenerateOptions {

@@ -1,9 +1,9 @@
 import { basename } from 'node:path';
-import { exportDecoderLM, type ExportOptions } from '../onnx/export.js';
-import { DecoderLM } from '../../nn/decoder-lm.js';
-import { describe } from '../../tensor/dtype.js';
-import { fail, show } from '../../tensor/errors.js';
-import { writeAtomically } from '../../io/write-atomically.js';
+import { exportDecoderLM, type ExportOptions } from './export.js';
+import { DecoderLM } from '../nn/decoder-lm.js';
+import { describe } from '../tensor/dtype.js';
+import { fail, show } from '../tensor/errors.js';
+import { writeAtomically } from '../io/write-atomically.js';
 
 /** Options of {@link exportOnnx}. */
 export interface ExportFileOptions extends ExportOptions {
