@@ -82,7 +82,7 @@ export { EarlyDropoutScheduler, type EarlyDropoutOptions, type DropoutMode, type
 
 // Backends
 export type { Backend, Executable, CompileOptions, Feeds, DeviceTensor } from './backends/backend.js';
-export { referenceBackend, type ReferenceCompileOptions } from './backends/reference/interpreter.js';
+export { referenceBackend, type ReferenceCompileOptions } from './run/reference-backend.js';
 
 // Training
 export {

@@ -12,6 +12,6 @@ export type { OrtCompileOptions } from './backends/ort/session.js';
 export { lowerGraph, type LoweredModel, type LowerOptions } from './backends/onnx/lower.js';
 export { exportDecoderLM, type ExportOptions, type ExportedModel } from './run/export.js';
 export { exportOnnx, type ExportFileOptions } from './run/export-file.js';
-export { referenceBackend } from './backends/reference/interpreter.js';
+export { referenceBackend } from './run/reference-backend.js';
 export { saveCheckpoint, loadCheckpoint } from './train/checkpoint-file.js';
 export { progressReporter, type ProgressOptions, type ProgressReporter } from './train/progress.js';

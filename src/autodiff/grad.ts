@@ -1,4 +1,4 @@
-import { runGraph } from '../backends/reference/interpreter.js';
+import { runGraph } from '../ir/evaluate.js';
 import { trace } from '../ir/trace.js';
 import { fail } from '../tensor/errors.js';
 import { describe, isFloat } from '../tensor/dtype.js';

@@ -1,6 +1,7 @@
-import type { Graph } from '../ir/graph.js';
-import type { Tensor } from '../tensor/tensor.js';
-import type { DType } from '../tensor/dtype.js';
+import type { Graph, InputNode } from '../ir/graph.js';
+import { Tensor } from '../tensor/tensor.js';
+import { describe, type DType } from '../tensor/dtype.js';
+import { fail } from '../tensor/errors.js';
 
 /** Feeds of a compiled graph: tensors in input order, or by input name. */
 export type Feeds = readonly Tensor[] | Readonly<Record<string, Tensor>>;
@@ -60,4 +61,31 @@ export interface CompileOptions {
 export interface Backend<O extends CompileOptions = CompileOptions> {
   readonly name: string;
   compile(graph: Graph, options?: O): Promise<Executable>;
+}
+
+/** Orders feeds by the graph's inputs, checking each one's dtype and shape. */
+export function orderFeeds(where: string, graph: Graph, feeds: Feeds): Tensor[] {
+  if (!Array.isArray(feeds)) {
+    if (typeof feeds !== 'object' || feeds === null) fail(where, `feeds expected an array of Tensors or a record by input name, got ${describe(feeds)}`);
+    const names = graph.inputs.map((n) => n.name);
+    const unknown = Object.keys(feeds).find((k) => !names.includes(k));
+    if (unknown !== undefined) fail(where, `feed names expected among ${names.join(', ')}, got '${unknown}'`);
+  }
+  const list = Array.isArray(feeds)
+    ? feeds as readonly Tensor[]
+    : graph.inputs.map((n) => {
+      const t = (feeds as Record<string, Tensor>)[n.name];
+      if (t === undefined) fail(where, `feed '${n.name}' expected, got none (feeds: ${Object.keys(feeds).join(', ') || 'none'})`);
+      return t;
+    });
+  if (list.length !== graph.inputs.length) fail(where, `expected ${graph.inputs.length} feeds, got ${list.length}`);
+  list.forEach((t, i) => checkFeed(where, graph.inputs[i], t));
+  return [...list];
+}
+
+/** Checks that `t` is an eager Tensor of the input's dtype. */
+export function checkFeed(where: string, input: InputNode, t: unknown): Tensor {
+  if (!(t instanceof Tensor) || t._data === undefined) fail(where, `feed '${input.name}' expected an eager Tensor, got ${describe(t)}`);
+  if (t.dtype !== input.dtype) fail(where, `feed '${input.name}' expected dtype ${input.dtype}, got ${t.dtype}`);
+  return t;
 }

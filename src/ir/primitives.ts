@@ -6,7 +6,7 @@ import type { Shape } from '../tensor/shape.js';
  * RMSNorm, attention, optimizers) is a composite of these. Each primitive has
  * exactly one entry in every per-primitive table: shape inference
  * (`ir/infer`), VJP rule (`autodiff/rules`), reference kernel
- * (`backends/reference/kernels`); the compiler checks the tables are complete.
+ * (`ir/kernels`); the compiler checks the tables are complete.
  *
  * Adding a primitive needs a measured reason: each one costs a rule, a kernel
  * and a lowering on every backend.

@@ -4,7 +4,7 @@
  * extended cache; the prompt runs once, then one token per run.
  */
 import type { Backend, CompileOptions, Executable } from '../backends/backend.js';
-import { referenceBackend } from '../backends/reference/interpreter.js';
+import { referenceBackend } from './reference-backend.js';
 import { trace } from '../ir/trace.js';
 import { fail, LlmTricksError, show } from '../tensor/errors.js';
 import { randomKey, squares32 } from '../tensor/random-bits.js';

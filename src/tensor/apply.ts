@@ -1,7 +1,7 @@
 import type { CallNode, Composite, Node, PrimitiveNode } from '../ir/graph.js';
 import { infer } from '../ir/infer/index.js';
 import type { Primitive, PrimitiveAttrs } from '../ir/primitives.js';
-import { evaluatePrimitive } from '../backends/reference/evaluate.js';
+import { evaluatePrimitive } from '../ir/evaluate.js';
 import { fail, show } from './errors.js';
 import { describe } from './dtype.js';
 import { isStatic, type Shape } from './shape.js';

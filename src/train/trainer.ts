@@ -4,7 +4,7 @@
  */
 import type { Backend, CompileOptions, DeviceTensor, Executable } from '../backends/backend.js';
 import type { Graph } from '../ir/graph.js';
-import { referenceBackend } from '../backends/reference/interpreter.js';
+import { referenceBackend } from '../run/reference-backend.js';
 import { crossEntropy } from '../functional/cross-entropy.js';
 import { trace, type InputSpec } from '../ir/trace.js';
 import type { ForwardContext, Module } from '../nn/module.js';

@@ -22,7 +22,7 @@
  * tests show that a 0.1% error is caught. Paths through float32 round at
  * ~1e-7 and need their own, looser, options (a larger h, a larger atol).
  */
-import { compileReference } from '../../src/backends/reference/interpreter.js';
+import { compileReference } from '../../src/run/reference-backend.js';
 import { isFloat, tensor, trace, vjp, type Graph, type Tensor } from '../../src/index.js';
 
 /** Options of {@link checkVjp}. */

@@ -5,14 +5,13 @@
  * its module in; nothing here imports either package.
  */
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
-import type { Backend, CompileOptions, DeviceTensor, Executable, Feeds } from '../backend.js';
+import { checkFeed, orderFeeds, type Backend, type CompileOptions, type DeviceTensor, type Executable, type Feeds } from '../backend.js';
 import { trace } from '../../ir/trace.js';
 import { formatShape } from '../../tensor/shape.js';
 import { Graph } from '../../ir/graph.js';
 import { fail, LlmTricksError, show } from '../../tensor/errors.js';
 import { allocate, describe, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { checkFeed, orderFeeds } from '../reference/interpreter.js';
 import { lowerGraph } from '../onnx/lower.js';
 
 /** The parts of an onnxruntime module a binding uses. */

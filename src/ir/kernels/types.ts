@@ -1,5 +1,5 @@
-import type { DType, TypedArray } from '../../../tensor/dtype.js';
-import type { Primitive, PrimitiveAttrs } from '../../../ir/primitives.js';
+import type { DType, TypedArray } from '../../tensor/dtype.js';
+import type { Primitive, PrimitiveAttrs } from '../primitives.js';
 
 /** A concrete tensor value: row-major data of a static shape. */
 export interface Buffer {

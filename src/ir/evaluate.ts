@@ -4,9 +4,10 @@
  * than fast (matmul excepted: it is tiled, since it is the fallback for users
  * without ONNX Runtime). Every other backend is tested against it.
  */
-import { infer } from '../../ir/infer/index.js';
-import type { Primitive, PrimitiveAttrs } from '../../ir/primitives.js';
-import { isStatic, resolveShape, type Bindings, type Shape } from '../../tensor/shape.js';
+import { infer } from './infer/index.js';
+import type { Primitive, PrimitiveAttrs } from './primitives.js';
+import { bindShape, isStatic, resolveShape, type Bindings, type Shape } from '../tensor/shape.js';
+import type { Graph, Node } from './graph.js';
 import { KERNELS } from './kernels/index.js';
 import type { Buffer } from './kernels/types.js';
 
@@ -40,4 +41,28 @@ export function resolveAttrs<P extends Primitive>(where: string, attrs: Primitiv
     }
   }
   return changed ? (out as PrimitiveAttrs[P]) : attrs;
+}
+
+/**
+ * Evaluates a graph on concrete buffers: binds the symbolic dims from the
+ * inputs, then runs each node in order, dropping values after their last use.
+ */
+export function runGraph(where: string, graph: Graph, feeds: readonly Buffer[]): Buffer[] {
+  const bindings = new Map<string, number>();
+  graph.inputs.forEach((input, i) => bindShape(`${where}: feed '${input.name}'`, input.shape, feeds[i].shape, bindings));
+  const lastUse = new Map<Node, number>();
+  graph.nodes.forEach((n, i) => { if (n.kind !== 'input') n.inputs.forEach((x) => lastUse.set(x, i)); });
+  graph.outputs.forEach((o) => lastUse.set(o, Infinity));
+  const values = new Map<Node, Buffer>();
+  graph.inputs.forEach((n, i) => values.set(n, feeds[i]));
+  graph.nodes.forEach((node, i) => {
+    if (node.kind !== 'input') {
+      const args = node.inputs.map((x) => values.get(x)!);
+      values.set(node, node.kind === 'call'
+        ? runGraph(node.composite.name, node.body, args)[0]
+        : evaluatePrimitive(node.op, node.op, args, resolveAttrs(node.op, node.attrs, bindings as Bindings)));
+      node.inputs.forEach((x) => { if (lastUse.get(x) === i) values.delete(x); });
+    }
+  });
+  return graph.outputs.map((o) => values.get(o)!);
 }

@@ -1,7 +1,7 @@
-import { allocate, fromNumbers, isInt, toNumbers, type DType, type TypedArray } from '../../../tensor/dtype.js';
-import { sizeOf } from '../../../tensor/shape.js';
+import { allocate, fromNumbers, isInt, toNumbers, type DType, type TypedArray } from '../../tensor/dtype.js';
+import { sizeOf } from '../../tensor/shape.js';
 import { broadcastIndex } from './index-maps.js';
-import type { NoAttrs } from '../../../ir/primitives.js';
+import type { NoAttrs } from '../primitives.js';
 import type { Buffer, KernelFn, KernelTable } from './types.js';
 
 /** Writes computed doubles as `dtype`: float32 rounds once here, ints wrap like C. */

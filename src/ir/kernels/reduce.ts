@@ -1,6 +1,6 @@
-import { toNumbers } from '../../../tensor/dtype.js';
-import { sizeOf, stridesOf } from '../../../tensor/shape.js';
-import { fromNumbers } from '../../../tensor/dtype.js';
+import { toNumbers } from '../../tensor/dtype.js';
+import { sizeOf, stridesOf } from '../../tensor/shape.js';
+import { fromNumbers } from '../../tensor/dtype.js';
 import { strideIndex } from './index-maps.js';
 import type { Buffer, KernelTable } from './types.js';
 

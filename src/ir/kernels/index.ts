@@ -1,4 +1,4 @@
-import type { Primitive } from '../../../ir/primitives.js';
+import type { Primitive } from '../primitives.js';
 import { creation } from './creation.js';
 import { elementwise } from './elementwise.js';
 import { indexing } from './indexing.js';

@@ -1,0 +1,49 @@
+/**
+ * The reference backend: the IR's spec kernels (ir/evaluate.ts) behind the
+ * Backend interface, in pure TypeScript, on any JS runtime. The Trainer and
+ * the Generator use it when given no backend.
+ */
+import { orderFeeds, type Backend, type CompileOptions, type Executable, type Feeds } from '../backends/backend.js';
+import { Graph } from '../ir/graph.js';
+import { runGraph } from '../ir/evaluate.js';
+import { fail, show } from '../tensor/errors.js';
+import { describe } from '../tensor/dtype.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/** Compiles a graph for the reference interpreter; runs synchronously underneath. */
+export function compileReference(graph: Graph): Executable & { runSync(feeds: Feeds): Tensor[] } {
+  if (!(graph instanceof Graph)) fail('reference.compile', `graph expected a Graph (from trace or vjp), got ${describe(graph)}`);
+  const where = 'reference.run';
+  let disposed = false;
+  const runSync = (feeds: Feeds): Tensor[] => {
+    if (disposed) fail(where, 'expected a live executable, got one already disposed');
+    const tensors = orderFeeds(where, graph, feeds);
+    const buffers = tensors.map((t) => ({ data: t._data!, shape: t.shape as readonly number[], dtype: t.dtype }));
+    return runGraph(where, graph, buffers).map((b) => new Tensor(b.shape, b.dtype, b.data));
+  };
+  return {
+    graph,
+    runSync,
+    run: async (feeds) => runSync(feeds),
+    get disposed() {
+      return disposed;
+    },
+    dispose: async () => { disposed = true; },
+  };
+}
+
+/** Compile options of {@link referenceBackend}: its one device. */
+export interface ReferenceCompileOptions extends CompileOptions {
+  readonly device?: 'cpu';
+}
+
+/** The reference backend: pure TypeScript, float32 and float64, any JS runtime. */
+export const referenceBackend: Backend<ReferenceCompileOptions> = {
+  name: 'reference',
+  compile: async (graph, options) => {
+    if (options?.device !== undefined && options.device !== 'cpu') {
+      fail('reference.compile', `device expected 'cpu', got ${show(options.device)}`);
+    }
+    return compileReference(graph);
+  },
+};
