@@ -67,7 +67,7 @@ export interface DecoderCall {
  * `model.norm.weight`, `lm_head.weight`).
  */
 export class DecoderLM extends Module {
-  readonly config: Readonly<Required<Pick<DecoderLMConfig, 'vocab' | 'dim' | 'layers' | 'heads' | 'kvHeads' | 'headDim' | 'hidden' | 'position' | 'norm' | 'tiedEmbeddings' | 'dropout' | 'maxPositions'>>>;
+  readonly config: Readonly<Required<Pick<DecoderLMConfig, 'vocab' | 'dim' | 'layers' | 'heads' | 'kvHeads' | 'headDim' | 'hidden' | 'position' | 'norm' | 'tiedEmbeddings' | 'dropout' | 'maxPositions' | 'dtype'>>>;
   readonly embedTokens: Embedding;
   readonly embedPositions: LearnedPositionEmbedding | null;
   readonly embedDropout: Dropout | null;
@@ -94,7 +94,7 @@ export class DecoderLM extends Module {
     const hidden = positiveInt(where, 'hidden', config.hidden ?? swigluHidden(dim));
     const { seed, dtype } = moduleOptions(where, config);
     this.config = Object.freeze({
-      vocab, dim, layers, heads, kvHeads, headDim, hidden, position, norm, maxPositions,
+      vocab, dim, layers, heads, kvHeads, headDim, hidden, position, norm, maxPositions, dtype,
       tiedEmbeddings: config.tiedEmbeddings ?? false, dropout: config.dropout ?? false,
     });
     const model = this.module('model', new DecoderStack());

@@ -34,7 +34,7 @@ export interface ExportedModel {
  * the input and output names of the common convention:
  *
  *   inputs   input_ids (B, T) int64, position_ids (B, T) int64 (P..P+T-1, the same for every row),
- *            past_key_values.{i}.key / .value (B, K, P, D) float32 (P may be 0)
+ *            past_key_values.{i}.key / .value (B, K, P, D) in the model's dtype (P may be 0)
  *   outputs  logits (B, T, V), present.{i}.key / .value (B, K, P+T, D)
  *
  * Batch, sequence and past lengths are symbolic ('batch', 'sequence',
@@ -44,10 +44,10 @@ export interface ExportedModel {
 export function exportDecoderLM(lm: DecoderLM, options: ExportOptions = {}): ExportedModel {
   const where = 'exportOnnx';
   if (!(lm instanceof DecoderLM)) fail(where, `model expected a DecoderLM, got ${describe(lm)}`);
-  const { layers, kvHeads, headDim } = lm.config;
+  const { layers, kvHeads, headDim, dtype } = lm.config;
   const named = lm.namedParameters();
   const cacheSpecs = Array.from({ length: layers }, (_, i) => ['key', 'value'].map((kind) => ({
-    name: `past_key_values.${i}.${kind}`, shape: ['batch', kvHeads, 'past_sequence', headDim], dtype: 'float32' as const,
+    name: `past_key_values.${i}.${kind}`, shape: ['batch', kvHeads, 'past_sequence', headDim], dtype,
   }))).flat();
   const graph = trace((ids, positionIds, ...rest) => {
     const cache: KvCache[] = Array.from({ length: layers }, (_, i) => ({ key: rest[2 * i], value: rest[2 * i + 1] }));

@@ -7,6 +7,7 @@ import type { Backend, CompileOptions, Executable } from '../backends/backend.js
 import { referenceBackend } from './reference-backend.js';
 import { trace } from '../ir/trace.js';
 import { fail, LlmTricksError, show } from '../tensor/errors.js';
+import { allocate } from '../tensor/dtype.js';
 import { randomKey, squares32 } from '../tensor/random-bits.js';
 import { Tensor, tensor } from '../tensor/tensor.js';
 import { DecoderLM } from '../nn/decoder-lm.js';
@@ -53,7 +54,7 @@ export class Generator {
   /** Compiles the decoding graph for `backend` (default: the reference backend). */
   static async create<O extends CompileOptions = CompileOptions>(model: DecoderLM, options: { backend?: Backend<O>; compile?: NoInfer<O> } = {}): Promise<Generator> {
     if (!(model instanceof DecoderLM)) fail('Generator', `model expected a DecoderLM, got ${show(model)}`);
-    const { layers, kvHeads, headDim } = model.config;
+    const { layers, kvHeads, headDim, dtype } = model.config;
     const wasTraining = model.training;
     model.eval();
     try {
@@ -64,7 +65,7 @@ export class Generator {
       }, [
         { name: 'ids', shape: [1, 'T'], dtype: 'int32' },
         { name: 'positions', shape: ['T'], dtype: 'int32' },
-        ...Array.from({ length: 2 * layers }, (_, i) => ({ name: `past_${i}`, shape: [1, kvHeads, 'P', headDim] })),
+        ...Array.from({ length: 2 * layers }, (_, i) => ({ name: `past_${i}`, shape: [1, kvHeads, 'P', headDim], dtype })),
       ]);
       // Without a backend the options go to the reference backend, which checks them at run time.
       return new Generator(model, await (options.backend ?? (referenceBackend as Backend<CompileOptions>)).compile(graph, options.compile));
@@ -93,7 +94,8 @@ export class Generator {
     if (ids.length + maxNewTokens > maxPositions) fail(where, `prompt and new tokens expected at most maxPositions (${maxPositions}), got ${ids.length} + ${maxNewTokens}`);
     if (typeof temperature !== 'number' || !(temperature >= 0) || !Number.isFinite(temperature)) fail(where, `temperature expected a finite number >= 0, got ${show(temperature)}`);
     if (!Number.isInteger(topK) || topK < 1) fail(where, `topK expected a positive integer, got ${show(topK)}`);
-    let cache: Tensor[] = Array.from({ length: 2 * layers }, () => new Tensor([1, kvHeads, 0, headDim], 'float32', new Float32Array(0)));
+    const dtype = this.model.config.dtype;
+    let cache: Tensor[] = Array.from({ length: 2 * layers }, () => new Tensor([1, kvHeads, 0, headDim], dtype, allocate(dtype, 0)));
     let input = ids;
     let position = 0;
     const tokens: number[] = [];
@@ -104,13 +106,13 @@ export class Generator {
       position += input.length;
       cache = present;
       // The logits of the last input position pick the next token.
-      const last = (logits.data() as Float32Array).subarray((input.length - 1) * vocab);
+      const last = (logits.data() as Float32Array | Float64Array).subarray((input.length - 1) * vocab);
       const next = pick(last, temperature, topK, squares32(key, t) / 2 ** 24);
       tokens.push(next);
       if (next === stopToken) break;
       input = [next];
     }
-    return { tokens, cacheBytes: cache.reduce((n, c) => n + c.size * 4, 0) };
+    return { tokens, cacheBytes: cache.reduce((n, c) => n + c.size * (c._data as Float32Array | Float64Array).BYTES_PER_ELEMENT, 0) };
   }
 
   /** True once {@link dispose} has been called. */
@@ -131,7 +133,7 @@ export class Generator {
 }
 
 /** The greedy choice, or a sample from the tempered top-k softmax using the uniform `u` in [0, 1). */
-function pick(logits: Float32Array, temperature: number, topK: number, u: number): number {
+function pick(logits: Float32Array | Float64Array, temperature: number, topK: number, u: number): number {
   let best = 0;
   for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
   if (temperature === 0) return best;

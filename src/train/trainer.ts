@@ -253,11 +253,12 @@ export class Trainer<M extends Module = Module> {
     this.evaluator ??= (async () => {
       const params = model.parameters().map((p) => p.value);
       const graph = trace((...args: Tensor[]) => {
+        const wasTraining = model.training;
         model.eval();
         try {
           return model.withParameters(args.slice(0, n), () => this.lossOf(args.slice(n), {}));
         } finally {
-          model.train();
+          model.train(wasTraining);
         }
       }, [...params.map((p, i) => ({ name: this.stepGraph.paramNames[i], shape: p.shape, dtype: p.dtype })), ...this.batchSpecs]);
       return this.compileGraph(graph);

@@ -8,7 +8,10 @@
  *   and multi-query models with rope and alibi;
  * - the final cache holds layers · 2 · kvHeads · (prompt + new - 1) · headDim floats;
  * - sampling is reproducible by seed, differs across seeds, and topK 1 is greedy;
- * - stopToken ends generation; bad prompts and options raise LlmTricksError.
+ * - stopToken ends generation; bad prompts and options raise LlmTricksError;
+ * - a float64 model decodes (its cache and logits in float64, the cache's
+ *   bytes counted at 8 per element), equal to recomputing without a cache,
+ *   on the reference backend and on ort-node cpu.
  */
 import { describe, expect, it } from 'vitest';
 import { argMax, DecoderLM, Generator, tensor } from '../../src/index.js';
@@ -39,6 +42,17 @@ describe('Generator', () => {
       const out = await gen.generate(prompt, { maxNewTokens: 8 });
       expect(out.tokens).toEqual(want);
       expect(out.cacheBytes).toBe(2 * 2 * kvHeads * (prompt.length + 8 - 1) * 4 * 4);
+    }
+  });
+
+  it('decodes a float64 model: cache and logits in float64, equal to recomputing without a cache', async () => {
+    const m = new DecoderLM({ vocab: 32, dim: 16, layers: 2, heads: 4, kvHeads: 2, maxPositions: 64, seed: 5, dtype: 'float64' });
+    const prompt = [3, 1, 4, 1, 5];
+    const want = greedyWithoutCache(m, prompt, 8);
+    for (const gen of [await Generator.create(m), await Generator.create(m, { backend: ortNode, compile: { device: 'cpu', intraOpNumThreads: 1 } })]) {
+      const out = await gen.generate(prompt, { maxNewTokens: 8 });
+      expect(out.tokens).toEqual(want);
+      expect(out.cacheBytes).toBe(2 * 2 * 2 * (prompt.length + 8 - 1) * 4 * 8);
     }
   });
 

@@ -131,6 +131,16 @@ describe('dispose', () => {
     await expect(gen.generate([1, 2], { maxNewTokens: 2 })).rejects.toThrow(/^Generator\.generate: expected a live Generator, got one already disposed/);
   });
 
+  it('leaves the model in the train/eval mode it was in after evaluate', async () => {
+    await using t = await make();
+    t.model.eval();
+    await t.evaluate(data.batch(0));
+    expect(t.model.training).toBe(false);
+    t.model.train();
+    await t.evaluate(data.batch(0));
+    expect(t.model.training).toBe(true);
+  });
+
   it('keeps a trainer usable after an evaluate with a bad batch', async () => {
     await using t = await make();
     await expect(t.evaluate([data.batch(0)[0]])).rejects.toThrow(/^Trainer\.evaluate: batch expected 2 tensors/);

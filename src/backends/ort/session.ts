@@ -24,7 +24,12 @@ export interface OrtModule {
 export interface OrtCompileOptions extends CompileOptions {
   /** Threads for one op (default: ONNX Runtime's choice). */
   readonly intraOpNumThreads?: number;
-  /** Graph optimisation level (default 'all'). */
+  /**
+   * Graph optimisation level (default 'all'; 'basic' for a graph with a
+   * float64 value: ONNX Runtime's extended fusions break float64 graphs —
+   * QuickGelu has only a float32 kernel, so a session of x·sigmoid(x) in
+   * float64 fails to load, and FusedMatMul keeps its scale in float32).
+   */
   readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /**
    * Fail at compile time if any op would fall back to the CPU instead of
@@ -86,7 +91,7 @@ export function ortBackend<O extends OrtCompileOptions>(name: string, ort: OrtMo
       const model = lowerGraph(graph, { bitShift: info.bitShift });
       const sessionOptions: InferenceSession.SessionOptions = {
         executionProviders: table.providers(device, options),
-        graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+        graphOptimizationLevel: options.graphOptimizationLevel ?? (hasFloat64(graph) ? 'basic' : 'all'),
         ...(options.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
         ...(options.strictDevice && info.accelerator ? { extra: { session: { disable_cpu_ep_fallback: '1' } } } : {}),
         ...(info.resident === 'gpu-buffer' && resident.size
@@ -209,6 +214,11 @@ class Lifetime {
     })();
     return this.ended;
   }
+}
+
+/** Whether any value of the graph (inputs, nodes, called bodies' outputs) is float64. */
+function hasFloat64(graph: Graph): boolean {
+  return graph.nodes.some((n) => n.dtype === 'float64' || (n.kind === 'call' && hasFloat64(n.body)));
 }
 
 async function createSession(ort: OrtModule, table: DeviceTable, where: string, device: string, bytes: Uint8Array, options: InferenceSession.SessionOptions): Promise<InferenceSession> {

@@ -23,10 +23,11 @@ const int64 = (rows: number[][]): ort.Tensor => new ort.Tensor('int64', BigInt64
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i])));
 
 async function prefillAndStep(path: string, lm: DecoderLM): Promise<void> {
-  const { layers, kvHeads, headDim } = lm.config;
-  const session = await ort.InferenceSession.create(path);
+  const { layers, kvHeads, headDim, dtype } = lm.config;
+  // A float64 model needs ONNX Runtime's basic optimisation level: its QuickGelu fusion has no double kernel (docs/backends.md).
+  const session = await ort.InferenceSession.create(path, dtype === 'float64' ? { graphOptimizationLevel: 'basic' } : {});
   const empty: Record<string, ort.Tensor> = {};
-  for (let i = 0; i < layers; i++) for (const k of ['key', 'value']) empty[`past_key_values.${i}.${k}`] = new ort.Tensor('float32', new Float32Array(0), [2, kvHeads, 0, headDim]);
+  for (let i = 0; i < layers; i++) for (const k of ['key', 'value']) empty[`past_key_values.${i}.${k}`] = new ort.Tensor(dtype, dtype === 'float64' ? new Float64Array(0) : new Float32Array(0), [2, kvHeads, 0, headDim]);
   const prompt = [[1, 2, 3], [4, 5, 6]];
   const first = await session.run({ input_ids: int64(prompt), position_ids: int64([[0, 1, 2], [0, 1, 2]]), ...empty });
   const eager = lm.forward(tensor(prompt, { dtype: 'int32' }));
@@ -45,6 +46,13 @@ describe('exportOnnx', () => {
   ] as [PositionKind, number, number][])('%s, %i heads, %i kv heads: plain onnxruntime-node matches the model, prefill and cached step', async (position, heads, kvHeads) => {
     const lm = new DecoderLM({ vocab: 16, dim: 8, layers: 2, heads, kvHeads, position, maxPositions: 16, seed: 5 });
     const path = join(dir, `${position}-${heads}-${kvHeads}.onnx`);
+    exportOnnx(lm, path);
+    await prefillAndStep(path, lm);
+  });
+
+  it('exports a float64 model: float64 cache inputs and logits, matching the model', async () => {
+    const lm = new DecoderLM({ vocab: 16, dim: 8, layers: 2, heads: 4, kvHeads: 2, maxPositions: 16, seed: 5, dtype: 'float64' });
+    const path = join(dir, 'float64.onnx');
     exportOnnx(lm, path);
     await prefillAndStep(path, lm);
   });
