@@ -19,6 +19,32 @@ export type TypedArray = DTypeArrays[DType];
 /** Every dtype, in promotion order for floats. */
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'int64', 'bool'];
 
+/** What each format and runtime calls a dtype, and how it is stored: the one table every mapping reads. */
+export interface DTypeInfo<D extends DType = DType> {
+  /** The typed array that stores it (bool as 0/1 bytes, int64 as bigint). */
+  readonly array: {
+    new (size: number): DTypeArrays[D];
+    new (buffer: ArrayBuffer, byteOffset?: number, length?: number): DTypeArrays[D];
+  };
+  /** Bytes per element. */
+  readonly bytes: number;
+  /** ONNX TensorProto.DataType code. */
+  readonly onnx: number;
+  /** The element type name of ONNX Runtime's JavaScript Tensor. */
+  readonly ort: D;
+  /** The dtype code in safetensors headers. */
+  readonly safetensors: 'F32' | 'F64' | 'I32' | 'I64' | 'BOOL';
+}
+
+/** Each dtype's storage and names (ONNX codes: FLOAT 1, DOUBLE 11, INT32 6, INT64 7, BOOL 9). */
+export const DTYPE_INFO: { readonly [D in DType]: DTypeInfo<D> } = {
+  float32: { array: Float32Array, bytes: 4, onnx: 1, ort: 'float32', safetensors: 'F32' },
+  float64: { array: Float64Array, bytes: 8, onnx: 11, ort: 'float64', safetensors: 'F64' },
+  int32: { array: Int32Array, bytes: 4, onnx: 6, ort: 'int32', safetensors: 'I32' },
+  int64: { array: BigInt64Array, bytes: 8, onnx: 7, ort: 'int64', safetensors: 'I64' },
+  bool: { array: Uint8Array, bytes: 1, onnx: 9, ort: 'bool', safetensors: 'BOOL' },
+};
+
 /** True for the dtypes that carry gradients. */
 export function isFloat(dtype: DType): dtype is FloatDType {
   return dtype === 'float32' || dtype === 'float64';
@@ -36,22 +62,13 @@ export function isDType(value: unknown): value is DType {
 
 /** A zero-filled array of `size` elements of `dtype`. */
 export function allocate(dtype: DType, size: number): TypedArray {
-  switch (dtype) {
-    case 'float32': return new Float32Array(size);
-    case 'float64': return new Float64Array(size);
-    case 'int32': return new Int32Array(size);
-    case 'int64': return new BigInt64Array(size);
-    case 'bool': return new Uint8Array(size);
-  }
+  return new DTYPE_INFO[dtype].array(size);
 }
 
 /** The dtype a typed array stores, or an error naming `where`. */
 export function dtypeOfArray(where: string, data: unknown): DType {
-  if (data instanceof Float32Array) return 'float32';
-  if (data instanceof Float64Array) return 'float64';
-  if (data instanceof Int32Array) return 'int32';
-  if (data instanceof BigInt64Array) return 'int64';
-  if (data instanceof Uint8Array) return 'bool';
+  const dtype = DTYPES.find((d) => data instanceof DTYPE_INFO[d].array);
+  if (dtype) return dtype;
   return fail(where, `data expected Float32Array, Float64Array, Int32Array, BigInt64Array or Uint8Array, got ${describe(data)}`);
 }
 

@@ -5,18 +5,13 @@
  * tensors' bytes, little-endian. Decoding checks everything a hostile file
  * could get wrong before it reads a byte of data.
  */
-import type { DType, TypedArray } from '../tensor/dtype.js';
+import { DTYPE_INFO, DTYPES, type DType, type TypedArray } from '../tensor/dtype.js';
 import { fail, show } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 
-const CODES: Readonly<Record<DType, string>> = { float32: 'F32', float64: 'F64', int32: 'I32', int64: 'I64', bool: 'BOOL' };
-const SIZES: Readonly<Record<DType, number>> = { float32: 4, float64: 8, int32: 4, int64: 8, bool: 1 };
-const BY_CODE = new Map(Object.entries(CODES).map(([d, c]) => [c, d as DType]));
+const BY_CODE = new Map<string, DType>(DTYPES.map((d) => [DTYPE_INFO[d].safetensors, d]));
 // The format caps the header at 100 MB.
 const MAX_HEADER = 100_000_000;
-const ARRAYS: Readonly<Record<DType, new (b: ArrayBuffer) => TypedArray>> = {
-  float32: Float32Array, float64: Float64Array, int32: Int32Array, int64: BigInt64Array, bool: Uint8Array,
-};
 
 /** Encodes named tensors and string metadata as safetensors bytes (tensors in name order). */
 export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
@@ -34,8 +29,8 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata
     const t = tensors.get(name)!;
     if (name === '__metadata__') fail(where, `tensor names expected anything but '__metadata__', got it`);
     if (!(t instanceof Tensor) || t.isTraced) fail(where, `'${name}' expected an eager Tensor, got ${show(t)}`);
-    const bytes = t.size * SIZES[t.dtype];
-    header[name] = { dtype: CODES[t.dtype], shape: t.shape, data_offsets: [offset, offset + bytes] };
+    const bytes = t.size * DTYPE_INFO[t.dtype].bytes;
+    header[name] = { dtype: DTYPE_INFO[t.dtype].safetensors, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
   let json = JSON.stringify(header);
@@ -101,7 +96,7 @@ export function decodeSafetensors(bytes: Uint8Array, where = 'decodeSafetensors'
       fail(where, `'${name}' expected data_offsets [begin, end] with 0 <= begin <= end, got ${show(offsets)}`);
     }
     const size = shape.reduce((a: number, d: number) => a * d, 1);
-    if (offsets[1] - offsets[0] !== size * SIZES[dtype]) fail(where, `'${name}' expected ${size * SIZES[dtype]} bytes for ${dtype}[${shape.join(', ')}], got data_offsets ${show(offsets)}`);
+    if (offsets[1] - offsets[0] !== size * DTYPE_INFO[dtype].bytes) fail(where, `'${name}' expected ${size * DTYPE_INFO[dtype].bytes} bytes for ${dtype}[${shape.join(', ')}], got data_offsets ${show(offsets)}`);
     if (offsets[1] > dataLen) fail(where, `'${name}' expected its data within the file's ${dataLen} data bytes, got data_offsets ${show(offsets)}`);
     entries.push([name, dtype, shape, offsets[0], offsets[1]]);
   }
@@ -116,7 +111,7 @@ export function decodeSafetensors(bytes: Uint8Array, where = 'decodeSafetensors'
   const tensors = new Map<string, Tensor>();
   for (const [name, dtype, shape, begin, stop] of entries) {
     const copy = bytes.slice(dataStart + begin, dataStart + stop).buffer; // aligned, and independent of the input
-    tensors.set(name, new Tensor(shape, dtype, new ARRAYS[dtype](copy)));
+    tensors.set(name, new Tensor(shape, dtype, new DTYPE_INFO[dtype].array(copy) as TypedArray));
   }
   return { tensors, metadata };
 }

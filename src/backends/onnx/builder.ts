@@ -1,5 +1,5 @@
 import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
-import type { DType, TypedArray } from '../../tensor/dtype.js';
+import { DTYPE_INFO, DTYPES, type DType, type TypedArray } from '../../tensor/dtype.js';
 import {
   AttributeProto_AttributeType as AttrType, ModelProtoSchema, TensorProto_DataType as OnnxType,
   type AttributeProtoSchema, type NodeProtoSchema, type TensorProtoSchema, type ValueInfoProtoSchema,
@@ -14,9 +14,7 @@ export const OPSET = 21;
 const IR_VERSION = 10n;
 
 /** ONNX element type of each dtype. */
-export const ONNX_TYPE: Readonly<Record<DType, OnnxType>> = {
-  float32: OnnxType.FLOAT, float64: OnnxType.DOUBLE, int32: OnnxType.INT32, int64: OnnxType.INT64, bool: OnnxType.BOOL,
-};
+export const ONNX_TYPE: Readonly<Record<DType, OnnxType>> = Object.fromEntries(DTYPES.map((d) => [d, DTYPE_INFO[d].onnx as OnnxType])) as Record<DType, OnnxType>;
 
 /** One attribute value, tagged by its ONNX type. */
 export type Attr = { i: number } | { ints: readonly number[] } | { f: number } | { s: string };

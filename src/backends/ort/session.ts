@@ -10,7 +10,7 @@ import { trace } from '../../ir/trace.js';
 import { formatShape } from '../../tensor/shape.js';
 import { Graph } from '../../ir/graph.js';
 import { fail, LlmTricksError, show } from '../../tensor/errors.js';
-import { allocate, describe, type DType, type TypedArray } from '../../tensor/dtype.js';
+import { allocate, describe, DTYPE_INFO, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { lowerGraph } from '../onnx/lower.js';
 
@@ -71,7 +71,6 @@ export interface DeviceTable<O extends OrtCompileOptions = OrtCompileOptions> {
   explain(device: string, error: unknown): string;
 }
 
-const ORT_TYPE: Readonly<Record<DType, OrtTensor.Type>> = { float32: 'float32', float64: 'float64', int32: 'int32', int64: 'int64', bool: 'bool' };
 
 /** Builds a Backend over one onnxruntime module and its device table. */
 export function ortBackend<O extends OrtCompileOptions>(name: string, ort: OrtModule, table: DeviceTable<O>): Backend<O> {
@@ -99,7 +98,7 @@ export function ortBackend<O extends OrtCompileOptions>(name: string, ort: OrtMo
           : {}),
       };
       const session = await createSession(ort, table, where, device, model.bytes, sessionOptions);
-      const toOrt = (t: Tensor): OrtTensor => new ort.Tensor(ORT_TYPE[t.dtype], t._data!, t.shape as readonly number[]);
+      const toOrt = (t: Tensor): OrtTensor => new ort.Tensor(DTYPE_INFO[t.dtype].ort, t._data!, t.shape as readonly number[]);
       const fromOrt = (o: OrtTensor, i: number): Tensor => new Tensor(o.dims, graph.outputs[i].dtype, o.data as TypedArray);
       const pools = new Map<number, OutputPool>();
       const reader = info.resident === 'gpu-buffer' ? new GpuReader(ort, table, device, sessionOptions) : undefined;
@@ -139,7 +138,7 @@ export function ortBackend<O extends OrtCompileOptions>(name: string, ort: OrtMo
             const shape = graph.outputs[i].shape;
             if (!resident.has(i) || info.resident !== 'cpu-pool' || !shape.every((d) => typeof d === 'number')) return;
             let pool = pools.get(i);
-            if (!pool) pools.set(i, pool = new OutputPool(() => new ort.Tensor(ORT_TYPE[graph.outputs[i].dtype], allocate(graph.outputs[i].dtype, shape.reduce<number>((a, d) => a * (d as number), 1)), shape as number[])));
+            if (!pool) pools.set(i, pool = new OutputPool(() => new ort.Tensor(DTYPE_INFO[graph.outputs[i].dtype].ort, allocate(graph.outputs[i].dtype, shape.reduce<number>((a, d) => a * (d as number), 1)), shape as number[])));
             const t = pool.take();
             taken.set(i, [pool, t]);
             fetches[n] = t;
