@@ -11,7 +11,10 @@ import type { Tensor } from '../tensor/tensor.js';
  *
  * @example
  * ```ts
+ * import { defineCustomVjp, exp, grad, mul, sum, tensor } from 'llm-tricks';
+ *
  * const expish = defineCustomVjp('expish', (x) => exp(x), (ct, _inputs, y) => [mul(ct, y)]);
+ * grad((x) => sum(expish(x)))(tensor([0]))[0].toArray(); // [1]
  * ```
  */
 export function defineCustomVjp(name: string, forward: (...inputs: Tensor[]) => Tensor, vjp: CustomVjp): (...inputs: Tensor[]) => Tensor {

@@ -19,7 +19,10 @@ export interface ValueAndGrad {
  *
  * @example
  * ```ts
+ * import { mul, sum, tensor, valueAndGrad } from 'llm-tricks';
+ *
  * const { value, grads } = valueAndGrad((x) => sum(mul(x, x)))(tensor([1, 2, 3]));
+ * value.item(); // 14
  * grads[0].toArray(); // [2, 4, 6]
  * ```
  */

@@ -23,6 +23,8 @@ export type TraceOutput = Tensor | readonly Tensor[];
  *
  * @example
  * ```ts
+ * import { matmul, trace } from 'llm-tricks';
+ *
  * const g = trace((x, w) => matmul(x, w), [{ shape: ['batch', 4] }, { shape: [4, 2] }]);
  * g.toString(); // %0 = input 'input0' : float32[batch, 4] ...
  * ```

@@ -32,6 +32,8 @@ export interface EarlyDropoutOptions {
  *
  * @example
  * ```ts
+ * import { EarlyDropoutScheduler } from 'llm-tricks';
+ *
  * const drop = new EarlyDropoutScheduler({ p: 0.1, totalSteps: 1000 });
  * drop.rate(0);   // 0.1
  * drop.rate(100); // 0.05

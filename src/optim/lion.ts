@@ -50,8 +50,13 @@ const CAUTIOUS_MIN_MEAN = 1e-5;
  *
  * @example
  * ```ts
+ * import { Lion } from 'llm-tricks';
+ *
+ * const weights = new Float32Array([0.5, -0.5]);
+ * const bias = new Float32Array([0.1]);
  * const opt = new Lion({ lr: 1e-3, weightDecay: 0.1, groups: [{ params: [1], weightDecay: 0 }] });
- * opt.step([weights, bias], [dWeights, dBias]);
+ * opt.step([weights, bias], [new Float32Array([1, -1]), new Float32Array([2])]);
+ * Array.from(bias); // [0.099]
  * ```
  */
 export class Lion extends Optimizer<LionOptions> {

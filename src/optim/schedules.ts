@@ -108,6 +108,8 @@ function warmupThen(where: string, o: WarmupScheduleOptions, shape: (progress: n
  *
  * @example
  * ```ts
+ * import { linearWarmupDecay } from 'llm-tricks';
+ *
  * const lr = linearWarmupDecay({ peakLr: 5e-5, warmupSteps: 100, totalSteps: 1000 });
  * lr(50);   // 2.5e-5
  * lr(1000); // 0

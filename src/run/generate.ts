@@ -42,8 +42,12 @@ export interface Generation {
  *
  * @example
  * ```ts
+ * import { DecoderLM, Generator } from 'llm-tricks';
+ *
+ * const model = new DecoderLM({ vocab: 256, dim: 16, layers: 1, heads: 2 });
  * const gen = await Generator.create(model);
  * const { tokens } = await gen.generate([72, 105], { maxNewTokens: 20 });
+ * Number(tokens.length); // 20
  * ```
  */
 export class Generator {

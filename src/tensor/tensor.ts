@@ -97,6 +97,8 @@ export interface TensorOptions {
  *
  * @example
  * ```ts
+ * import { tensor } from 'llm-tricks';
+ *
  * const x = tensor([[1, 2], [3, 4]]);            // float32 [2, 2]
  * const i = tensor([0, 2], { dtype: 'int32' });  // int32 [2]
  * ```

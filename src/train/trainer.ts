@@ -116,8 +116,14 @@ type Held = Tensor | DeviceTensor;
  *
  * @example
  * ```ts
- * const trainer = await Trainer.create({ model, optimizer: new Lion({ lr: 3e-4 }), batchSize: 8, sequenceLength: 64 });
+ * import { DecoderLM, Lion, tensor, Trainer } from 'llm-tricks';
+ *
+ * const model = new DecoderLM({ vocab: 256, dim: 16, layers: 1, heads: 2 });
+ * const trainer = await Trainer.create({ model, optimizer: new Lion({ lr: 3e-4 }), batchSize: 2, sequenceLength: 4 });
+ * const ids = tensor([[1, 2, 3, 4], [5, 6, 7, 8]], { dtype: 'int32' });
+ * const targets = tensor([[2, 3, 4, 5], [6, 7, 8, 9]], { dtype: 'int32' });
  * const info = await trainer.step([ids, targets]);
+ * Number(info.step); // 1
  * ```
  */
 export class Trainer<M extends Module = Module> {

@@ -1,6 +1,6 @@
 /**
- * The TypeScript snippets in README.md and docs/*.md run against the built
- * package, and a line of the form `expr; // <JSON value>` asserts that
+ * The TypeScript snippets in README.md and docs/*.md, and every TSDoc
+ * `@example` in src/, run against the built package, and a line of the form `expr; // <JSON value>` asserts that
  * `expr` equals that value (numbers compared to 1e-6), so documented results
  * cannot drift from what the code does.
  */
@@ -43,15 +43,30 @@ function snippets(file: string): string[] {
   return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
 }
 
+/** The ```ts blocks of the `@example` tags in a source file's doc comments (the leading ` * ` removed). */
+function examples(file: string): string[] {
+  const comments = [...readFileSync(join(root, file), 'utf8').matchAll(/\/\*\*([\s\S]*?)\*\//g)].map((m) => m[1]);
+  return comments.filter((c) => c.includes('@example')).flatMap((c) => {
+    const text = c.split('\n').map((line) => line.replace(/^\s*\* ?/, '')).join('\n');
+    return [...text.slice(text.indexOf('@example')).matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+  });
+}
+
+const sources = (dir: string): string[] => readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(`${dir}/${e.name}`) : e.name.endsWith('.ts') ? [`${dir}/${e.name}`] : []));
+
 const files = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
-const cases = files.flatMap((file) => snippets(file).map((code, i) => ({ name: `${file} snippet ${i + 1}`, code })));
+const cases = [
+  ...files.flatMap((file) => snippets(file).map((code, i) => ({ name: `${file} snippet ${i + 1}`, code }))),
+  ...sources('src').flatMap((file) => examples(file).map((code, i) => ({ name: `${file} @example ${i + 1}`, code }))),
+];
 
 describe('documentation snippets', () => {
   mkdirSync(scratch, { recursive: true });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  it('finds snippets to run', () => {
+  it('finds snippets to run, and an @example in src/', () => {
     expect(cases.length).toBeGreaterThan(0);
+    expect(cases.filter((c) => c.name.includes('@example')).length).toBeGreaterThanOrEqual(9);
   });
 
   it.each(cases)('$name runs and its documented values hold', ({ name, code }) => {
