@@ -6,7 +6,8 @@ import type { Shape } from '../tensor/shape.js';
  * RMSNorm, attention, optimizers) is a composite of these. Each primitive has
  * exactly one entry in every per-primitive table: shape inference
  * (`ir/infer`), VJP rule (`autodiff/rules`), reference kernel
- * (`ir/kernels`); the compiler checks the tables are complete.
+ * (`ir/kernels`) and ONNX lowering (`backends/onnx/lower`); their types
+ * make a missing entry a compile error.
  *
  * Adding a primitive needs a measured reason: each one costs a rule, a kernel
  * and a lowering on every backend.
@@ -97,8 +98,3 @@ export const FAMILY: Readonly<Record<Primitive, Family>> = {
   constant: 'creation', iota: 'creation',
   randomUniform: 'random',
 };
-
-/** The unary elementwise primitives (one input, same shape out; neg, abs and sign also take integers). */
-export const UNARY: readonly Primitive[] = PRIMITIVES.slice(0, 10);
-/** The broadcasting binary primitives. */
-export const BINARY: readonly Primitive[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'less', 'equal'];

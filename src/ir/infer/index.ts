@@ -8,7 +8,7 @@ import { random } from './random.js';
 import { reduceRules } from './reduce.js';
 import type { InferTable, Meta } from './types.js';
 
-/** Every primitive's shape/dtype rule; the `satisfies` makes a missing one a type error. */
+/** Every primitive's shape/dtype rule; the InferTable type makes a missing one a type error. */
 export const INFER: InferTable<Primitive> = {
   ...elementwise, ...reduceRules, ...linalg, ...movement, ...indexing, ...creation, ...random,
 };
