@@ -13,6 +13,22 @@ const BY_CODE = new Map<string, DType>(DTYPES.map((d) => [DTYPE_INFO[d].safetens
 // The format caps the header at 100 MB.
 const MAX_HEADER = 100_000_000;
 
+/**
+ * Sets an own property, whatever its name: a plain assignment to
+ * `__proto__` would set the object's prototype instead, and the name would
+ * vanish from the header (a tensor's bytes written, its entry lost).
+ */
+function setOwn<T>(o: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** A copy with the same own properties, `__proto__` included. */
+function copyOwn<T>(o: Readonly<Record<string, T>>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [k, v] of Object.entries(o)) setOwn(out, k, v);
+  return out;
+}
+
 /** Encodes named tensors and string metadata as safetensors bytes (tensors in name order). */
 export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
   const where = 'encodeSafetensors';
@@ -21,7 +37,7 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) {
     for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') fail(where, `metadata '${k}' expected a string, got ${show(v)}`);
-    header.__metadata__ = metadata;
+    header.__metadata__ = copyOwn(metadata);
   }
   const names = [...tensors.keys()].sort();
   let offset = 0;
@@ -30,7 +46,7 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata
     if (name === '__metadata__') fail(where, `tensor names expected anything but '__metadata__', got it`);
     if (!(t instanceof Tensor) || t.isTraced) fail(where, `'${name}' expected an eager Tensor, got ${show(t)}`);
     const bytes = t.size * DTYPE_INFO[t.dtype].bytes;
-    header[name] = { dtype: DTYPE_INFO[t.dtype].safetensors, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    setOwn(header, name, { dtype: DTYPE_INFO[t.dtype].safetensors, shape: t.shape, data_offsets: [offset, offset + bytes] });
     offset += bytes;
   }
   let json = JSON.stringify(header);
@@ -84,7 +100,7 @@ export function decodeSafetensors(bytes: Uint8Array, where = 'decodeSafetensors'
       if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(where, `__metadata__ expected an object of strings, got ${show(info)}`);
       for (const [k, v] of Object.entries(info)) {
         if (typeof v !== 'string') fail(where, `__metadata__ '${k}' expected a string, got ${show(v)}`);
-        metadata[k] = v;
+        setOwn(metadata, k, v);
       }
       continue;
     }

@@ -54,6 +54,14 @@ function header(obj: unknown, data = new Uint8Array(0)): Uint8Array {
 }
 
 describe('safetensors', () => {
+  it('keeps a tensor and a metadata key named __proto__ (an assignment would have set the prototype)', () => {
+    const metadata = JSON.parse('{"__proto__": "kept", "other": "x"}') as Record<string, string>;
+    const back = decodeSafetensors(encodeSafetensors(new Map([['__proto__', tensor([1, 2])], ['w', tensor([3])]]), metadata));
+    expect([...back.tensors.keys()].sort()).toEqual(['__proto__', 'w']);
+    expect(back.tensors.get('__proto__')!.toArray()).toEqual([1, 2]);
+    expect(Object.entries(back.metadata)).toEqual([['__proto__', 'kept'], ['other', 'x']]);
+  });
+
   it('round-trips tensors of every dtype and string metadata bit for bit', () => {
     fc.assert(fc.property(fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }).filter((s) => s !== '__metadata__'), arbTensor, { maxKeys: 5 }), fc.dictionary(fc.string(), fc.string(), { maxKeys: 3 }), (named, metadata) => {
       const map = new Map(Object.entries(named));
