@@ -18,10 +18,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeCheckpoint, decodeCheckpoint } from '../../src/index.js';
 import { ortNode } from '../../src/node.js';
 import { expectIdentical, expectParamsClose, expectScalarsClose, FLOAT32_JOURNEY, straightTail, WEBGPU_JOURNEY } from '../journey/compare.js';
-import { JOURNEY_CASES, NEW_TOKENS, runJourney, type CheckpointStore, type JourneyResult } from '../journey/journey.js';
+import { JOURNEY_CASES, memoryStore, NEW_TOKENS, runJourney, type JourneyResult } from '../journey/journey.js';
 import { chromiumPath, chromiumUnavailable, IN_CI } from '../setup/availability.js';
 import { bundlePage, CHROMIUM_FLAGS, servePage } from './harness.js';
 import type { JourneyPage } from './journey-page/main.js';
@@ -30,11 +29,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 const PAGE_TIMEOUT_MS = 240_000;
 const missing = chromiumUnavailable();
 const skip = missing !== null && !IN_CI;
-
-function memoryStore(): CheckpointStore {
-  let bytes: Uint8Array | undefined;
-  return { save: async (t) => { bytes = encodeCheckpoint(await t.snapshot()); }, load: async () => decodeCheckpoint(bytes!) };
-}
 
 (skip ? describe.skip : describe)(`training journey in headless Chromium${skip ? ` (skipped: ${missing})` : ''}`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'journey-page-'));

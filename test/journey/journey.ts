@@ -12,7 +12,7 @@
  * Imports only the core entry: nothing here may need Node.
  */
 import {
-  ByteTokenizer, DecoderLM, Generator, Lion, AdamW, linearWarmupDecay, TokenBatches, Trainer,
+  ByteTokenizer, decodeCheckpoint, DecoderLM, encodeCheckpoint, Generator, Lion, AdamW, linearWarmupDecay, TokenBatches, Trainer,
   type Backend, type DecoderLMConfig, type Schedule, type TrainerState,
 } from '../../src/index.js';
 import type { OrtCompileOptions } from '../../src/web.js';
@@ -53,6 +53,15 @@ const TEXT = 'the quick brown fox jumps over the lazy dog. '.repeat(20);
 export interface CheckpointStore {
   save(trainer: Trainer): Promise<void>;
   load(): Promise<TrainerState>;
+}
+
+/** A checkpoint kept as bytes in memory (encodeCheckpoint / decodeCheckpoint), as a page without a file system keeps it. */
+export function memoryStore(): CheckpointStore {
+  let bytes: Uint8Array | undefined;
+  return {
+    save: async (trainer) => { bytes = encodeCheckpoint(await trainer.snapshot()); },
+    load: async () => decodeCheckpoint(bytes!),
+  };
 }
 
 /** A run of steps: each step's loss and gradient norm, and the parameters after the last, by name. */

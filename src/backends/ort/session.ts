@@ -250,11 +250,9 @@ class GpuReader {
   constructor(private readonly ort: OrtModule, private readonly table: DeviceTable, private readonly device: string, private readonly options: InferenceSession.SessionOptions) {}
 
   private queue: Promise<unknown> = Promise.resolve();
-  private closed = false;
 
   /** Reads one tensor; reads run one after another (onnxruntime-web hung on concurrent runs of one session). */
   read(t: OrtTensor, dtype: DType): Promise<Tensor> {
-    if (this.closed) return Promise.reject(new LlmTricksError('DeviceTensor.read', 'expected a tensor of a live executable, got one whose executable was disposed'));
     const next = this.queue.then(() => this.readNow(t, dtype));
     this.queue = next.catch(() => undefined);
     return next;
@@ -262,7 +260,6 @@ class GpuReader {
 
   /** Releases the read-back sessions after the reads queued so far. */
   async dispose(): Promise<void> {
-    this.closed = true;
     await this.queue;
     const sessions = [...this.sessions.values()];
     this.sessions.clear();

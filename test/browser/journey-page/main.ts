@@ -6,9 +6,8 @@
  * would), and publishes the results as `globalThis.__journeys`.
  */
 import * as ort from 'onnxruntime-web';
-import { decodeCheckpoint, encodeCheckpoint } from '../../../src/index.js';
 import { ortWeb } from '../../../src/web.js';
-import { JOURNEY_CASES, runJourney, type CheckpointStore, type JourneyResult } from '../../journey/journey.js';
+import { JOURNEY_CASES, memoryStore, runJourney, type JourneyResult } from '../../journey/journey.js';
 
 /** What the page publishes: each journey, or the error that stopped it. */
 export interface JourneyPage {
@@ -17,14 +16,6 @@ export interface JourneyPage {
 }
 
 const g = globalThis as unknown as { __journeys?: JourneyPage; location: { origin: string }; navigator: { gpu?: { requestAdapter(): Promise<object | null> } } };
-
-function memoryStore(): CheckpointStore {
-  let bytes: Uint8Array | undefined;
-  return {
-    save: async (trainer) => { bytes = encodeCheckpoint(await trainer.snapshot()); },
-    load: async () => decodeCheckpoint(bytes!),
-  };
-}
 
 async function main(): Promise<JourneyPage> {
   ort.env.wasm.wasmPaths = `${g.location.origin}/ort/`;
