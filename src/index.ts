@@ -12,31 +12,31 @@
  */
 
 // Tensors
-export { Tensor, tensor, scalar, full, zeros, ones, type NestedArray, type TensorOptions } from './tensor/tensor.js';
-export { LlmTricksError } from './tensor/errors.js';
-export { DTYPES, isFloat, type DType, type FloatDType, type TypedArray } from './tensor/dtype.js';
-export type { Dim, Shape } from './tensor/shape.js';
+export { Tensor, tensor, scalar, full, zeros, ones, type NestedArray, type TensorOptions } from './trace/tensor.js';
+export { LlmTricksError } from './core/errors.js';
+export { DTYPES, isFloat, type DType, type FloatDType, type TypedArray } from './core/dtype.js';
+export type { Dim, Shape } from './core/shape.js';
 
 // Ops, by family
 export {
   neg, exp, log, sin, cos, sqrt, reciprocal, tanh, abs, sign, square,
   add, sub, mul, div, pow, maximum, minimum, less, greater, equal, where, cast, stopGradient,
-} from './tensor/ops/elementwise.js';
-export type { TensorLike } from './tensor/ops/args.js';
-export { sum, max, argMax, mean, type ReduceOptions } from './tensor/ops/reduce.js';
-export { matmul } from './tensor/ops/linalg.js';
-export { reshape, transpose, swapAxes, expand, slice, sliceAxis, pad, concat, unsqueeze, squeeze } from './tensor/ops/movement.js';
-export { gather, scatterAdd } from './tensor/ops/indexing.js';
-export { iota } from './tensor/ops/creation.js';
-export { randomUniform, type RandomOptions } from './tensor/ops/random.js';
+} from './trace/ops/elementwise.js';
+export type { TensorLike } from './trace/ops/args.js';
+export { sum, max, argMax, mean, type ReduceOptions } from './trace/ops/reduce.js';
+export { matmul } from './trace/ops/linalg.js';
+export { reshape, transpose, swapAxes, expand, slice, sliceAxis, pad, concat, unsqueeze, squeeze } from './trace/ops/movement.js';
+export { gather, scatterAdd } from './trace/ops/indexing.js';
+export { iota } from './trace/ops/creation.js';
+export { randomUniform, type RandomOptions } from './trace/ops/random.js';
 
 // IR
 export { PRIMITIVES, FAMILY, type Primitive, type PrimitiveAttrs, type Family } from './ir/primitives.js';
 export { Graph, type Node, type InputNode, type PrimitiveNode, type CallNode, type FusedKernel } from './ir/graph.js';
-export type { Composite, CustomVjp } from './ir/composite.js';
-export { trace, type InputSpec, type TraceOutput } from './ir/trace.js';
-export { composite } from './ir/composite.js';
-export { callGraph } from './ir/replay.js';
+export type { Composite, CustomVjp } from './trace/composite.js';
+export { trace, type InputSpec, type TraceOutput } from './trace/trace.js';
+export { composite } from './trace/composite.js';
+export { callGraph } from './trace/replay.js';
 
 // Autodiff
 export { vjp, savedForBackward, type VjpOptions, type SavedForBackward } from './autodiff/vjp.js';

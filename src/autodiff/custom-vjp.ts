@@ -1,6 +1,6 @@
-import { composite, type CustomVjp } from '../ir/composite.js';
-import { fail } from '../tensor/errors.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { composite, type CustomVjp } from '../trace/composite.js';
+import { fail } from '../core/errors.js';
+import type { Tensor } from '../trace/tensor.js';
 
 /**
  * Defines an op from Tensor ops with a hand-written backward. The rule gets

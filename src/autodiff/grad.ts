@@ -1,9 +1,9 @@
 import { runGraph } from '../ir/evaluate.js';
-import { trace } from '../ir/trace.js';
-import { fail } from '../tensor/errors.js';
-import { describe, isFloat } from '../tensor/dtype.js';
-import { formatShape } from '../tensor/shape.js';
-import { Tensor, tensor, zeros } from '../tensor/tensor.js';
+import { trace } from '../trace/trace.js';
+import { fail } from '../core/errors.js';
+import { describe, isFloat } from '../core/dtype.js';
+import { formatShape } from '../core/shape.js';
+import { Tensor, tensor, zeros } from '../trace/tensor.js';
 import { vjp } from './vjp.js';
 
 /** The value of a scalar function and its gradient with respect to each argument. */

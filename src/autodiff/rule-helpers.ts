@@ -1,5 +1,5 @@
 import type { NoAttrs, Primitive, PrimitiveAttrs } from '../ir/primitives.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../trace/tensor.js';
 
 /**
  * A VJP rule: given the output cotangent `ct`, the primal inputs and output

@@ -1,14 +1,14 @@
-import { callGraph, type TapeEntry } from '../ir/replay.js';
+import { callGraph, type TapeEntry } from '../trace/replay.js';
 import { Graph, type Node } from '../ir/graph.js';
-import { trace, type InputSpec } from '../ir/trace.js';
+import { trace, type InputSpec } from '../trace/trace.js';
 import type { Primitive, PrimitiveAttrs } from '../ir/primitives.js';
-import { fail, show } from '../tensor/errors.js';
-import { describe, isFloat } from '../tensor/dtype.js';
-import { add } from '../tensor/ops/elementwise.js';
-import { expand, reshape } from '../tensor/ops/movement.js';
-import { sum } from '../tensor/ops/reduce.js';
-import { formatShape, shapesEqual, type Shape } from '../tensor/shape.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import { fail, show } from '../core/errors.js';
+import { describe, isFloat } from '../core/dtype.js';
+import { add } from '../trace/ops/elementwise.js';
+import { expand, reshape } from '../trace/ops/movement.js';
+import { sum } from '../trace/ops/reduce.js';
+import { formatShape, shapesEqual, type Shape } from '../core/shape.js';
+import { tensor, type Tensor } from '../trace/tensor.js';
 import { VJP_RULES } from './rules/index.js';
 import type { VjpFn } from './rule-helpers.js';
 

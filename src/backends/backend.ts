@@ -1,7 +1,7 @@
 import type { Graph, InputNode } from '../ir/graph.js';
-import { Tensor } from '../tensor/tensor.js';
-import { describe, type DType } from '../tensor/dtype.js';
-import { fail } from '../tensor/errors.js';
+import { Tensor } from '../trace/tensor.js';
+import { describe, type DType } from '../core/dtype.js';
+import { fail } from '../core/errors.js';
 
 /** Feeds of a compiled graph: tensors in input order, or by input name. */
 export type Feeds = readonly Tensor[] | Readonly<Record<string, Tensor>>;

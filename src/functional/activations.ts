@@ -1,8 +1,8 @@
 import { defineCustomVjp } from '../autodiff/custom-vjp.js';
-import { fusedComposite } from '../ir/composite.js';
-import { abs, add, div, exp, less, mul, neg, reciprocal, sub, where } from '../tensor/ops/elementwise.js';
-import { expectTensor } from '../tensor/apply.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import { fusedComposite } from '../trace/composite.js';
+import { abs, add, div, exp, less, mul, neg, reciprocal, sub, where } from '../trace/ops/elementwise.js';
+import { expectTensor } from '../trace/apply.js';
+import { tensor, type Tensor } from '../trace/tensor.js';
 
 const sigmoidCore: (x: Tensor) => Tensor = fusedComposite(
   'sigmoid',

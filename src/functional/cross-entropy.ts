@@ -1,12 +1,12 @@
-import { fail, show } from '../tensor/errors.js';
-import { cast, div, equal, maximum, sub, where } from '../tensor/ops/elementwise.js';
-import { iota } from '../tensor/ops/creation.js';
-import { reshape } from '../tensor/ops/movement.js';
-import { sum } from '../tensor/ops/reduce.js';
-import { formatShape, shapesEqual } from '../tensor/shape.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import { fail, show } from '../core/errors.js';
+import { cast, div, equal, maximum, sub, where } from '../trace/ops/elementwise.js';
+import { iota } from '../trace/ops/creation.js';
+import { reshape } from '../trace/ops/movement.js';
+import { sum } from '../trace/ops/reduce.js';
+import { formatShape, shapesEqual } from '../core/shape.js';
+import { tensor, type Tensor } from '../trace/tensor.js';
 import { logSumExp } from './softmax.js';
-import { expectTensor } from '../tensor/apply.js';
+import { expectTensor } from '../trace/apply.js';
 
 // N positions (any leading shape), V classes.
 

@@ -1,10 +1,10 @@
 import { defineCustomVjp } from '../autodiff/custom-vjp.js';
-import { add, cast, mul, sqrt, reciprocal, sub, div } from '../tensor/ops/elementwise.js';
-import { mean, sum } from '../tensor/ops/reduce.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
-import { expectTensor } from '../tensor/apply.js';
-import { fail, show } from '../tensor/errors.js';
-import { isFloat } from '../tensor/dtype.js';
+import { add, cast, mul, sqrt, reciprocal, sub, div } from '../trace/ops/elementwise.js';
+import { mean, sum } from '../trace/ops/reduce.js';
+import { tensor, type Tensor } from '../trace/tensor.js';
+import { expectTensor } from '../trace/apply.js';
+import { fail, show } from '../core/errors.js';
+import { isFloat } from '../core/dtype.js';
 
 // C: the normalised (last) axis; x is (..., C), the gain w is (C).
 

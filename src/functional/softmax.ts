@@ -1,11 +1,11 @@
-import { fusedComposite } from '../ir/composite.js';
-import { add, div, equal, exp, log, mul, stopGradient, sub, where } from '../tensor/ops/elementwise.js';
-import { transpose } from '../tensor/ops/movement.js';
-import { max, sum } from '../tensor/ops/reduce.js';
-import { normalizeAxis } from '../tensor/shape.js';
-import { expectTensor } from '../tensor/apply.js';
-import { fail, show } from '../tensor/errors.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { fusedComposite } from '../trace/composite.js';
+import { add, div, equal, exp, log, mul, stopGradient, sub, where } from '../trace/ops/elementwise.js';
+import { transpose } from '../trace/ops/movement.js';
+import { max, sum } from '../trace/ops/reduce.js';
+import { normalizeAxis } from '../core/shape.js';
+import { expectTensor } from '../trace/apply.js';
+import { fail, show } from '../core/errors.js';
+import type { Tensor } from '../trace/tensor.js';
 
 function lastAxis(where: string, x: Tensor, axis: number): number {
   if (typeof axis !== 'number') fail(where, `axis expected a number, got ${show(axis)}`);

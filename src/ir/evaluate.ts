@@ -6,7 +6,7 @@
  */
 import { infer } from './infer/index.js';
 import type { Primitive, PrimitiveAttrs } from './primitives.js';
-import { bindShape, isStatic, resolveShape, type Bindings, type Shape } from '../tensor/shape.js';
+import { bindShape, isStatic, resolveShape, type Bindings, type Shape } from '../core/shape.js';
 import type { Graph, Node } from './graph.js';
 import { KERNELS } from './kernels/index.js';
 import type { Buffer } from './kernels/types.js';

@@ -1,5 +1,5 @@
-import type { DType } from '../tensor/dtype.js';
-import { formatShape, type Shape } from '../tensor/shape.js';
+import type { DType } from '../core/dtype.js';
+import { formatShape, type Shape } from '../core/shape.js';
 import type { Primitive, PrimitiveAttrs } from './primitives.js';
 
 interface NodeBase {

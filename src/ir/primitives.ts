@@ -1,5 +1,5 @@
-import type { DType, FloatDType, TypedArray } from '../tensor/dtype.js';
-import type { Shape } from '../tensor/shape.js';
+import type { DType, FloatDType, TypedArray } from '../core/dtype.js';
+import type { Shape } from '../core/shape.js';
 
 /**
  * The closed list of IR primitives. Everything else in llm-tricks (softmax,

@@ -1,12 +1,12 @@
-import { fail, show } from '../tensor/errors.js';
-import { abs, cast, mul, neg, sub } from '../tensor/ops/elementwise.js';
-import { iota } from '../tensor/ops/creation.js';
-import { maximum } from '../tensor/ops/elementwise.js';
-import { reshape } from '../tensor/ops/movement.js';
-import type { Dim } from '../tensor/shape.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import { fail, show } from '../core/errors.js';
+import { abs, cast, mul, neg, sub } from '../trace/ops/elementwise.js';
+import { iota } from '../trace/ops/creation.js';
+import { maximum } from '../trace/ops/elementwise.js';
+import { reshape } from '../trace/ops/movement.js';
+import type { Dim } from '../core/shape.js';
+import { tensor, type Tensor } from '../trace/tensor.js';
 import { Module, positiveInt } from './module.js';
-import { expectTensor } from '../tensor/apply.js';
+import { expectTensor } from '../trace/apply.js';
 
 // H heads, Tq query positions, Tk key positions.
 

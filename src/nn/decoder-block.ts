@@ -1,13 +1,13 @@
-import { fail, show } from '../tensor/errors.js';
-import { add } from '../tensor/ops/elementwise.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { fail, show } from '../core/errors.js';
+import { add } from '../trace/ops/elementwise.js';
+import type { Tensor } from '../trace/tensor.js';
 import { Dropout } from './dropout.js';
 import { deriveSeed } from './init.js';
 import { Module, moduleOptions, positiveInt, type ModuleOptions } from './module.js';
 import type { AttentionCall, KvCache, MultiQueryAttention } from './multi-query-attention.js';
 import { LayerNorm, RmsNorm } from './norms.js';
 import { SwiGlu } from './swiglu.js';
-import { expectTensor } from '../tensor/apply.js';
+import { expectTensor } from '../trace/apply.js';
 
 /** A module mapping (..., dim) to (..., dim), such as {@link SwiGlu}. */
 export type Mlp = Module & { forward(x: Tensor): Tensor };

@@ -1,7 +1,7 @@
-import { fail, show } from '../tensor/errors.js';
-import { add } from '../tensor/ops/elementwise.js';
-import { formatShape } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { fail, show } from '../core/errors.js';
+import { add } from '../trace/ops/elementwise.js';
+import { formatShape } from '../core/shape.js';
+import type { Tensor } from '../trace/tensor.js';
 import { AlibiBias } from './alibi-bias.js';
 import { TransformerBlock } from './decoder-block.js';
 import { Dropout } from './dropout.js';
@@ -14,7 +14,7 @@ import { LayerNorm, RmsNorm } from './norms.js';
 import { RelativePositionBias } from './relative-position-bias.js';
 import { RotaryEmbedding, type RotaryOptions } from './rotary-embedding.js';
 import { SwiGlu, swigluHidden } from './swiglu.js';
-import { expectTensor } from '../tensor/apply.js';
+import { expectTensor } from '../trace/apply.js';
 
 // B batch, T tokens, V vocabulary, C width.
 

@@ -1,10 +1,10 @@
-import { fail, show } from '../tensor/errors.js';
-import { cast, div, less, mul, sub } from '../tensor/ops/elementwise.js';
-import { randomUniform } from '../tensor/ops/random.js';
-import { Tensor, tensor } from '../tensor/tensor.js';
+import { fail, show } from '../core/errors.js';
+import { cast, div, less, mul, sub } from '../trace/ops/elementwise.js';
+import { randomUniform } from '../trace/ops/random.js';
+import { Tensor, tensor } from '../trace/tensor.js';
 import { deriveSeed } from './init.js';
 import { Module, moduleOptions, type ForwardContext, type ModuleOptions } from './module.js';
-import { expectTensor } from '../tensor/apply.js';
+import { expectTensor } from '../trace/apply.js';
 
 /**
  * Inverted dropout whose rate is a runtime input: each element is zeroed

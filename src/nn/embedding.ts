@@ -1,12 +1,12 @@
-import { fail } from '../tensor/errors.js';
-import { matmul } from '../tensor/ops/linalg.js';
-import { gather } from '../tensor/ops/indexing.js';
-import { transpose } from '../tensor/ops/movement.js';
-import { formatShape } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { fail } from '../core/errors.js';
+import { matmul } from '../trace/ops/linalg.js';
+import { gather } from '../trace/ops/indexing.js';
+import { transpose } from '../trace/ops/movement.js';
+import { formatShape } from '../core/shape.js';
+import type { Tensor } from '../trace/tensor.js';
 import { normalInit } from './init.js';
 import { Module, moduleOptions, positiveInt, type ModuleOptions, type Parameter } from './module.js';
-import { expectTensor } from '../tensor/apply.js';
+import { expectTensor } from '../trace/apply.js';
 
 /** Options of the embedding tables. */
 export interface EmbeddingOptions extends ModuleOptions {

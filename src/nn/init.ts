@@ -1,7 +1,7 @@
-import { randomKey, squares32 } from '../tensor/random-bits.js';
-import { sizeOf } from '../tensor/shape.js';
-import { full, Tensor } from '../tensor/tensor.js';
-import type { DType } from '../tensor/dtype.js';
+import { randomKey, squares32 } from '../core/random-bits.js';
+import { sizeOf } from '../core/shape.js';
+import { full, Tensor } from '../trace/tensor.js';
+import type { DType } from '../core/dtype.js';
 
 /** A child module's seed: a hash of the parent's seed and the child's name. */
 export function deriveSeed(seed: number, name: string): number {

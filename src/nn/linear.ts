@@ -1,12 +1,12 @@
-import { add } from '../tensor/ops/elementwise.js';
-import { matmul } from '../tensor/ops/linalg.js';
-import { reshape, transpose } from '../tensor/ops/movement.js';
-import { fail } from '../tensor/errors.js';
-import { formatShape } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { add } from '../trace/ops/elementwise.js';
+import { matmul } from '../trace/ops/linalg.js';
+import { reshape, transpose } from '../trace/ops/movement.js';
+import { fail } from '../core/errors.js';
+import { formatShape } from '../core/shape.js';
+import type { Tensor } from '../trace/tensor.js';
 import { constantInit, normalInit } from './init.js';
 import { Module, moduleOptions, positiveInt, type ModuleOptions, type Parameter } from './module.js';
-import { expectTensor } from '../tensor/apply.js';
+import { expectTensor } from '../trace/apply.js';
 
 /** Options of {@link Linear}. */
 export interface LinearOptions extends ModuleOptions {

@@ -1,7 +1,7 @@
-import { fail, show } from '../tensor/errors.js';
-import { describe, type FloatDType } from '../tensor/dtype.js';
-import { formatShape, shapesEqual } from '../tensor/shape.js';
-import { Tensor } from '../tensor/tensor.js';
+import { fail, show } from '../core/errors.js';
+import { describe, type FloatDType } from '../core/dtype.js';
+import { formatShape, shapesEqual } from '../core/shape.js';
+import { Tensor } from '../trace/tensor.js';
 
 /** A trainable tensor owned by a module. Its value is replaced by training or loading, never mutated. */
 export class Parameter {

@@ -1,11 +1,11 @@
 import { softmax } from '../functional/softmax.js';
-import { fail, show } from '../tensor/errors.js';
-import { add, cast, less, mul, where } from '../tensor/ops/elementwise.js';
-import { iota } from '../tensor/ops/creation.js';
-import { matmul } from '../tensor/ops/linalg.js';
-import { concat, reshape, swapAxes, transpose, unsqueeze } from '../tensor/ops/movement.js';
-import { formatShape, type Dim } from '../tensor/shape.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import { fail, show } from '../core/errors.js';
+import { add, cast, less, mul, where } from '../trace/ops/elementwise.js';
+import { iota } from '../trace/ops/creation.js';
+import { matmul } from '../trace/ops/linalg.js';
+import { concat, reshape, swapAxes, transpose, unsqueeze } from '../trace/ops/movement.js';
+import { formatShape, type Dim } from '../core/shape.js';
+import { tensor, type Tensor } from '../trace/tensor.js';
 import { AlibiBias } from './alibi-bias.js';
 import { Dropout } from './dropout.js';
 import { deriveSeed } from './init.js';
@@ -13,7 +13,7 @@ import { Linear } from './linear.js';
 import { Module, moduleOptions, positiveInt, type ForwardContext, type ModuleOptions } from './module.js';
 import { RelativePositionBias } from './relative-position-bias.js';
 import { RotaryEmbedding } from './rotary-embedding.js';
-import { expectTensor } from '../tensor/apply.js';
+import { expectTensor } from '../trace/apply.js';
 
 // B batch, T new tokens, P cached tokens, S = P + T keys, C model width,
 // H query heads, K kv heads, G = H / K query heads per kv head, D head dim.

@@ -1,11 +1,11 @@
-import { add } from '../tensor/ops/elementwise.js';
-import { fail, show } from '../tensor/errors.js';
+import { add } from '../trace/ops/elementwise.js';
+import { fail, show } from '../core/errors.js';
 import { layerNorm, rmsNorm } from '../functional/rms-norm.js';
-import { formatShape } from '../tensor/shape.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import { formatShape } from '../core/shape.js';
+import { tensor, type Tensor } from '../trace/tensor.js';
 import { constantInit } from './init.js';
 import { Module, moduleOptions, positiveInt, type ModuleOptions, type Parameter } from './module.js';
-import { expectTensor } from '../tensor/apply.js';
+import { expectTensor } from '../trace/apply.js';
 
 /** Options of {@link RmsNorm}. */
 export interface RmsNormOptions extends ModuleOptions {

@@ -1,13 +1,13 @@
-import { fail } from '../tensor/errors.js';
-import { add, cast, less, neg, sub, where, abs, maximum } from '../tensor/ops/elementwise.js';
-import { iota } from '../tensor/ops/creation.js';
-import { gather } from '../tensor/ops/indexing.js';
-import { reshape, transpose } from '../tensor/ops/movement.js';
-import type { Dim } from '../tensor/shape.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import { fail } from '../core/errors.js';
+import { add, cast, less, neg, sub, where, abs, maximum } from '../trace/ops/elementwise.js';
+import { iota } from '../trace/ops/creation.js';
+import { gather } from '../trace/ops/indexing.js';
+import { reshape, transpose } from '../trace/ops/movement.js';
+import type { Dim } from '../core/shape.js';
+import { tensor, type Tensor } from '../trace/tensor.js';
 import { Embedding } from './embedding.js';
 import { Module, moduleOptions, positiveInt, type ModuleOptions, type Parameter } from './module.js';
-import { expectTensor } from '../tensor/apply.js';
+import { expectTensor } from '../trace/apply.js';
 
 // H heads, Tq query positions, Tk key positions, N buckets.
 

@@ -1,11 +1,11 @@
-import { fail, show } from '../tensor/errors.js';
-import { add, mul, sub } from '../tensor/ops/elementwise.js';
-import { gather } from '../tensor/ops/indexing.js';
-import { concat, reshape, slice, sliceAxis } from '../tensor/ops/movement.js';
-import { iota } from '../tensor/ops/creation.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import { fail, show } from '../core/errors.js';
+import { add, mul, sub } from '../trace/ops/elementwise.js';
+import { gather } from '../trace/ops/indexing.js';
+import { concat, reshape, slice, sliceAxis } from '../trace/ops/movement.js';
+import { iota } from '../trace/ops/creation.js';
+import { tensor, type Tensor } from '../trace/tensor.js';
 import { Module, positiveInt } from './module.js';
-import { expectTensor } from '../tensor/apply.js';
+import { expectTensor } from '../trace/apply.js';
 
 // B batch, H heads, T time, D head dim, R rotary dim (<= D), F = R / 2 frequencies.
 

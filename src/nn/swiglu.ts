@@ -1,9 +1,9 @@
 import { swiglu } from '../functional/activations.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../trace/tensor.js';
 import { deriveSeed } from './init.js';
 import { Linear } from './linear.js';
 import { Module, moduleOptions, positiveInt, type ModuleOptions } from './module.js';
-import { expectTensor } from '../tensor/apply.js';
+import { expectTensor } from '../trace/apply.js';
 
 /** Options of {@link SwiGlu}. */
 export interface SwiGluOptions extends ModuleOptions {

@@ -1,6 +1,6 @@
-import { fail } from '../tensor/errors.js';
-import { add, cast, div, mul, pow, sqrt, sub } from '../tensor/ops/elementwise.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import { fail } from '../core/errors.js';
+import { add, cast, div, mul, pow, sqrt, sub } from '../trace/ops/elementwise.js';
+import { tensor, type Tensor } from '../trace/tensor.js';
 import { checkBetas, checkNumber, Optimizer, scaledLr, type Floats, type GraphStepInputs, type GraphUpdate, type ParamGroup } from './optimizer.js';
 
 /** Options of {@link AdamW}. Defaults are PyTorch's `torch.optim.AdamW`. */

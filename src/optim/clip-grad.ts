@@ -1,8 +1,8 @@
-import { fail, show } from '../tensor/errors.js';
-import { describe } from '../tensor/dtype.js';
-import { add, div, greater, mul, sqrt, where } from '../tensor/ops/elementwise.js';
-import { sum } from '../tensor/ops/reduce.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import { fail, show } from '../core/errors.js';
+import { describe } from '../core/dtype.js';
+import { add, div, greater, mul, sqrt, where } from '../trace/ops/elementwise.js';
+import { sum } from '../trace/ops/reduce.js';
+import { tensor, type Tensor } from '../trace/tensor.js';
 import type { Floats } from './optimizer.js';
 
 // Added to the norm before dividing, as PyTorch's clip_grad_norm_ does.

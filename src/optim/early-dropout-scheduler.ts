@@ -1,4 +1,4 @@
-import { fail, show } from '../tensor/errors.js';
+import { fail, show } from '../core/errors.js';
 
 /** Which of the paper's schedules to follow. */
 export type DropoutMode = 'early' | 'late' | 'standard';

@@ -1,7 +1,7 @@
-import { fail } from '../tensor/errors.js';
-import { add, div, greater, maximum, mul, sign, sub, where } from '../tensor/ops/elementwise.js';
-import { sum } from '../tensor/ops/reduce.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import { fail } from '../core/errors.js';
+import { add, div, greater, maximum, mul, sign, sub, where } from '../trace/ops/elementwise.js';
+import { sum } from '../trace/ops/reduce.js';
+import { tensor, type Tensor } from '../trace/tensor.js';
 import { checkBetas, checkNumber, Optimizer, scaledLr, type Floats, type GraphStepInputs, type GraphUpdate, type ParamGroup } from './optimizer.js';
 
 /** Options of {@link Lion}. Defaults are the paper's (Chen et al. 2023, Table 12). */

@@ -1,7 +1,7 @@
-import { fail, show } from '../tensor/errors.js';
-import { describe, type DType } from '../tensor/dtype.js';
-import { cast, mul } from '../tensor/ops/elementwise.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import { fail, show } from '../core/errors.js';
+import { describe, type DType } from '../core/dtype.js';
+import { cast, mul } from '../trace/ops/elementwise.js';
+import { tensor, type Tensor } from '../trace/tensor.js';
 
 /** Parameters and gradients of the standalone optimizers: float32 or float64 arrays. */
 export type Floats = Float32Array | Float64Array;

@@ -1,4 +1,4 @@
-import { fail, show } from '../tensor/errors.js';
+import { fail, show } from '../core/errors.js';
 
 /** A learning-rate schedule: a pure function from the 0-based step to the lr for that step. */
 export type Schedule = (step: number) => number;

@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
 import { exportDecoderLM, type ExportOptions } from './export.js';
 import { DecoderLM } from '../nn/decoder-lm.js';
-import { describe } from '../tensor/dtype.js';
-import { fail, show } from '../tensor/errors.js';
+import { describe } from '../core/dtype.js';
+import { fail, show } from '../core/errors.js';
 import { writeAtomically } from '../io/write-atomically.js';
 
 /** Options of {@link exportOnnx}. */

@@ -1,11 +1,11 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { trace } from '../ir/trace.js';
+import { trace } from '../trace/trace.js';
 import { DecoderLM } from '../nn/decoder-lm.js';
 import type { KvCache } from '../nn/multi-query-attention.js';
-import { fail } from '../tensor/errors.js';
-import { describe } from '../tensor/dtype.js';
-import { gather } from '../tensor/ops/indexing.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import { fail } from '../core/errors.js';
+import { describe } from '../core/dtype.js';
+import { gather } from '../trace/ops/indexing.js';
+import { tensor, type Tensor } from '../trace/tensor.js';
 import { ModelProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation, type StringStringEntryProto } from '../backends/onnx/generated/onnx_pb.js';
 import { lowerGraph } from '../backends/onnx/lower.js';
 

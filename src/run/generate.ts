@@ -5,11 +5,11 @@
  */
 import type { Backend, CompileOptions, Executable } from '../backends/backend.js';
 import { referenceBackend } from './reference-backend.js';
-import { trace } from '../ir/trace.js';
-import { fail, LlmTricksError, show } from '../tensor/errors.js';
-import { allocate } from '../tensor/dtype.js';
-import { randomKey, squares32 } from '../tensor/random-bits.js';
-import { Tensor, tensor } from '../tensor/tensor.js';
+import { trace } from '../trace/trace.js';
+import { fail, LlmTricksError, show } from '../core/errors.js';
+import { allocate } from '../core/dtype.js';
+import { randomKey, squares32 } from '../core/random-bits.js';
+import { Tensor, tensor } from '../trace/tensor.js';
 import { DecoderLM } from '../nn/decoder-lm.js';
 import type { KvCache } from '../nn/multi-query-attention.js';
 

@@ -6,9 +6,9 @@
 import { orderFeeds, type Backend, type CompileOptions, type Executable, type Feeds } from '../backends/backend.js';
 import { Graph } from '../ir/graph.js';
 import { runGraph } from '../ir/evaluate.js';
-import { fail, show } from '../tensor/errors.js';
-import { describe } from '../tensor/dtype.js';
-import { Tensor } from '../tensor/tensor.js';
+import { fail, show } from '../core/errors.js';
+import { describe } from '../core/dtype.js';
+import { Tensor } from '../trace/tensor.js';
 
 /** Compiles a graph for the reference interpreter; runs synchronously underneath. */
 export function compileReference(graph: Graph): Executable & { runSync(feeds: Feeds): Tensor[] } {

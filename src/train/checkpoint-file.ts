@@ -1,7 +1,7 @@
 /** Checkpoint files (Node): written atomically, read with every check of {@link decodeCheckpoint}. */
 import { readFileSync } from 'node:fs';
 import { writeAtomically } from '../io/write-atomically.js';
-import { fail, show } from '../tensor/errors.js';
+import { fail, show } from '../core/errors.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
 import type { Trainer } from './trainer.js';
 

@@ -3,8 +3,8 @@
  * names, optimizer state under `optimizer.<param>.<slot>`, and the step,
  * seed, optimizer name and an optional config in the metadata.
  */
-import { fail, show } from '../tensor/errors.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { fail, show } from '../core/errors.js';
+import type { Tensor } from '../trace/tensor.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import type { TrainerState } from './trainer.js';
 

@@ -5,9 +5,9 @@
  * seed, and serves batch `k` of the run on demand, so resuming at step k
  * needs nothing but k.
  */
-import { fail, show } from '../tensor/errors.js';
-import { randomKey, squares32 } from '../tensor/random-bits.js';
-import { Tensor } from '../tensor/tensor.js';
+import { fail, show } from '../core/errors.js';
+import { randomKey, squares32 } from '../core/random-bits.js';
+import { Tensor } from '../trace/tensor.js';
 
 /** UTF-8 bytes as token ids 0..255. */
 export class ByteTokenizer {

@@ -1,6 +1,6 @@
 /** A training loop over {@link Trainer.step}: batches by step, evaluation, checkpoints and reporting. */
-import { fail, show } from '../tensor/errors.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { fail, show } from '../core/errors.js';
+import type { Tensor } from '../trace/tensor.js';
 import type { Module } from '../nn/module.js';
 import type { StepInfo, Trainer } from './trainer.js';
 

@@ -5,9 +5,9 @@
  * tensors' bytes, little-endian. Decoding checks everything a hostile file
  * could get wrong before it reads a byte of data.
  */
-import { DTYPE_INFO, DTYPES, type DType, type TypedArray } from '../tensor/dtype.js';
-import { fail, show } from '../tensor/errors.js';
-import { Tensor } from '../tensor/tensor.js';
+import { DTYPE_INFO, DTYPES, type DType, type TypedArray } from '../core/dtype.js';
+import { fail, show } from '../core/errors.js';
+import { Tensor } from '../trace/tensor.js';
 
 const BY_CODE = new Map<string, DType>(DTYPES.map((d) => [DTYPE_INFO[d].safetensors, d]));
 // The format caps the header at 100 MB.

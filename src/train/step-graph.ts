@@ -6,19 +6,19 @@
  * rebuilt as they change.
  */
 import { vjp } from '../autodiff/vjp.js';
-import { callGraph } from '../ir/replay.js';
-import { trace, type InputSpec } from '../ir/trace.js';
+import { callGraph } from '../trace/replay.js';
+import { trace, type InputSpec } from '../trace/trace.js';
 import type { Graph } from '../ir/graph.js';
 import type { Module, ForwardContext } from '../nn/module.js';
 import { clipGradNormGraph } from '../optim/clip-grad.js';
 import type { GraphOptimizer } from '../optim/optimizer.js';
-import { fail, show } from '../tensor/errors.js';
-import { describe, type DType } from '../tensor/dtype.js';
-import { add, div, mul, sqrt } from '../tensor/ops/elementwise.js';
-import { reshape, sliceAxis } from '../tensor/ops/movement.js';
-import { formatShape, type Shape } from '../tensor/shape.js';
-import { Tensor, tensor } from '../tensor/tensor.js';
-import { sum } from '../tensor/ops/reduce.js';
+import { fail, show } from '../core/errors.js';
+import { describe, type DType } from '../core/dtype.js';
+import { add, div, mul, sqrt } from '../trace/ops/elementwise.js';
+import { reshape, sliceAxis } from '../trace/ops/movement.js';
+import { formatShape, type Shape } from '../core/shape.js';
+import { Tensor, tensor } from '../trace/tensor.js';
+import { sum } from '../trace/ops/reduce.js';
 
 /** A loss: a float scalar from the model, one micro-batch's tensors and the forward context. */
 export type LossFn<M extends Module = Module> = (model: M, batch: readonly Tensor[], ctx: ForwardContext) => Tensor;

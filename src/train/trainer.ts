@@ -6,14 +6,14 @@ import type { Backend, CompileOptions, DeviceTensor, Executable } from '../backe
 import type { Graph } from '../ir/graph.js';
 import { referenceBackend } from '../run/reference-backend.js';
 import { crossEntropy } from '../functional/cross-entropy.js';
-import { trace, type InputSpec } from '../ir/trace.js';
+import { trace, type InputSpec } from '../trace/trace.js';
 import type { ForwardContext, Module } from '../nn/module.js';
 import type { EarlyDropoutScheduler } from '../optim/early-dropout-scheduler.js';
 import type { Schedule } from '../optim/schedules.js';
-import { allocate, describe } from '../tensor/dtype.js';
-import { fail, LlmTricksError, show } from '../tensor/errors.js';
-import { formatShape, shapesEqual } from '../tensor/shape.js';
-import { Tensor } from '../tensor/tensor.js';
+import { allocate, describe } from '../core/dtype.js';
+import { fail, LlmTricksError, show } from '../core/errors.js';
+import { formatShape, shapesEqual } from '../core/shape.js';
+import { Tensor } from '../trace/tensor.js';
 import { buildStepGraph, type GraphOptimizer, type LossFn, type StepGraph } from './step-graph.js';
 
 /** A model whose forward maps token ids to `{ logits }`, like {@link DecoderLM}. */

@@ -17,7 +17,7 @@ import {
 } from '../../src/index.js';
 import { VJP_RULES } from '../../src/autodiff/rules/index.js';
 import type { VjpFn } from '../../src/autodiff/rule-helpers.js';
-import { apply } from '../../src/tensor/apply.js';
+import { apply } from '../../src/trace/apply.js';
 import {
   anyFloatTensor, axes, boolTensor, broadcastableTo, broadcastShapes, floatTensor, indices, permutation, seed, shape, sizeOf,
   values, type Domain,

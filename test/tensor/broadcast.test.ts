@@ -17,7 +17,7 @@ import { describe, expect, it } from 'vitest';
 import {
   LlmTricksError, add, less, maximum, mul, sub, tensor, where, type Tensor,
 } from '../../src/index.js';
-import { broadcastShapes } from '../../src/tensor/shape.js';
+import { broadcastShapes } from '../../src/core/shape.js';
 import { arbBroadcastableTo, arbFloats, arbShape, fmt, numel, readBroadcast, unravel } from '../helpers/shapes.js';
 
 /** NumPy's rule, written from its documentation: align right, equal or 1. Null when incompatible. */

@@ -7,7 +7,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { TensorProto_DataType as OnnxType } from '../../src/backends/onnx/generated/onnx_pb.js';
-import { allocate, DTYPE_INFO, DTYPES } from '../../src/tensor/dtype.js';
+import { allocate, DTYPE_INFO, DTYPES } from '../../src/core/dtype.js';
 
 describe('DTYPE_INFO', () => {
   it('gives ONNX the codes of onnx.proto and safetensors its codes', () => {

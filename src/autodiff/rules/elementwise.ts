@@ -1,7 +1,7 @@
-import { cast, cos, div, equal, less, log, mul, neg, pow, sign, sin, sub, where } from '../../tensor/ops/elementwise.js';
-import { isFloat } from '../../tensor/dtype.js';
+import { cast, cos, div, equal, less, log, mul, neg, pow, sign, sin, sub, where } from '../../trace/ops/elementwise.js';
+import { isFloat } from '../../core/dtype.js';
 import type { NoAttrs } from '../../ir/primitives.js';
-import { tensor, type Tensor } from '../../tensor/tensor.js';
+import { tensor, type Tensor } from '../../trace/tensor.js';
 import { ifNeeded, noGradient, usesInput, usesOutput, type VjpFn, type VjpTable } from '../rule-helpers.js';
 
 /** d max(a, b): 1 where a wins, 1/2 on ties, as PyTorch and JAX split them. */

@@ -1,6 +1,6 @@
-import { expand } from '../../tensor/ops/movement.js';
-import { gather, scatterAdd } from '../../tensor/ops/indexing.js';
-import { tensor } from '../../tensor/tensor.js';
+import { expand } from '../../trace/ops/movement.js';
+import { gather, scatterAdd } from '../../trace/ops/indexing.js';
+import { tensor } from '../../trace/tensor.js';
 import { ifNeeded, type VjpTable } from '../rule-helpers.js';
 
 /** VJP rules of gather and scatterAdd, each other's transpose. */

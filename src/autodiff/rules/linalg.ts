@@ -1,7 +1,7 @@
-import { matmul } from '../../tensor/ops/linalg.js';
-import { reshape, swapAxes } from '../../tensor/ops/movement.js';
-import type { Dim } from '../../tensor/shape.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { matmul } from '../../trace/ops/linalg.js';
+import { reshape, swapAxes } from '../../trace/ops/movement.js';
+import type { Dim } from '../../core/shape.js';
+import type { Tensor } from '../../trace/tensor.js';
 import { ifNeeded, type VjpTable } from '../rule-helpers.js';
 
 /**

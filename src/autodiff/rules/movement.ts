@@ -1,5 +1,5 @@
-import { fail } from '../../tensor/errors.js';
-import { pad, reshape, slice, transpose } from '../../tensor/ops/movement.js';
+import { fail } from '../../core/errors.js';
+import { pad, reshape, slice, transpose } from '../../trace/ops/movement.js';
 import { ifNeeded, type VjpTable } from '../rule-helpers.js';
 
 /** VJP rules of the movement primitives: each is linear, so its VJP is its transpose. */

@@ -1,7 +1,7 @@
-import { cast, div, equal, mul } from '../../tensor/ops/elementwise.js';
-import { expand, reshape } from '../../tensor/ops/movement.js';
-import { sum } from '../../tensor/ops/reduce.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { cast, div, equal, mul } from '../../trace/ops/elementwise.js';
+import { expand, reshape } from '../../trace/ops/movement.js';
+import { sum } from '../../trace/ops/reduce.js';
+import type { Tensor } from '../../trace/tensor.js';
 import { noGradient, type VjpTable } from '../rule-helpers.js';
 
 /** The reduced value viewed with its reduced axes kept as size 1, ready to broadcast back. */

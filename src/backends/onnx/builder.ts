@@ -1,10 +1,10 @@
 import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
-import { DTYPE_INFO, DTYPES, type DType, type TypedArray } from '../../tensor/dtype.js';
+import { DTYPE_INFO, DTYPES, type DType, type TypedArray } from '../../core/dtype.js';
 import {
   AttributeProto_AttributeType as AttrType, ModelProtoSchema, TensorProto_DataType as OnnxType,
   type AttributeProtoSchema, type NodeProtoSchema, type TensorProtoSchema, type ValueInfoProtoSchema,
 } from './generated/onnx_pb.js';
-import type { Dim } from '../../tensor/shape.js';
+import type { Dim } from '../../core/shape.js';
 
 // Opset 21 is the newest at which every op this lowering emits has a WebGPU
 // kernel in ONNX Runtime 1.30 (Sin and Cos lose theirs at 22, Pad at 24,

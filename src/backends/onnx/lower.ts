@@ -1,8 +1,8 @@
 import type { FusedKernel, Graph, Node } from '../../ir/graph.js';
 import type { Primitive } from '../../ir/primitives.js';
-import { fail } from '../../tensor/errors.js';
-import { isStatic, type Dim, type Shape } from '../../tensor/shape.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { fail } from '../../core/errors.js';
+import { isStatic, type Dim, type Shape } from '../../core/shape.js';
+import type { Tensor } from '../../trace/tensor.js';
 import { OnnxBuilder, valueInfo } from './builder.js';
 import { creation } from './lower/creation.js';
 import { elementwise } from './lower/elementwise.js';

@@ -6,12 +6,12 @@
  */
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
 import { checkFeed, orderFeeds, type Backend, type CompileOptions, type DeviceTensor, type Executable, type Feeds } from '../backend.js';
-import { trace } from '../../ir/trace.js';
-import { formatShape } from '../../tensor/shape.js';
+import { trace } from '../../trace/trace.js';
+import { formatShape } from '../../core/shape.js';
 import { Graph } from '../../ir/graph.js';
-import { fail, LlmTricksError, show } from '../../tensor/errors.js';
-import { allocate, describe, DTYPE_INFO, type DType, type TypedArray } from '../../tensor/dtype.js';
-import { Tensor } from '../../tensor/tensor.js';
+import { fail, LlmTricksError, show } from '../../core/errors.js';
+import { allocate, describe, DTYPE_INFO, type DType, type TypedArray } from '../../core/dtype.js';
+import { Tensor } from '../../trace/tensor.js';
 import { lowerGraph } from '../onnx/lower.js';
 
 /** The parts of an onnxruntime module a binding uses. */

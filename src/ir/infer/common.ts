@@ -1,6 +1,6 @@
-import { fail, show } from '../../tensor/errors.js';
-import { isFloat, type DType } from '../../tensor/dtype.js';
-import { formatShape } from '../../tensor/shape.js';
+import { fail, show } from '../../core/errors.js';
+import { isFloat, type DType } from '../../core/dtype.js';
+import { formatShape } from '../../core/shape.js';
 import type { Meta } from './types.js';
 
 /** Checks the input count. */

@@ -1,6 +1,6 @@
-import { fail, show } from '../../tensor/errors.js';
-import { dtypeOfArray, isDType } from '../../tensor/dtype.js';
-import { formatShape, isDim, sizeOf } from '../../tensor/shape.js';
+import { fail, show } from '../../core/errors.js';
+import { dtypeOfArray, isDType } from '../../core/dtype.js';
+import { formatShape, isDim, sizeOf } from '../../core/shape.js';
 import { arity, checkIntList } from './common.js';
 import type { InferTable } from './types.js';
 

@@ -1,6 +1,6 @@
-import { fail, show } from '../../tensor/errors.js';
-import { isDType } from '../../tensor/dtype.js';
-import { broadcastShapes } from '../../tensor/shape.js';
+import { fail, show } from '../../core/errors.js';
+import { isDType } from '../../core/dtype.js';
+import { broadcastShapes } from '../../core/shape.js';
 import { arity, needDType, needFloat, sameDType } from './common.js';
 import type { NoAttrs } from '../primitives.js';
 import type { InferFn, InferTable, Meta } from './types.js';

@@ -1,5 +1,5 @@
-import { fail } from '../../tensor/errors.js';
-import { formatShape, shapesEqual, type Shape } from '../../tensor/shape.js';
+import { fail } from '../../core/errors.js';
+import { formatShape, shapesEqual, type Shape } from '../../core/shape.js';
 import { arity, needDType, sameDType } from './common.js';
 import type { InferTable, Meta } from './types.js';
 

@@ -1,5 +1,5 @@
-import { fail } from '../../tensor/errors.js';
-import { broadcastShapes, formatShape } from '../../tensor/shape.js';
+import { fail } from '../../core/errors.js';
+import { broadcastShapes, formatShape } from '../../core/shape.js';
 import { arity, needFloat, sameDType } from './common.js';
 import type { InferTable } from './types.js';
 

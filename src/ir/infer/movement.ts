@@ -1,5 +1,5 @@
-import { fail, show } from '../../tensor/errors.js';
-import { formatShape, isDim, type Dim, type Shape } from '../../tensor/shape.js';
+import { fail, show } from '../../core/errors.js';
+import { formatShape, isDim, type Dim, type Shape } from '../../core/shape.js';
 import { arity, checkIntList, sameDType } from './common.js';
 import type { InferTable, Meta } from './types.js';
 

@@ -1,5 +1,5 @@
-import { fail, show } from '../../tensor/errors.js';
-import { formatShape, isDim } from '../../tensor/shape.js';
+import { fail, show } from '../../core/errors.js';
+import { formatShape, isDim } from '../../core/shape.js';
 import { arity, needDType } from './common.js';
 import type { InferTable } from './types.js';
 

@@ -1,4 +1,4 @@
-import type { Dim } from '../../tensor/shape.js';
+import type { Dim } from '../../core/shape.js';
 import { arity, checkAxes, needDType } from './common.js';
 import type { PrimitiveAttrs } from '../primitives.js';
 import type { InferFn, InferTable } from './types.js';

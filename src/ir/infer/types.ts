@@ -1,5 +1,5 @@
-import type { DType } from '../../tensor/dtype.js';
-import type { Shape } from '../../tensor/shape.js';
+import type { DType } from '../../core/dtype.js';
+import type { Shape } from '../../core/shape.js';
 import type { Primitive, PrimitiveAttrs } from '../primitives.js';
 
 /** What inference knows of a value: its shape and dtype. */

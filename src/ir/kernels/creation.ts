@@ -1,4 +1,4 @@
-import { fromNumbers } from '../../tensor/dtype.js';
+import { fromNumbers } from '../../core/dtype.js';
 import type { KernelTable } from './types.js';
 
 /** Reference kernels of the constant-producing primitives. */

@@ -1,5 +1,5 @@
-import { allocate, fromNumbers, isInt, toNumbers, type DType, type TypedArray } from '../../tensor/dtype.js';
-import { sizeOf } from '../../tensor/shape.js';
+import { allocate, fromNumbers, isInt, toNumbers, type DType, type TypedArray } from '../../core/dtype.js';
+import { sizeOf } from '../../core/shape.js';
 import { broadcastIndex } from './index-maps.js';
 import type { NoAttrs } from '../primitives.js';
 import type { Buffer, KernelFn, KernelTable } from './types.js';

@@ -1,5 +1,5 @@
-import { allocate, type DType, type TypedArray } from '../../tensor/dtype.js';
-import { sizeOf, stridesOf } from '../../tensor/shape.js';
+import { allocate, type DType, type TypedArray } from '../../core/dtype.js';
+import { sizeOf, stridesOf } from '../../core/shape.js';
 import type { Elements } from './types.js';
 
 /**

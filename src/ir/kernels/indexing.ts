@@ -1,5 +1,5 @@
-import { fail } from '../../tensor/errors.js';
-import { toNumbers } from '../../tensor/dtype.js';
+import { fail } from '../../core/errors.js';
+import { toNumbers } from '../../core/dtype.js';
 import type { Buffer, Elements, KernelTable } from './types.js';
 
 // O outer (dims before axis), A the indexed axis, J index count, I inner (dims after axis).

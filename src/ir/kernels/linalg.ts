@@ -1,5 +1,5 @@
-import { fromNumbers, toNumbers } from '../../tensor/dtype.js';
-import { sizeOf } from '../../tensor/shape.js';
+import { fromNumbers, toNumbers } from '../../core/dtype.js';
+import { sizeOf } from '../../core/shape.js';
 import { broadcastIndex } from './index-maps.js';
 import type { Buffer, KernelTable } from './types.js';
 

@@ -1,5 +1,5 @@
-import { allocate } from '../../tensor/dtype.js';
-import { stridesOf } from '../../tensor/shape.js';
+import { allocate } from '../../core/dtype.js';
+import { stridesOf } from '../../core/shape.js';
 import { broadcastStrides, strideIndex, take } from './index-maps.js';
 import type { Elements, KernelTable } from './types.js';
 

@@ -1,6 +1,6 @@
-import { fromNumbers } from '../../tensor/dtype.js';
-import { sizeOf } from '../../tensor/shape.js';
-import { randomKey, squares32 } from '../../tensor/random-bits.js';
+import { fromNumbers } from '../../core/dtype.js';
+import { sizeOf } from '../../core/shape.js';
+import { randomKey, squares32 } from '../../core/random-bits.js';
 import type { KernelTable } from './types.js';
 
 /** Reference kernel of the random primitive. */

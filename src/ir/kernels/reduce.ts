@@ -1,6 +1,6 @@
-import { toNumbers } from '../../tensor/dtype.js';
-import { sizeOf, stridesOf } from '../../tensor/shape.js';
-import { fromNumbers } from '../../tensor/dtype.js';
+import { toNumbers } from '../../core/dtype.js';
+import { sizeOf, stridesOf } from '../../core/shape.js';
+import { fromNumbers } from '../../core/dtype.js';
 import { strideIndex } from './index-maps.js';
 import type { Buffer, KernelTable } from './types.js';
 

@@ -1,4 +1,4 @@
-import type { DType, TypedArray } from '../../tensor/dtype.js';
+import type { DType, TypedArray } from '../../core/dtype.js';
 import type { Primitive, PrimitiveAttrs } from '../primitives.js';
 
 /** A concrete tensor value: row-major data of a static shape. */

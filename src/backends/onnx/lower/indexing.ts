@@ -1,5 +1,5 @@
 import { ONNX_TYPE } from '../builder.js';
-import { isStatic } from '../../../tensor/shape.js';
+import { isStatic } from '../../../core/shape.js';
 import type { LoweringTable } from './types.js';
 
 // O dims before the axis, A the axis, J the index dims, I dims after the axis.

@@ -1,5 +1,5 @@
 import { ONNX_TYPE } from '../builder.js';
-import type { DType } from '../../../tensor/dtype.js';
+import type { DType } from '../../../core/dtype.js';
 import type { LowerContext, LoweringTable } from './types.js';
 
 /**

@@ -1,8 +1,8 @@
-import { GOLDEN, mix } from '../../../tensor/random-bits.js';
+import { GOLDEN, mix } from '../../../core/random-bits.js';
 import { ONNX_TYPE } from '../builder.js';
 import type { LowerContext, LoweringTable } from './types.js';
 
-// The reference kernel's generator (tensor/random-bits.ts) in uint32 ops:
+// The reference kernel's generator (core/random-bits.ts) in uint32 ops:
 // Mul and Add wrap modulo 2^32 and Div by 2^k is a right shift, identically
 // on the CPU and WebGPU execution providers. The per-element shifts become
 // BitShift where the target has it (LowerOptions.bitShift).

@@ -1,6 +1,6 @@
 import type { PrimitiveNode } from '../../../ir/graph.js';
 import type { Primitive } from '../../../ir/primitives.js';
-import type { Dim, Shape } from '../../../tensor/shape.js';
+import type { Dim, Shape } from '../../../core/shape.js';
 import type { OnnxBuilder } from '../builder.js';
 
 /** What a lowering rule may ask of the driver. */

@@ -1,5 +1,5 @@
 import { apply, expectTensor } from '../apply.js';
-import type { DType } from '../dtype.js';
+import type { DType } from '../../core/dtype.js';
 import type { Tensor } from '../tensor.js';
 import { operands, type TensorLike } from './args.js';
 

@@ -1,7 +1,7 @@
 import { apply, expectTensor } from '../apply.js';
-import { fail } from '../errors.js';
-import { describe } from '../dtype.js';
-import { normalizeAxis, type Dim, type Shape } from '../shape.js';
+import { fail } from '../../core/errors.js';
+import { describe } from '../../core/dtype.js';
+import { normalizeAxis, type Dim, type Shape } from '../../core/shape.js';
 import type { Tensor } from '../tensor.js';
 
 /** Same elements in a new shape; one dimension may be -1 (inferred). */

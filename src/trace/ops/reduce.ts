@@ -1,6 +1,6 @@
 import { apply, expectTensor } from '../apply.js';
-import { fail, show } from '../errors.js';
-import { isStatic, sizeOf, type Shape } from '../shape.js';
+import { fail, show } from '../../core/errors.js';
+import { isStatic, sizeOf, type Shape } from '../../core/shape.js';
 import { tensor, type Tensor } from '../tensor.js';
 import { axesOf } from './args.js';
 import { expand } from './movement.js';

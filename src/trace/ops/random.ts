@@ -1,6 +1,6 @@
 import { apply } from '../apply.js';
-import type { FloatDType } from '../dtype.js';
-import type { Shape } from '../shape.js';
+import type { FloatDType } from '../../core/dtype.js';
+import type { Shape } from '../../core/shape.js';
 import type { Tensor } from '../tensor.js';
 
 /** Options of {@link randomUniform}. */

@@ -1,5 +1,5 @@
 import { apply, expectTensor } from '../apply.js';
-import { normalizeAxis } from '../shape.js';
+import { normalizeAxis } from '../../core/shape.js';
 import type { Tensor } from '../tensor.js';
 
 /**

@@ -1,10 +1,10 @@
-import { expectTensor, nodeIn } from '../tensor/apply.js';
-import { fail } from '../tensor/errors.js';
-import { describe, isDType, type DType } from '../tensor/dtype.js';
-import { checkShape, type Shape } from '../tensor/shape.js';
-import { Tensor } from '../tensor/tensor.js';
-import { TraceState, withTrace } from '../tensor/trace-state.js';
-import { Graph, type InputNode, type Node } from './graph.js';
+import { expectTensor, nodeIn } from './apply.js';
+import { fail } from '../core/errors.js';
+import { describe, isDType, type DType } from '../core/dtype.js';
+import { checkShape, type Shape } from '../core/shape.js';
+import { Tensor } from './tensor.js';
+import { TraceState, withTrace } from './trace-state.js';
+import { Graph, type InputNode, type Node } from '../ir/graph.js';
 
 /** Declares one input of a traced function. Dims may be names (`['batch', 'T', 64]`). */
 export interface InputSpec {

@@ -2,9 +2,9 @@ import type { CallNode, Composite, Node, PrimitiveNode } from '../ir/graph.js';
 import { infer } from '../ir/infer/index.js';
 import type { Primitive, PrimitiveAttrs } from '../ir/primitives.js';
 import { evaluatePrimitive } from '../ir/evaluate.js';
-import { fail, show } from './errors.js';
-import { describe } from './dtype.js';
-import { isStatic, type Shape } from './shape.js';
+import { fail, show } from '../core/errors.js';
+import { describe } from '../core/dtype.js';
+import { isStatic, type Shape } from '../core/shape.js';
 import { Tensor } from './tensor.js';
 import { currentTrace, type TraceState } from './trace-state.js';
 

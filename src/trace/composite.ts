@@ -1,8 +1,8 @@
-import { expectTensor, recordCall } from '../tensor/apply.js';
-import { fail, show } from '../tensor/errors.js';
-import type { Tensor } from '../tensor/tensor.js';
-import { currentTrace } from '../tensor/trace-state.js';
-import type { Composite as IrComposite, CustomVjp as IrCustomVjp, FusedKernel } from './graph.js';
+import { expectTensor, recordCall } from './apply.js';
+import { fail, show } from '../core/errors.js';
+import type { Tensor } from './tensor.js';
+import { currentTrace } from './trace-state.js';
+import type { Composite as IrComposite, CustomVjp as IrCustomVjp, FusedKernel } from '../ir/graph.js';
 
 /** A hand-written backward over Tensors: the IR's CustomVjp (in ir/graph.ts) at the Tensor class. */
 export type CustomVjp = IrCustomVjp<Tensor>;

@@ -1,11 +1,11 @@
-import { apply, expectTensor, recordCall } from '../tensor/apply.js';
-import { fail } from '../tensor/errors.js';
-import { formatShape } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
-import { currentTrace } from '../tensor/trace-state.js';
-import type { Graph, Node } from './graph.js';
+import { apply, expectTensor, recordCall } from './apply.js';
+import { fail } from '../core/errors.js';
+import { formatShape } from '../core/shape.js';
+import type { Tensor } from './tensor.js';
+import { currentTrace } from './trace-state.js';
+import type { Graph, Node } from '../ir/graph.js';
 import type { Composite } from './composite.js';
-import type { Primitive, PrimitiveAttrs } from './primitives.js';
+import type { Primitive, PrimitiveAttrs } from '../ir/primitives.js';
 
 /** One step of a replayed graph, as autodiff sees it. */
 export type TapeEntry =
@@ -40,7 +40,7 @@ export function callGraph(graph: Graph, inputs: readonly Tensor[], tape?: TapeEn
     } else if (tape && !node.composite.vjp) {
       out = callGraph(node.body, args, tape)[0];
     } else {
-      // Every call node the library records holds a composite over Tensors (ir/composite.ts makes them).
+      // Every call node the library records holds a composite over Tensors (trace/composite.ts makes them).
       const def = node.composite as Composite;
       const state = currentTrace();
       out = state && args.some((t) => t.isTraced) ? recordCall(state, def, node.body, args) : def.forward(...args);

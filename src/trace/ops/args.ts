@@ -1,7 +1,7 @@
 import { expectTensor } from '../apply.js';
-import { fail, show } from '../errors.js';
-import { describe, isInt, type DType } from '../dtype.js';
-import { normalizeAxis } from '../shape.js';
+import { fail, show } from '../../core/errors.js';
+import { describe, isInt, type DType } from '../../core/dtype.js';
+import { normalizeAxis } from '../../core/shape.js';
 import { Tensor, tensor } from '../tensor.js';
 
 /** A tensor, or a plain number taken as a scalar of the other operand's dtype. */

@@ -1,7 +1,7 @@
 import type { Node } from '../ir/graph.js';
-import { fail } from './errors.js';
-import { describe, isInt, dtypeOfArray, fromNumbers, isDType, toNumbers, type DType, type TypedArray } from './dtype.js';
-import { checkShape, formatShape, isStatic, sizeOf, stridesOf, type Shape } from './shape.js';
+import { fail } from '../core/errors.js';
+import { describe, isInt, dtypeOfArray, fromNumbers, isDType, toNumbers, type DType, type TypedArray } from '../core/dtype.js';
+import { checkShape, formatShape, isStatic, sizeOf, stridesOf, type Shape } from '../core/shape.js';
 import type { TraceState } from './trace-state.js';
 
 /** Nested arrays of numbers or booleans, as `toArray()` returns them. */
