@@ -8,14 +8,15 @@
  * It runs the model eagerly and as a traced graph with a symbolic sequence
  * length, takes the gradient of a byte-level cross-entropy with `vjp`, trains
  * a few steps with the standalone Lion optimizer, and generates greedily with
- * a KV cache.
+ * a KV cache: by hand, then through TextGenerator, which takes the model
+ * because it is a LanguageModel (the same interface lets exportOnnx write it).
  *
  * Run: npm run build && npx tsx examples/compose-custom-model.ts
  */
 import {
-  AlibiBias, Embedding, Lion, Module, MultiQueryAttention, RmsNorm, RotaryEmbedding, TransformerBlock,
+  AlibiBias, Embedding, Lion, Module, MultiQueryAttention, RmsNorm, RotaryEmbedding, TextGenerator, TransformerBlock,
   abs, argMax, crossEntropy, max, referenceBackend, sliceAxis, sub, tensor, trace, vjp,
-  type KvCache, type Tensor,
+  type CacheSlot, type KvCache, type LanguageModel, type LanguageModelCall, type Tensor,
 } from 'llm-tricks';
 
 // B batch, T tokens, C width, V vocabulary (256 byte values).
@@ -24,7 +25,15 @@ const C = 32;
 const HEADS = 4;
 const HEAD_DIM = C / HEADS;
 
-class TinyDecoder extends Module {
+class TinyDecoder extends Module implements LanguageModel {
+  // What TextGenerator and exportOnnx need to know beyond forward: the vocabulary,
+  // the longest sequence (the rotary table's length) and each block's cache.
+  readonly vocab = V;
+  readonly maxPositions = 64;
+  readonly cacheLayout: readonly CacheSlot[] = [
+    { kvHeads: 2, headDim: HEAD_DIM, dtype: 'float32' },
+    { kvHeads: 1, headDim: HEAD_DIM, dtype: 'float32' },
+  ];
   readonly embed: Embedding;
   readonly blocks: readonly TransformerBlock[];
   readonly norm: RmsNorm;
@@ -46,10 +55,10 @@ class TinyDecoder extends Module {
   }
 
   /** ids (B, T) int32 -> logits (B, T, V), plus one KV cache per block. */
-  forward(ids: Tensor, cache?: readonly KvCache[]): { logits: Tensor; cache: KvCache[] } {
+  forward(ids: Tensor, call: LanguageModelCall = {}): { logits: Tensor; cache: KvCache[] } {
     let h = this.embed.forward(ids); // (B, T, C)
     const caches = this.blocks.map((block, i) => {
-      const out = block.forward(h, { cache: cache?.[i] });
+      const out = block.forward(h, { positions: call.positions, cache: call.cache?.[i], ctx: call.ctx });
       h = out.output;
       return out.cache;
     });
@@ -115,7 +124,7 @@ for (let i = 0; i < 6; i++) {
   const last = sliceAxis(logits, 1, -1, logits.shape[1] as number); // (1, 1, V)
   const next = argMax(last, -1).item();
   out.push(next);
-  ({ logits, cache } = model.forward(tensor([[next]], { dtype: 'int32' }), cache));
+  ({ logits, cache } = model.forward(tensor([[next]], { dtype: 'int32' }), { cache }));
 }
 console.log(`greedy after 'abca': ${JSON.stringify(Buffer.from(out).toString('latin1'))}; cache of block 1 (MQA): key ${JSON.stringify(cache[1].key.shape)}`);
 
@@ -123,3 +132,9 @@ console.log(`greedy after 'abca': ${JSON.stringify(Buffer.from(out).toString('la
 const whole = model.forward(tensor([[...Buffer.from('abca'), ...out]], { dtype: 'int32' })).logits;
 const lastFull = sliceAxis(whole, 1, -1, whole.shape[1] as number);
 console.log(`cached vs full last-step logits: max |diff| = ${max(abs(sub(sliceAxis(logits, 1, -1, 1), lastFull))).item().toExponential(1)}`);
+
+// 5. The same through TextGenerator: it traces one decoding step from forward and compiles it.
+const generator = await TextGenerator.create(model);
+const generated = await generator.generate([...Buffer.from('abca')], { maxNewTokens: 6 });
+console.log(`TextGenerator after 'abca': ${JSON.stringify(Buffer.from(generated.tokens).toString('latin1'))} (${generated.tokens.every((t, i) => t === out[i]) ? 'the same tokens' : 'different tokens'})`);
+await generator.dispose();

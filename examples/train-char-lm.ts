@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
-  ByteTokenizer, DecoderLM, EarlyDropoutScheduler, fit, Generator, Lion, linearWarmupDecay, splitTokens, TokenBatches, Trainer,
+  ByteTokenizer, DecoderLM, EarlyDropoutScheduler, fit, TextGenerator, Lion, linearWarmupDecay, splitTokens, TokenBatches, Trainer,
 } from 'llm-tricks';
 import { loadCheckpoint, ortNode, progressReporter, saveCheckpoint } from 'llm-tricks/node';
 
@@ -80,7 +80,7 @@ console.log(`checkpoint: ${args.checkpoint}`);
 
 // Generation with the KV cache, from the trained parameters.
 await trainer.syncModel();
-const generator = await Generator.create(model, { backend: ortNode, compile: { device: 'cpu' } });
+const generator = await TextGenerator.create(model, { backend: ortNode, compile: { device: 'cpu' } });
 const prompt = 'Mr. Speaker, the state of our Union is';
 const { tokens } = await generator.generate(tokenizer.encode(prompt), { maxNewTokens: args.quick ? 16 : 160, temperature: 0.8, topK: 40, seed: 3 });
 console.log(`\n${prompt}${tokenizer.decode(tokens)}`);

@@ -64,7 +64,8 @@ export {
 } from './nn/multi-query-attention.js';
 export { TransformerBlock, type TransformerBlockOptions, type Mlp } from './nn/decoder-block.js';
 export { DecoderLM, type DecoderLMConfig, type DecoderCall, type PositionKind } from './nn/decoder-lm.js';
-export { Generator, type GenerateOptions, type Generation } from './run/generate.js';
+export { expectLanguageModel, type LanguageModel, type LanguageModelCall, type CacheSlot } from './nn/language-model.js';
+export { TextGenerator, Generator, type GenerateOptions, type Generation } from './run/generate.js';
 
 // Optimizers and schedules (the standalone forms need nothing else from the library)
 export { Lion, LION_DEFAULTS, LION_ARTICLE_PRESET, type LionOptions, type LionConfig } from './optim/lion.js';
@@ -86,7 +87,7 @@ export { referenceBackend, type ReferenceCompileOptions } from './run/reference-
 
 // Training
 export {
-  Trainer, languageModelLoss, type TrainerOptions, type TrainerCommonOptions, type TrainerLoss, type StepInfo, type TrainerState, type LanguageModel,
+  Trainer, languageModelLoss, type TrainerOptions, type TrainerCommonOptions, type TrainerLoss, type StepInfo, type TrainerState,
 } from './train/trainer.js';
 export { buildStepGraph, type StepGraph, type StepGraphOptions, type StepLayout, type StepScalars, type StateSpec, type LossFn } from './train/step-graph.js';
 export { fit, type FitOptions, type FitStep } from './train/fit.js';

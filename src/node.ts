@@ -10,7 +10,7 @@
 export { ortNode, type OrtNodeCompileOptions } from './backends/ort-node/index.js';
 export type { OrtCompileOptions } from './backends/ort/session.js';
 export { lowerGraph, type LoweredModel, type LowerOptions } from './backends/onnx/lower.js';
-export { exportDecoderLM, type ExportOptions, type ExportedModel } from './run/export.js';
+export { exportLanguageModel, exportDecoderLM, type ExportOptions, type ExportedModel } from './run/export.js';
 export { exportOnnx, type ExportFileOptions } from './run/export-file.js';
 export { referenceBackend } from './run/reference-backend.js';
 export { saveCheckpoint, loadCheckpoint } from './train/checkpoint-file.js';

@@ -8,5 +8,5 @@
 export { ortWeb, type OrtWebCompileOptions } from './backends/ort-web/index.js';
 export type { OrtCompileOptions } from './backends/ort/session.js';
 export { lowerGraph, type LoweredModel, type LowerOptions } from './backends/onnx/lower.js';
-export { exportDecoderLM, type ExportOptions, type ExportedModel } from './run/export.js';
+export { exportLanguageModel, exportDecoderLM, type ExportOptions, type ExportedModel } from './run/export.js';
 export { referenceBackend } from './run/reference-backend.js';

@@ -1,12 +1,12 @@
 /**
  * KV-cached greedy decoding: tokens/s and KV-cache bytes of multi-head,
  * grouped-query and multi-query attention at growing context lengths, on
- * onnxruntime-node's CPU; and, as the peer of llm-tricks' Generator, a bare
+ * onnxruntime-node's CPU; and, as the peer of llm-tricks' TextGenerator, a bare
  * InferenceSession loop over the exported ONNX model (its runtime overhead).
  */
 import * as ort from 'onnxruntime-node';
-import { DecoderLM, Generator } from 'llm-tricks';
-import { exportDecoderLM } from 'llm-tricks/node';
+import { DecoderLM, TextGenerator } from 'llm-tricks';
+import { exportLanguageModel } from 'llm-tricks/node';
 import { deviceBackend } from '../lib/device.js';
 import { median, paired, signSentence, timeInterleaved } from '../lib/timing.js';
 import type { Part, Row, RunSettings } from '../lib/types.js';
@@ -49,7 +49,7 @@ async function bareDecode(session: ort.InferenceSession, layers: number, kvHeads
 export const decodePart: Part = {
   name: 'decode',
   title: 'KV-cached decoding: multi-head vs grouped-query vs multi-query',
-  about: 'Greedy decoding of 16 new tokens after a prompt of L tokens, 4 layers of width 128 with 4 query heads, on ort-node cpu through llm-tricks\' Generator: decode tokens/s (prefill excluded: the median difference between 16 tokens and 1 token timed in alternation, over 15) and the KV cache after decoding. The peer of the multi-query rows is a bare InferenceSession loop over the same model exported with exportDecoderLM.',
+  about: 'Greedy decoding of 16 new tokens after a prompt of L tokens, 4 layers of width 128 with 4 query heads, on ort-node cpu through llm-tricks\' TextGenerator: decode tokens/s (prefill excluded: the median difference between 16 tokens and 1 token timed in alternation, over 15) and the KV cache after decoding. The peer of the multi-query rows is a bare InferenceSession loop over the same model exported with exportLanguageModel.',
   count: (s) => contexts(s).length * (KINDS.length + (s.device === 'cpu' ? 1 : 0)),
   summary(rows) {
     return [...new Set(rows.map((r) => r.task))].flatMap((task) => {
@@ -63,8 +63,8 @@ export const decodePart: Part = {
       if (bare?.extra) {
         const { generatorMedianMs: mine, pairedDeltaMs: delta, generatorSlowerRounds: slower, rounds } = bare.extra;
         const pct = (Number(mine) / bare.median - 1) * 100;
-        const sign = signSentence('the Generator slower', Number(slower), Number(rounds), 'the Generator is slower', 'the Generator is faster');
-        lines.push(`context ${L}: timed in alternation (multi-query, prefill and 16 tokens), the Generator took ${Number(mine).toFixed(1)} ms and a bare InferenceSession loop over the exported model ${bare.median.toFixed(1)} ms (${Math.abs(pct).toFixed(1)}% ${pct >= 0 ? 'more' : 'less'}); median paired difference ${Number(delta).toFixed(1)} ms, ${sign}.`);
+        const sign = signSentence('the TextGenerator slower', Number(slower), Number(rounds), 'the TextGenerator is slower', 'the TextGenerator is faster');
+        lines.push(`context ${L}: timed in alternation (multi-query, prefill and 16 tokens), the TextGenerator took ${Number(mine).toFixed(1)} ms and a bare InferenceSession loop over the exported model ${bare.median.toFixed(1)} ms (${Math.abs(pct).toFixed(1)}% ${pct >= 0 ? 'more' : 'less'}); median paired difference ${Number(delta).toFixed(1)} ms, ${sign}.`);
       }
       return lines;
     });
@@ -78,7 +78,7 @@ export const decodePart: Part = {
       for (const [kind, kvHeads] of KINDS) {
         const model = lm(kvHeads, s);
         const on = deviceBackend(s.device);
-        const gen = await Generator.create(model, { backend: on.backend, compile: { device: on.device } });
+        const gen = await TextGenerator.create(model, { backend: on.backend, compile: { device: on.device } });
         let kvBytes = 0;
         // 16 tokens and 1 token in alternation: the per-token time is the median of the paired differences.
         const [full, one] = await timeInterleaved([
@@ -90,10 +90,10 @@ export const decodePart: Part = {
         report(row);
         // The bare loop runs onnxruntime-node on the CPU: its peer only on that device.
         if (kvHeads === 1 && s.device === 'cpu') {
-          const session = await ort.InferenceSession.create(exportDecoderLM(model).model);
+          const session = await ort.InferenceSession.create(exportLanguageModel(model).model);
           const c = model.config;
-          // Timed in alternation with the Generator, so the comparison does not ride on the machine's drift;
-          // the Generator's own runs of this comparison go to the JSON with the peer's.
+          // Timed in alternation with the TextGenerator, so the comparison does not ride on the machine's drift;
+          // the TextGenerator's own runs of this comparison go to the JSON with the peer's.
           const [mine, bare] = await timeInterleaved([() => gen.generate(ids, { maxNewTokens: n }), () => bareDecode(session, c.layers, c.kvHeads, c.headDim, ids, n)], 1, 2 * runs);
           const p = paired(bare, mine);
           report({ part: 'decode', task, impl: `onnxruntime-node ${ort.env.versions.common} InferenceSession loop`, group: kind, isPeer: true, ms: bare, median: median(bare), extra: { generatorMedianMs: Number(median(mine).toFixed(2)), pairedDeltaMs: Number(p.medianDelta.toFixed(2)), generatorSlowerRounds: p.slower, rounds: p.rounds }, data: { generatorMs: mine } });

@@ -20,7 +20,7 @@
 import * as ort from 'onnxruntime-web';
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
-import { ByteTokenizer, DecoderLM, Generator, Lion, linearWarmupDecay, TokenBatches, Trainer } from 'llm-tricks';
+import { ByteTokenizer, DecoderLM, TextGenerator, Lion, linearWarmupDecay, TokenBatches, Trainer } from 'llm-tricks';
 import { ortWeb } from 'llm-tricks/web';
 
 // The DOM, typed by hand: the project compiles without the DOM library.
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
 
   $('#status').textContent = `Compiling the generator for ${device}…`;
   await trainer.syncModel();
-  const generator = await Generator.create(model, { backend: ortWeb, compile: { device } });
+  const generator = await TextGenerator.create(model, { backend: ortWeb, compile: { device } });
   const prompt = 'Four score and';
   const { tokens } = await generator.generate(tokenizer.encode(prompt), { maxNewTokens: 24, temperature: 0.7, topK: 8, seed: 2 });
   $('#output').textContent = prompt + tokenizer.decode(tokens);

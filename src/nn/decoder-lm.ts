@@ -8,7 +8,8 @@ import { Dropout } from './dropout.js';
 import { Embedding, LearnedPositionEmbedding } from './embedding.js';
 import { deriveSeed } from './init.js';
 import { Linear } from './linear.js';
-import { Module, moduleOptions, positiveInt, type ForwardContext, type ModuleOptions } from './module.js';
+import { type CacheSlot, type LanguageModel, type LanguageModelCall } from './language-model.js';
+import { Module, moduleOptions, positiveInt, type ModuleOptions } from './module.js';
 import { checkPositions, defaultPositions, MultiQueryAttention, type KvCache, type PositionModule } from './multi-query-attention.js';
 import { LayerNorm, RmsNorm } from './norms.js';
 import { RelativePositionBias } from './relative-position-bias.js';
@@ -50,14 +51,8 @@ export interface DecoderLMConfig extends ModuleOptions {
   rope?: Omit<RotaryOptions, 'maxPositions'>;
 }
 
-/** Per-call inputs of {@link DecoderLM.forward}. */
-export interface DecoderCall {
-  /** Positions (T) int32 of the tokens: always P..P+T-1 after a cache of P; pass them only where P is symbolic. */
-  positions?: Tensor;
-  /** One cache per layer from an earlier call. */
-  cache?: readonly KvCache[];
-  ctx?: ForwardContext;
-}
+/** Per-call inputs of {@link DecoderLM.forward}: those of any {@link LanguageModel}. */
+export type DecoderCall = LanguageModelCall;
 
 /**
  * A decoder-only language model from the blocks: token embedding, optional
@@ -66,7 +61,7 @@ export interface DecoderCall {
  * Face LLaMA (`model.embed_tokens.weight`, `model.layers.0.self_attn.q_proj.weight`,
  * `model.norm.weight`, `lm_head.weight`).
  */
-export class DecoderLM extends Module {
+export class DecoderLM extends Module implements LanguageModel {
   readonly config: Readonly<Required<Pick<DecoderLMConfig, 'vocab' | 'dim' | 'layers' | 'heads' | 'kvHeads' | 'headDim' | 'hidden' | 'position' | 'norm' | 'tiedEmbeddings' | 'dropout' | 'maxPositions' | 'dtype'>>>;
   readonly embedTokens: Embedding;
   readonly embedPositions: LearnedPositionEmbedding | null;
@@ -114,6 +109,22 @@ export class DecoderLM extends Module {
     });
     this.finalNorm = model.add('norm', norm === 'rms' ? new RmsNorm(dim, { eps: config.eps, dtype }) : new LayerNorm(dim, { eps: config.eps, dtype }));
     this.lmHead = this.config.tiedEmbeddings ? null : this.module('lm_head', new Linear(dim, vocab, { seed: s('lm_head'), dtype }));
+  }
+
+  /** The vocabulary size (config.vocab). */
+  get vocab(): number {
+    return this.config.vocab;
+  }
+
+  /** The longest sequence (config.maxPositions). */
+  get maxPositions(): number {
+    return this.config.maxPositions;
+  }
+
+  /** Every layer caches (B, kvHeads, P, headDim) keys and values in the model's dtype. */
+  get cacheLayout(): readonly CacheSlot[] {
+    const { layers, kvHeads, headDim, dtype } = this.config;
+    return Array.from({ length: layers }, () => ({ kvHeads, headDim, dtype }));
   }
 
   /** Logits (B, T, V) for token ids (B, T) int32, and the extended per-layer caches. */

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
-import { exportDecoderLM, type ExportOptions } from './export.js';
-import { DecoderLM } from '../nn/decoder-lm.js';
-import { describe } from '../core/dtype.js';
+import { exportLanguageModel, type ExportOptions } from './export.js';
+import { expectLanguageModel, type LanguageModel } from '../nn/language-model.js';
+import { DTYPE_INFO } from '../core/dtype.js';
 import { fail, show } from '../core/errors.js';
 import { writeAtomically } from '../io/write-atomically.js';
 
@@ -16,17 +16,17 @@ export interface ExportFileOptions extends ExportOptions {
 }
 
 /**
- * Writes a DecoderLM as a standalone `.onnx` file (see {@link exportDecoderLM}
+ * Writes a language model as a standalone `.onnx` file (see {@link exportLanguageModel}
  * for the inputs and outputs), weights inside or, when large, in
  * `<file>.data`. The file loads in any ONNX Runtime host.
  */
-export function exportOnnx(model: DecoderLM, path: string, options: ExportFileOptions = {}): void {
-  if (!(model instanceof DecoderLM)) fail('exportOnnx', `model expected a DecoderLM, got ${describe(model)}`);
+export function exportOnnx(model: LanguageModel, path: string, options: ExportFileOptions = {}): void {
+  expectLanguageModel('exportOnnx', model);
   if (typeof path !== 'string' || !path.endsWith('.onnx')) fail('exportOnnx', `path expected a file name ending in .onnx, got ${show(path)}`);
-  const bytes = model.parameters().reduce((n, p) => n + p.value.size * 4, 0);
+  const bytes = model.parameters().reduce((n, p) => n + p.value.size * DTYPE_INFO[p.value.dtype].bytes, 0);
   const external = options.externalData ?? bytes > 2 ** 30;
   const dataFile = `${basename(path)}.data`;
-  const out = exportDecoderLM(model, external ? { ...options, dataFile } : options);
+  const out = exportLanguageModel(model, external ? { ...options, dataFile } : options);
   if (out.data) writeAtomically(`${path}.data`, out.data);
   writeAtomically(path, out.model);
 }

@@ -1,17 +1,13 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { trace } from '../trace/trace.js';
-import { DecoderLM } from '../nn/decoder-lm.js';
-import type { KvCache } from '../nn/multi-query-attention.js';
-import { fail } from '../core/errors.js';
-import { describe } from '../core/dtype.js';
-import { gather } from '../trace/ops/indexing.js';
-import { tensor, type Tensor } from '../trace/tensor.js';
+import type { LanguageModel } from '../nn/language-model.js';
+import type { Tensor } from '../trace/tensor.js';
+import { decodeStep } from './decode-step.js';
 import { ModelProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation, type StringStringEntryProto } from '../backends/onnx/generated/onnx_pb.js';
 import { lowerGraph } from '../backends/onnx/lower.js';
 
 // B batch, T new tokens, P cached tokens, K kv heads, D head dim, V vocabulary.
 
-/** Options of {@link exportDecoderLM}. */
+/** Options of {@link exportLanguageModel}. */
 export interface ExportOptions {
   /**
    * Weights of at least this many bytes go to a separate data file (ONNX
@@ -30,8 +26,9 @@ export interface ExportedModel {
 }
 
 /**
- * A DecoderLM as a standalone ONNX model for any ONNX Runtime host, with
- * the input and output names of the common convention:
+ * A language model (a `DecoderLM`, or any {@link LanguageModel}) as a
+ * standalone ONNX model for any ONNX Runtime host: the decoding step the
+ * TextGenerator runs, with the input and output names of the common convention:
  *
  *   inputs   input_ids (B, T) int64, position_ids (B, T) int64 (P..P+T-1, the same for every row),
  *            past_key_values.{i}.key / .value (B, K, P, D) in the model's dtype (P may be 0)
@@ -41,32 +38,16 @@ export interface ExportedModel {
  * 'past_sequence'). Weights are initializers named as in the model
  * (`model.layers.0.self_attn.q_proj.weight`).
  */
-export function exportDecoderLM(lm: DecoderLM, options: ExportOptions = {}): ExportedModel {
-  const where = 'exportOnnx';
-  if (!(lm instanceof DecoderLM)) fail(where, `model expected a DecoderLM, got ${describe(lm)}`);
-  const { layers, kvHeads, headDim, dtype } = lm.config;
-  const named = lm.namedParameters();
-  const cacheSpecs = Array.from({ length: layers }, (_, i) => ['key', 'value'].map((kind) => ({
-    name: `past_key_values.${i}.${kind}`, shape: ['batch', kvHeads, 'past_sequence', headDim], dtype,
-  }))).flat();
-  const graph = trace((ids, positionIds, ...rest) => {
-    const cache: KvCache[] = Array.from({ length: layers }, (_, i) => ({ key: rest[2 * i], value: rest[2 * i + 1] }));
-    const params = rest.slice(2 * layers);
-    const positions = gather(positionIds, tensor(0, { dtype: 'int32' }), 0); // (T): the rows share positions
-    const out = lm.withParameters(params, () => lm.forward(ids, { positions, cache }));
-    return [out.logits, ...out.cache.flatMap((c) => [c.key, c.value])];
-  }, [
-    { name: 'input_ids', shape: ['batch', 'sequence'], dtype: 'int64' },
-    { name: 'position_ids', shape: ['batch', 'sequence'], dtype: 'int64' },
-    ...cacheSpecs,
-    ...named.map(([name, p]) => ({ name, shape: p.value.shape, dtype: p.value.dtype })),
-  ]);
-  const outputNames = ['logits', ...Array.from({ length: layers }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat()];
-  const lowered = lowerGraph(graph, {
-    name: 'decoder_lm', outputNames, initializers: new Map<string, Tensor>(named.map(([name, p]) => [name, p.value])),
+export function exportLanguageModel(model: LanguageModel, options: ExportOptions = {}): ExportedModel {
+  const step = decodeStep('exportOnnx', model, { ids: 'int64', parameters: 'inputs' });
+  const lowered = lowerGraph(step.graph, {
+    name: 'decoder_lm', outputNames: [...step.outputNames], initializers: new Map<string, Tensor>(step.parameters.map(([name, p]) => [name, p.value])),
   });
   return options.dataFile ? externalise(lowered.bytes, options.dataFile, options.externalThreshold ?? 2 ** 20) : { model: lowered.bytes, data: null };
 }
+
+/** @deprecated The old name of {@link exportLanguageModel}, which takes any LanguageModel. */
+export const exportDecoderLM: typeof exportLanguageModel = exportLanguageModel;
 
 /** Moves initializers of at least `threshold` bytes into one data file, as ONNX external data. */
 function externalise(bytes: Uint8Array, dataFile: string, threshold: number): ExportedModel {

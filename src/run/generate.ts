@@ -5,15 +5,14 @@
  */
 import type { Backend, CompileOptions, Executable } from '../backends/backend.js';
 import { referenceBackend } from './reference-backend.js';
-import { trace } from '../trace/trace.js';
 import { fail, LlmTricksError, show } from '../core/errors.js';
-import { allocate } from '../core/dtype.js';
+import { allocate, DTYPE_INFO } from '../core/dtype.js';
 import { randomKey, squares32 } from '../core/random-bits.js';
 import { Tensor, tensor } from '../trace/tensor.js';
-import { DecoderLM } from '../nn/decoder-lm.js';
-import type { KvCache } from '../nn/multi-query-attention.js';
+import type { LanguageModel } from '../nn/language-model.js';
+import { decodeStep } from './decode-step.js';
 
-/** Options of {@link Generator.generate}. */
+/** Options of {@link TextGenerator.generate}. */
 export interface GenerateOptions {
   /** Tokens to generate. */
   readonly maxNewTokens: number;
@@ -27,7 +26,7 @@ export interface GenerateOptions {
   readonly stopToken?: number;
 }
 
-/** What {@link Generator.generate} returns. */
+/** What {@link TextGenerator.generate} returns. */
 export interface Generation {
   /** The generated token ids (the prompt excluded). */
   readonly tokens: number[];
@@ -36,51 +35,37 @@ export interface Generation {
 }
 
 /**
- * Generates from a {@link DecoderLM} on any backend. Compile once, then call
+ * Generates from any {@link LanguageModel} (a `DecoderLM`, or a model
+ * composed from the blocks) on any backend. Compile once, then call
  * `generate` for as many prompts as needed; the model's current parameters
- * are baked in at creation.
+ * are baked in at creation. The compiled graph is the decoding step that
+ * `exportOnnx` writes, with int32 ids and the parameters as constants.
  *
  * @example
  * ```ts
- * import { DecoderLM, Generator } from 'llm-tricks';
+ * import { DecoderLM, TextGenerator } from 'llm-tricks';
  *
  * const model = new DecoderLM({ vocab: 256, dim: 16, layers: 1, heads: 2 });
- * const gen = await Generator.create(model);
+ * const gen = await TextGenerator.create(model);
  * const { tokens } = await gen.generate([72, 105], { maxNewTokens: 20 });
  * Number(tokens.length); // 20
  * ```
  */
-export class Generator {
+export class TextGenerator {
   private readonly running = new Set<Promise<Generation>>();
   private released: Promise<void> | undefined;
-  private constructor(readonly model: DecoderLM, private readonly step: Executable) {}
+  private constructor(readonly model: LanguageModel, private readonly step: Executable) {}
 
   /** Compiles the decoding graph for `backend` (default: the reference backend). */
-  static async create<O extends CompileOptions = CompileOptions>(model: DecoderLM, options: { backend?: Backend<O>; compile?: NoInfer<O> } = {}): Promise<Generator> {
-    if (!(model instanceof DecoderLM)) fail('Generator', `model expected a DecoderLM, got ${show(model)}`);
-    const { layers, kvHeads, headDim, dtype } = model.config;
-    const wasTraining = model.training;
-    model.eval();
-    try {
-      const graph = trace((ids, positions, ...cache) => {
-        const past: KvCache[] = Array.from({ length: layers }, (_, i) => ({ key: cache[2 * i], value: cache[2 * i + 1] }));
-        const out = model.forward(ids, { positions, cache: past });
-        return [out.logits, ...out.cache.flatMap((c) => [c.key, c.value])];
-      }, [
-        { name: 'ids', shape: [1, 'T'], dtype: 'int32' },
-        { name: 'positions', shape: ['T'], dtype: 'int32' },
-        ...Array.from({ length: 2 * layers }, (_, i) => ({ name: `past_${i}`, shape: [1, kvHeads, 'P', headDim], dtype })),
-      ]);
-      // Without a backend the options go to the reference backend, which checks them at run time.
-      return new Generator(model, await (options.backend ?? (referenceBackend as Backend<CompileOptions>)).compile(graph, options.compile));
-    } finally {
-      model.train(wasTraining);
-    }
+  static async create<O extends CompileOptions = CompileOptions>(model: LanguageModel, options: { backend?: Backend<O>; compile?: NoInfer<O> } = {}): Promise<TextGenerator> {
+    const { graph } = decodeStep('TextGenerator', model, { ids: 'int32', parameters: 'constants' });
+    // Without a backend the options go to the reference backend, which checks them at run time.
+    return new TextGenerator(model, await (options.backend ?? (referenceBackend as Backend<CompileOptions>)).compile(graph, options.compile));
   }
 
   /** Continues `prompt` (token ids) by up to `maxNewTokens` tokens. */
   generate(prompt: ArrayLike<number>, options: GenerateOptions): Promise<Generation> {
-    if (this.released) return Promise.reject(new LlmTricksError('Generator.generate', 'expected a live Generator, got one already disposed (dispose() was called)'));
+    if (this.released) return Promise.reject(new LlmTricksError('TextGenerator.generate', 'expected a live TextGenerator, got one already disposed (dispose() was called)'));
     const run = this.generateNow(prompt, options);
     this.running.add(run);
     const done = (): void => { this.running.delete(run); };
@@ -89,8 +74,8 @@ export class Generator {
   }
 
   private async generateNow(prompt: ArrayLike<number>, options: GenerateOptions): Promise<Generation> {
-    const where = 'Generator.generate';
-    const { vocab, layers, kvHeads, headDim, maxPositions } = this.model.config;
+    const where = 'TextGenerator.generate';
+    const { vocab, maxPositions, cacheLayout } = this.model;
     const ids = Array.from(prompt ?? [], Number);
     if (ids.length === 0 || ids.some((t) => !Number.isInteger(t) || t < 0 || t >= vocab)) fail(where, `prompt expected a non-empty list of token ids in [0, ${vocab - 1}], got ${show(prompt)}`);
     const { maxNewTokens, temperature = 0, topK = vocab, seed = 0, stopToken } = options ?? ({} as GenerateOptions);
@@ -98,14 +83,13 @@ export class Generator {
     if (ids.length + maxNewTokens > maxPositions) fail(where, `prompt and new tokens expected at most maxPositions (${maxPositions}), got ${ids.length} + ${maxNewTokens}`);
     if (typeof temperature !== 'number' || !(temperature >= 0) || !Number.isFinite(temperature)) fail(where, `temperature expected a finite number >= 0, got ${show(temperature)}`);
     if (!Number.isInteger(topK) || topK < 1) fail(where, `topK expected a positive integer, got ${show(topK)}`);
-    const dtype = this.model.config.dtype;
-    let cache: Tensor[] = Array.from({ length: 2 * layers }, () => new Tensor([1, kvHeads, 0, headDim], dtype, allocate(dtype, 0)));
+    let cache: Tensor[] = cacheLayout.flatMap(({ kvHeads, headDim, dtype }) => [0, 1].map(() => new Tensor([1, kvHeads, 0, headDim], dtype, allocate(dtype, 0))));
     let input = ids;
     let position = 0;
     const tokens: number[] = [];
     const key = randomKey(seed >>> 0, 0, 0x6e6);
     for (let t = 0; t < maxNewTokens; t++) {
-      const positions = tensor(input.map((_, i) => position + i), { dtype: 'int32' });
+      const positions = tensor([input.map((_, i) => position + i)], { dtype: 'int32' });
       const [logits, ...present] = await this.step.run([tensor([input], { dtype: 'int32' }), positions, ...cache]);
       position += input.length;
       cache = present;
@@ -116,7 +100,7 @@ export class Generator {
       if (next === stopToken) break;
       input = [next];
     }
-    return { tokens, cacheBytes: cache.reduce((n, c) => n + c.size * (c._data as Float32Array | Float64Array).BYTES_PER_ELEMENT, 0) };
+    return { tokens, cacheBytes: cache.reduce((n, c) => n + c.size * DTYPE_INFO[c.dtype].bytes, 0) };
   }
 
   /** True once {@link dispose} has been called. */
@@ -130,7 +114,7 @@ export class Generator {
     return this.released;
   }
 
-  /** `await using gen = await Generator.create(...)` disposes it at the end of the scope. */
+  /** `await using gen = await TextGenerator.create(...)` disposes it at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.dispose();
   }
@@ -150,3 +134,8 @@ function pick(logits: Float32Array | Float64Array, temperature: number, topK: nu
   }
   return order[order.length - 1];
 }
+
+/** @deprecated The old name of {@link TextGenerator}, which does not shadow the built-in `Generator` type. */
+export const Generator: typeof TextGenerator = TextGenerator;
+/** @deprecated The old name of {@link TextGenerator}. */
+export type Generator = TextGenerator;

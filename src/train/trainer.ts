@@ -7,6 +7,7 @@ import type { Graph } from '../ir/graph.js';
 import { referenceBackend } from '../run/reference-backend.js';
 import { crossEntropy } from '../functional/cross-entropy.js';
 import { trace, type InputSpec } from '../trace/trace.js';
+import type { LanguageModel } from '../nn/language-model.js';
 import type { ForwardContext, Module } from '../nn/module.js';
 import type { EarlyDropoutScheduler } from '../optim/early-dropout-scheduler.js';
 import type { Schedule } from '../optim/schedules.js';
@@ -15,11 +16,6 @@ import { fail, LlmTricksError, show } from '../core/errors.js';
 import { formatShape, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../trace/tensor.js';
 import { buildStepGraph, type GraphOptimizer, type LossFn, type StepGraph } from './step-graph.js';
-
-/** A model whose forward maps token ids to `{ logits }`, like {@link DecoderLM}. */
-export interface LanguageModel extends Module {
-  forward(ids: Tensor, call?: { ctx?: ForwardContext }): { logits: Tensor };
-}
 
 /**
  * Next-token cross-entropy of a language model on a batch `[ids, targets]`.
@@ -34,7 +30,8 @@ export const languageModelLoss: LossFn<Module> = (model, batch, ctx) => {
   return crossEntropy(out.logits, batch[1]);
 };
 
-function isLanguageModel(model: Module): model is LanguageModel {
+// The default loss needs only forward(ids, { ctx }) → { logits }; the types ask for a whole LanguageModel.
+function isLanguageModel(model: Module): model is Module & { forward(ids: Tensor, call: { ctx?: ForwardContext }): { logits: Tensor } } {
   return typeof (model as { forward?: unknown } | undefined)?.forward === 'function';
 }
 

@@ -2,6 +2,8 @@
  * Every program in examples/ runs as a user would run it (`npx tsx
  * examples/<name>.ts` against the built package) and exits cleanly; the
  * gradient example's two routes to dL/dW print the same numbers; the
+ * composed model generates through TextGenerator what its hand-written
+ * cached loop generates; the
  * training example (as a smoke run) lowers its held-out loss, writes a
  * checkpoint, resumes from it, and prints a generated sample.
  */
@@ -45,6 +47,10 @@ describe('examples', () => {
     const graph = /dL\/dW \(graph\): (\[.*?\] \])/.exec(out)?.[1];
     expect(eager).toBeDefined();
     expect(graph).toBe(eager);
+  });
+
+  it('compose-custom-model.ts: TextGenerator generates from the composed model what the hand-written cached loop does', () => {
+    expect(run('compose-custom-model.ts')).toMatch(/TextGenerator after 'abca': ".+" \(the same tokens\)/);
   });
 
   it('train-char-lm.ts: learns, checkpoints, resumes and generates', () => {

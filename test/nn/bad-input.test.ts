@@ -38,7 +38,7 @@ function expectOurs(e: unknown): void {
 }
 
 // Classes built only through a static factory, abstract bases (Module, Optimizer: subclassed, never built), or internal to the runtime.
-const INTERNAL = new Set(['Tensor', 'Graph', 'Parameter', 'LlmTricksError', 'Module', 'Optimizer', 'Trainer', 'Generator']);
+const INTERNAL = new Set(['Tensor', 'Graph', 'Parameter', 'LlmTricksError', 'Module', 'Optimizer', 'Trainer', 'TextGenerator', 'Generator']);
 const CLASSES = Object.entries(L).filter(([name, v]) => typeof v === 'function' && /^[A-Z]/.test(name) && !INTERNAL.has(name)) as [string, new (...a: unknown[]) => unknown][];
 
 describe('constructors', () => {

@@ -61,7 +61,7 @@ const DEVICES: readonly DeviceUnderTest[] = [
   BASELINE,
   { name: 'reference', backend: referenceBackend, compile: {}, deterministic: true, tolerance: FLOAT32_JOURNEY, missing: null },
   { name: 'ort-web wasm', backend: ortWeb, compile: { device: 'wasm' }, deterministic: true, tolerance: FLOAT32_JOURNEY, missing: null },
-  // strictDevice: every op of the step graph on the GPU (the Generator's symbolic graph compiles without it).
+  // strictDevice: every op of the step graph on the GPU (the TextGenerator's symbolic graph compiles without it).
   { name: 'ort-node webgpu', backend: ortNode, compile: { device: 'webgpu', strictDevice: true }, deterministic: false, tolerance: WEBGPU_JOURNEY, missing: webgpuMissing },
 ];
 

@@ -1,5 +1,5 @@
 /**
- * One caller at a time, and releasing what a Trainer, a Generator and an
+ * One caller at a time, and releasing what a Trainer, a TextGenerator and an
  * executable hold.
  *
  * Proves:
@@ -16,7 +16,7 @@
  * - `dispose()` waits for queued calls, then every call is an
  *   LlmTricksError naming the method; `await using` disposes; an
  *   executable's `run`, `runResident` and the reads of the DeviceTensors it
- *   returned fail after its `dispose()`; a Generator refuses `generate`
+ *   returned fail after its `dispose()`; a TextGenerator refuses `generate`
  *   after its `dispose()`;
  * - 200 trainers created, stepped and disposed one after another on
  *   ort-node cpu and on webgpu (a process of its own,
@@ -28,7 +28,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ByteTokenizer, DecoderLM, Generator, Lion, LlmTricksError, TokenBatches, trace, add, tensor, Trainer, type DeviceTensor } from '../../src/index.js';
+import { ByteTokenizer, DecoderLM, TextGenerator, Lion, LlmTricksError, TokenBatches, trace, add, tensor, Trainer, type DeviceTensor } from '../../src/index.js';
 import { ortNode, type OrtNodeCompileOptions } from '../../src/node.js';
 import { IN_CI, webgpuUnavailable } from '../setup/availability.js';
 
@@ -121,14 +121,14 @@ describe('dispose', () => {
     expect((await held.read()).toArray()).toEqual([2, 4]);
   });
 
-  it('releases a Generator after the generate calls in flight; generate after dispose is an LlmTricksError', async () => {
-    const gen = await Generator.create(new DecoderLM({ vocab: 16, dim: 8, layers: 1, heads: 2, seed: 1 }), { backend: ortNode });
+  it('releases a TextGenerator after the generate calls in flight; generate after dispose is an LlmTricksError', async () => {
+    const gen = await TextGenerator.create(new DecoderLM({ vocab: 16, dim: 8, layers: 1, heads: 2, seed: 1 }), { backend: ortNode });
     const running = gen.generate([1, 2], { maxNewTokens: 6 });
     const disposing = gen.dispose();
     expect(gen.disposed).toBe(true);
     expect((await running).tokens).toHaveLength(6);
     await disposing;
-    await expect(gen.generate([1, 2], { maxNewTokens: 2 })).rejects.toThrow(/^Generator\.generate: expected a live Generator, got one already disposed/);
+    await expect(gen.generate([1, 2], { maxNewTokens: 2 })).rejects.toThrow(/^TextGenerator\.generate: expected a live TextGenerator, got one already disposed/);
   });
 
   it('leaves the model in the train/eval mode it was in after evaluate', async () => {

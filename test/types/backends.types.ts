@@ -7,11 +7,11 @@
  * Proves: each backend's `compile` takes its own options with its devices
  * as a union (ortNode: 'cpu' | 'cuda' | 'webgpu' with threads, strictDevice
  * and deviceId; ortWeb: 'wasm' | 'webgpu'; the reference backend: 'cpu'),
- * and `Trainer.create` and `Generator.create` type `compile` by the backend
+ * and `Trainer.create` and `TextGenerator.create` type `compile` by the backend
  * they are given.
  */
 import { expectTypeOf } from 'vitest';
-import { DecoderLM, Generator, Lion, referenceBackend, trace, Trainer, type Executable } from '../../src/index.js';
+import { DecoderLM, TextGenerator, Lion, referenceBackend, trace, Trainer, type Executable } from '../../src/index.js';
 import { ortNode, type OrtNodeCompileOptions } from '../../src/node.js';
 import { ortWeb, type OrtWebCompileOptions } from '../../src/web.js';
 
@@ -42,7 +42,7 @@ export function trainerAndGeneratorOptions(): void {
   // @ts-expect-error compile is typed by the backend: ortNode has no 'wasm'
   void Trainer.create({ model, optimizer, batchSize: 1, sequenceLength: 4, backend: ortNode, compile: { device: 'wasm' } });
   void Trainer.create({ model, optimizer, batchSize: 1, sequenceLength: 4, backend: ortWeb, compile: { device: 'wasm' } });
-  void Generator.create(model, { backend: ortWeb, compile: { device: 'webgpu' } });
+  void TextGenerator.create(model, { backend: ortWeb, compile: { device: 'webgpu' } });
   // @ts-expect-error ortWeb has no 'cpu'
-  void Generator.create(model, { backend: ortWeb, compile: { device: 'cpu' } });
+  void TextGenerator.create(model, { backend: ortWeb, compile: { device: 'cpu' } });
 }

@@ -1,5 +1,5 @@
 /**
- * Generator (src/run/generate.ts): decoding with the KV cache.
+ * TextGenerator (src/run/generate.ts): decoding with the KV cache.
  *
  * Proves:
  * - greedy decoding with the cache gives the tokens that re-running the
@@ -14,7 +14,7 @@
  *   on the reference backend and on ort-node cpu.
  */
 import { describe, expect, it } from 'vitest';
-import { argMax, DecoderLM, Generator, tensor } from '../../src/index.js';
+import { argMax, DecoderLM, TextGenerator, tensor } from '../../src/index.js';
 import { ortNode } from '../../src/node.js';
 
 function model(kvHeads: number, position: 'rope' | 'alibi'): DecoderLM {
@@ -31,14 +31,14 @@ function greedyWithoutCache(m: DecoderLM, prompt: number[], n: number): number[]
   return seq.slice(prompt.length);
 }
 
-describe('Generator', () => {
+describe('TextGenerator', () => {
   it.each([
     [4, 'rope'], [2, 'rope'], [1, 'alibi'],
   ] as const)('greedy decoding with the cache equals recomputing without it (kvHeads %i, %s)', async (kvHeads, position) => {
     const m = model(kvHeads, position);
     const prompt = [3, 1, 4, 1, 5];
     const want = greedyWithoutCache(m, prompt, 8);
-    for (const gen of [await Generator.create(m), await Generator.create(m, { backend: ortNode, compile: { device: 'cpu', intraOpNumThreads: 1 } })]) {
+    for (const gen of [await TextGenerator.create(m), await TextGenerator.create(m, { backend: ortNode, compile: { device: 'cpu', intraOpNumThreads: 1 } })]) {
       const out = await gen.generate(prompt, { maxNewTokens: 8 });
       expect(out.tokens).toEqual(want);
       expect(out.cacheBytes).toBe(2 * 2 * kvHeads * (prompt.length + 8 - 1) * 4 * 4);
@@ -49,7 +49,7 @@ describe('Generator', () => {
     const m = new DecoderLM({ vocab: 32, dim: 16, layers: 2, heads: 4, kvHeads: 2, maxPositions: 64, seed: 5, dtype: 'float64' });
     const prompt = [3, 1, 4, 1, 5];
     const want = greedyWithoutCache(m, prompt, 8);
-    for (const gen of [await Generator.create(m), await Generator.create(m, { backend: ortNode, compile: { device: 'cpu', intraOpNumThreads: 1 } })]) {
+    for (const gen of [await TextGenerator.create(m), await TextGenerator.create(m, { backend: ortNode, compile: { device: 'cpu', intraOpNumThreads: 1 } })]) {
       const out = await gen.generate(prompt, { maxNewTokens: 8 });
       expect(out.tokens).toEqual(want);
       expect(out.cacheBytes).toBe(2 * 2 * 2 * (prompt.length + 8 - 1) * 4 * 8);
@@ -58,7 +58,7 @@ describe('Generator', () => {
 
   it('samples reproducibly by seed; topK 1 is greedy; stopToken stops', async () => {
     const m = model(1, 'rope');
-    const gen = await Generator.create(m);
+    const gen = await TextGenerator.create(m);
     const a = await gen.generate([1, 2], { maxNewTokens: 12, temperature: 1.5, seed: 1 });
     expect((await gen.generate([1, 2], { maxNewTokens: 12, temperature: 1.5, seed: 1 })).tokens).toEqual(a.tokens);
     expect((await gen.generate([1, 2], { maxNewTokens: 12, temperature: 1.5, seed: 2 })).tokens).not.toEqual(a.tokens);
@@ -69,11 +69,11 @@ describe('Generator', () => {
   });
 
   it('rejects bad prompts and options', async () => {
-    const gen = await Generator.create(model(1, 'rope'));
-    await expect(gen.generate([], { maxNewTokens: 1 })).rejects.toThrow(/^Generator\.generate: prompt expected a non-empty list of token ids in \[0, 31\], got \[\]/);
+    const gen = await TextGenerator.create(model(1, 'rope'));
+    await expect(gen.generate([], { maxNewTokens: 1 })).rejects.toThrow(/^TextGenerator\.generate: prompt expected a non-empty list of token ids in \[0, 31\], got \[\]/);
     await expect(gen.generate([40], { maxNewTokens: 1 })).rejects.toThrow(/got \[40\]/);
-    await expect(gen.generate([1], { maxNewTokens: 64 })).rejects.toThrow(/^Generator\.generate: prompt and new tokens expected at most maxPositions \(64\), got 1 \+ 64/);
+    await expect(gen.generate([1], { maxNewTokens: 64 })).rejects.toThrow(/^TextGenerator\.generate: prompt and new tokens expected at most maxPositions \(64\), got 1 \+ 64/);
     await expect(gen.generate([1], { maxNewTokens: 2, temperature: -1 })).rejects.toThrow(/temperature expected a finite number >= 0, got -1/);
-    await expect(Generator.create({} as never)).rejects.toThrow(/^Generator: model expected a DecoderLM/);
+    await expect(TextGenerator.create({} as never)).rejects.toThrow(/^TextGenerator: model expected a LanguageModel/);
   });
 });

@@ -1,0 +1,82 @@
+/**
+ * The one decoding step of any language model, traced once for both the
+ * TextGenerator (which compiles it) and the ONNX export (which writes it):
+ * T new tokens after a cache of P, both symbolic, give the logits and the
+ * caches extended by the new tokens.
+ */
+import { describe } from '../core/dtype.js';
+import { fail } from '../core/errors.js';
+import type { Graph } from '../ir/graph.js';
+import { expectLanguageModel, type LanguageModel } from '../nn/language-model.js';
+import type { KvCache } from '../nn/multi-query-attention.js';
+import type { Parameter } from '../nn/module.js';
+import { gather } from '../trace/ops/indexing.js';
+import { tensor, type Tensor } from '../trace/tensor.js';
+import { trace, type InputSpec } from '../trace/trace.js';
+
+// B batch, T new tokens, P cached tokens, K kv heads, D head dim, V vocabulary.
+
+/** How the two users of the step differ. */
+export interface DecodeStepOptions {
+  /** dtype of input_ids and position_ids: int32 for the TextGenerator, int64 in exported files (the common convention). */
+  readonly ids: 'int32' | 'int64';
+  /**
+   * 'constants' bakes the model's current parameters into the graph (the
+   * TextGenerator); 'inputs' makes each one an input named as the model
+   * names it, after the cache inputs (the export turns them into initializers).
+   */
+  readonly parameters: 'constants' | 'inputs';
+}
+
+/** The traced step and the names of its inputs and outputs. */
+export interface DecodeStep {
+  readonly model: LanguageModel;
+  readonly graph: Graph;
+  /**
+   * input_ids (B, T), position_ids (B, T) (P..P+T-1, the same for every row),
+   * past_key_values.{i}.key / .value (B, K, P, D), then the parameters when
+   * they are inputs.
+   */
+  readonly inputNames: readonly string[];
+  /** logits (B, T, V), present.{i}.key / .value (B, K, P+T, D). */
+  readonly outputNames: readonly string[];
+  /** The parameters in input order when they are inputs, else empty. */
+  readonly parameters: readonly (readonly [string, Parameter])[];
+}
+
+/** Traces `model`'s decoding step in eval mode (dropout off); the model's mode is restored after. */
+export function decodeStep(where: string, model: unknown, options: DecodeStepOptions): DecodeStep {
+  const lm = expectLanguageModel(where, model);
+  const layout = lm.cacheLayout;
+  const named = options.parameters === 'inputs' ? lm.namedParameters() : [];
+  const cacheNames = layout.flatMap((_, i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`]);
+  const specs: InputSpec[] = [
+    { name: 'input_ids', shape: ['batch', 'sequence'], dtype: options.ids },
+    { name: 'position_ids', shape: ['batch', 'sequence'], dtype: options.ids },
+    ...layout.flatMap((slot, i) => [0, 1].map((k) => ({ name: cacheNames[2 * i + k], shape: ['batch', slot.kvHeads, 'past_sequence', slot.headDim], dtype: slot.dtype }))),
+    ...named.map(([name, p]) => ({ name, shape: p.value.shape, dtype: p.value.dtype })),
+  ];
+  const wasTraining = lm.training;
+  lm.eval();
+  try {
+    const graph = trace((ids, positionIds, ...rest) => {
+      const cache: KvCache[] = layout.map((_, i) => ({ key: rest[2 * i], value: rest[2 * i + 1] }));
+      const positions = gather(positionIds, tensor(0, { dtype: 'int32' }), 0); // (T): the rows share positions
+      const forward = (): { logits: Tensor; cache: KvCache[] } => lm.forward(ids, { positions, cache });
+      const out = named.length ? lm.withParameters(rest.slice(2 * layout.length), forward) : forward();
+      if (!Array.isArray(out?.cache) || out.cache.length !== layout.length) {
+        fail(where, `model.forward expected to return one cache per cacheLayout entry (${layout.length}), got ${describe(out?.cache)}`);
+      }
+      return [out.logits, ...out.cache.flatMap((c) => [c.key, c.value])];
+    }, specs);
+    return {
+      model: lm,
+      graph,
+      inputNames: specs.map((s) => s.name ?? ''),
+      outputNames: ['logits', ...layout.flatMap((_, i) => [`present.${i}.key`, `present.${i}.value`])],
+      parameters: named,
+    };
+  } finally {
+    lm.train(wasTraining);
+  }
+}
