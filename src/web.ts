@@ -8,5 +8,6 @@
 export { ortWeb, type OrtWebCompileOptions } from './backends/ort-web/index.js';
 export type { OrtCompileOptions } from './backends/ort/session.js';
 export { lowerGraph, type LoweredModel, type LowerOptions } from './backends/onnx/lower.js';
+export { FULL_CAPS, PORTABLE_CAPS, type LoweringCaps } from './backends/onnx/lower/types.js';
 export { exportLanguageModel, exportDecoderLM, type ExportOptions, type ExportedModel } from './run/export.js';
 export { referenceBackend } from './run/reference-backend.js';

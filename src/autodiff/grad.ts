@@ -27,22 +27,22 @@ export interface ValueAndGrad {
  * ```
  */
 export function valueAndGrad(f: (...args: Tensor[]) => Tensor): (...args: Tensor[]) => ValueAndGrad {
-  const where = 'valueAndGrad';
-  if (typeof f !== 'function') fail(where, `f expected a function, got ${describe(f)}`);
+  const site = 'valueAndGrad';
+  if (typeof f !== 'function') fail(site, `f expected a function, got ${describe(f)}`);
   return (...args) => {
     args.forEach((a, i) => {
-      if (!(a instanceof Tensor) || a.isTraced) fail(where, `argument ${i} expected an eager Tensor, got ${describe(a)}`);
+      if (!(a instanceof Tensor) || a.isTraced) fail(site, `argument ${i} expected an eager Tensor, got ${describe(a)}`);
     });
     const graph = trace(f, args.map((a) => ({ shape: a.shape, dtype: a.dtype })));
     const out = graph.outputs[0];
     if (graph.outputs.length !== 1 || out.shape.length !== 0 || (out.dtype !== 'float32' && out.dtype !== 'float64')) {
-      fail(where, `f expected to return a float scalar, got ${out.dtype}${formatShape(out.shape)}`);
+      fail(site, `f expected to return a float scalar, got ${out.dtype}${formatShape(out.shape)}`);
     }
     // Integer arguments (token ids, targets) take no gradient: theirs is a zero tensor.
     const wrt = args.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
     const g = vjp(graph, { wrt });
     const feeds = [...args, tensor(1, { dtype: out.dtype })].map((t) => ({ data: t._data!, shape: t.shape as readonly number[], dtype: t.dtype }));
-    const [value, ...floatGrads] = runGraph(where, g, feeds).map((b) => new Tensor(b.shape, b.dtype, b.data));
+    const [value, ...floatGrads] = runGraph(site, g, feeds).map((b) => new Tensor(b.shape, b.dtype, b.data));
     const grads = args.map((a, i) => (isFloat(a.dtype) ? floatGrads[wrt.indexOf(i)] : zeros(a.shape as number[], a.dtype)));
     return { value, grads };
   };

@@ -75,15 +75,15 @@ export function savedForBackward(graph: Graph, options: VjpOptions = {}): SavedF
 }
 
 function buildVjp(graph: Graph, options: VjpOptions): { graph: Graph; forward: Set<Node> } {
-  const where = 'vjp';
-  if (!(graph instanceof Graph)) fail(where, `graph expected a Graph (from trace), got ${describe(graph)}`);
-  if (options !== undefined && (typeof options !== 'object' || options === null)) fail(where, `options expected { wrt? }, got ${describe(options)}`);
-  if (options.wrt !== undefined && !Array.isArray(options.wrt)) fail(where, `wrt expected an array of input indices or names, got ${describe(options.wrt)}`);
+  const site = 'vjp';
+  if (!(graph instanceof Graph)) fail(site, `graph expected a Graph (from trace), got ${describe(graph)}`);
+  if (options !== undefined && (typeof options !== 'object' || options === null)) fail(site, `options expected { wrt? }, got ${describe(options)}`);
+  if (options.wrt !== undefined && !Array.isArray(options.wrt)) fail(site, `wrt expected an array of input indices or names, got ${describe(options.wrt)}`);
   const wrt = (options.wrt ?? graph.inputs.flatMap((n, i) => (isFloat(n.dtype) ? [i] : []))).map((w) => {
     const i = typeof w === 'number' ? w : graph.inputs.findIndex((n) => n.name === w);
     const input = graph.inputs[i];
-    if (!input) fail(where, `wrt expected input indices or names of ${graph.inputs.map((n) => n.name).join(', ')}, got ${show(w)}`);
-    if (!isFloat(input.dtype)) fail(where, `wrt expected float inputs, got '${input.name}' of dtype ${input.dtype}`);
+    if (!input) fail(site, `wrt expected input indices or names of ${graph.inputs.map((n) => n.name).join(', ')}, got ${show(w)}`);
+    if (!isFloat(input.dtype)) fail(site, `wrt expected float inputs, got '${input.name}' of dtype ${input.dtype}`);
     return i;
   });
   const floatOutputs = graph.outputs.flatMap((o, i) => (isFloat(o.dtype) ? [i] : []));

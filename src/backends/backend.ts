@@ -1,5 +1,5 @@
 import type { Graph, InputNode } from '../ir/graph.js';
-import { Tensor } from '../trace/tensor.js';
+import { isEager, Tensor, type EagerTensor } from '../trace/tensor.js';
 import { describe, type DType } from '../core/dtype.js';
 import { fail } from '../core/errors.js';
 
@@ -64,28 +64,27 @@ export interface Backend<O extends CompileOptions = CompileOptions> {
 }
 
 /** Orders feeds by the graph's inputs, checking each one's dtype and shape. */
-export function orderFeeds(where: string, graph: Graph, feeds: Feeds): Tensor[] {
+export function orderFeeds(site: string, graph: Graph, feeds: Feeds): EagerTensor[] {
   if (!Array.isArray(feeds)) {
-    if (typeof feeds !== 'object' || feeds === null) fail(where, `feeds expected an array of Tensors or a record by input name, got ${describe(feeds)}`);
+    if (typeof feeds !== 'object' || feeds === null) fail(site, `feeds expected an array of Tensors or a record by input name, got ${describe(feeds)}`);
     const names = graph.inputs.map((n) => n.name);
     const unknown = Object.keys(feeds).find((k) => !names.includes(k));
-    if (unknown !== undefined) fail(where, `feed names expected among ${names.join(', ')}, got '${unknown}'`);
+    if (unknown !== undefined) fail(site, `feed names expected among ${names.join(', ')}, got '${unknown}'`);
   }
   const list = Array.isArray(feeds)
     ? feeds as readonly Tensor[]
     : graph.inputs.map((n) => {
       const t = (feeds as Record<string, Tensor>)[n.name];
-      if (t === undefined) fail(where, `feed '${n.name}' expected, got none (feeds: ${Object.keys(feeds).join(', ') || 'none'})`);
+      if (t === undefined) fail(site, `feed '${n.name}' expected, got none (feeds: ${Object.keys(feeds).join(', ') || 'none'})`);
       return t;
     });
-  if (list.length !== graph.inputs.length) fail(where, `expected ${graph.inputs.length} feeds, got ${list.length}`);
-  list.forEach((t, i) => checkFeed(where, graph.inputs[i], t));
-  return [...list];
+  if (list.length !== graph.inputs.length) fail(site, `expected ${graph.inputs.length} feeds, got ${list.length}`);
+  return list.map((t, i) => checkFeed(site, graph.inputs[i], t));
 }
 
 /** Checks that `t` is an eager Tensor of the input's dtype. */
-export function checkFeed(where: string, input: InputNode, t: unknown): Tensor {
-  if (!(t instanceof Tensor) || t._data === undefined) fail(where, `feed '${input.name}' expected an eager Tensor, got ${describe(t)}`);
-  if (t.dtype !== input.dtype) fail(where, `feed '${input.name}' expected dtype ${input.dtype}, got ${t.dtype}`);
+export function checkFeed(site: string, input: InputNode, t: unknown): EagerTensor {
+  if (!(t instanceof Tensor) || !isEager(t)) fail(site, `feed '${input.name}' expected an eager Tensor, got ${describe(t)}`);
+  if (t.dtype !== input.dtype) fail(site, `feed '${input.name}' expected dtype ${input.dtype}, got ${t.dtype}`);
   return t;
 }

@@ -66,10 +66,10 @@ export function allocate(dtype: DType, size: number): TypedArray {
 }
 
 /** The dtype a typed array stores, or an error naming `where`. */
-export function dtypeOfArray(where: string, data: unknown): DType {
+export function dtypeOfArray(site: string, data: unknown): DType {
   const dtype = DTYPES.find((d) => data instanceof DTYPE_INFO[d].array);
   if (dtype) return dtype;
-  return fail(where, `data expected Float32Array, Float64Array, Int32Array, BigInt64Array or Uint8Array, got ${describe(data)}`);
+  return fail(site, `data expected Float32Array, Float64Array, Int32Array, BigInt64Array or Uint8Array, got ${describe(data)}`);
 }
 
 /** A short description of any value for error messages. */

@@ -7,10 +7,10 @@ export class LlmTricksError extends Error {
   /** The op, module or function that rejected the input. */
   readonly where: string;
 
-  constructor(where: string, message: string) {
-    super(`${where}: ${message}`);
+  constructor(site: string, message: string) {
+    super(`${site}: ${message}`);
     this.name = 'LlmTricksError';
-    this.where = where;
+    this.where = site;
   }
 }
 
@@ -30,7 +30,7 @@ export function show(value: unknown): string {
   }
 }
 
-/** Throws an {@link LlmTricksError} naming `where`. */
-export function fail(where: string, message: string): never {
-  throw new LlmTricksError(where, message);
+/** Throws an {@link LlmTricksError} naming `site`, the op, module or function that rejects its input. */
+export function fail(site: string, message: string): never {
+  throw new LlmTricksError(site, message);
 }

@@ -47,9 +47,9 @@ export function isDim(d: unknown): d is Dim {
 }
 
 /** Checks that `shape` is an array of dimensions, naming `where` and `arg` otherwise. */
-export function checkShape(where: string, arg: string, shape: unknown): Shape {
+export function checkShape(site: string, arg: string, shape: unknown): Shape {
   if (!Array.isArray(shape) || !shape.every(isDim)) {
-    fail(where, `${arg} expected an array of non-negative integers or dimension names, got ${show(shape)}`);
+    fail(site, `${arg} expected an array of non-negative integers or dimension names, got ${show(shape)}`);
   }
   return shape as Shape;
 }
@@ -59,8 +59,8 @@ export function checkShape(where: string, arg: string, shape: unknown): Shape {
  * dimension pair must be equal or contain a 1. A symbolic dimension broadcast
  * against a number n > 1 is taken to be n (checked again at run time).
  */
-export function broadcastShapes(where: string, ...shapes: Shape[]): Shape {
-  shapes.forEach((s, i) => checkShape(where, `shape ${i}`, s));
+export function broadcastShapes(site: string, ...shapes: Shape[]): Shape {
+  shapes.forEach((s, i) => checkShape(site, `shape ${i}`, s));
   const rank = Math.max(0, ...shapes.map((s) => s.length));
   const out: Dim[] = new Array<Dim>(rank).fill(1);
   for (let i = 0; i < rank; i++) {
@@ -71,16 +71,16 @@ export function broadcastShapes(where: string, ...shapes: Shape[]): Shape {
       if (o === 1 || o === d) out[i] = d;
       else if (typeof o === 'string' && typeof d === 'number') out[i] = d;
       else if (typeof o === 'number' && typeof d === 'string') continue;
-      else fail(where, `shapes expected broadcastable, got ${shapes.map(formatShape).join(' and ')}`);
+      else fail(site, `shapes expected broadcastable, got ${shapes.map(formatShape).join(' and ')}`);
     }
   }
   return out;
 }
 
 /** Normalises a possibly negative axis into [0, rank), naming `where` when out of range. */
-export function normalizeAxis(where: string, axis: number, rank: number): number {
+export function normalizeAxis(site: string, axis: number, rank: number): number {
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
-    fail(where, rank === 0 ? `axis expected none for a scalar, got ${axis}` : `axis expected an integer in [${-rank}, ${rank - 1}], got ${axis}`);
+    fail(site, rank === 0 ? `axis expected none for a scalar, got ${axis}` : `axis expected an integer in [${-rank}, ${rank - 1}], got ${axis}`);
   }
   return axis < 0 ? axis + rank : axis;
 }
@@ -89,38 +89,38 @@ export function normalizeAxis(where: string, axis: number, rank: number): number
 export type Bindings = ReadonlyMap<string, number>;
 
 /** Replaces symbolic dimensions by their bound sizes. */
-export function resolveShape(where: string, shape: Shape, bindings: Bindings): number[] {
-  return shape.map((d) => (typeof d === 'number' ? d : resolveDim(where, d, bindings)));
+export function resolveShape(site: string, shape: Shape, bindings: Bindings): number[] {
+  return shape.map((d) => (typeof d === 'number' ? d : resolveDim(site, d, bindings)));
 }
 
 /**
  * The size of a named dimension: bound by an input, or a sum such as
  * 'P+T' or 'P+1' that concat derives from bound dimensions.
  */
-function resolveDim(where: string, name: string, bindings: Bindings): number {
+function resolveDim(site: string, name: string, bindings: Bindings): number {
   const bound = bindings.get(name);
   if (bound !== undefined) return bound;
   const terms = name.split('+');
   if (terms.length > 1) {
-    return terms.reduce((sum, t) => sum + (/^\d+$/.test(t) ? Number(t) : resolveDim(where, t, bindings)), 0);
+    return terms.reduce((sum, t) => sum + (/^\d+$/.test(t) ? Number(t) : resolveDim(site, t, bindings)), 0);
   }
-  return fail(where, `dimension '${name}' expected bound by a graph input, got no binding`);
+  return fail(site, `dimension '${name}' expected bound by a graph input, got no binding`);
 }
 
 /**
  * Binds the symbolic dims of `declared` from an actual shape, checking fixed
  * dims and earlier bindings.
  */
-export function bindShape(where: string, declared: Shape, actual: readonly number[], bindings: Map<string, number>): void {
+export function bindShape(site: string, declared: Shape, actual: readonly number[], bindings: Map<string, number>): void {
   if (declared.length !== actual.length) {
-    fail(where, `shape expected ${formatShape(declared)}, got ${formatShape(actual)}`);
+    fail(site, `shape expected ${formatShape(declared)}, got ${formatShape(actual)}`);
   }
   declared.forEach((d, i) => {
     const a = actual[i];
     const bound = typeof d === 'number' ? d : bindings.get(d);
     if (bound === undefined) bindings.set(d as string, a);
     else if (bound !== a) {
-      fail(where, `shape expected ${formatShape(declared)}${typeof d === 'string' ? ` with ${d} = ${bound}` : ''}, got ${formatShape(actual)}`);
+      fail(site, `shape expected ${formatShape(declared)}${typeof d === 'string' ? ` with ${d} = ${bound}` : ''}, got ${formatShape(actual)}`);
     }
   });
 }

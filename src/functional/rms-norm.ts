@@ -28,11 +28,11 @@ const rmsNormCore = (eps: number): ((x: Tensor, w: Tensor) => Tensor) => defineC
   },
 );
 
-function checkNorm(where: string, x: Tensor, weight: Tensor, eps: number): void {
-  expectTensor(where, 'x', x);
-  expectTensor(where, 'weight', weight);
-  if (!isFloat(x.dtype)) fail(where, `x expected a float tensor, got ${x.dtype}`);
-  if (typeof eps !== 'number' || !(eps > 0)) fail(where, `eps expected a number > 0, got ${show(eps)}`);
+function checkNorm(site: string, x: Tensor, weight: Tensor, eps: number): void {
+  expectTensor(site, 'x', x);
+  expectTensor(site, 'weight', weight);
+  if (!isFloat(x.dtype)) fail(site, `x expected a float tensor, got ${x.dtype}`);
+  if (typeof eps !== 'number' || !(eps > 0)) fail(site, `eps expected a number > 0, got ${show(eps)}`);
 }
 
 const cores = new Map<number, (x: Tensor, w: Tensor) => Tensor>();

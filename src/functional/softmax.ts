@@ -7,9 +7,9 @@ import { expectTensor } from '../trace/apply.js';
 import { fail, show } from '../core/errors.js';
 import type { Tensor } from '../trace/tensor.js';
 
-function lastAxis(where: string, x: Tensor, axis: number): number {
-  if (typeof axis !== 'number') fail(where, `axis expected a number, got ${show(axis)}`);
-  return normalizeAxis(where, axis, expectTensor(where, 'x', x).rank);
+function lastAxis(site: string, x: Tensor, axis: number): number {
+  if (typeof axis !== 'number') fail(site, `axis expected a number, got ${show(axis)}`);
+  return normalizeAxis(site, axis, expectTensor(site, 'x', x).rank);
 }
 
 /** log Σ exp(x) along `axis`, shifted by the (gradient-free) max so large inputs don't overflow. */

@@ -14,8 +14,8 @@ import type { Buffer } from './kernels/types.js';
 export type { Buffer } from './kernels/types.js';
 
 /** Checks and computes one primitive on concrete buffers. */
-export function evaluatePrimitive<P extends Primitive>(op: P, where: string, inputs: readonly Buffer[], attrs: PrimitiveAttrs[P]): Buffer {
-  const meta = infer(op, where, inputs, attrs);
+export function evaluatePrimitive<P extends Primitive>(op: P, site: string, inputs: readonly Buffer[], attrs: PrimitiveAttrs[P]): Buffer {
+  const meta = infer(op, site, inputs, attrs);
   // Concrete inputs and resolved attributes always give a static shape.
   const shape = meta.shape as readonly number[];
   const kernel = KERNELS[op] as (i: readonly Buffer[], a: PrimitiveAttrs[P], o: { shape: readonly number[]; dtype: Buffer['dtype'] }) => Buffer['data'];
@@ -26,15 +26,15 @@ export function evaluatePrimitive<P extends Primitive>(op: P, where: string, inp
  * Substitutes bound sizes for the symbolic dims in a node's attributes.
  * Dimension lists and `iota.length` are the only attributes that hold names.
  */
-export function resolveAttrs<P extends Primitive>(where: string, attrs: PrimitiveAttrs[P], bindings: Bindings): PrimitiveAttrs[P] {
+export function resolveAttrs<P extends Primitive>(site: string, attrs: PrimitiveAttrs[P], bindings: Bindings): PrimitiveAttrs[P] {
   let changed = false;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(attrs)) {
     if (Array.isArray(value) && !isStatic(value as Shape)) {
-      out[key] = resolveShape(where, value as Shape, bindings);
+      out[key] = resolveShape(site, value as Shape, bindings);
       changed = true;
     } else if (key === 'length' && typeof value === 'string') {
-      out[key] = resolveShape(where, [value], bindings)[0];
+      out[key] = resolveShape(site, [value], bindings)[0];
       changed = true;
     } else {
       out[key] = value;
@@ -47,9 +47,9 @@ export function resolveAttrs<P extends Primitive>(where: string, attrs: Primitiv
  * Evaluates a graph on concrete buffers: binds the symbolic dims from the
  * inputs, then runs each node in order, dropping values after their last use.
  */
-export function runGraph(where: string, graph: Graph, feeds: readonly Buffer[]): Buffer[] {
+export function runGraph(site: string, graph: Graph, feeds: readonly Buffer[]): Buffer[] {
   const bindings = new Map<string, number>();
-  graph.inputs.forEach((input, i) => bindShape(`${where}: feed '${input.name}'`, input.shape, feeds[i].shape, bindings));
+  graph.inputs.forEach((input, i) => bindShape(`${site}: feed '${input.name}'`, input.shape, feeds[i].shape, bindings));
   const lastUse = new Map<Node, number>();
   graph.nodes.forEach((n, i) => { if (n.kind !== 'input') n.inputs.forEach((x) => lastUse.set(x, i)); });
   graph.outputs.forEach((o) => lastUse.set(o, Infinity));

@@ -1,50 +1,56 @@
 import type { DType, FloatDType, TypedArray } from '../core/dtype.js';
 import type { Shape } from '../core/shape.js';
 
+/** The families; each keeps the same file basename in every folder. */
+export type Family = 'elementwise' | 'reduce' | 'linalg' | 'movement' | 'indexing' | 'creation' | 'random';
+
 /**
- * The closed list of IR primitives. Everything else in llm-tricks (softmax,
- * RMSNorm, attention, optimizers) is a composite of these. Each primitive has
- * exactly one entry in every per-primitive table: shape inference
- * (`ir/infer`), VJP rule (`autodiff/rules`), reference kernel
- * (`ir/kernels`) and ONNX lowering (`backends/onnx/lower`); their types
- * make a missing entry a compile error.
+ * The closed list of IR primitives, each with its family (and so the file it
+ * lives in under ir/infer, ir/kernels, autodiff/rules and
+ * backends/onnx/lower). Everything else in llm-tricks (softmax, RMSNorm,
+ * attention, optimizers) is a composite of these. Each primitive has exactly
+ * one entry in every per-primitive table: shape inference, VJP rule,
+ * reference kernel and ONNX lowering; each family's tables are typed by
+ * {@link FamilyMembers}, so a new primitive is a compile error in exactly its
+ * family's four tables.
  *
  * Adding a primitive needs a measured reason: each one costs a rule, a kernel
  * and a lowering on every backend.
  */
-export const PRIMITIVES = [
+export const FAMILY = {
   // elementwise, unary
-  'neg', 'exp', 'log', 'sin', 'cos', 'sqrt', 'reciprocal', 'tanh', 'abs', 'sign',
+  neg: 'elementwise', exp: 'elementwise', log: 'elementwise', sin: 'elementwise', cos: 'elementwise',
+  sqrt: 'elementwise', reciprocal: 'elementwise', tanh: 'elementwise', abs: 'elementwise', sign: 'elementwise',
   // elementwise, binary with broadcasting
-  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum',
+  add: 'elementwise', sub: 'elementwise', mul: 'elementwise', div: 'elementwise', pow: 'elementwise',
+  maximum: 'elementwise', minimum: 'elementwise',
   // elementwise, comparisons (bool out) and selection
-  'less', 'equal', 'where',
+  less: 'elementwise', equal: 'elementwise', where: 'elementwise',
   // elementwise, type and gradient flow
-  'cast', 'stopGradient',
-  // reductions
-  'reduceSum', 'reduceMax', 'argMax',
-  // linear algebra
-  'matmul',
-  // movement
-  'reshape', 'transpose', 'expand', 'slice', 'pad', 'concat',
-  // indexing
-  'gather', 'scatterAdd',
-  // creation
-  'constant', 'iota',
-  // random
-  'randomUniform',
-] as const;
+  cast: 'elementwise', stopGradient: 'elementwise',
+  reduceSum: 'reduce', reduceMax: 'reduce', argMax: 'reduce',
+  matmul: 'linalg',
+  reshape: 'movement', transpose: 'movement', expand: 'movement', slice: 'movement', pad: 'movement', concat: 'movement',
+  gather: 'indexing', scatterAdd: 'indexing',
+  constant: 'creation', iota: 'creation',
+  randomUniform: 'random',
+} as const;
+// Every entry names a family (a typo is an error here).
+FAMILY satisfies Readonly<Record<string, Family>>;
 
 /** Name of one primitive. */
-export type Primitive = (typeof PRIMITIVES)[number];
+export type Primitive = keyof typeof FAMILY;
+
+/** The primitives of one family, e.g. `FamilyMembers<'movement'>`. */
+export type FamilyMembers<F extends Family> = { [P in Primitive]: (typeof FAMILY)[P] extends F ? P : never }[Primitive];
+
+/** Every primitive, in the order of {@link FAMILY}. */
+export const PRIMITIVES: readonly Primitive[] = Object.freeze(Object.keys(FAMILY) as Primitive[]);
 
 /** Attributes of primitives that have none. */
 export type NoAttrs = Record<string, never>;
-type Unary = 'neg' | 'exp' | 'log' | 'sin' | 'cos' | 'sqrt' | 'reciprocal' | 'tanh' | 'abs' | 'sign';
-type Binary = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'less' | 'equal';
-
-/** Attributes of each primitive (static data carried by the node, not tensors). */
-export type PrimitiveAttrs = { [P in Unary | Binary | 'where' | 'stopGradient' | 'matmul']: NoAttrs } & {
+/** The primitives that carry attributes, and theirs (static data carried by the node, not tensors). */
+interface DeclaredAttrs {
   /** Target element type. */
   cast: { dtype: DType };
   /** Sum over `axes` (sorted, unique, non-negative); keeps them as size 1 when `keepDims`. */
@@ -79,22 +85,7 @@ export type PrimitiveAttrs = { [P in Unary | Binary | 'where' | 'stopGradient' |
    * (int32 scalars). `salt` separates the random ops of one graph.
    */
   randomUniform: { shape: Shape; dtype: FloatDType; salt: number };
-};
+}
 
-/** The families; each keeps the same file basename in every folder. */
-export type Family = 'elementwise' | 'reduce' | 'linalg' | 'movement' | 'indexing' | 'creation' | 'random';
-
-/** Which family (and so which file) each primitive lives in. */
-export const FAMILY: Readonly<Record<Primitive, Family>> = {
-  neg: 'elementwise', exp: 'elementwise', log: 'elementwise', sin: 'elementwise', cos: 'elementwise',
-  sqrt: 'elementwise', reciprocal: 'elementwise', tanh: 'elementwise', abs: 'elementwise', sign: 'elementwise',
-  add: 'elementwise', sub: 'elementwise', mul: 'elementwise', div: 'elementwise', pow: 'elementwise',
-  maximum: 'elementwise', minimum: 'elementwise', less: 'elementwise', equal: 'elementwise', where: 'elementwise',
-  cast: 'elementwise', stopGradient: 'elementwise',
-  reduceSum: 'reduce', reduceMax: 'reduce', argMax: 'reduce',
-  matmul: 'linalg',
-  reshape: 'movement', transpose: 'movement', expand: 'movement', slice: 'movement', pad: 'movement', concat: 'movement',
-  gather: 'indexing', scatterAdd: 'indexing',
-  constant: 'creation', iota: 'creation',
-  randomUniform: 'random',
-};
+/** Attributes of each primitive: those declared above, none for the rest. */
+export type PrimitiveAttrs = { [P in Primitive]: P extends keyof DeclaredAttrs ? DeclaredAttrs[P] : NoAttrs };

@@ -40,12 +40,12 @@ export class TransformerBlock extends Module {
 
   constructor(dim: number, attention: MultiQueryAttention, options: TransformerBlockOptions = {}) {
     super();
-    const where = 'TransformerBlock';
-    this.dim = positiveInt(where, 'dim', dim);
-    if (attention?.dim !== dim) fail(where, `attention expected a MultiQueryAttention of dim ${dim}, got ${show(attention?.dim)}`);
-    const { seed, dtype } = moduleOptions(where, options);
+    const site = 'TransformerBlock';
+    this.dim = positiveInt(site, 'dim', dim);
+    if (attention?.dim !== dim) fail(site, `attention expected a MultiQueryAttention of dim ${dim}, got ${show(attention?.dim)}`);
+    const { seed, dtype } = moduleOptions(site, options);
     const kind = options?.norm ?? 'rms';
-    if (kind !== 'rms' && kind !== 'layer') fail(where, `norm expected 'rms' or 'layer', got ${show(kind)}`);
+    if (kind !== 'rms' && kind !== 'layer') fail(site, `norm expected 'rms' or 'layer', got ${show(kind)}`);
     const norm = (): RmsNorm | LayerNorm => (kind === 'rms' ? new RmsNorm(dim, { eps: options?.eps, dtype }) : new LayerNorm(dim, { eps: options?.eps, dtype }));
     this.inputNorm = this.module('input_layernorm', norm());
     this.attention = this.module('self_attn', attention);

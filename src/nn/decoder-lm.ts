@@ -72,22 +72,22 @@ export class DecoderLM extends Module implements LanguageModel {
 
   constructor(config: DecoderLMConfig) {
     super();
-    const where = 'DecoderLM';
-    if (typeof config !== 'object' || config === null) fail(where, `config expected { vocab, dim, layers, heads, ... }, got ${show(config)}`);
-    const vocab = positiveInt(where, 'vocab', config.vocab);
-    const dim = positiveInt(where, 'dim', config.dim);
-    const layers = positiveInt(where, 'layers', config.layers);
-    const heads = positiveInt(where, 'heads', config.heads);
+    const site = 'DecoderLM';
+    if (typeof config !== 'object' || config === null) fail(site, `config expected { vocab, dim, layers, heads, ... }, got ${show(config)}`);
+    const vocab = positiveInt(site, 'vocab', config.vocab);
+    const dim = positiveInt(site, 'dim', config.dim);
+    const layers = positiveInt(site, 'layers', config.layers);
+    const heads = positiveInt(site, 'heads', config.heads);
     const kvHeads = config.kvHeads ?? heads;
-    if (config.headDim === undefined && dim % heads !== 0) fail(where, `dim (${dim}) must be a multiple of heads (${heads}), or give headDim`);
+    if (config.headDim === undefined && dim % heads !== 0) fail(site, `dim (${dim}) must be a multiple of heads (${heads}), or give headDim`);
     const headDim = config.headDim ?? dim / heads;
     const position = config.position ?? 'rope';
-    if (!['rope', 'alibi', 'learned', 'relative', 'none'].includes(position)) fail(where, `position expected 'rope', 'alibi', 'learned', 'relative' or 'none', got ${show(position)}`);
+    if (!['rope', 'alibi', 'learned', 'relative', 'none'].includes(position)) fail(site, `position expected 'rope', 'alibi', 'learned', 'relative' or 'none', got ${show(position)}`);
     const norm = config.norm ?? 'rms';
-    if (norm !== 'rms' && norm !== 'layer') fail(where, `norm expected 'rms' or 'layer', got ${show(norm)}`);
-    const maxPositions = positiveInt(where, 'maxPositions', config.maxPositions ?? 2048);
-    const hidden = positiveInt(where, 'hidden', config.hidden ?? swigluHidden(dim));
-    const { seed, dtype } = moduleOptions(where, config);
+    if (norm !== 'rms' && norm !== 'layer') fail(site, `norm expected 'rms' or 'layer', got ${show(norm)}`);
+    const maxPositions = positiveInt(site, 'maxPositions', config.maxPositions ?? 2048);
+    const hidden = positiveInt(site, 'hidden', config.hidden ?? swigluHidden(dim));
+    const { seed, dtype } = moduleOptions(site, config);
     this.config = Object.freeze({
       vocab, dim, layers, heads, kvHeads, headDim, hidden, position, norm, maxPositions, dtype,
       tiedEmbeddings: config.tiedEmbeddings ?? false, dropout: config.dropout ?? false,
@@ -130,16 +130,16 @@ export class DecoderLM extends Module implements LanguageModel {
   /** Logits (B, T, V) for token ids (B, T) int32, and the extended per-layer caches. */
   forward(ids: Tensor, call: DecoderCall = {}): { logits: Tensor; cache: KvCache[] } {
     expectTensor('DecoderLM', 'ids', ids);
-    const where = 'DecoderLM';
-    if (ids.rank !== 2 || (ids.dtype !== 'int32' && ids.dtype !== 'int64')) fail(where, `ids expected an int32 tensor of shape [B, T], got ${ids.dtype}${formatShape(ids.shape)}`);
+    const site = 'DecoderLM';
+    if (ids.rank !== 2 || (ids.dtype !== 'int32' && ids.dtype !== 'int64')) fail(site, `ids expected an int32 tensor of shape [B, T], got ${ids.dtype}${formatShape(ids.shape)}`);
     const cache = call?.cache;
     if (cache !== undefined && (!Array.isArray(cache) || cache.length !== this.layers.length)) {
-      fail(where, `cache expected one entry per layer (${this.layers.length}), got ${show(Array.isArray(cache) ? cache.length : cache)}`);
+      fail(site, `cache expected one entry per layer (${this.layers.length}), got ${show(Array.isArray(cache) ? cache.length : cache)}`);
     }
     const T = ids.shape[1];
     const P = cache ? cache[0].key.shape[2] : 0;
-    const positions = call?.positions ?? defaultPositions(where, T, P);
-    checkPositions(where, positions, T, P);
+    const positions = call?.positions ?? defaultPositions(site, T, P);
+    checkPositions(site, positions, T, P);
     let h = this.embedTokens.forward(ids); // (B, T, C)
     if (this.embedPositions) h = add(h, this.embedPositions.forward(positions));
     if (this.embedDropout) h = this.embedDropout.forward(h, call?.ctx);

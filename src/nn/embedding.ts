@@ -14,12 +14,12 @@ export interface EmbeddingOptions extends ModuleOptions {
   initStd?: number;
 }
 
-function checkIds(where: string, ids: Tensor, count: number): void {
-  if (ids.dtype !== 'int32' && ids.dtype !== 'int64') fail(where, `ids expected an int32 or int64 tensor, got ${ids.dtype}${formatShape(ids.shape)}`);
+function checkIds(site: string, ids: Tensor, count: number): void {
+  if (ids.dtype !== 'int32' && ids.dtype !== 'int64') fail(site, `ids expected an int32 or int64 tensor, got ${ids.dtype}${formatShape(ids.shape)}`);
   // gather would wrap a negative id to the end of the table; eager ids are checked here.
   if (!ids.isTraced) {
     const bad = Array.from(ids.data(), Number).find((i) => i < 0 || i >= count);
-    if (bad !== undefined) fail(where, `ids expected in [0, ${count - 1}], got ${bad}`);
+    if (bad !== undefined) fail(site, `ids expected in [0, ${count - 1}], got ${bad}`);
   }
 }
 
@@ -35,10 +35,10 @@ export class Embedding extends Module {
 
   constructor(count: number, dim: number, options: EmbeddingOptions = {}) {
     super();
-    const where = this.constructor.name;
-    this.count = positiveInt(where, 'count', count);
-    this.dim = positiveInt(where, 'dim', dim);
-    const { seed, dtype } = moduleOptions(where, options);
+    const site = this.constructor.name;
+    this.count = positiveInt(site, 'count', count);
+    this.dim = positiveInt(site, 'dim', dim);
+    const { seed, dtype } = moduleOptions(site, options);
     this.weight = this.parameter('weight', normalInit([count, dim], options?.initStd ?? 0.02, seed, dtype));
   }
 

@@ -49,11 +49,11 @@ const positiveInteger = (n: unknown): boolean => Number.isInteger(n) && (n as nu
  * Checks that `model` is a {@link LanguageModel} and returns it, or throws an
  * LlmTricksError at `where` naming the first member that is missing or wrong.
  */
-export function expectLanguageModel(where: string, model: unknown): LanguageModel {
+export function expectLanguageModel(site: string, model: unknown): LanguageModel {
   const expected = 'a LanguageModel (a Module with vocab, maxPositions, cacheLayout and forward(ids, { positions, cache }), e.g. a DecoderLM)';
-  if (!(model instanceof Module)) fail(where, `model expected ${expected}, got ${describe(model)}`);
+  if (!(model instanceof Module)) fail(site, `model expected ${expected}, got ${describe(model)}`);
   const m = model as { forward?: unknown; vocab?: unknown; maxPositions?: unknown; cacheLayout?: unknown };
-  const wrong = (member: string, got: unknown): never => fail(where, `model expected ${expected}; its ${member} is ${show(got)}`);
+  const wrong = (member: string, got: unknown): never => fail(site, `model expected ${expected}; its ${member} is ${show(got)}`);
   if (typeof m.forward !== 'function') wrong('forward', m.forward);
   if (!positiveInteger(m.vocab)) wrong('vocab', m.vocab);
   if (!positiveInteger(m.maxPositions)) wrong('maxPositions', m.maxPositions);

@@ -29,10 +29,10 @@ export class Linear extends Module {
 
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     super();
-    const where = 'Linear';
-    this.inFeatures = positiveInt(where, 'inFeatures', inFeatures);
-    this.outFeatures = positiveInt(where, 'outFeatures', outFeatures);
-    const { seed, dtype } = moduleOptions(where, options);
+    const site = 'Linear';
+    this.inFeatures = positiveInt(site, 'inFeatures', inFeatures);
+    this.outFeatures = positiveInt(site, 'outFeatures', outFeatures);
+    const { seed, dtype } = moduleOptions(site, options);
     this.weight = this.parameter('weight', normalInit([outFeatures, inFeatures], options?.initStd ?? 0.02, seed, dtype));
     this.bias = options?.bias ? this.parameter('bias', constantInit([outFeatures], 0, dtype)) : null;
   }

@@ -99,23 +99,23 @@ export abstract class Module {
    * names are errors too.
    */
   loadStateDict(state: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>, options: { strict?: boolean } = {}): void {
-    const where = `${this.constructor.name}.loadStateDict`;
-    if (typeof state !== 'object' || state === null) fail(where, `state expected a Map or record of name -> Tensor, got ${describe(state)}`);
+    const site = `${this.constructor.name}.loadStateDict`;
+    if (typeof state !== 'object' || state === null) fail(site, `state expected a Map or record of name -> Tensor, got ${describe(state)}`);
     const entries = state instanceof Map ? new Map(state) : new Map(Object.entries(state));
     const own = new Map(this.namedParameters());
     const strict = options?.strict ?? true;
     if (strict) {
       const missing = [...own.keys()].filter((n) => !entries.has(n));
-      if (missing.length) fail(where, `state expected every parameter, got none for ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
+      if (missing.length) fail(site, `state expected every parameter, got none for ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
       const unexpected = [...entries.keys()].filter((n) => !own.has(n));
-      if (unexpected.length) fail(where, `state expected only this model's parameters, got unexpected ${unexpected.slice(0, 5).join(', ')}`);
+      if (unexpected.length) fail(site, `state expected only this model's parameters, got unexpected ${unexpected.slice(0, 5).join(', ')}`);
     }
     for (const [name, t] of entries) {
       const p = own.get(name);
       if (!p) continue;
-      if (!(t instanceof Tensor) || t.isTraced) fail(where, `'${name}' expected an eager Tensor, got ${describe(t)}`);
+      if (!(t instanceof Tensor) || t.isTraced) fail(site, `'${name}' expected an eager Tensor, got ${describe(t)}`);
       if (t.dtype !== p.value.dtype || !shapesEqual(t.shape, p.value.shape)) {
-        fail(where, `'${name}' expected ${p.value.dtype}${formatShape(p.value.shape)}, got ${t.dtype}${formatShape(t.shape)}`);
+        fail(site, `'${name}' expected ${p.value.dtype}${formatShape(p.value.shape)}, got ${t.dtype}${formatShape(t.shape)}`);
       }
     }
     for (const [name, t] of entries) {
@@ -145,16 +145,16 @@ export abstract class Module {
 }
 
 /** Resolves the common options. */
-export function moduleOptions(where: string, options: ModuleOptions | undefined): { seed: number; dtype: FloatDType } {
+export function moduleOptions(site: string, options: ModuleOptions | undefined): { seed: number; dtype: FloatDType } {
   const seed = options?.seed ?? 0;
-  if (!Number.isInteger(seed)) fail(where, `seed expected an integer, got ${show(seed)}`);
+  if (!Number.isInteger(seed)) fail(site, `seed expected an integer, got ${show(seed)}`);
   const dtype = options?.dtype ?? 'float32';
-  if (dtype !== 'float32' && dtype !== 'float64') fail(where, `dtype expected 'float32' or 'float64', got ${show(dtype)}`);
+  if (dtype !== 'float32' && dtype !== 'float64') fail(site, `dtype expected 'float32' or 'float64', got ${show(dtype)}`);
   return { seed, dtype };
 }
 
 /** Checks a size option: a positive integer. */
-export function positiveInt(where: string, name: string, v: unknown): number {
-  if (!Number.isInteger(v) || (v as number) < 1) fail(where, `${name} expected a positive integer, got ${show(v)}`);
+export function positiveInt(site: string, name: string, v: unknown): number {
+  if (!Number.isInteger(v) || (v as number) < 1) fail(site, `${name} expected a positive integer, got ${show(v)}`);
   return v as number;
 }

@@ -62,19 +62,19 @@ export interface AttentionResult {
 }
 
 /** P..P+T-1 as int32, or an error when P is symbolic and so must be fed. */
-export function defaultPositions(where: string, T: Dim, P: Dim): Tensor {
-  if (typeof P !== 'number') fail(where, `positions expected when the cache length is symbolic ('${P}'), got none`);
+export function defaultPositions(site: string, T: Dim, P: Dim): Tensor {
+  if (typeof P !== 'number') fail(site, `positions expected when the cache length is symbolic ('${P}'), got none`);
   return P === 0 ? iota(T, 'int32') : add(iota(T, 'int32'), P);
 }
 
 /** Checks given positions: (T) int32, and when known, exactly P..P+T-1 (what the mask and the biases assume). */
-export function checkPositions(where: string, positions: Tensor, T: Dim, P: Dim): void {
+export function checkPositions(site: string, positions: Tensor, T: Dim, P: Dim): void {
   if (positions.rank !== 1 || (positions.dtype !== 'int32' && positions.dtype !== 'int64') || (typeof T === 'number' && positions.shape[0] !== T)) {
-    fail(where, `positions expected an int32 tensor of shape [${T}], got ${positions.dtype}${formatShape(positions.shape)}`);
+    fail(site, `positions expected an int32 tensor of shape [${T}], got ${positions.dtype}${formatShape(positions.shape)}`);
   }
   if (positions.isTraced || typeof P !== 'number') return;
   const got = Array.from(positions.data(), Number);
-  if (got.some((p, i) => p !== P + i)) fail(where, `positions expected ${P}..${P + got.length - 1} (the tokens after a cache of ${P}), got ${show(got)}`);
+  if (got.some((p, i) => p !== P + i)) fail(site, `positions expected ${P}..${P + got.length - 1} (the tokens after a cache of ${P}), got ${show(got)}`);
 }
 
 // Added where a key is masked out; finite so a fully masked row gives no NaN, and large enough
@@ -104,24 +104,24 @@ export class MultiQueryAttention extends Module {
 
   constructor(dim: number, heads: number, options: AttentionOptions = {}) {
     super();
-    const where = 'MultiQueryAttention';
-    this.dim = positiveInt(where, 'dim', dim);
-    this.heads = positiveInt(where, 'heads', heads);
-    this.kvHeads = positiveInt(where, 'kvHeads', options?.kvHeads ?? heads);
-    if (this.heads % this.kvHeads !== 0) fail(where, `heads (${heads}) must be a multiple of kvHeads (${this.kvHeads})`);
-    if (options?.headDim === undefined && dim % heads !== 0) fail(where, `dim (${dim}) must be a multiple of heads (${heads}), or give headDim`);
-    this.headDim = positiveInt(where, 'headDim', options?.headDim ?? dim / heads);
+    const site = 'MultiQueryAttention';
+    this.dim = positiveInt(site, 'dim', dim);
+    this.heads = positiveInt(site, 'heads', heads);
+    this.kvHeads = positiveInt(site, 'kvHeads', options?.kvHeads ?? heads);
+    if (this.heads % this.kvHeads !== 0) fail(site, `heads (${heads}) must be a multiple of kvHeads (${this.kvHeads})`);
+    if (options?.headDim === undefined && dim % heads !== 0) fail(site, `dim (${dim}) must be a multiple of heads (${heads}), or give headDim`);
+    this.headDim = positiveInt(site, 'headDim', options?.headDim ?? dim / heads);
     this.causal = options?.causal ?? true;
     const position = options?.position ?? null;
     if (position !== null && !(position instanceof RotaryEmbedding || position instanceof AlibiBias || position instanceof RelativePositionBias)) {
-      fail(where, `position expected a RotaryEmbedding, AlibiBias, RelativePositionBias or null, got ${show(position)}`);
+      fail(site, `position expected a RotaryEmbedding, AlibiBias, RelativePositionBias or null, got ${show(position)}`);
     }
-    if (position instanceof RotaryEmbedding && position.headDim !== this.headDim) fail(where, `position expected a RotaryEmbedding of headDim ${this.headDim}, got ${position.headDim}`);
+    if (position instanceof RotaryEmbedding && position.headDim !== this.headDim) fail(site, `position expected a RotaryEmbedding of headDim ${this.headDim}, got ${position.headDim}`);
     if ((position instanceof AlibiBias || position instanceof RelativePositionBias) && position.heads !== heads) {
-      fail(where, `position expected a bias for ${heads} heads, got ${position.heads}`);
+      fail(site, `position expected a bias for ${heads} heads, got ${position.heads}`);
     }
     this.position = position;
-    const { seed, dtype } = moduleOptions(where, options);
+    const { seed, dtype } = moduleOptions(site, options);
     const proj = (name: string, i: number, o: number): Linear => this.module(name, new Linear(i, o, { seed: deriveSeed(seed, name), dtype }));
     this.qProj = proj('q_proj', dim, heads * this.headDim);
     this.kProj = proj('k_proj', dim, this.kvHeads * this.headDim);

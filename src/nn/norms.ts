@@ -18,14 +18,14 @@ export interface RmsNormOptions extends ModuleOptions {
   unitOffset?: boolean;
 }
 
-function checkLast(where: string, x: Tensor, dim: number): void {
-  expectTensor(where, 'x', x);
+function checkLast(site: string, x: Tensor, dim: number): void {
+  expectTensor(site, 'x', x);
   const last = x.shape[x.rank - 1];
-  if (x.rank < 1 || (typeof last === 'number' && last !== dim)) fail(where, `input expected shape [..., ${dim}], got ${formatShape(x.shape)}`);
+  if (x.rank < 1 || (typeof last === 'number' && last !== dim)) fail(site, `input expected shape [..., ${dim}], got ${formatShape(x.shape)}`);
 }
 
-function checkEps(where: string, eps: unknown): number {
-  if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) fail(where, `eps expected a finite number > 0, got ${show(eps)}`);
+function checkEps(site: string, eps: unknown): number {
+  if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) fail(site, `eps expected a finite number > 0, got ${show(eps)}`);
   return eps;
 }
 

@@ -38,14 +38,14 @@ export class RelativePositionBias extends Module {
 
   constructor(heads: number, options: RelativePositionBiasOptions = {}) {
     super();
-    const where = 'RelativePositionBias';
-    this.heads = positiveInt(where, 'heads', heads);
-    this.buckets = positiveInt(where, 'buckets', options?.buckets ?? 32);
-    this.maxDistance = positiveInt(where, 'maxDistance', options?.maxDistance ?? 128);
+    const site = 'RelativePositionBias';
+    this.heads = positiveInt(site, 'heads', heads);
+    this.buckets = positiveInt(site, 'buckets', options?.buckets ?? 32);
+    this.maxDistance = positiveInt(site, 'maxDistance', options?.maxDistance ?? 128);
     this.bidirectional = options?.bidirectional ?? false;
     const exact = Math.floor(this.oneSided() / 2);
-    if (exact < 1 || this.maxDistance <= exact) fail(where, `maxDistance expected > ${exact} (half the one-sided buckets), got ${this.maxDistance}`);
-    const { seed, dtype } = moduleOptions(where, options);
+    if (exact < 1 || this.maxDistance <= exact) fail(site, `maxDistance expected > ${exact} (half the one-sided buckets), got ${this.maxDistance}`);
+    const { seed, dtype } = moduleOptions(site, options);
     // An (N, H) table under Hugging Face T5's name.
     this.weight = this.module('relative_attention_bias', new Embedding(this.buckets, heads, { seed, dtype })).weight;
   }

@@ -80,13 +80,13 @@ function frequencies(R: number, base: number, scaling: RopeScaling | undefined, 
   }
 }
 
-function checkScaling(where: string, s: RopeScaling | undefined): void {
+function checkScaling(site: string, s: RopeScaling | undefined): void {
   if (s === undefined) return;
   if (typeof s !== 'object' || !['linear', 'ntk', 'dynamic', 'yarn', 'llama3'].includes(s.type)) {
-    fail(where, `scaling.type expected 'linear', 'ntk', 'dynamic', 'yarn' or 'llama3', got ${show((s as { type?: unknown })?.type)}`);
+    fail(site, `scaling.type expected 'linear', 'ntk', 'dynamic', 'yarn' or 'llama3', got ${show((s as { type?: unknown })?.type)}`);
   }
-  if (typeof s.factor !== 'number' || !(s.factor >= 1)) fail(where, `scaling.factor expected a number >= 1, got ${show(s.factor)}`);
-  if (s.type === 'dynamic' || s.type === 'yarn' || s.type === 'llama3') positiveInt(where, 'scaling.originalMaxPositions', s.originalMaxPositions);
+  if (typeof s.factor !== 'number' || !(s.factor >= 1)) fail(site, `scaling.factor expected a number >= 1, got ${show(s.factor)}`);
+  if (s.type === 'dynamic' || s.type === 'yarn' || s.type === 'llama3') positiveInt(site, 'scaling.originalMaxPositions', s.originalMaxPositions);
 }
 
 /**
@@ -108,16 +108,16 @@ export class RotaryEmbedding extends Module {
 
   constructor(headDim: number, options: RotaryOptions = {}) {
     super();
-    const where = 'RotaryEmbedding';
-    this.headDim = positiveInt(where, 'headDim', headDim);
-    this.rotaryDim = positiveInt(where, 'rotaryDim', options?.rotaryDim ?? headDim);
-    if (this.rotaryDim % 2 !== 0 || this.rotaryDim > headDim) fail(where, `rotaryDim expected an even number <= headDim (${headDim}), got ${this.rotaryDim}`);
+    const site = 'RotaryEmbedding';
+    this.headDim = positiveInt(site, 'headDim', headDim);
+    this.rotaryDim = positiveInt(site, 'rotaryDim', options?.rotaryDim ?? headDim);
+    if (this.rotaryDim % 2 !== 0 || this.rotaryDim > headDim) fail(site, `rotaryDim expected an even number <= headDim (${headDim}), got ${this.rotaryDim}`);
     this.base = options?.base ?? 10000;
-    if (typeof this.base !== 'number' || !(this.base > 1)) fail(where, `base expected a number > 1, got ${show(this.base)}`);
+    if (typeof this.base !== 'number' || !(this.base > 1)) fail(site, `base expected a number > 1, got ${show(this.base)}`);
     this.layout = options?.layout ?? 'half';
-    if (this.layout !== 'half' && this.layout !== 'interleaved') fail(where, `layout expected 'half' or 'interleaved', got ${show(this.layout)}`);
-    this.maxPositions = positiveInt(where, 'maxPositions', options?.maxPositions ?? 2048);
-    checkScaling(where, options?.scaling);
+    if (this.layout !== 'half' && this.layout !== 'interleaved') fail(site, `layout expected 'half' or 'interleaved', got ${show(this.layout)}`);
+    this.maxPositions = positiveInt(site, 'maxPositions', options?.maxPositions ?? 2048);
+    checkScaling(site, options?.scaling);
     this.scaling = options?.scaling;
   }
 
@@ -173,13 +173,13 @@ export class RotaryEmbedding extends Module {
   forward(x: Tensor, positions?: Tensor): Tensor {
     expectTensor('RotaryEmbedding', 'x', x);
     if (positions !== undefined) expectTensor('RotaryEmbedding', 'positions', positions);
-    const where = 'RotaryEmbedding';
+    const site = 'RotaryEmbedding';
     const D = x.shape[x.rank - 1];
-    if (x.rank < 2 || D !== this.headDim) fail(where, `input expected shape [..., T, ${this.headDim}], got [${x.shape.join(', ')}]`);
+    if (x.rank < 2 || D !== this.headDim) fail(site, `input expected shape [..., T, ${this.headDim}], got [${x.shape.join(', ')}]`);
     const T = x.shape[x.rank - 2];
     const pos = positions ?? iota(T, 'int32');
     if (pos.rank !== 1 || (pos.dtype !== 'int32' && pos.dtype !== 'int64') || (typeof T === 'number' && pos.shape[0] !== T)) {
-      fail(where, `positions expected an int32 tensor of shape [${T}], got ${pos.dtype}[${pos.shape.join(', ')}]`);
+      fail(site, `positions expected an int32 tensor of shape [${T}], got ${pos.dtype}[${pos.shape.join(', ')}]`);
     }
     const dtype = x.dtype === 'float64' ? 'float64' : 'float32';
     const { cos: cosT, sin: sinT } = this.table(this.tableLength(pos), dtype);
@@ -214,11 +214,11 @@ function rotateInterleaved(x: Tensor, cos: Tensor, sin: Tensor, F: number): Tens
 
 /** A helper for tests and users: the angle table's inverse frequencies for the given settings. */
 export function ropeFrequencies(rotaryDim: number, base: number, scaling?: RopeScaling, length = 0): Float64Array {
-  const where = 'ropeFrequencies';
-  if (positiveInt(where, 'rotaryDim', rotaryDim) % 2 !== 0) fail(where, `rotaryDim expected an even number, got ${rotaryDim}`);
-  if (typeof base !== 'number' || !(base > 1)) fail(where, `base expected a number > 1, got ${show(base)}`);
-  checkScaling(where, scaling);
-  if (!Number.isInteger(length) || length < 0) fail(where, `length expected a non-negative integer, got ${show(length)}`);
+  const site = 'ropeFrequencies';
+  if (positiveInt(site, 'rotaryDim', rotaryDim) % 2 !== 0) fail(site, `rotaryDim expected an even number, got ${rotaryDim}`);
+  if (typeof base !== 'number' || !(base > 1)) fail(site, `base expected a number > 1, got ${show(base)}`);
+  checkScaling(site, scaling);
+  if (!Number.isInteger(length) || length < 0) fail(site, `length expected a non-negative integer, got ${show(length)}`);
   return frequencies(rotaryDim, base, scaling, length).inv;
 }
 

@@ -39,11 +39,11 @@ export class AdamW extends Optimizer<AdamWOptions> {
     super(ADAMW_DEFAULTS, options, 'AdamW');
   }
 
-  protected check(o: AdamWOptions, where: string): void {
-    checkNumber(where, 'lr', o.lr, 0);
-    checkBetas(where, o.betas);
-    checkNumber(where, 'eps', o.eps, 0);
-    checkNumber(where, 'weightDecay', o.weightDecay, 0);
+  protected check(o: AdamWOptions, site: string): void {
+    checkNumber(site, 'lr', o.lr, 0);
+    checkBetas(site, o.betas);
+    checkNumber(site, 'eps', o.eps, 0);
+    checkNumber(site, 'weightDecay', o.weightDecay, 0);
   }
 
   // float32 rounds after every operation in the graph form's order, so the

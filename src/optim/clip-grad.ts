@@ -15,12 +15,12 @@ const NORM_EPS = 1e-6;
  * within 1e-6 below it). Returns the norm before clipping.
  */
 export function clipGradNorm(grads: readonly Floats[], maxNorm: number): number {
-  const where = 'clipGradNorm';
-  if (!Array.isArray(grads)) fail(where, `grads expected an array of Float32Array or Float64Array, got ${describe(grads)}`);
-  if (typeof maxNorm !== 'number' || !(maxNorm > 0) || !Number.isFinite(maxNorm)) fail(where, `maxNorm expected a finite number > 0, got ${show(maxNorm)}`);
+  const site = 'clipGradNorm';
+  if (!Array.isArray(grads)) fail(site, `grads expected an array of Float32Array or Float64Array, got ${describe(grads)}`);
+  if (typeof maxNorm !== 'number' || !(maxNorm > 0) || !Number.isFinite(maxNorm)) fail(site, `maxNorm expected a finite number > 0, got ${show(maxNorm)}`);
   let squares = 0;
   grads.forEach((g, i) => {
-    if (!(g instanceof Float32Array || g instanceof Float64Array)) fail(where, `grads[${i}] expected a Float32Array or Float64Array, got ${describe(g)}`);
+    if (!(g instanceof Float32Array || g instanceof Float64Array)) fail(site, `grads[${i}] expected a Float32Array or Float64Array, got ${describe(g)}`);
     for (let j = 0; j < g.length; j++) squares += g[j] * g[j];
   });
   const norm = Math.sqrt(squares);

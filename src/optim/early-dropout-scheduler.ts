@@ -49,21 +49,21 @@ export class EarlyDropoutScheduler {
   readonly cutoffStep: number;
 
   constructor(options: EarlyDropoutOptions) {
-    const where = 'EarlyDropoutScheduler';
-    if (typeof options !== 'object' || options === null) fail(where, `options expected { p, totalSteps, ... }, got ${show(options)}`);
+    const site = 'EarlyDropoutScheduler';
+    if (typeof options !== 'object' || options === null) fail(site, `options expected { p, totalSteps, ... }, got ${show(options)}`);
     const { p, totalSteps, mode = 'early', decay = 'linear', cutoff, cutoffStep } = options;
-    if (typeof p !== 'number' || !(p >= 0 && p < 1)) fail(where, `p expected a number in [0, 1), got ${show(p)}`);
-    if (!Number.isInteger(totalSteps) || totalSteps < 1) fail(where, `totalSteps expected an integer >= 1, got ${show(totalSteps)}`);
-    if (!['early', 'late', 'standard'].includes(mode)) fail(where, `mode expected 'early', 'late' or 'standard', got ${show(mode)}`);
-    if (!['constant', 'linear', 'cosine'].includes(decay)) fail(where, `decay expected 'constant', 'linear' or 'cosine', got ${show(decay)}`);
-    if (cutoff !== undefined && cutoffStep !== undefined) fail(where, `cutoff expected alone, got both cutoff (${cutoff}) and cutoffStep (${cutoffStep})`);
-    if (cutoff !== undefined && !(typeof cutoff === 'number' && cutoff >= 0 && cutoff <= 1)) fail(where, `cutoff expected a fraction in [0, 1], got ${show(cutoff)}`);
-    if (cutoffStep !== undefined && !(Number.isInteger(cutoffStep) && cutoffStep >= 0)) fail(where, `cutoffStep expected a non-negative integer, got ${show(cutoffStep)}`);
+    if (typeof p !== 'number' || !(p >= 0 && p < 1)) fail(site, `p expected a number in [0, 1), got ${show(p)}`);
+    if (!Number.isInteger(totalSteps) || totalSteps < 1) fail(site, `totalSteps expected an integer >= 1, got ${show(totalSteps)}`);
+    if (!['early', 'late', 'standard'].includes(mode)) fail(site, `mode expected 'early', 'late' or 'standard', got ${show(mode)}`);
+    if (!['constant', 'linear', 'cosine'].includes(decay)) fail(site, `decay expected 'constant', 'linear' or 'cosine', got ${show(decay)}`);
+    if (cutoff !== undefined && cutoffStep !== undefined) fail(site, `cutoff expected alone, got both cutoff (${cutoff}) and cutoffStep (${cutoffStep})`);
+    if (cutoff !== undefined && !(typeof cutoff === 'number' && cutoff >= 0 && cutoff <= 1)) fail(site, `cutoff expected a fraction in [0, 1], got ${show(cutoff)}`);
+    if (cutoffStep !== undefined && !(Number.isInteger(cutoffStep) && cutoffStep >= 0)) fail(site, `cutoffStep expected a non-negative integer, got ${show(cutoffStep)}`);
     this.p = p;
     this.totalSteps = totalSteps;
     this.mode = mode;
     this.decay = decay;
-    if (cutoffStep !== undefined && cutoffStep > totalSteps) fail(where, `cutoffStep expected at most totalSteps (${totalSteps}), got ${cutoffStep}`);
+    if (cutoffStep !== undefined && cutoffStep > totalSteps) fail(site, `cutoffStep expected at most totalSteps (${totalSteps}), got ${cutoffStep}`);
     this.cutoffStep = cutoffStep ?? Math.round((cutoff ?? 0.2) * totalSteps);
   }
 

@@ -67,12 +67,12 @@ export class Lion extends Optimizer<LionOptions> {
     super(LION_DEFAULTS, options, 'Lion');
   }
 
-  protected check(o: LionOptions, where: string): void {
-    checkNumber(where, 'lr', o.lr, 0);
-    checkBetas(where, o.betas);
-    checkNumber(where, 'weightDecay', o.weightDecay, 0);
-    if (typeof o.cautious !== 'boolean') fail(where, `cautious expected a boolean, got ${typeof o.cautious}`);
-    checkNumber(where, 'cautiousFactor', o.cautiousFactor, 0, 1, true);
+  protected check(o: LionOptions, site: string): void {
+    checkNumber(site, 'lr', o.lr, 0);
+    checkBetas(site, o.betas);
+    checkNumber(site, 'weightDecay', o.weightDecay, 0);
+    if (typeof o.cautious !== 'boolean') fail(site, `cautious expected a boolean, got ${typeof o.cautious}`);
+    checkNumber(site, 'cautiousFactor', o.cautiousFactor, 0, 1, true);
   }
 
   protected update(p: Floats, g: Floats, [m]: Floats[], o: LionOptions & { lrScale: number }, lr: number): void {

@@ -69,18 +69,18 @@ export interface GraphOptimizer {
 }
 
 /** Checks [beta1, beta2]: two numbers in [0, 1). */
-export function checkBetas(where: string, betas: unknown): void {
-  if (!Array.isArray(betas) || betas.length !== 2) fail(where, `betas expected [beta1, beta2], got ${show(betas)}`);
-  checkNumber(where, 'betas[0]', betas[0], 0, 1);
-  checkNumber(where, 'betas[1]', betas[1], 0, 1);
+export function checkBetas(site: string, betas: unknown): void {
+  if (!Array.isArray(betas) || betas.length !== 2) fail(site, `betas expected [beta1, beta2], got ${show(betas)}`);
+  checkNumber(site, 'betas[0]', betas[0], 0, 1);
+  checkNumber(site, 'betas[1]', betas[1], 0, 1);
 }
 
 /** Checks a number option: finite, at least `min`, below `max` (or at most, when `maxInclusive`). */
-export function checkNumber(where: string, name: string, v: unknown, min: number, max: number = Infinity, maxInclusive: boolean = false): number {
+export function checkNumber(site: string, name: string, v: unknown, min: number, max: number = Infinity, maxInclusive: boolean = false): number {
   const ok = typeof v === 'number' && Number.isFinite(v) && v >= min && (maxInclusive ? v <= max : v < max);
   if (!ok) {
     const range = max === Infinity ? `>= ${min}` : `in [${min}, ${max}${maxInclusive ? ']' : ')'}`;
-    fail(where, `${name} expected a finite number ${range}, got ${show(v)}`);
+    fail(site, `${name} expected a finite number ${range}, got ${show(v)}`);
   }
   return v as number;
 }
@@ -108,9 +108,9 @@ function frozenCopy<O extends object>(o: O): Readonly<O> {
 }
 
 /** Rejects option names outside `known`: a misspelt option must not be silently ignored. */
-export function checkKeys(where: string, what: string, options: object, known: readonly string[]): void {
+export function checkKeys(site: string, what: string, options: object, known: readonly string[]): void {
   const unknown = Object.keys(options).filter((k) => !known.includes(k));
-  if (unknown.length) fail(where, `${what} expected only ${known.join(', ')}, got unknown ${unknown.map((k) => `'${k}'`).join(', ')}`);
+  if (unknown.length) fail(site, `${what} expected only ${known.join(', ')}, got unknown ${unknown.map((k) => `'${k}'`).join(', ')}`);
 }
 
 /**
@@ -139,35 +139,35 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
   private steps = 0;
 
   /** Merges `options` over `template` (unknown names are errors) and checks the result and the groups. */
-  protected constructor(template: Readonly<O>, options: Partial<O> & { groups?: readonly ParamGroup<O>[] } | undefined, where: string) {
+  protected constructor(template: Readonly<O>, options: Partial<O> & { groups?: readonly ParamGroup<O>[] } | undefined, site: string) {
     const o: Partial<O> & { groups?: readonly ParamGroup<O>[] } = options ?? {};
-    if (typeof o !== 'object') fail(where, `options expected an object, got ${show(o)}`);
-    checkKeys(where, 'options', o, [...Object.keys(template), 'groups']);
+    if (typeof o !== 'object') fail(site, `options expected an object, got ${show(o)}`);
+    checkKeys(site, 'options', o, [...Object.keys(template), 'groups']);
     const defaults = { ...template } as O;
     for (const key of Object.keys(template) as (keyof O)[]) {
       if (o[key] !== undefined) defaults[key] = o[key] as O[keyof O];
     }
     const groups = o.groups;
     this.defaults = frozenCopy(defaults);
-    this.check(defaults, where);
-    if (groups !== undefined && !Array.isArray(groups)) fail(where, `groups expected an array, got ${describe(groups)}`);
+    this.check(defaults, site);
+    if (groups !== undefined && !Array.isArray(groups)) fail(site, `groups expected an array, got ${describe(groups)}`);
     const seen = new Set<number>();
     (groups ?? []).forEach((g, k) => {
-      if (typeof g !== 'object' || g === null || !Array.isArray(g.params)) fail(where, `groups[${k}].params expected an array of parameter indices, got ${describe(g?.params)}`);
+      if (typeof g !== 'object' || g === null || !Array.isArray(g.params)) fail(site, `groups[${k}].params expected an array of parameter indices, got ${describe(g?.params)}`);
       g.params.forEach((i: number) => {
-        if (!Number.isInteger(i) || i < 0) fail(where, `groups[${k}].params expected non-negative integers, got ${show(i)}`);
-        if (seen.has(i)) fail(where, `groups expected each parameter in at most one group, got parameter ${i} twice`);
+        if (!Number.isInteger(i) || i < 0) fail(site, `groups[${k}].params expected non-negative integers, got ${show(i)}`);
+        if (seen.has(i)) fail(site, `groups expected each parameter in at most one group, got parameter ${i} twice`);
         seen.add(i);
       });
-      checkKeys(where, `groups[${k}]`, g, [...Object.keys(defaults), 'params', 'lrScale']);
-      this.check(this.resolve(g), where);
-      if (g.lrScale !== undefined) checkNumber(where, `groups[${k}].lrScale`, g.lrScale, 0);
+      checkKeys(site, `groups[${k}]`, g, [...Object.keys(defaults), 'params', 'lrScale']);
+      this.check(this.resolve(g), site);
+      if (g.lrScale !== undefined) checkNumber(site, `groups[${k}].lrScale`, g.lrScale, 0);
     });
     this.groups = groups ?? [];
   }
 
   /** Validates a full set of options; throws naming `where`. */
-  protected abstract check(options: O, where: string): void;
+  protected abstract check(options: O, site: string): void;
 
   /**
    * Updates one parameter in place from its gradient and state buffers.
@@ -200,22 +200,22 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
    * neither the parameters nor the state.
    */
   step(params: readonly Floats[], grads: readonly Floats[], options?: StepOptions): void {
-    const where = `${this.name}.step`;
-    const lr = checkNumber(where, 'lr', options?.lr ?? this.defaults.lr, 0);
-    if (!Array.isArray(params) || !Array.isArray(grads)) fail(where, `params and grads expected arrays, got ${describe(params)} and ${describe(grads)}`);
-    if (params.length !== grads.length) fail(where, `grads expected one per parameter (${params.length}), got ${grads.length}`);
-    if (this.buffers && this.buffers.length !== params.length) fail(where, `params expected ${this.buffers.length} arrays as in the optimizer's state, got ${params.length}`);
+    const site = `${this.name}.step`;
+    const lr = checkNumber(site, 'lr', options?.lr ?? this.defaults.lr, 0);
+    if (!Array.isArray(params) || !Array.isArray(grads)) fail(site, `params and grads expected arrays, got ${describe(params)} and ${describe(grads)}`);
+    if (params.length !== grads.length) fail(site, `grads expected one per parameter (${params.length}), got ${grads.length}`);
+    if (this.buffers && this.buffers.length !== params.length) fail(site, `params expected ${this.buffers.length} arrays as in the optimizer's state, got ${params.length}`);
     const top = Math.max(-1, ...this.groups.flatMap((g) => g.params));
-    if (top >= params.length) fail(where, `groups expected parameter indices below ${params.length}, got ${top}`);
+    if (top >= params.length) fail(site, `groups expected parameter indices below ${params.length}, got ${top}`);
     params.forEach((p, i) => {
       const g = grads[i];
-      if (!(p instanceof Float32Array || p instanceof Float64Array)) fail(where, `params[${i}] expected a Float32Array or Float64Array, got ${describe(p)}`);
-      if (!g || g.constructor !== p.constructor || g.length !== p.length) fail(where, `grads[${i}] expected a ${p.constructor.name} of length ${p.length}, got ${describe(g)}`);
+      if (!(p instanceof Float32Array || p instanceof Float64Array)) fail(site, `params[${i}] expected a Float32Array or Float64Array, got ${describe(p)}`);
+      if (!g || g.constructor !== p.constructor || g.length !== p.length) fail(site, `grads[${i}] expected a ${p.constructor.name} of length ${p.length}, got ${describe(g)}`);
       const bad = firstNonFinite(g);
-      if (bad >= 0) fail(where, `grads[${i}] expected finite values, got ${g[bad]} at index ${bad}`);
+      if (bad >= 0) fail(site, `grads[${i}] expected finite values, got ${g[bad]} at index ${bad}`);
       const b = this.buffers?.[i];
       if (this.buffers && (!b || b[0].length !== p.length || b[0].constructor !== p.constructor)) {
-        fail(where, `params[${i}] expected a ${b?.[0].constructor.name} of length ${b?.[0].length} as in the optimizer's state, got ${describe(p)}`);
+        fail(site, `params[${i}] expected a ${b?.[0].constructor.name} of length ${b?.[0].length} as in the optimizer's state, got ${describe(p)}`);
       }
     });
     this.buffers ??= params.map((p) => this.slots.map(() => new (p.constructor as new (n: number) => Floats)(p.length)));
@@ -233,15 +233,15 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
 
   /** Restores a state from `state()`; it is checked whole before anything changes. */
   loadState(state: OptimizerState): void {
-    const where = `${this.name}.loadState`;
-    if (typeof state !== 'object' || state === null) fail(where, `state expected an object from state(), got ${describe(state)}`);
-    if (state.name !== this.name) fail(where, `state expected one saved by ${this.name}, got ${show(state.name)}`);
-    if (!Number.isInteger(state.step) || state.step < 0) fail(where, `step expected a non-negative integer, got ${show(state.step)}`);
-    if (!Array.isArray(state.buffers)) fail(where, `buffers expected an array, got ${describe(state.buffers)}`);
+    const site = `${this.name}.loadState`;
+    if (typeof state !== 'object' || state === null) fail(site, `state expected an object from state(), got ${describe(state)}`);
+    if (state.name !== this.name) fail(site, `state expected one saved by ${this.name}, got ${show(state.name)}`);
+    if (!Number.isInteger(state.step) || state.step < 0) fail(site, `step expected a non-negative integer, got ${show(state.step)}`);
+    if (!Array.isArray(state.buffers)) fail(site, `buffers expected an array, got ${describe(state.buffers)}`);
     state.buffers.forEach((b, i) => {
       const ok = Array.isArray(b) && b.length === this.slots.length
         && b.every((x: unknown) => (x instanceof Float32Array || x instanceof Float64Array) && x.length === b[0].length && x.constructor === b[0].constructor);
-      if (!ok) fail(where, `buffers[${i}] expected ${this.slots.length} equal-length float arrays (${this.slots.join(', ')}), got ${describe(b)}`);
+      if (!ok) fail(site, `buffers[${i}] expected ${this.slots.length} equal-length float arrays (${this.slots.join(', ')}), got ${describe(b)}`);
     });
     this.steps = state.step;
     this.buffers = state.buffers.length ? state.buffers.map((b) => b.map((x: Floats) => x.slice())) : undefined;

@@ -3,21 +3,21 @@ import { fail, show } from '../core/errors.js';
 /** A learning-rate schedule: a pure function from the 0-based step to the lr for that step. */
 export type Schedule = (step: number) => number;
 
-function checkStep(where: string, step: number): void {
-  if (!Number.isInteger(step) || step < 0) fail(where, `step expected a non-negative integer, got ${show(step)}`);
+function checkStep(site: string, step: number): void {
+  if (!Number.isInteger(step) || step < 0) fail(site, `step expected a non-negative integer, got ${show(step)}`);
 }
 
-function checkNonNegative(where: string, name: string, v: unknown, integer = false): number {
+function checkNonNegative(site: string, name: string, v: unknown, integer = false): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
-    fail(where, `${name} expected a ${integer ? 'non-negative integer' : 'finite number >= 0'}, got ${show(v)}`);
+    fail(site, `${name} expected a ${integer ? 'non-negative integer' : 'finite number >= 0'}, got ${show(v)}`);
   }
   return v;
 }
 
-function constant(where: string, lr: number): Schedule {
-  checkNonNegative(where, 'lr', lr);
+function constant(site: string, lr: number): Schedule {
+  checkNonNegative(site, 'lr', lr);
   return (step) => {
-    checkStep(where, step);
+    checkStep(site, step);
     return lr;
   };
 }
@@ -35,13 +35,13 @@ export interface DecayOptions {
   steps: number;
 }
 
-function decay(where: string, o: DecayOptions, shape: (progress: number) => number): Schedule {
-  if (typeof o !== 'object' || o === null) fail(where, `options expected { from, to?, steps }, got ${show(o)}`);
-  const from = checkNonNegative(where, 'from', o.from);
-  const to = checkNonNegative(where, 'to', o.to ?? 0);
-  const steps = checkNonNegative(where, 'steps', o.steps, true);
+function decay(site: string, o: DecayOptions, shape: (progress: number) => number): Schedule {
+  if (typeof o !== 'object' || o === null) fail(site, `options expected { from, to?, steps }, got ${show(o)}`);
+  const from = checkNonNegative(site, 'from', o.from);
+  const to = checkNonNegative(site, 'to', o.to ?? 0);
+  const steps = checkNonNegative(site, 'steps', o.steps, true);
   return (step) => {
-    checkStep(where, step);
+    checkStep(site, step);
     if (step >= steps) return to;
     return to + (from - to) * shape(step / steps);
   };
@@ -60,10 +60,10 @@ export function cosineDecay(options: DecayOptions): Schedule {
   return decay('cosineDecay', options, cosineShape);
 }
 
-function warmup(where: string, warmupSteps: number, inner: Schedule, peak: number): Schedule {
-  checkNonNegative(where, 'warmupSteps', warmupSteps, true);
+function warmup(site: string, warmupSteps: number, inner: Schedule, peak: number): Schedule {
+  checkNonNegative(site, 'warmupSteps', warmupSteps, true);
   return (step) => {
-    checkStep(where, step);
+    checkStep(site, step);
     return step < warmupSteps ? (peak * step) / warmupSteps : inner(step - warmupSteps);
   };
 }
@@ -91,15 +91,15 @@ export interface WarmupScheduleOptions {
   finalLr?: number;
 }
 
-function warmupThen(where: string, o: WarmupScheduleOptions, shape: (progress: number) => number): Schedule {
-  if (typeof o !== 'object' || o === null) fail(where, `options expected { peakLr, warmupSteps?, totalSteps, finalLr? }, got ${show(o)}`);
-  const w = checkNonNegative(where, 'warmupSteps', o.warmupSteps ?? 0, true);
-  const total = checkNonNegative(where, 'totalSteps', o.totalSteps, true);
-  if (total < 1 || w > total) fail(where, `totalSteps expected an integer >= max(1, warmupSteps = ${w}), got ${show(o.totalSteps)}`);
-  const peak = checkNonNegative(where, 'peakLr', o.peakLr);
-  const final = checkNonNegative(where, 'finalLr', o.finalLr ?? 0);
+function warmupThen(site: string, o: WarmupScheduleOptions, shape: (progress: number) => number): Schedule {
+  if (typeof o !== 'object' || o === null) fail(site, `options expected { peakLr, warmupSteps?, totalSteps, finalLr? }, got ${show(o)}`);
+  const w = checkNonNegative(site, 'warmupSteps', o.warmupSteps ?? 0, true);
+  const total = checkNonNegative(site, 'totalSteps', o.totalSteps, true);
+  if (total < 1 || w > total) fail(site, `totalSteps expected an integer >= max(1, warmupSteps = ${w}), got ${show(o.totalSteps)}`);
+  const peak = checkNonNegative(site, 'peakLr', o.peakLr);
+  const final = checkNonNegative(site, 'finalLr', o.finalLr ?? 0);
   // The warmup ramps to peakLr itself, so a schedule that is all warmup still reaches it.
-  return warmup(where, w, decay(where, { from: peak, to: final, steps: total - w }, shape), peak);
+  return warmup(site, w, decay(site, { from: peak, to: final, steps: total - w }, shape), peak);
 }
 
 /**
@@ -126,8 +126,8 @@ export function cosineWithWarmup(options: WarmupScheduleOptions): Schedule {
 
 /** Linear warmup to `peakLr`, then constant. */
 export function constantWithWarmup(options: Omit<WarmupScheduleOptions, 'totalSteps' | 'finalLr'>): Schedule {
-  const where = 'constantWithWarmup';
-  if (typeof options !== 'object' || options === null) fail(where, `options expected { peakLr, warmupSteps? }, got ${show(options)}`);
-  const peak = checkNonNegative(where, 'peakLr', options.peakLr);
-  return warmup(where, checkNonNegative(where, 'warmupSteps', options.warmupSteps ?? 0, true), constant(where, peak), peak);
+  const site = 'constantWithWarmup';
+  if (typeof options !== 'object' || options === null) fail(site, `options expected { peakLr, warmupSteps? }, got ${show(options)}`);
+  const peak = checkNonNegative(site, 'peakLr', options.peakLr);
+  return warmup(site, checkNonNegative(site, 'warmupSteps', options.warmupSteps ?? 0, true), constant(site, peak), peak);
 }

@@ -45,8 +45,8 @@ export interface DecodeStep {
 }
 
 /** Traces `model`'s decoding step in eval mode (dropout off); the model's mode is restored after. */
-export function decodeStep(where: string, model: unknown, options: DecodeStepOptions): DecodeStep {
-  const lm = expectLanguageModel(where, model);
+export function decodeStep(site: string, model: unknown, options: DecodeStepOptions): DecodeStep {
+  const lm = expectLanguageModel(site, model);
   const layout = lm.cacheLayout;
   const named = options.parameters === 'inputs' ? lm.namedParameters() : [];
   const cacheNames = layout.flatMap((_, i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`]);
@@ -65,7 +65,7 @@ export function decodeStep(where: string, model: unknown, options: DecodeStepOpt
       const forward = (): { logits: Tensor; cache: KvCache[] } => lm.forward(ids, { positions, cache });
       const out = named.length ? lm.withParameters(rest.slice(2 * layout.length), forward) : forward();
       if (!Array.isArray(out?.cache) || out.cache.length !== layout.length) {
-        fail(where, `model.forward expected to return one cache per cacheLayout entry (${layout.length}), got ${describe(out?.cache)}`);
+        fail(site, `model.forward expected to return one cache per cacheLayout entry (${layout.length}), got ${describe(out?.cache)}`);
       }
       return [out.logits, ...out.cache.flatMap((c) => [c.key, c.value])];
     }, specs);

@@ -74,15 +74,15 @@ export class TextGenerator {
   }
 
   private async generateNow(prompt: ArrayLike<number>, options: GenerateOptions): Promise<Generation> {
-    const where = 'TextGenerator.generate';
+    const site = 'TextGenerator.generate';
     const { vocab, maxPositions, cacheLayout } = this.model;
     const ids = Array.from(prompt ?? [], Number);
-    if (ids.length === 0 || ids.some((t) => !Number.isInteger(t) || t < 0 || t >= vocab)) fail(where, `prompt expected a non-empty list of token ids in [0, ${vocab - 1}], got ${show(prompt)}`);
+    if (ids.length === 0 || ids.some((t) => !Number.isInteger(t) || t < 0 || t >= vocab)) fail(site, `prompt expected a non-empty list of token ids in [0, ${vocab - 1}], got ${show(prompt)}`);
     const { maxNewTokens, temperature = 0, topK = vocab, seed = 0, stopToken } = options ?? ({} as GenerateOptions);
-    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) fail(where, `maxNewTokens expected a non-negative integer, got ${show(maxNewTokens)}`);
-    if (ids.length + maxNewTokens > maxPositions) fail(where, `prompt and new tokens expected at most maxPositions (${maxPositions}), got ${ids.length} + ${maxNewTokens}`);
-    if (typeof temperature !== 'number' || !(temperature >= 0) || !Number.isFinite(temperature)) fail(where, `temperature expected a finite number >= 0, got ${show(temperature)}`);
-    if (!Number.isInteger(topK) || topK < 1) fail(where, `topK expected a positive integer, got ${show(topK)}`);
+    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) fail(site, `maxNewTokens expected a non-negative integer, got ${show(maxNewTokens)}`);
+    if (ids.length + maxNewTokens > maxPositions) fail(site, `prompt and new tokens expected at most maxPositions (${maxPositions}), got ${ids.length} + ${maxNewTokens}`);
+    if (typeof temperature !== 'number' || !(temperature >= 0) || !Number.isFinite(temperature)) fail(site, `temperature expected a finite number >= 0, got ${show(temperature)}`);
+    if (!Number.isInteger(topK) || topK < 1) fail(site, `topK expected a positive integer, got ${show(topK)}`);
     let cache: Tensor[] = cacheLayout.flatMap(({ kvHeads, headDim, dtype }) => [0, 1].map(() => new Tensor([1, kvHeads, 0, headDim], dtype, allocate(dtype, 0))));
     let input = ids;
     let position = 0;

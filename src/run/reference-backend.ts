@@ -13,13 +13,13 @@ import { Tensor } from '../trace/tensor.js';
 /** Compiles a graph for the reference interpreter; runs synchronously underneath. */
 export function compileReference(graph: Graph): Executable & { runSync(feeds: Feeds): Tensor[] } {
   if (!(graph instanceof Graph)) fail('reference.compile', `graph expected a Graph (from trace or vjp), got ${describe(graph)}`);
-  const where = 'reference.run';
+  const site = 'reference.run';
   let disposed = false;
   const runSync = (feeds: Feeds): Tensor[] => {
-    if (disposed) fail(where, 'expected a live executable, got one already disposed');
-    const tensors = orderFeeds(where, graph, feeds);
-    const buffers = tensors.map((t) => ({ data: t._data!, shape: t.shape as readonly number[], dtype: t.dtype }));
-    return runGraph(where, graph, buffers).map((b) => new Tensor(b.shape, b.dtype, b.data));
+    if (disposed) fail(site, 'expected a live executable, got one already disposed');
+    const tensors = orderFeeds(site, graph, feeds);
+    const buffers = tensors.map((t) => ({ data: t._data, shape: t.shape as readonly number[], dtype: t.dtype }));
+    return runGraph(site, graph, buffers).map((b) => new Tensor(b.shape, b.dtype, b.data));
   };
   return {
     graph,

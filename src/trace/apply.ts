@@ -5,12 +5,12 @@ import { evaluatePrimitive } from '../ir/evaluate.js';
 import { fail, show } from '../core/errors.js';
 import { describe } from '../core/dtype.js';
 import { isStatic, type Shape } from '../core/shape.js';
-import { Tensor } from './tensor.js';
+import { isEager, Tensor } from './tensor.js';
 import { currentTrace, type TraceState } from './trace-state.js';
 
 /** Checks that an argument is a Tensor, naming the op and argument otherwise. */
-export function expectTensor(where: string, arg: string, value: unknown): Tensor {
-  if (!(value instanceof Tensor)) fail(where, `${arg} expected a Tensor, got ${describe(value)}`);
+export function expectTensor(site: string, arg: string, value: unknown): Tensor {
+  if (!(value instanceof Tensor)) fail(site, `${arg} expected a Tensor, got ${describe(value)}`);
   return value;
 }
 
@@ -21,16 +21,18 @@ function hasSymbols(attrs: object): boolean {
 }
 
 /** The node standing for `t` in `state`: its own node, or a constant lifted from eager data. */
-export function nodeIn(where: string, state: TraceState, t: Tensor): Node {
+export function nodeIn(site: string, state: TraceState, t: Tensor): Node {
   if (t._node) {
     if (t._trace !== state) {
-      fail(where, 'a traced tensor expected from the current trace, got one from another trace (a composite body may use only its own inputs)');
+      fail(site, 'a traced tensor expected from the current trace, got one from another trace (a composite body may use only its own inputs)');
     }
     return t._node;
   }
   let node = state.lifted.get(t);
   if (!node) {
-    const data = t._data!;
+    // Not traced (no node), so eager: a tensor is one or the other.
+    if (!isEager(t)) fail(site, `expected an eager or a traced tensor, got ${describe(t)}`);
+    const data = t._data;
     const constant: PrimitiveNode<'constant'> = {
       kind: 'primitive', op: 'constant', id: state.id(), inputs: [], shape: t.shape, dtype: t.dtype,
       attrs: { value: data, shape: t.shape as readonly number[] },
@@ -46,21 +48,21 @@ export function nodeIn(where: string, state: TraceState, t: Tensor): Node {
  * input is traced or a dim is symbolic) or computes it eagerly on the
  * reference kernels otherwise. `where` is the public op name for errors.
  */
-export function apply<P extends Primitive>(op: P, inputs: readonly Tensor[], attrs: PrimitiveAttrs[P], where: string = op): Tensor {
-  inputs.forEach((t, i) => expectTensor(where, `input ${i}`, t));
+export function apply<P extends Primitive>(op: P, inputs: readonly Tensor[], attrs: PrimitiveAttrs[P], site: string = op): Tensor {
+  inputs.forEach((t, i) => expectTensor(site, `input ${i}`, t));
   const state = currentTrace();
   if (state && (inputs.some((t) => t.isTraced) || hasSymbols(attrs))) {
-    const meta = infer(op, where, inputs, attrs);
+    const meta = infer(op, site, inputs, attrs);
     // Inputs first: lifting a constant takes an id, and ids must stay topological.
-    const nodes = inputs.map((t) => nodeIn(where, state, t));
+    const nodes = inputs.map((t) => nodeIn(site, state, t));
     const node: PrimitiveNode<P> = { kind: 'primitive', op, id: state.id(), inputs: nodes, attrs, shape: meta.shape, dtype: meta.dtype };
     return new Tensor(meta.shape, meta.dtype, undefined, node, state);
   }
   if (hasSymbols(attrs)) {
-    fail(where, `symbolic dimensions expected only inside trace(), got ${show(attrs)} outside one`);
+    fail(site, `symbolic dimensions expected only inside trace(), got ${show(attrs)} outside one`);
   }
-  const out = evaluatePrimitive(op, where, inputs.map((t) => {
-    if (!t._data) fail(where, 'a traced tensor was used after its trace ended');
+  const out = evaluatePrimitive(op, site, inputs.map((t) => {
+    if (!t._data) fail(site, 'a traced tensor was used after its trace ended');
     return { data: t._data, shape: t.shape as readonly number[], dtype: t.dtype };
   }), attrs);
   return new Tensor(out.shape, out.dtype, out.data);

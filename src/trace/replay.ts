@@ -19,14 +19,14 @@ export type TapeEntry =
  * carry a custom VJP, so autodiff sees exactly the ops it must differentiate.
  */
 export function callGraph(graph: Graph, inputs: readonly Tensor[], tape?: TapeEntry[]): Tensor[] {
-  const where = 'callGraph';
-  if (inputs.length !== graph.inputs.length) fail(where, `expected ${graph.inputs.length} inputs, got ${inputs.length}`);
+  const site = 'callGraph';
+  if (inputs.length !== graph.inputs.length) fail(site, `expected ${graph.inputs.length} inputs, got ${inputs.length}`);
   const env = new Map<Node, Tensor>();
   graph.inputs.forEach((n, i) => {
-    const t = expectTensor(where, `inputs[${i}]`, inputs[i]);
+    const t = expectTensor(site, `inputs[${i}]`, inputs[i]);
     const fits = t.rank === n.shape.length && n.shape.every((d, k) => typeof d !== 'number' || typeof t.shape[k] !== 'number' || d === t.shape[k]);
     if (t.dtype !== n.dtype || !fits) {
-      fail(where, `input '${n.name}' expected ${n.dtype}${formatShape(n.shape)}, got ${t.dtype}${formatShape(t.shape)}`);
+      fail(site, `input '${n.name}' expected ${n.dtype}${formatShape(n.shape)}, got ${t.dtype}${formatShape(t.shape)}`);
     }
     env.set(n, t);
   });

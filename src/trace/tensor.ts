@@ -77,8 +77,8 @@ export class Tensor {
     return this._data.length <= 64 ? `${head}, ${JSON.stringify(this.toArray(), (_k, v) => (typeof v === 'bigint' ? String(v) : v))})` : `${head})`;
   }
 
-  private eager(where: string): TypedArray {
-    if (!this._data) fail(`Tensor.${where}`, 'expected an eager tensor, got a traced one (it has no data until the compiled graph runs)');
+  private eager(site: string): TypedArray {
+    if (!this._data) fail(`Tensor.${site}`, 'expected an eager tensor, got a traced one (it has no data until the compiled graph runs)');
     return this._data;
   }
 }
@@ -104,18 +104,18 @@ export interface TensorOptions {
  * ```
  */
 export function tensor(values: NestedArray | TypedArray, options?: TensorOptions): Tensor {
-  const where = 'tensor';
+  const site = 'tensor';
   options ??= {};
-  if (typeof options !== 'object') fail(where, `options expected { shape?, dtype? }, got ${describe(options)}`);
+  if (typeof options !== 'object') fail(site, `options expected { shape?, dtype? }, got ${describe(options)}`);
   if (options.dtype !== undefined && !isDType(options.dtype)) {
-    fail(where, `dtype expected float32, float64, int32, int64 or bool, got ${describe(options.dtype)}`);
+    fail(site, `dtype expected float32, float64, int32, int64 or bool, got ${describe(options.dtype)}`);
   }
   let flat: ArrayLike<number>;
   let nested: number[] = [];
   let dtype = options.dtype;
   let bigints: bigint[] | null = null;
   if (ArrayBuffer.isView(values)) {
-    const from = dtypeOfArray(where, values);
+    const from = dtypeOfArray(site, values);
     dtype ??= from;
     flat = toNumbers(values as TypedArray);
     nested = [flat.length];
@@ -127,10 +127,10 @@ export function tensor(values: NestedArray | TypedArray, options?: TensorOptions
     let sawBig = false;
     const walk = (v: NestedArray, axis: number): void => {
       if (Array.isArray(v)) {
-        if (v.length !== nested[axis]) fail(where, `values expected a rectangular nested array of shape ${formatShape(nested)}, got a row of length ${v.length} at depth ${axis}`);
+        if (v.length !== nested[axis]) fail(site, `values expected a rectangular nested array of shape ${formatShape(nested)}, got a row of length ${v.length} at depth ${axis}`);
         v.forEach((e) => walk(e, axis + 1));
       } else if (axis !== nested.length) {
-        fail(where, `values expected a rectangular nested array of shape ${formatShape(nested)}, got a number at depth ${axis}`);
+        fail(site, `values expected a rectangular nested array of shape ${formatShape(nested)}, got a number at depth ${axis}`);
       } else if (typeof v === 'boolean') {
         sawBool = true;
         collected.push(v ? 1 : 0);
@@ -139,7 +139,7 @@ export function tensor(values: NestedArray | TypedArray, options?: TensorOptions
         collected.push(Number(v));
         raw.push(v);
       } else {
-        fail(where, `values expected numbers or booleans, got ${describe(v)}`);
+        fail(site, `values expected numbers or booleans, got ${describe(v)}`);
       }
     };
     walk(values, 0);
@@ -148,13 +148,13 @@ export function tensor(values: NestedArray | TypedArray, options?: TensorOptions
     dtype ??= sawBool ? 'bool' : sawBig ? 'int64' : 'float32';
     if (dtype === 'int64' && sawBig && !sawBool) bigints = raw.map((v) => (typeof v === 'bigint' ? v : BigInt(Number.isFinite(v) ? Math.trunc(v) : 0)));
   }
-  const shape = options.shape ? (checkShape(where, 'shape', options.shape) as number[]) : nested;
-  if (!shape.every((d) => typeof d === 'number')) fail(where, `shape expected numbers for an eager tensor, got ${formatShape(shape)}`);
+  const shape = options.shape ? (checkShape(site, 'shape', options.shape) as number[]) : nested;
+  if (!shape.every((d) => typeof d === 'number')) fail(site, `shape expected numbers for an eager tensor, got ${formatShape(shape)}`);
   if (sizeOf(shape) !== flat.length) {
-    fail(where, `values expected ${sizeOf(shape)} elements for shape ${formatShape(shape)}, got ${flat.length}`);
+    fail(site, `values expected ${sizeOf(shape)} elements for shape ${formatShape(shape)}, got ${flat.length}`);
   }
   // A typed array of the target dtype is copied as is: int64 stays exact beyond 2^53.
-  const data = ArrayBuffer.isView(values) && dtypeOfArray(where, values) === dtype
+  const data = ArrayBuffer.isView(values) && dtypeOfArray(site, values) === dtype
     ? (values as TypedArray).slice()
     : bigints ? BigInt64Array.from(bigints, (v) => BigInt.asIntN(64, v)) : fromNumbers(dtype, flat);
   return new Tensor(shape, dtype, data);
@@ -177,11 +177,11 @@ export function scalar(value: number | boolean, dtype?: DType): Tensor {
 
 /** A tensor of `shape` filled with `value`. */
 export function full(shape: readonly number[], value: number, dtype: DType = 'float32'): Tensor {
-  const where = 'full';
-  if (!isStatic(checkShape(where, 'shape', shape))) fail(where, `shape expected numbers, got ${formatShape(shape)}`);
-  if (!isDType(dtype)) fail(where, `dtype expected float32, float64, int32, int64 or bool, got ${describe(dtype)}`);
-  if (typeof value !== 'number') fail(where, `value expected a number, got ${describe(value)}`);
-  if (isInt(dtype) && !Number.isFinite(value)) fail(where, `value expected a finite number for ${dtype}, got ${value}`);
+  const site = 'full';
+  if (!isStatic(checkShape(site, 'shape', shape))) fail(site, `shape expected numbers, got ${formatShape(shape)}`);
+  if (!isDType(dtype)) fail(site, `dtype expected float32, float64, int32, int64 or bool, got ${describe(dtype)}`);
+  if (typeof value !== 'number') fail(site, `value expected a number, got ${describe(value)}`);
+  if (isInt(dtype) && !Number.isFinite(value)) fail(site, `value expected a finite number for ${dtype}, got ${value}`);
   return new Tensor(shape, dtype, fromNumbers(dtype, new Float64Array(sizeOf(shape)).fill(value)));
 }
 
@@ -193,4 +193,12 @@ export function zeros(shape: readonly number[], dtype: DType = 'float32'): Tenso
 /** A tensor of ones. */
 export function ones(shape: readonly number[], dtype: DType = 'float32'): Tensor {
   return full(shape, 1, dtype);
+}
+
+/** A tensor that holds data: built outside a trace, or returned by a compiled graph. */
+export type EagerTensor = Tensor & { readonly _data: TypedArray };
+
+/** True when `t` holds data, false for a symbolic value inside a trace. */
+export function isEager(t: Tensor): t is EagerTensor {
+  return t._data !== undefined;
 }

@@ -30,25 +30,25 @@ export type TraceOutput = Tensor | readonly Tensor[];
  * ```
  */
 export function trace(fn: (...inputs: Tensor[]) => TraceOutput, inputs: readonly InputSpec[]): Graph {
-  const where = 'trace';
-  if (typeof fn !== 'function') fail(where, `fn expected a function, got ${describe(fn)}`);
-  if (!Array.isArray(inputs)) fail(where, `inputs expected an array of { shape, dtype?, name? }, got ${describe(inputs)}`);
+  const site = 'trace';
+  if (typeof fn !== 'function') fail(site, `fn expected a function, got ${describe(fn)}`);
+  if (!Array.isArray(inputs)) fail(site, `inputs expected an array of { shape, dtype?, name? }, got ${describe(inputs)}`);
   const state = new TraceState();
   const names = new Set<string>();
   const nodes: InputNode[] = inputs.map((spec, i) => {
     const name = spec?.name ?? `input${i}`;
     const dtype = spec?.dtype ?? 'float32';
-    checkShape(where, `inputs[${i}].shape`, spec?.shape);
-    if (!isDType(dtype)) fail(where, `inputs[${i}].dtype expected float32, float64, int32, int64 or bool, got ${describe(dtype)}`);
-    if (names.has(name)) fail(where, `input names expected unique, got '${name}' twice`);
+    checkShape(site, `inputs[${i}].shape`, spec?.shape);
+    if (!isDType(dtype)) fail(site, `inputs[${i}].dtype expected float32, float64, int32, int64 or bool, got ${describe(dtype)}`);
+    if (names.has(name)) fail(site, `input names expected unique, got '${name}' twice`);
     names.add(name);
     return { kind: 'input', id: state.id(), name, shape: spec.shape, dtype };
   });
   const args = nodes.map((n) => new Tensor(n.shape, n.dtype, undefined, n, state));
   const result = withTrace(state, () => fn(...args));
   const list = result instanceof Tensor ? [result] : result;
-  if (!Array.isArray(list) || list.length === 0) fail(where, `fn expected to return a Tensor or a non-empty array of Tensors, got ${describe(result)}`);
-  const outputs: Node[] = list.map((t, i) => nodeIn(where, state, expectTensor(where, `output ${i}`, t)));
+  if (!Array.isArray(list) || list.length === 0) fail(site, `fn expected to return a Tensor or a non-empty array of Tensors, got ${describe(result)}`);
+  const outputs: Node[] = list.map((t, i) => nodeIn(site, state, expectTensor(site, `output ${i}`, t)));
   return new Graph(nodes, outputs);
 }
 

@@ -19,10 +19,10 @@ export interface Checkpoint extends TrainerState {
 
 /** Encodes a {@link TrainerState} (from `trainer.snapshot()`) and an optional JSON-able config. */
 export function encodeCheckpoint(state: TrainerState, config?: unknown): Uint8Array {
-  const where = 'encodeCheckpoint';
-  if (typeof state !== 'object' || state === null || !(state.params instanceof Map) || !(state.slots instanceof Map)) fail(where, `state expected trainer.snapshot()'s result, got ${show(state)}`);
+  const site = 'encodeCheckpoint';
+  if (typeof state !== 'object' || state === null || !(state.params instanceof Map) || !(state.slots instanceof Map)) fail(site, `state expected trainer.snapshot()'s result, got ${show(state)}`);
   const tensors = new Map<string, Tensor>([...state.params, ...state.slots]);
-  if (tensors.size !== state.params.size + state.slots.size) fail(where, 'state expected distinct parameter and optimizer state names, got a name in both');
+  if (tensors.size !== state.params.size + state.slots.size) fail(site, 'state expected distinct parameter and optimizer state names, got a name in both');
   const metadata: Record<string, string> = { format: FORMAT, version: VERSION, step: String(state.step), seed: String(state.seed), optimizer: state.optimizer };
   if (config !== undefined) metadata.config = JSON.stringify(config);
   return encodeSafetensors(tensors, metadata);
@@ -30,21 +30,21 @@ export function encodeCheckpoint(state: TrainerState, config?: unknown): Uint8Ar
 
 /** Decodes a checkpoint written by {@link encodeCheckpoint}; anything else is rejected with the reason. */
 export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
-  const where = 'decodeCheckpoint';
-  const { tensors, metadata } = decodeSafetensors(bytes, where);
-  if (metadata.format !== FORMAT) fail(where, `metadata format expected '${FORMAT}', got ${show(metadata.format)} (a plain safetensors file holds no training state)`);
-  if (metadata.version !== VERSION) fail(where, `metadata version expected '${VERSION}', got ${show(metadata.version)}`);
+  const site = 'decodeCheckpoint';
+  const { tensors, metadata } = decodeSafetensors(bytes, site);
+  if (metadata.format !== FORMAT) fail(site, `metadata format expected '${FORMAT}', got ${show(metadata.format)} (a plain safetensors file holds no training state)`);
+  if (metadata.version !== VERSION) fail(site, `metadata version expected '${VERSION}', got ${show(metadata.version)}`);
   const step = Number(metadata.step);
   const seed = Number(metadata.seed);
-  if (!/^\d+$/.test(metadata.step ?? '') || !Number.isSafeInteger(step)) fail(where, `metadata step expected a non-negative integer, got ${show(metadata.step)}`);
-  if (!/^-?\d+$/.test(metadata.seed ?? '') || !Number.isSafeInteger(seed)) fail(where, `metadata seed expected an integer, got ${show(metadata.seed)}`);
-  if (!metadata.optimizer) fail(where, 'metadata optimizer expected a name, got none');
+  if (!/^\d+$/.test(metadata.step ?? '') || !Number.isSafeInteger(step)) fail(site, `metadata step expected a non-negative integer, got ${show(metadata.step)}`);
+  if (!/^-?\d+$/.test(metadata.seed ?? '') || !Number.isSafeInteger(seed)) fail(site, `metadata seed expected an integer, got ${show(metadata.seed)}`);
+  if (!metadata.optimizer) fail(site, 'metadata optimizer expected a name, got none');
   let config: unknown;
   if (metadata.config !== undefined) {
     try {
       config = JSON.parse(metadata.config);
     } catch {
-      fail(where, `metadata config expected JSON, got ${show(metadata.config.slice(0, 40))}`);
+      fail(site, `metadata config expected JSON, got ${show(metadata.config.slice(0, 40))}`);
     }
   }
   const params = new Map<string, Tensor>();

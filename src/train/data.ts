@@ -68,14 +68,14 @@ export class TokenBatches {
   private order: { epoch: number; perm: Uint32Array } | undefined;
 
   constructor(tokens: Int32Array, options: TokenBatchOptions) {
-    const where = 'TokenBatches';
-    if (!(tokens instanceof Int32Array)) fail(where, `tokens expected an Int32Array (e.g. from ByteTokenizer.encode), got ${show(tokens)}`);
+    const site = 'TokenBatches';
+    if (!(tokens instanceof Int32Array)) fail(site, `tokens expected an Int32Array (e.g. from ByteTokenizer.encode), got ${show(tokens)}`);
     const { batchSize, length, seed = 0, shuffle = true } = options ?? {};
-    if (!Number.isInteger(batchSize) || batchSize < 1) fail(where, `batchSize expected a positive integer, got ${show(batchSize)}`);
-    if (!Number.isInteger(length) || length < 1) fail(where, `length expected a positive integer, got ${show(length)}`);
-    if (!Number.isInteger(seed)) fail(where, `seed expected an integer, got ${show(seed)}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) fail(site, `batchSize expected a positive integer, got ${show(batchSize)}`);
+    if (!Number.isInteger(length) || length < 1) fail(site, `length expected a positive integer, got ${show(length)}`);
+    if (!Number.isInteger(seed)) fail(site, `seed expected an integer, got ${show(seed)}`);
     this.windows = Math.floor((tokens.length - 1) / length);
-    if (this.windows < batchSize) fail(where, `tokens expected at least ${batchSize * length + 1} for ${batchSize} windows of ${length}, got ${tokens.length}`);
+    if (this.windows < batchSize) fail(site, `tokens expected at least ${batchSize * length + 1} for ${batchSize} windows of ${length}, got ${tokens.length}`);
     this.batchSize = batchSize;
     this.length = length;
     this.seed = seed;

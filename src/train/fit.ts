@@ -33,12 +33,12 @@ export interface FitOptions<M extends Module> {
  * one on disk is the last good state. Returns every step's report.
  */
 export async function fit<M extends Module>(trainer: Trainer<M>, options: FitOptions<M>): Promise<FitStep[]> {
-  const where = 'fit';
+  const site = 'fit';
   const { steps, batch, heldOut = [], evaluateEvery, checkpoint, checkpointEvery, onStep } = options ?? ({} as FitOptions<M>);
-  if (!Number.isInteger(steps) || steps < 0) fail(where, `steps expected a non-negative integer, got ${show(steps)}`);
-  if (typeof batch !== 'function') fail(where, `batch expected a function from step to batch tensors, got ${show(batch)}`);
+  if (!Number.isInteger(steps) || steps < 0) fail(site, `steps expected a non-negative integer, got ${show(steps)}`);
+  if (typeof batch !== 'function') fail(site, `batch expected a function from step to batch tensors, got ${show(batch)}`);
   for (const [name, v] of [['evaluateEvery', evaluateEvery], ['checkpointEvery', checkpointEvery]] as const) {
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) fail(where, `${name} expected a positive integer, got ${show(v)}`);
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) fail(site, `${name} expected a positive integer, got ${show(v)}`);
   }
   const history: FitStep[] = [];
   while (trainer.stepCount < steps) {

@@ -31,20 +31,20 @@ function copyOwn<T>(o: Readonly<Record<string, T>>): Record<string, T> {
 
 /** Encodes named tensors and string metadata as safetensors bytes (tensors in name order). */
 export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
-  const where = 'encodeSafetensors';
-  if (!(tensors instanceof Map)) fail(where, `tensors expected a Map of name -> Tensor, got ${show(tensors)}`);
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) fail(where, `metadata expected an object of strings, got ${show(metadata)}`);
+  const site = 'encodeSafetensors';
+  if (!(tensors instanceof Map)) fail(site, `tensors expected a Map of name -> Tensor, got ${show(tensors)}`);
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) fail(site, `metadata expected an object of strings, got ${show(metadata)}`);
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) {
-    for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') fail(where, `metadata '${k}' expected a string, got ${show(v)}`);
+    for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') fail(site, `metadata '${k}' expected a string, got ${show(v)}`);
     header.__metadata__ = copyOwn(metadata);
   }
   const names = [...tensors.keys()].sort();
   let offset = 0;
   for (const name of names) {
     const t = tensors.get(name)!;
-    if (name === '__metadata__') fail(where, `tensor names expected anything but '__metadata__', got it`);
-    if (!(t instanceof Tensor) || t.isTraced) fail(where, `'${name}' expected an eager Tensor, got ${show(t)}`);
+    if (name === '__metadata__') fail(site, `tensor names expected anything but '__metadata__', got it`);
+    if (!(t instanceof Tensor) || t.isTraced) fail(site, `'${name}' expected an eager Tensor, got ${show(t)}`);
     const bytes = t.size * DTYPE_INFO[t.dtype].bytes;
     setOwn(header, name, { dtype: DTYPE_INFO[t.dtype].safetensors, shape: t.shape, data_offsets: [offset, offset + bytes] });
     offset += bytes;
@@ -78,52 +78,52 @@ export interface Safetensors {
  * lists of non-negative integers, offsets that do not match the shape, run
  * past the end, overlap or leave gaps.
  */
-export function decodeSafetensors(bytes: Uint8Array, where = 'decodeSafetensors'): Safetensors {
-  if (!(bytes instanceof Uint8Array)) fail(where, `bytes expected a Uint8Array, got ${show(bytes)}`);
-  if (bytes.length < 8) fail(where, `expected a safetensors file (8-byte header length first), got ${bytes.length} bytes`);
+export function decodeSafetensors(bytes: Uint8Array, site = 'decodeSafetensors'): Safetensors {
+  if (!(bytes instanceof Uint8Array)) fail(site, `bytes expected a Uint8Array, got ${show(bytes)}`);
+  if (bytes.length < 8) fail(site, `expected a safetensors file (8-byte header length first), got ${bytes.length} bytes`);
   const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(Math.min(MAX_HEADER, bytes.length - 8))) fail(where, `header length expected at most ${Math.min(MAX_HEADER, bytes.length - 8)} bytes, got ${n}`);
+  if (n > BigInt(Math.min(MAX_HEADER, bytes.length - 8))) fail(site, `header length expected at most ${Math.min(MAX_HEADER, bytes.length - 8)} bytes, got ${n}`);
   const headLen = Number(n);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headLen)));
   } catch (e) {
-    fail(where, `header expected UTF-8 JSON, got an unreadable header (${e instanceof Error ? e.message : String(e)})`);
+    fail(site, `header expected UTF-8 JSON, got an unreadable header (${e instanceof Error ? e.message : String(e)})`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(where, `header expected a JSON object, got ${show(header)}`);
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(site, `header expected a JSON object, got ${show(header)}`);
   const dataStart = 8 + headLen;
   const dataLen = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
   const entries: [string, DType, number[], number, number][] = [];
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(where, `__metadata__ expected an object of strings, got ${show(info)}`);
+      if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(site, `__metadata__ expected an object of strings, got ${show(info)}`);
       for (const [k, v] of Object.entries(info)) {
-        if (typeof v !== 'string') fail(where, `__metadata__ '${k}' expected a string, got ${show(v)}`);
+        if (typeof v !== 'string') fail(site, `__metadata__ '${k}' expected a string, got ${show(v)}`);
         setOwn(metadata, k, v);
       }
       continue;
     }
     const { dtype: code, shape, data_offsets: offsets } = (info ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = BY_CODE.get(code as string);
-    if (!dtype) fail(where, `'${name}' expected dtype F32, F64, I32, I64 or BOOL, got ${show(code)}`);
-    if (!Array.isArray(shape) || shape.length > 16 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(where, `'${name}' expected a shape of non-negative integers, got ${show(shape)}`);
+    if (!dtype) fail(site, `'${name}' expected dtype F32, F64, I32, I64 or BOOL, got ${show(code)}`);
+    if (!Array.isArray(shape) || shape.length > 16 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(site, `'${name}' expected a shape of non-negative integers, got ${show(shape)}`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
-      fail(where, `'${name}' expected data_offsets [begin, end] with 0 <= begin <= end, got ${show(offsets)}`);
+      fail(site, `'${name}' expected data_offsets [begin, end] with 0 <= begin <= end, got ${show(offsets)}`);
     }
     const size = shape.reduce((a: number, d: number) => a * d, 1);
-    if (offsets[1] - offsets[0] !== size * DTYPE_INFO[dtype].bytes) fail(where, `'${name}' expected ${size * DTYPE_INFO[dtype].bytes} bytes for ${dtype}[${shape.join(', ')}], got data_offsets ${show(offsets)}`);
-    if (offsets[1] > dataLen) fail(where, `'${name}' expected its data within the file's ${dataLen} data bytes, got data_offsets ${show(offsets)}`);
+    if (offsets[1] - offsets[0] !== size * DTYPE_INFO[dtype].bytes) fail(site, `'${name}' expected ${size * DTYPE_INFO[dtype].bytes} bytes for ${dtype}[${shape.join(', ')}], got data_offsets ${show(offsets)}`);
+    if (offsets[1] > dataLen) fail(site, `'${name}' expected its data within the file's ${dataLen} data bytes, got data_offsets ${show(offsets)}`);
     entries.push([name, dtype, shape, offsets[0], offsets[1]]);
   }
   // The data must be covered exactly: no overlaps, no gaps, nothing after.
   const sorted = [...entries].sort((a, b) => a[3] - b[3] || a[4] - b[4]);
   let end = 0;
   for (const [name, , , begin, stop] of sorted) {
-    if (begin !== end) fail(where, `'${name}' expected to start at byte ${end} (tensors packed without gaps or overlaps), got ${begin}`);
+    if (begin !== end) fail(site, `'${name}' expected to start at byte ${end} (tensors packed without gaps or overlaps), got ${begin}`);
     end = stop;
   }
-  if (end !== dataLen) fail(where, `expected ${end} data bytes after the header, got ${dataLen}`);
+  if (end !== dataLen) fail(site, `expected ${end} data bytes after the header, got ${dataLen}`);
   const tensors = new Map<string, Tensor>();
   for (const [name, dtype, shape, begin, stop] of entries) {
     const copy = bytes.slice(dataStart + begin, dataStart + stop).buffer; // aligned, and independent of the input

@@ -100,7 +100,7 @@ export interface StepGraph {
 const SCALARS = [['lr', 'float32'], ['step', 'int32'], ['dropout', 'float32'], ['seed', 'int32']] as const;
 
 function stepLayout(paramNames: readonly string[], slotNames: readonly string[], state: StepLayout['state'], batch: readonly InputSpec[]): StepLayout {
-  const where = 'StepLayout';
+  const site = 'StepLayout';
   return {
     paramNames,
     slotNames,
@@ -108,17 +108,17 @@ function stepLayout(paramNames: readonly string[], slotNames: readonly string[],
     batch,
     stateOutputs: state.map((_, i) => i + 2),
     feed<S>({ state: values, batch: data, scalars }: { readonly state: readonly S[]; readonly batch: readonly Tensor[]; readonly scalars: StepScalars }): (S | Tensor)[] {
-      if (!Array.isArray(values) || values.length !== state.length) fail(`${where}.feed`, `state expected ${state.length} tensors (parameters then optimizer slots), got ${describe(values)}`);
-      if (!Array.isArray(data) || data.length !== batch.length) fail(`${where}.feed`, `batch expected ${batch.length} tensors, got ${describe(data)}`);
+      if (!Array.isArray(values) || values.length !== state.length) fail(`${site}.feed`, `state expected ${state.length} tensors (parameters then optimizer slots), got ${describe(values)}`);
+      if (!Array.isArray(data) || data.length !== batch.length) fail(`${site}.feed`, `batch expected ${batch.length} tensors, got ${describe(data)}`);
       const made = SCALARS.map(([name, dtype]) => {
         const v = scalars?.[name];
-        if (typeof v !== 'number' || !Number.isFinite(v) || (dtype === 'int32' && !Number.isInteger(v))) fail(`${where}.feed`, `scalars.${name} expected a finite ${dtype === 'int32' ? 'integer' : 'number'}, got ${show(v)}`);
+        if (typeof v !== 'number' || !Number.isFinite(v) || (dtype === 'int32' && !Number.isInteger(v))) fail(`${site}.feed`, `scalars.${name} expected a finite ${dtype === 'int32' ? 'integer' : 'number'}, got ${show(v)}`);
         return tensor(v, { dtype });
       });
       return [...values, ...data, ...made];
     },
     read<T>(outputs: readonly T[]): { readonly loss: T; readonly gradNorm: T; readonly state: T[] } {
-      if (!Array.isArray(outputs) || outputs.length !== state.length + 2) fail(`${where}.read`, `outputs expected ${state.length + 2} (loss, gradient norm, state), got ${describe(outputs)}`);
+      if (!Array.isArray(outputs) || outputs.length !== state.length + 2) fail(`${site}.read`, `outputs expected ${state.length + 2} (loss, gradient norm, state), got ${describe(outputs)}`);
       return { loss: outputs[0], gradNorm: outputs[1], state: outputs.slice(2) };
     },
   };
@@ -134,17 +134,17 @@ function stepLayout(paramNames: readonly string[], slotNames: readonly string[],
  * every micro-batch of every step gets its own.
  */
 export function buildStepGraph<M extends Module>(options: StepGraphOptions<M>): StepGraph {
-  const where = 'buildStepGraph';
-  if (typeof options !== 'object' || options === null) fail(where, `options expected { model, loss, optimizer, batch }, got ${describe(options)}`);
+  const site = 'buildStepGraph';
+  if (typeof options !== 'object' || options === null) fail(site, `options expected { model, loss, optimizer, batch }, got ${describe(options)}`);
   const { model, loss, optimizer, batch } = options;
-  if (typeof model?.namedParameters !== 'function') fail(where, `model expected a Module, got ${describe(model)}`);
-  if (typeof loss !== 'function') fail(where, `loss expected a function (model, batch, ctx) => scalar, got ${describe(loss)}`);
-  if (typeof optimizer?.graphUpdate !== 'function' || !Array.isArray(optimizer.slots)) fail(where, `optimizer expected Lion or AdamW (with graphUpdate), got ${describe(optimizer)}`);
-  if (!Array.isArray(batch)) fail(where, `batch expected an array of input specs, got ${describe(batch)}`);
+  if (typeof model?.namedParameters !== 'function') fail(site, `model expected a Module, got ${describe(model)}`);
+  if (typeof loss !== 'function') fail(site, `loss expected a function (model, batch, ctx) => scalar, got ${describe(loss)}`);
+  if (typeof optimizer?.graphUpdate !== 'function' || !Array.isArray(optimizer.slots)) fail(site, `optimizer expected Lion or AdamW (with graphUpdate), got ${describe(optimizer)}`);
+  if (!Array.isArray(batch)) fail(site, `batch expected an array of input specs, got ${describe(batch)}`);
   const K = options.accumulate ?? 1;
-  if (!Number.isInteger(K) || K < 1) fail(where, `accumulate expected a positive integer, got ${String(K)}`);
+  if (!Number.isInteger(K) || K < 1) fail(site, `accumulate expected a positive integer, got ${String(K)}`);
   const named = model.namedParameters();
-  if (named.length === 0) fail(where, 'model expected at least one parameter, got none');
+  if (named.length === 0) fail(site, 'model expected at least one parameter, got none');
   const paramSpecs: InputSpec[] = named.map(([name, p]) => ({ name, shape: p.value.shape, dtype: p.value.dtype }));
   const scalarSpecs: InputSpec[] = [
     { name: 'dropout', shape: [], dtype: 'float32' },
@@ -158,7 +158,7 @@ export function buildStepGraph<M extends Module>(options: StepGraphOptions<M>): 
     const [dropout, seed, step] = args.slice(named.length + batch.length);
     const value = model.withParameters(params, () => loss(model, micro, { dropout, seed, step }));
     if (!(value instanceof Tensor) || value.rank !== 0 || (value.dtype !== 'float32' && value.dtype !== 'float64')) {
-      fail(where, `loss expected to return a float scalar Tensor, got ${value instanceof Tensor ? `${value.dtype}${formatShape(value.shape)}` : describe(value)}`);
+      fail(site, `loss expected to return a float scalar Tensor, got ${value instanceof Tensor ? `${value.dtype}${formatShape(value.shape)}` : describe(value)}`);
     }
     return value;
   }, [...paramSpecs, ...batch.map((b, i) => ({ ...b, name: b.name ?? `batch${i}` })), ...scalarSpecs]);

@@ -165,24 +165,24 @@ export class Trainer<M extends Module = Module> {
 
   /** Builds and compiles the step graph. */
   static async create<M extends Module, O extends CompileOptions = CompileOptions>(options: TrainerOptions<M, O>): Promise<Trainer<M>> {
-    const where = 'Trainer';
-    if (typeof options !== 'object' || options === null) fail(where, `options expected { model, optimizer, ... }, got ${describe(options)}`);
+    const site = 'Trainer';
+    if (typeof options !== 'object' || options === null) fail(site, `options expected { model, optimizer, ... }, got ${describe(options)}`);
     const { model, optimizer } = options;
-    if (typeof model?.namedParameters !== 'function') fail(where, `model expected a Module, got ${describe(model)}`);
-    if (typeof optimizer?.graphUpdate !== 'function' || !Array.isArray(optimizer.slots) || typeof optimizer.lr !== 'number') fail(where, `optimizer expected Lion, AdamW or a GraphOptimizer (name, slots, lr, graphUpdate), got ${describe(optimizer)}`);
+    if (typeof model?.namedParameters !== 'function') fail(site, `model expected a Module, got ${describe(model)}`);
+    if (typeof optimizer?.graphUpdate !== 'function' || !Array.isArray(optimizer.slots) || typeof optimizer.lr !== 'number') fail(site, `optimizer expected Lion, AdamW or a GraphOptimizer (name, slots, lr, graphUpdate), got ${describe(optimizer)}`);
     const seed = options.seed ?? 0;
-    if (!Number.isInteger(seed) || Math.abs(seed) > 2 ** 31 - 1) fail(where, `seed expected an int32, got ${show(seed)}`);
+    if (!Number.isInteger(seed) || Math.abs(seed) > 2 ** 31 - 1) fail(site, `seed expected an int32, got ${show(seed)}`);
     const maxGradNorm = options.maxGradNorm === undefined ? 1 : options.maxGradNorm;
-    if (maxGradNorm !== null && !(typeof maxGradNorm === 'number' && maxGradNorm > 0 && Number.isFinite(maxGradNorm))) fail(where, `maxGradNorm expected a finite number > 0 or null, got ${show(maxGradNorm)}`);
+    if (maxGradNorm !== null && !(typeof maxGradNorm === 'number' && maxGradNorm > 0 && Number.isFinite(maxGradNorm))) fail(site, `maxGradNorm expected a finite number > 0 or null, got ${show(maxGradNorm)}`);
     let inputs = options.inputs;
     if (!inputs) {
       const { batchSize: B, sequenceLength: T } = options;
-      if (!Number.isInteger(B) || B! < 1 || !Number.isInteger(T) || T! < 1) fail(where, `batchSize and sequenceLength expected positive integers (or give inputs), got ${show(B)} and ${show(T)}`);
+      if (!Number.isInteger(B) || B! < 1 || !Number.isInteger(T) || T! < 1) fail(site, `batchSize and sequenceLength expected positive integers (or give inputs), got ${show(B)} and ${show(T)}`);
       inputs = [{ name: 'ids', shape: [B!, T!], dtype: 'int32' }, { name: 'targets', shape: [B!, T!], dtype: 'int32' }];
     }
-    if (!Array.isArray(inputs) || inputs.some((s) => !s.shape.every((d: unknown) => typeof d === 'number'))) fail(where, `inputs expected specs with static shapes, got ${describe(inputs)}`);
+    if (!Array.isArray(inputs) || inputs.some((s) => !s.shape.every((d: unknown) => typeof d === 'number'))) fail(site, `inputs expected specs with static shapes, got ${describe(inputs)}`);
     const given = (options as { readonly loss?: LossFn<M> }).loss;
-    if (given !== undefined && typeof given !== 'function') fail(where, `loss expected a function (model, batch, ctx) => scalar, got ${describe(given)}`);
+    if (given !== undefined && typeof given !== 'function') fail(site, `loss expected a function (model, batch, ctx) => scalar, got ${describe(given)}`);
     const loss: LossFn<M> = given ?? languageModelLoss;
     model.train();
     const stepGraph = buildStepGraph({ model, loss, optimizer, batch: inputs, accumulate: options.accumulate, maxGradNorm: maxGradNorm ?? undefined });
@@ -232,14 +232,14 @@ export class Trainer<M extends Module = Module> {
   }
 
   /** Checks a batch against the micro-batch inputs (with a leading axis of K when K > 1). */
-  private checkBatch(where: string, batch: readonly Tensor[], K: number): void {
-    if (!Array.isArray(batch) || batch.length !== this.batchSpecs.length) fail(where, `batch expected ${this.batchSpecs.length} tensors (${this.batchSpecs.map((s, i) => s.name ?? `batch${i}`).join(', ')}), got ${describe(batch)}`);
+  private checkBatch(site: string, batch: readonly Tensor[], K: number): void {
+    if (!Array.isArray(batch) || batch.length !== this.batchSpecs.length) fail(site, `batch expected ${this.batchSpecs.length} tensors (${this.batchSpecs.map((s, i) => s.name ?? `batch${i}`).join(', ')}), got ${describe(batch)}`);
     batch.forEach((t, i) => {
       const spec = this.batchSpecs[i];
       const shape = K > 1 ? [K, ...spec.shape] : spec.shape;
       const dtype = spec.dtype ?? 'float32';
       if (!(t instanceof Tensor) || t.isTraced || t.dtype !== dtype || !shapesEqual(t.shape, shape)) {
-        fail(where, `batch[${i}] expected ${dtype}${formatShape(shape)}, got ${t instanceof Tensor ? `${t.dtype}${formatShape(t.shape)}` : describe(t)}`);
+        fail(site, `batch[${i}] expected ${dtype}${formatShape(shape)}, got ${t instanceof Tensor ? `${t.dtype}${formatShape(t.shape)}` : describe(t)}`);
       }
     });
   }
@@ -315,21 +315,21 @@ export class Trainer<M extends Module = Module> {
   }
 
   private loadNow(state: TrainerState): void {
-    const where = 'Trainer.load';
-    if (typeof state !== 'object' || state === null || !(state.params instanceof Map) || !(state.slots instanceof Map)) fail(where, `state expected { step, seed, optimizer, params, slots } from snapshot() or a checkpoint, got ${describe(state)}`);
-    if (state.optimizer !== this.optimizer.name) fail(where, `state expected optimizer ${this.optimizer.name}, got ${show(state.optimizer)}`);
-    if (state.seed !== this.seed) fail(where, `state expected seed ${this.seed} (as this Trainer was created), got ${show(state.seed)}`);
-    if (!Number.isInteger(state.step) || state.step < 0) fail(where, `step expected a non-negative integer, got ${show(state.step)}`);
+    const site = 'Trainer.load';
+    if (typeof state !== 'object' || state === null || !(state.params instanceof Map) || !(state.slots instanceof Map)) fail(site, `state expected { step, seed, optimizer, params, slots } from snapshot() or a checkpoint, got ${describe(state)}`);
+    if (state.optimizer !== this.optimizer.name) fail(site, `state expected optimizer ${this.optimizer.name}, got ${show(state.optimizer)}`);
+    if (state.seed !== this.seed) fail(site, `state expected seed ${this.seed} (as this Trainer was created), got ${show(state.seed)}`);
+    if (!Number.isInteger(state.step) || state.step < 0) fail(site, `step expected a non-negative integer, got ${show(state.step)}`);
     const { layout } = this.stepGraph;
     const isParam = new Set(layout.paramNames);
     const names = new Set(layout.state.map((spec) => spec.name));
     const unexpected = [...state.params.keys(), ...state.slots.keys()].filter((k) => !names.has(k));
-    if (unexpected.length) fail(where, `state expected only this model's tensors, got unexpected ${unexpected.slice(0, 3).join(', ')}`);
+    if (unexpected.length) fail(site, `state expected only this model's tensors, got unexpected ${unexpected.slice(0, 3).join(', ')}`);
     const values = layout.state.map((like) => {
       const name = like.name;
       const t = isParam.has(name) ? state.params.get(name) : state.slots.get(name);
-      if (!(t instanceof Tensor) || t.isTraced) fail(where, `'${name}' expected an eager Tensor, got ${describe(t)}`);
-      if (t.dtype !== like.dtype || !shapesEqual(t.shape, like.shape)) fail(where, `'${name}' expected ${like.dtype}${formatShape(like.shape)}, got ${t.dtype}${formatShape(t.shape)}`);
+      if (!(t instanceof Tensor) || t.isTraced) fail(site, `'${name}' expected an eager Tensor, got ${describe(t)}`);
+      if (t.dtype !== like.dtype || !shapesEqual(t.shape, like.shape)) fail(site, `'${name}' expected ${like.dtype}${formatShape(like.shape)}, got ${t.dtype}${formatShape(t.shape)}`);
       return t;
     });
     this.state.forEach(disposeHeld);
@@ -363,8 +363,8 @@ export class Trainer<M extends Module = Module> {
   }
 
   /** Runs `call` after every call queued before it; a disposed trainer refuses it. */
-  private serial<T>(where: string, call: () => Promise<T>): Promise<T> {
-    if (this.released) return Promise.reject(new LlmTricksError(where, 'expected a live Trainer, got one already disposed (dispose() was called)'));
+  private serial<T>(site: string, call: () => Promise<T>): Promise<T> {
+    if (this.released) return Promise.reject(new LlmTricksError(site, 'expected a live Trainer, got one already disposed (dispose() was called)'));
     const next = this.queue.then(call);
     this.queue = next.catch(() => undefined);
     return next;

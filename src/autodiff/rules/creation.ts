@@ -1,4 +1,5 @@
 import { noGradient, type VjpTable } from '../rule-helpers.js';
+import type { FamilyMembers } from '../../ir/primitives.js';
 
 /** Constants have no inputs, so nothing to differentiate. */
-export const creation: VjpTable<'constant' | 'iota'> = { constant: noGradient, iota: noGradient };
+export const creation: VjpTable<FamilyMembers<'creation'>> = { constant: noGradient, iota: noGradient };

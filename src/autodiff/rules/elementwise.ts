@@ -1,6 +1,6 @@
 import { cast, cos, div, equal, less, log, mul, neg, pow, sign, sin, sub, where } from '../../trace/ops/elementwise.js';
 import { isFloat } from '../../core/dtype.js';
-import type { NoAttrs } from '../../ir/primitives.js';
+import type { FamilyMembers, NoAttrs } from '../../ir/primitives.js';
 import { tensor, type Tensor } from '../../trace/tensor.js';
 import { ifNeeded, noGradient, usesInput, usesOutput, type VjpFn, type VjpTable } from '../rule-helpers.js';
 
@@ -13,8 +13,7 @@ function chooser(wins: (a: Tensor, b: Tensor) => Tensor): VjpFn<NoAttrs> {
 }
 
 /** VJP rules of the elementwise primitives. */
-export const elementwise: VjpTable<'neg' | 'exp' | 'log' | 'sin' | 'cos' | 'sqrt' | 'reciprocal' | 'tanh' | 'abs' | 'sign'
-  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'less' | 'equal' | 'where' | 'cast' | 'stopGradient'> = {
+export const elementwise: VjpTable<FamilyMembers<'elementwise'>> = {
   neg: (ct) => [neg(ct)],
   exp: usesOutput((y, ct) => mul(ct, y)),
   log: usesInput((x, ct) => div(ct, x)),

@@ -1,4 +1,5 @@
 import { matmul } from '../../trace/ops/linalg.js';
+import type { FamilyMembers } from '../../ir/primitives.js';
 import { reshape, swapAxes } from '../../trace/ops/movement.js';
 import type { Dim } from '../../core/shape.js';
 import type { Tensor } from '../../trace/tensor.js';
@@ -32,7 +33,7 @@ function rightGrad(ct: Tensor, a: Tensor, b: Tensor): Tensor {
 }
 
 /** VJP rules of linear algebra. */
-export const linalg: VjpTable<'matmul'> = {
+export const linalg: VjpTable<FamilyMembers<'linalg'>> = {
   // C = A B: dA = dC Bᵀ, dB = Aᵀ dC (broadcast batch dims are summed by the driver)
   matmul: (ct, [a, b], _out, _attrs, needs) => [
     ifNeeded(needs, 0, () => matmul(ct, swapAxes(b, -1, -2))),

@@ -1,9 +1,10 @@
 import { fail } from '../../core/errors.js';
+import type { FamilyMembers } from '../../ir/primitives.js';
 import { pad, reshape, slice, transpose } from '../../trace/ops/movement.js';
 import { ifNeeded, type VjpTable } from '../rule-helpers.js';
 
 /** VJP rules of the movement primitives: each is linear, so its VJP is its transpose. */
-export const movement: VjpTable<'reshape' | 'transpose' | 'expand' | 'slice' | 'pad' | 'concat'> = {
+export const movement: VjpTable<FamilyMembers<'movement'>> = {
   reshape: (ct, [x]) => [reshape(ct, x.shape)],
   transpose: (ct, _i, _o, { perm }) => {
     const inverse = perm.map((_, i) => perm.indexOf(i));

@@ -1,4 +1,5 @@
 import { cast, div, equal, mul } from '../../trace/ops/elementwise.js';
+import type { FamilyMembers } from '../../ir/primitives.js';
 import { expand, reshape } from '../../trace/ops/movement.js';
 import { sum } from '../../trace/ops/reduce.js';
 import type { Tensor } from '../../trace/tensor.js';
@@ -10,7 +11,7 @@ function keepDims(t: Tensor, x: Tensor, axes: readonly number[], kept: boolean):
 }
 
 /** VJP rules of the reductions. */
-export const reduce: VjpTable<'reduceSum' | 'reduceMax' | 'argMax'> = {
+export const reduce: VjpTable<FamilyMembers<'reduce'>> = {
   reduceSum: (ct, [x], _out, { axes, keepDims: kept }) => [expand(keepDims(ct, x, axes, kept), x.shape)],
   // Ties share the cotangent equally (JAX's choice), so the rule is symmetric.
   reduceMax: (ct, [x], out, { axes, keepDims: kept }) => {

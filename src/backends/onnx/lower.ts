@@ -10,12 +10,12 @@ import { indexing } from './lower/indexing.js';
 import { linalg } from './lower/linalg.js';
 import { movement } from './lower/movement.js';
 import { random } from './lower/random.js';
-import { reduceLowering } from './lower/reduce.js';
-import type { LowerContext, Lowering, LoweringTable } from './lower/types.js';
+import { reduce } from './lower/reduce.js';
+import { PORTABLE_CAPS, type LowerContext, type LoweringCaps, type Lowering, type LoweringTable } from './lower/types.js';
 
 /** Every primitive's ONNX lowering; a missing one is a type error. */
 export const LOWERINGS: LoweringTable<Primitive> = {
-  ...elementwise, ...reduceLowering, ...linalg, ...movement, ...indexing, ...creation, ...random,
+  ...elementwise, ...reduce, ...linalg, ...movement, ...indexing, ...creation, ...random,
 };
 
 /** Options of {@link lowerGraph}. */
@@ -27,12 +27,11 @@ export interface LowerOptions {
   /** Values for some inputs, by name: they become initializers instead of inputs. */
   readonly initializers?: ReadonlyMap<string, Tensor>;
   /**
-   * Shift with ONNX BitShift where the random generator divides by powers
-   * of two (the same bits, a faster kernel on ONNX Runtime's CPU, also in
-   * WebAssembly). Default false: WebGPU has no BitShift kernel, and the
-   * division runs everywhere.
+   * The target device's kernels (a device table's `lowering`). Default
+   * {@link PORTABLE_CAPS}: every workaround, so the model runs on any
+   * ONNX Runtime device.
    */
-  readonly bitShift?: boolean;
+  readonly caps?: LoweringCaps;
 }
 
 /** An IR graph as ONNX: the model bytes and the names of its inputs and outputs. */
@@ -66,7 +65,7 @@ export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredMod
   const dims = new Map<Dim, string>();
   const ctx: LowerContext = {
     b,
-    bitShift: options.bitShift ?? false,
+    caps: options.caps ?? PORTABLE_CAPS,
     dim(d) {
       let name = dims.get(d);
       if (name) return name;

@@ -4,6 +4,7 @@
  */
 import * as ort from 'onnxruntime-web';
 import type { Backend } from '../backend.js';
+import { FULL_CAPS, PORTABLE_CAPS } from '../onnx/lower/types.js';
 import { messageOf, ortBackend, type DeviceTable, type OrtCompileOptions, type OrtModule } from '../ort/session.js';
 
 /** Compile options of {@link ortWeb}: its devices. */
@@ -16,8 +17,8 @@ export interface OrtWebCompileOptions extends OrtCompileOptions {
 export const WEB_DEVICES: DeviceTable<OrtWebCompileOptions> = {
   devices: {
     // onnxruntime-web's wasm returns preallocated outputs unwritten (still zeros): its outputs are never pooled.
-    wasm: { resident: 'copied', bitShift: true, accelerator: false },
-    webgpu: { resident: 'gpu-buffer', bitShift: false, accelerator: true },
+    wasm: { resident: 'copied', lowering: FULL_CAPS, accelerator: false },
+    webgpu: { resident: 'gpu-buffer', lowering: PORTABLE_CAPS, accelerator: true },
   },
   defaultDevice: 'wasm',
   providers: (device) => [device],

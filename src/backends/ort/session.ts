@@ -11,8 +11,9 @@ import { formatShape } from '../../core/shape.js';
 import { Graph } from '../../ir/graph.js';
 import { fail, LlmTricksError, show } from '../../core/errors.js';
 import { allocate, describe, DTYPE_INFO, type DType, type TypedArray } from '../../core/dtype.js';
-import { Tensor } from '../../trace/tensor.js';
+import { Tensor, type EagerTensor } from '../../trace/tensor.js';
 import { lowerGraph } from '../onnx/lower.js';
+import type { LoweringCaps } from '../onnx/lower/types.js';
 
 /** The parts of an onnxruntime module a binding uses. */
 export interface OrtModule {
@@ -55,8 +56,8 @@ export interface DeviceInfo {
    *   unwritten) or copies its outputs back anyway (CUDA in onnxruntime-node).
    */
   readonly resident: 'gpu-buffer' | 'cpu-pool' | 'copied';
-  /** The device has an ONNX BitShift kernel (the random generator then shifts instead of dividing). */
-  readonly bitShift: boolean;
+  /** The kernels the ONNX lowering may use on this device; it works around the rest. */
+  readonly lowering: LoweringCaps;
   /** An accelerator, where `strictDevice` (no CPU fallback) applies. */
   readonly accelerator: boolean;
 }
@@ -77,17 +78,17 @@ export function ortBackend<O extends OrtCompileOptions>(name: string, ort: OrtMo
   return {
     name,
     async compile(graph: Graph, options: O = {} as O): Promise<Executable> {
-      const where = `${name}.compile`;
-      if (!(graph instanceof Graph)) fail(where, `graph expected a Graph (from trace or vjp), got ${describe(graph)}`);
+      const site = `${name}.compile`;
+      if (!(graph instanceof Graph)) fail(site, `graph expected a Graph (from trace or vjp), got ${describe(graph)}`);
       const device = options?.device ?? table.defaultDevice;
       const names = Object.keys(table.devices);
-      if (typeof device !== 'string' || !Object.hasOwn(table.devices, device)) fail(where, `device expected one of ${names.map((d) => `'${d}'`).join(', ')}, got ${show(device)}`);
+      if (typeof device !== 'string' || !Object.hasOwn(table.devices, device)) fail(site, `device expected one of ${names.map((d) => `'${d}'`).join(', ')}, got ${show(device)}`);
       const info = table.devices[device];
       const resident = new Set(options.residentOutputs ?? []);
       for (const i of resident) {
-        if (!Number.isInteger(i) || i < 0 || i >= graph.outputs.length) fail(where, `residentOutputs expected output indices below ${graph.outputs.length}, got ${show(i)}`);
+        if (!Number.isInteger(i) || i < 0 || i >= graph.outputs.length) fail(site, `residentOutputs expected output indices below ${graph.outputs.length}, got ${show(i)}`);
       }
-      const model = lowerGraph(graph, { bitShift: info.bitShift });
+      const model = lowerGraph(graph, { caps: info.lowering });
       const sessionOptions: InferenceSession.SessionOptions = {
         executionProviders: table.providers(device, options),
         graphOptimizationLevel: options.graphOptimizationLevel ?? (hasFloat64(graph) ? 'basic' : 'all'),
@@ -97,8 +98,8 @@ export function ortBackend<O extends OrtCompileOptions>(name: string, ort: OrtMo
           ? { preferredOutputLocation: Object.fromEntries(model.outputNames.map((n, i) => [n, resident.has(i) ? 'gpu-buffer' : 'cpu'])) }
           : {}),
       };
-      const session = await createSession(ort, table, where, device, model.bytes, sessionOptions);
-      const toOrt = (t: Tensor): OrtTensor => new ort.Tensor(DTYPE_INFO[t.dtype].ort, t._data!, t.shape as readonly number[]);
+      const session = await createSession(ort, table, site, device, model.bytes, sessionOptions);
+      const toOrt = (t: EagerTensor): OrtTensor => new ort.Tensor(DTYPE_INFO[t.dtype].ort, t._data, t.shape as readonly number[]);
       const fromOrt = (o: OrtTensor, i: number): Tensor => new Tensor(o.dims, graph.outputs[i].dtype, o.data as TypedArray);
       const pools = new Map<number, OutputPool>();
       const reader = info.resident === 'gpu-buffer' ? new GpuReader(ort, table, device, sessionOptions) : undefined;
@@ -180,8 +181,8 @@ class Lifetime {
   private readonly outputs = new Set<OrtDeviceTensor>();
   private ended: Promise<void> | undefined;
 
-  use<T>(where: string, run: () => Promise<T>): Promise<T> {
-    if (this.disposed) return Promise.reject(new LlmTricksError(where, 'expected a live executable, got one already disposed (dispose() was called)'));
+  use<T>(site: string, run: () => Promise<T>): Promise<T> {
+    if (this.disposed) return Promise.reject(new LlmTricksError(site, 'expected a live executable, got one already disposed (dispose() was called)'));
     return this.hold(run());
   }
 
@@ -220,11 +221,11 @@ function hasFloat64(graph: Graph): boolean {
   return graph.nodes.some((n) => n.dtype === 'float64' || (n.kind === 'call' && hasFloat64(n.body)));
 }
 
-async function createSession(ort: OrtModule, table: DeviceTable, where: string, device: string, bytes: Uint8Array, options: InferenceSession.SessionOptions): Promise<InferenceSession> {
+async function createSession(ort: OrtModule, table: DeviceTable, site: string, device: string, bytes: Uint8Array, options: InferenceSession.SessionOptions): Promise<InferenceSession> {
   try {
     return await ort.InferenceSession.create(bytes, options);
   } catch (e) {
-    throw new LlmTricksError(where, table.explain(device, e));
+    throw new LlmTricksError(site, table.explain(device, e));
   }
 }
 

@@ -1,15 +1,15 @@
 import type { Dim } from '../../core/shape.js';
 import { arity, checkAxes, needDType } from './common.js';
-import type { PrimitiveAttrs } from '../primitives.js';
+import type { FamilyMembers, PrimitiveAttrs } from '../primitives.js';
 import type { InferFn, InferTable } from './types.js';
 
 const NUMERIC = ['float32', 'float64', 'int32', 'int64'] as const;
 
-const reduce: InferFn<PrimitiveAttrs['reduceSum']> = (where, inputs, { axes, keepDims }) => {
-  arity(where, inputs, 1);
+const reduceAxes: InferFn<PrimitiveAttrs['reduceSum']> = (site, inputs, { axes, keepDims }) => {
+  arity(site, inputs, 1);
   const [x] = inputs;
-  needDType(where, 'x', x, NUMERIC);
-  checkAxes(where, axes, x.shape.length);
+  needDType(site, 'x', x, NUMERIC);
+  checkAxes(site, axes, x.shape.length);
   const shape: Dim[] = [];
   x.shape.forEach((d, i) => {
     if (!axes.includes(i)) shape.push(d);
@@ -19,11 +19,11 @@ const reduce: InferFn<PrimitiveAttrs['reduceSum']> = (where, inputs, { axes, kee
 };
 
 /** Shape and dtype rules of the reductions. */
-export const reduceRules: InferTable<'reduceSum' | 'reduceMax' | 'argMax'> = {
-  reduceSum: reduce,
-  reduceMax: reduce,
-  argMax: (where, inputs, { axis, keepDims }) => {
-    const out = reduce(where, inputs, { axes: [axis], keepDims });
+export const reduce: InferTable<FamilyMembers<'reduce'>> = {
+  reduceSum: reduceAxes,
+  reduceMax: reduceAxes,
+  argMax: (site, inputs, { axis, keepDims }) => {
+    const out = reduceAxes(site, inputs, { axes: [axis], keepDims });
     return { shape: out.shape, dtype: 'int32' };
   },
 };

@@ -15,7 +15,7 @@ export interface Meta {
 export type InferRule<P extends Primitive> = InferFn<PrimitiveAttrs[P]>;
 
 /** An inference rule by its attribute type, so primitives with equal attributes share rules. */
-export type InferFn<A> = (where: string, inputs: readonly Meta[], attrs: A) => Meta;
+export type InferFn<A> = (site: string, inputs: readonly Meta[], attrs: A) => Meta;
 
 /** One inference rule per primitive of a family. */
 export type InferTable<P extends Primitive> = { [K in P]: InferRule<K> };

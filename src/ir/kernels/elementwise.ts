@@ -1,7 +1,7 @@
 import { allocate, fromNumbers, isInt, toNumbers, type DType, type TypedArray } from '../../core/dtype.js';
 import { sizeOf } from '../../core/shape.js';
 import { broadcastIndex } from './index-maps.js';
-import type { NoAttrs } from '../primitives.js';
+import type { FamilyMembers, NoAttrs } from '../primitives.js';
 import type { Buffer, KernelFn, KernelTable } from './types.js';
 
 /** Writes computed doubles as `dtype`: float32 rounds once here, ints wrap like C. */
@@ -62,8 +62,7 @@ const bigMin: Big = (a, b) => (a < b ? a : b);
 const bigMax: Big = (a, b) => (a > b ? a : b);
 
 /** Reference kernels of the elementwise primitives. */
-export const elementwise: KernelTable<'neg' | 'exp' | 'log' | 'sin' | 'cos' | 'sqrt' | 'reciprocal' | 'tanh' | 'abs' | 'sign'
-  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'less' | 'equal' | 'where' | 'cast' | 'stopGradient'> = {
+export const elementwise: KernelTable<FamilyMembers<'elementwise'>> = {
   neg: unary((x) => -x, (a) => -a),
   exp: unary(Math.exp),
   log: unary(Math.log),

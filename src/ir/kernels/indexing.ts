@@ -1,9 +1,10 @@
 import { fail } from '../../core/errors.js';
+import type { FamilyMembers } from '../primitives.js';
 import { toNumbers } from '../../core/dtype.js';
 import type { Buffer, Elements, KernelTable } from './types.js';
 
 // O outer (dims before axis), A the indexed axis, J index count, I inner (dims after axis).
-function layout(where: string, x: Buffer, axis: number, indices: Buffer) {
+function layout(site: string, x: Buffer, axis: number, indices: Buffer) {
   const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
   const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const dim = x.shape[axis];
@@ -12,14 +13,14 @@ function layout(where: string, x: Buffer, axis: number, indices: Buffer) {
   for (let j = 0; j < idx.length; j++) {
     const v = idx[j];
     // Negative indices count from the end, as in ONNX Gather.
-    if (v < -dim || v >= dim) fail(where, `index expected in [${-dim}, ${dim - 1}], got ${v}`);
+    if (v < -dim || v >= dim) fail(site, `index expected in [${-dim}, ${dim - 1}], got ${v}`);
     rows[j] = v < 0 ? v + dim : v;
   }
   return { outer, inner, dim, rows };
 }
 
 /** Reference kernels of gather and its transpose. */
-export const indexing: KernelTable<'gather' | 'scatterAdd'> = {
+export const indexing: KernelTable<FamilyMembers<'indexing'>> = {
   gather: ([x, indices], { axis }) => {
     const { outer, inner, dim, rows } = layout('gather', x, axis, indices);
     const r = new (x.data.constructor as new (n: number) => Elements)(outer * rows.length * inner);

@@ -1,4 +1,5 @@
 import { fromNumbers, toNumbers } from '../../core/dtype.js';
+import type { FamilyMembers } from '../primitives.js';
 import { sizeOf } from '../../core/shape.js';
 import { broadcastIndex } from './index-maps.js';
 import type { Buffer, KernelTable } from './types.js';
@@ -62,7 +63,7 @@ function asFloat64(data: Buffer['data']): Float64Array {
 }
 
 /** Reference kernels of linear algebra. */
-export const linalg: KernelTable<'matmul'> = {
+export const linalg: KernelTable<FamilyMembers<'linalg'>> = {
   matmul: ([x, y], _attrs, out) => {
     const r = out.shape.length;
     const M = out.shape[r - 2];

@@ -1,10 +1,11 @@
 import { allocate } from '../../core/dtype.js';
+import type { FamilyMembers } from '../primitives.js';
 import { stridesOf } from '../../core/shape.js';
 import { broadcastStrides, strideIndex, take } from './index-maps.js';
 import type { Elements, KernelTable } from './types.js';
 
 /** Reference kernels of the movement primitives. */
-export const movement: KernelTable<'reshape' | 'transpose' | 'expand' | 'slice' | 'pad' | 'concat'> = {
+export const movement: KernelTable<FamilyMembers<'movement'>> = {
   // Tensors are immutable, so a reshape shares its input's data.
   reshape: ([x]) => x.data,
   transpose: ([x], { perm }, out) => {

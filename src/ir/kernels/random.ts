@@ -1,10 +1,11 @@
 import { fromNumbers } from '../../core/dtype.js';
+import type { FamilyMembers } from '../primitives.js';
 import { sizeOf } from '../../core/shape.js';
 import { randomKey, squares32 } from '../../core/random-bits.js';
 import type { KernelTable } from './types.js';
 
 /** Reference kernel of the random primitive. */
-export const random: KernelTable<'randomUniform'> = {
+export const random: KernelTable<FamilyMembers<'random'>> = {
   randomUniform: ([seed, step], { salt }, out) => {
     const key = randomKey(Number(seed.data[0]) >>> 0, Number(step.data[0]) >>> 0, salt);
     const r = new Float64Array(sizeOf(out.shape));

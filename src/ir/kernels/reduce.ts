@@ -1,4 +1,5 @@
 import { toNumbers } from '../../core/dtype.js';
+import type { FamilyMembers } from '../primitives.js';
 import { sizeOf, stridesOf } from '../../core/shape.js';
 import { fromNumbers } from '../../core/dtype.js';
 import { strideIndex } from './index-maps.js';
@@ -21,7 +22,7 @@ function bigReduce(x: Buffer, axes: readonly number[], shape: readonly number[],
 }
 
 /** Reference kernels of the reductions. */
-export const reduce: KernelTable<'reduceSum' | 'reduceMax' | 'argMax'> = {
+export const reduce: KernelTable<FamilyMembers<'reduce'>> = {
   reduceSum: ([x], { axes }, out) => {
     if (x.dtype === 'int64') return bigReduce(x, axes, out.shape, (a, b) => BigInt.asIntN(64, a + b), 0n);
     const a = toNumbers(x.data);

@@ -8,30 +8,30 @@ import { Tensor, tensor } from '../tensor.js';
 export type TensorLike = Tensor | number;
 
 /** Converts the operands of a binary op: numbers become scalars of the tensor operand's dtype. */
-export function operands(where: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+export function operands(site: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
   const dtype: DType = a instanceof Tensor ? a.dtype : b instanceof Tensor ? b.dtype : 'float32';
-  return [toTensor(where, 'a', a, dtype), toTensor(where, 'b', b, dtype)];
+  return [toTensor(site, 'a', a, dtype), toTensor(site, 'b', b, dtype)];
 }
 
 /** A tensor from a TensorLike, naming the op and argument when it is neither. */
-export function toTensor(where: string, arg: string, x: TensorLike, dtype: DType): Tensor {
+export function toTensor(site: string, arg: string, x: TensorLike, dtype: DType): Tensor {
   if (typeof x === 'number') {
     // A silent truncation (add(int32, 0.5) adding 0) would surprise: say so instead.
-    if (isInt(dtype) && !Number.isInteger(x)) fail(where, `${arg} expected an integer (the other operand is ${dtype}), got ${x}; cast to a float dtype first`);
+    if (isInt(dtype) && !Number.isInteger(x)) fail(site, `${arg} expected an integer (the other operand is ${dtype}), got ${x}; cast to a float dtype first`);
     return tensor(x, { dtype });
   }
-  return expectTensor(where, arg, x);
+  return expectTensor(site, arg, x);
 }
 
 /**
  * Normalises `axis` (one, several, or all when undefined) to ascending,
  * unique, non-negative axes of a rank-`rank` tensor.
  */
-export function axesOf(where: string, axis: number | readonly number[] | undefined, rank: number): number[] {
+export function axesOf(site: string, axis: number | readonly number[] | undefined, rank: number): number[] {
   if (axis === undefined) return Array.from({ length: rank }, (_, i) => i);
   const list = typeof axis === 'number' ? [axis] : axis;
-  if (!Array.isArray(list)) fail(where, `axis expected a number or an array of numbers, got ${describe(axis)}`);
-  const axes = list.map((a) => normalizeAxis(where, a, rank));
-  if (new Set(axes).size !== axes.length) fail(where, `axis expected distinct axes, got ${show(list)}`);
+  if (!Array.isArray(list)) fail(site, `axis expected a number or an array of numbers, got ${describe(axis)}`);
+  const axes = list.map((a) => normalizeAxis(site, a, rank));
+  if (new Set(axes).size !== axes.length) fail(site, `axis expected distinct axes, got ${show(list)}`);
   return axes.sort((p, q) => p - q);
 }

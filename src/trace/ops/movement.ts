@@ -36,18 +36,18 @@ export function slice(x: Tensor, starts: readonly number[], sizes: Shape): Tenso
 
 /** Elements [start, end) of one axis (negative indices count from the end). */
 export function sliceAxis(x: Tensor, axis: number, start: number, end: number): Tensor {
-  const where = 'sliceAxis';
-  const ax = normalizeAxis(where, axis, expectTensor(where, 'x', x).rank);
+  const site = 'sliceAxis';
+  const ax = normalizeAxis(site, axis, expectTensor(site, 'x', x).rank);
   const dim = x.shape[ax];
-  if (typeof dim !== 'number') fail(where, `axis ${axis} expected a static size, got '${dim}'`);
+  if (typeof dim !== 'number') fail(site, `axis ${axis} expected a static size, got '${dim}'`);
   const s = start < 0 ? start + dim : start;
   const e = end < 0 ? end + dim : end;
   if (!Number.isInteger(s) || !Number.isInteger(e) || s < 0 || e > dim || s > e) {
-    fail(where, `range expected 0 <= start <= end <= ${dim}, got [${start}, ${end})`);
+    fail(site, `range expected 0 <= start <= end <= ${dim}, got [${start}, ${end})`);
   }
   const starts = x.shape.map((_, i) => (i === ax ? s : 0));
   const sizes = x.shape.map((d, i) => (i === ax ? e - s : d));
-  return apply('slice', [x], { starts, sizes }, where);
+  return apply('slice', [x], { starts, sizes }, site);
 }
 
 /** Zero-pads `x` into a tensor of `shape`, with `x` at offset `before`. */

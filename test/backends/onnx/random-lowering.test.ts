@@ -6,12 +6,12 @@
 import * as ort from 'onnxruntime-node';
 import { expect, it } from 'vitest';
 import { randomUniform, referenceBackend, tensor, trace } from '../../../src/index.js';
-import { lowerGraph } from '../../../src/node.js';
+import { lowerGraph, PORTABLE_CAPS } from '../../../src/node.js';
 
 const graph = trace((seed, step) => randomUniform(seed, step, [3, 1000], { salt: 5 }), [{ shape: [], dtype: 'int32' }, { shape: [], dtype: 'int32' }]);
 
 it.each([false, true])('bitShift %s: the bits of the reference kernel, over seeds and steps', async (bitShift) => {
-  const { bytes, inputNames, outputNames } = lowerGraph(graph, { bitShift });
+  const { bytes, inputNames, outputNames } = lowerGraph(graph, { caps: { ...PORTABLE_CAPS, bitShift } });
   const ops = new TextDecoder('latin1').decode(bytes);
   expect(ops.includes('BitShift')).toBe(bitShift);
   const session = await ort.InferenceSession.create(bytes);

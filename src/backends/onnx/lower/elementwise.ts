@@ -1,3 +1,5 @@
+import { isFloat } from '../../../core/dtype.js';
+import type { FamilyMembers } from '../../../ir/primitives.js';
 import { ONNX_TYPE } from '../builder.js';
 import type { Lowering, LoweringTable } from './types.js';
 
@@ -8,32 +10,35 @@ type Same = 'neg' | 'exp' | 'log' | 'sin' | 'cos' | 'sqrt' | 'reciprocal' | 'tan
 const direct = (op: string): Lowering<Same> => (ctx, _node, inputs) => ctx.b.op(op, inputs);
 
 /** Lowerings of the elementwise primitives. */
-export const elementwise: LoweringTable<Same | 'sign' | 'cast' | 'stopGradient'> = {
-  // WebGPU has no int32 Neg or Abs: 0 - x, and a Where on x < 0 (same results, -2^31 wrapping as Neg does).
-  neg: (ctx, node, [x]) => (node.dtype === 'int32' ? ctx.b.op('Sub', [ctx.b.scalar(0, 'int32'), x]) : ctx.b.op('Neg', [x])), exp: direct('Exp'), log: direct('Log'), sin: direct('Sin'), cos: direct('Cos'),
+export const elementwise: LoweringTable<FamilyMembers<'elementwise'>> = {
+  // Without int32 Neg and Abs (WebGPU): 0 - x, and a Where on x < 0 (same results, -2^31 wrapping as Neg does).
+  neg: (ctx, node, [x]) => (node.dtype === 'int32' && !ctx.caps.int32NegAbs ? ctx.b.op('Sub', [ctx.b.scalar(0, 'int32'), x]) : ctx.b.op('Neg', [x])), exp: direct('Exp'), log: direct('Log'), sin: direct('Sin'), cos: direct('Cos'),
   sqrt: direct('Sqrt'), reciprocal: direct('Reciprocal'), tanh: direct('Tanh'),
   abs: (ctx, node, [x]) => {
-    if (node.dtype !== 'int32') return ctx.b.op('Abs', [x]);
+    if (node.dtype !== 'int32' || ctx.caps.int32NegAbs) return ctx.b.op('Abs', [x]);
     const zero = ctx.b.scalar(0, 'int32');
     return ctx.b.op('Where', [ctx.b.op('Less', [x, zero]), ctx.b.op('Sub', [zero, x]), x]);
   },
   add: direct('Add'), sub: direct('Sub'), mul: direct('Mul'), div: direct('Div'), pow: direct('Pow'),
   maximum: direct('Max'), minimum: direct('Min'), less: direct('Less'),
-  // WebGPU's Equal has no bool kernel: compare bools as float32 0 and 1.
-  equal: (ctx, node, inputs) => ctx.b.op('Equal', node.inputs[0].dtype === 'bool' ? inputs.map((x) => ctx.b.op('Cast', [x], { to: { i: ONNX_TYPE.float32 } })) : inputs),
-  // ONNX Runtime's Where has no bool kernel (cpu, wasm): select bools as int32 and cast back.
+  // Without a bool Equal (WebGPU): compare bools as float32 0 and 1.
+  equal: (ctx, node, inputs) => ctx.b.op('Equal', node.inputs[0].dtype === 'bool' && !ctx.caps.boolEqual ? inputs.map((x) => ctx.b.op('Cast', [x], { to: { i: ONNX_TYPE.float32 } })) : inputs),
+  // No ONNX Runtime device has a bool Where kernel (cpu, wasm, webgpu): select bools as int32 and cast back.
   where: (ctx, node, [c, x, y]) => {
     if (node.dtype !== 'bool') return ctx.b.op('Where', [c, x, y]);
     const i32 = { to: { i: ONNX_TYPE.int32 } };
     return ctx.b.op('Cast', [ctx.b.op('Where', [c, ctx.b.op('Cast', [x], i32), ctx.b.op('Cast', [y], i32)])], { to: { i: ONNX_TYPE.bool } });
   },
-  // ONNX Sign has no WebGPU kernel: (x > 0) - (x < 0), from comparisons every device has.
+  // Without Sign (WebGPU): (x > 0) - (x < 0), from comparisons every device has, and NaN where x is NaN.
   sign: (ctx, node, [x]) => {
+    if (ctx.caps.sign) return ctx.b.op('Sign', [x]);
     const zero = ctx.b.scalar(0, node.dtype);
     const to = { to: { i: ONNX_TYPE[node.dtype] } };
     const pos = ctx.b.op('Cast', [ctx.b.op('Greater', [x, zero])], to);
     const neg = ctx.b.op('Cast', [ctx.b.op('Less', [x, zero])], to);
-    return ctx.b.op('Sub', [pos, neg]);
+    const signs = ctx.b.op('Sub', [pos, neg]);
+    // Both comparisons are false for NaN, which must stay NaN (as Sign keeps it), not become 0.
+    return isFloat(node.dtype) ? ctx.b.op('Where', [ctx.b.op('Equal', [x, x]), signs, x]) : signs;
   },
   cast: (ctx, node, [x]) => ctx.b.op('Cast', [x], { to: { i: ONNX_TYPE[node.attrs.dtype] } }),
   stopGradient: (ctx, _node, [x]) => ctx.b.op('Identity', [x]),

@@ -1,11 +1,12 @@
 import { ONNX_TYPE } from '../builder.js';
+import type { FamilyMembers } from '../../../ir/primitives.js';
 import { isStatic } from '../../../core/shape.js';
 import type { LoweringTable } from './types.js';
 
 // O dims before the axis, A the axis, J the index dims, I dims after the axis.
 
 /** Lowerings of gather and its transpose. */
-export const indexing: LoweringTable<'gather' | 'scatterAdd'> = {
+export const indexing: LoweringTable<FamilyMembers<'indexing'>> = {
   gather: (ctx, node, [x, indices]) => ctx.b.op('Gather', [x, indices], { axis: { i: node.attrs.axis } }),
   // ScatterND with reduction 'add' addresses the leading axes, so the
   // scattered axis is moved to the front of base (A, O, I) and the index

@@ -1,19 +1,20 @@
 import { ONNX_TYPE } from '../builder.js';
+import type { FamilyMembers } from '../../../ir/primitives.js';
 import type { DType } from '../../../core/dtype.js';
 import type { LowerContext, LoweringTable } from './types.js';
 
 /**
  * Emits an op on bool tensors through float32 (0 and 1, exactly) and back
- * with Greater: WebGPU has no bool Transpose, Pad or Concat kernels.
+ * with Greater, for a device without bool Transpose, Pad or Concat (WebGPU).
  */
 function viaFloat(ctx: LowerContext, dtype: DType, inputs: readonly string[], emit: (xs: readonly string[]) => string): string {
-  if (dtype !== 'bool') return emit(inputs);
+  if (dtype !== 'bool' || ctx.caps.boolMovement) return emit(inputs);
   const floats = inputs.map((x) => ctx.b.op('Cast', [x], { to: { i: ONNX_TYPE.float32 } }));
   return ctx.b.op('Greater', [emit(floats), ctx.b.scalar(0, 'float32')]);
 }
 
 /** Lowerings of the movement primitives. */
-export const movement: LoweringTable<'reshape' | 'transpose' | 'expand' | 'slice' | 'pad' | 'concat'> = {
+export const movement: LoweringTable<FamilyMembers<'movement'>> = {
   // The inferred output shape has no -1; allowzero keeps a literal 0 a 0 rather than "copy".
   reshape: (ctx, node, [x]) => ctx.b.op('Reshape', [x, ctx.shape(node.shape)], { allowzero: { i: node.shape.includes(0) ? 1 : 0 } }),
   transpose: (ctx, node, [x]) => viaFloat(ctx, node.dtype, [x], ([y]) => ctx.b.op('Transpose', [y], { perm: { ints: node.attrs.perm } })),
@@ -25,8 +26,8 @@ export const movement: LoweringTable<'reshape' | 'transpose' | 'expand' | 'slice
     // wrongly shaped result after a Transpose when every axis is listed.
     const axes = starts.flatMap((start, i) => (start === 0 && sizes[i] === input[i] ? [] : [i]));
     if (axes.length === 0) return ctx.b.op('Identity', [x]);
-    // WebGPU has no int32 or bool Slice kernel: static cuts of those become Gathers of constant indices, which it has.
-    if ((node.dtype === 'int32' || node.dtype === 'bool') && axes.every((i) => typeof sizes[i] === 'number')) {
+    // Without int32 and bool Slice (WebGPU): static cuts of those become Gathers of constant indices, which it has.
+    if (!ctx.caps.intSlice && (node.dtype === 'int32' || node.dtype === 'bool') && axes.every((i) => typeof sizes[i] === 'number')) {
       return axes.reduce((y, i) => ctx.b.op('Gather', [y, ctx.b.tensor(Int32Array.from({ length: sizes[i] as number }, (_, k) => starts[i] + k), [sizes[i] as number], 'int32')], { axis: { i } }), x);
     }
     // A symbolic size always starts at 0 (checked by inference), so its end is the size itself.

@@ -1,4 +1,5 @@
 import { GOLDEN, mix } from '../../../core/random-bits.js';
+import type { FamilyMembers } from '../../../ir/primitives.js';
 import { ONNX_TYPE } from '../builder.js';
 import type { LowerContext, LoweringTable } from './types.js';
 
@@ -11,7 +12,7 @@ const UINT32 = 12;
 
 /** floor(x / 2^k) on a uint32 tensor: a BitShift where the target has one, else a Div. */
 function shiftRight(ctx: LowerContext, x: string, k: number): string {
-  return ctx.bitShift
+  return ctx.caps.bitShift
     ? ctx.b.op('BitShift', [x, ctx.b.uint32(k)], { direction: { s: 'RIGHT' } })
     : ctx.b.op('Div', [x, ctx.b.uint32(2 ** k)]);
 }
@@ -29,7 +30,7 @@ function mixNodes(ctx: LowerContext, h: string): string {
 }
 
 /** Lowering of the random primitive. */
-export const random: LoweringTable<'randomUniform'> = {
+export const random: LoweringTable<FamilyMembers<'random'>> = {
   randomUniform: (ctx, node, [seed, step]) => {
     const { b } = ctx;
     const { salt, shape } = node.attrs;

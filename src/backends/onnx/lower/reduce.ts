@@ -1,15 +1,16 @@
 import { ONNX_TYPE, type OnnxBuilder } from '../builder.js';
+import type { FamilyMembers } from '../../../ir/primitives.js';
 import type { Lowering, LoweringTable } from './types.js';
 
 // With no axes ONNX reduces everything unless noop_with_empty_axes is set.
-const reduce = (op: string): Lowering<'reduceSum' | 'reduceMax'> => (ctx, node, [x]) => ctx.b.op(op, [x, ctx.b.int64s(node.attrs.axes)], {
+const reduceOp = (op: string): Lowering<'reduceSum' | 'reduceMax'> => (ctx, node, [x]) => ctx.b.op(op, [x, ctx.b.int64s(node.attrs.axes)], {
   keepdims: { i: node.attrs.keepDims ? 1 : 0 }, noop_with_empty_axes: { i: node.attrs.axes.length === 0 ? 1 : 0 },
 });
 
 /** Lowerings of the reductions. */
-export const reduceLowering: LoweringTable<'reduceSum' | 'reduceMax' | 'argMax'> = {
-  reduceSum: reduce('ReduceSum'),
-  reduceMax: reduce('ReduceMax'),
+export const reduce: LoweringTable<FamilyMembers<'reduce'>> = {
+  reduceSum: reduceOp('ReduceSum'),
+  reduceMax: reduceOp('ReduceMax'),
   argMax: (ctx, node, [x]) => {
     const { axis, keepDims } = node.attrs;
     const { dtype, shape } = node.inputs[0];
@@ -21,11 +22,12 @@ export const reduceLowering: LoweringTable<'reduceSum' | 'reduceMax' | 'argMax'>
 };
 
 /**
- * argMax of a float32 tensor from ops WebGPU has kernels for (its ArgMax
- * output is int64, which WebGPU cannot cast to int32): the first index
- * holding the maximum, or the first NaN when there is one, as the
- * reference kernel and ONNX ArgMax choose. Indices are exact in float32 up
- * to 2^24.
+ * argMax of a float32 tensor from ops every device has kernels for: the
+ * first index holding the maximum, or the first NaN when there is one, as
+ * the reference kernel chooses. Used on every device, not only where it is
+ * needed (WebGPU cannot cast ArgMax's int64 output to int32): ONNX Runtime's
+ * CPU ArgMax does not pick the first NaN (the conformance test's NaN case
+ * fails with it). Indices are exact in float32 up to 2^24.
  */
 function argMaxFloat32(b: OnnxBuilder, x: string, rank: number, axis: number, dim: number, keepDims: boolean): string {
   const axes = b.int64s([axis]);
