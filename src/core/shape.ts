@@ -94,17 +94,50 @@ export function resolveShape(site: string, shape: Shape, bindings: Bindings): nu
 }
 
 /**
- * The size of a named dimension: bound by an input, or a sum such as
- * 'P+T' or 'P+1' that concat derives from bound dimensions.
+ * A symbolic dimension read as a sum: the names of input dimensions and a
+ * constant. concat joins symbolic sizes this way ('P+T', 'P+1'); a plain
+ * name is one term.
  */
-function resolveDim(site: string, name: string, bindings: Bindings): number {
-  const bound = bindings.get(name);
-  if (bound !== undefined) return bound;
-  const terms = name.split('+');
-  if (terms.length > 1) {
-    return terms.reduce((sum, t) => sum + (/^\d+$/.test(t) ? Number(t) : resolveDim(site, t, bindings)), 0);
+export interface DimSum {
+  readonly names: readonly string[];
+  readonly constant: number;
+}
+
+/** Reads a symbolic dimension as a {@link DimSum}: the one parser of 'P+T+1'. */
+export function dimSum(name: string): DimSum {
+  const names: string[] = [];
+  let constant = 0;
+  for (const t of name.split('+')) {
+    if (/^\d+$/.test(t)) constant += Number(t);
+    else names.push(t);
   }
-  return fail(site, `dimension '${name}' expected bound by a graph input, got no binding`);
+  return { names, constant };
+}
+
+/** Writes a sum as a dimension: the names joined by '+', then the constant; a number when there are no names. */
+export function sumDim(names: readonly string[], constant: number): Dim {
+  return names.length === 0 ? constant : [...names, ...(constant ? [String(constant)] : [])].join('+');
+}
+
+/**
+ * The one evaluator of a symbolic dimension: `bound(name)` gives a name's
+ * value when an input binds that exact name (undefined if none), else the
+ * dimension is evaluated as its sum with `constant` and `add`. A name
+ * nothing binds is an error at `site`.
+ */
+export function evaluateDim<T>(site: string, name: string, ops: { bound(name: string): T | undefined; constant(n: number): T; add(a: T, b: T): T }): T {
+  const whole = ops.bound(name);
+  if (whole !== undefined) return whole;
+  const { names, constant } = dimSum(name);
+  if (names.length === 1 && names[0] === name) fail(site, `dimension '${name}' expected bound by a graph input, got no binding`);
+  const terms = names.map((n) => evaluateDim(site, n, ops));
+  if (constant !== 0 || terms.length === 0) terms.push(ops.constant(constant));
+  return terms.reduce((a, b) => ops.add(a, b));
+}
+
+/** The size of a named dimension: bound by an input, or a sum of bound ones. */
+function resolveDim(site: string, name: string, bindings: Bindings): number {
+  return evaluateDim(site, name, { bound: (n) => bindings.get(n), constant: (n) => n, add: (a, b) => a + b });
 }
 
 /**

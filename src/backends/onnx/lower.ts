@@ -1,7 +1,6 @@
 import type { FusedKernel, Graph, Node } from '../../ir/graph.js';
 import type { Primitive } from '../../ir/primitives.js';
-import { fail } from '../../core/errors.js';
-import { isStatic, type Dim, type Shape } from '../../core/shape.js';
+import { evaluateDim, isStatic, type Dim, type Shape } from '../../core/shape.js';
 import type { Tensor } from '../../trace/tensor.js';
 import { OnnxBuilder, valueInfo } from './builder.js';
 import { creation } from './lower/creation.js';
@@ -70,13 +69,19 @@ export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredMod
       let name = dims.get(d);
       if (name) return name;
       if (typeof d === 'number') name = b.int64s([d]);
-      else if (sources.has(d)) {
-        const { input, axis } = sources.get(d)!;
-        name = b.op('Shape', [input], { start: { i: axis }, end: { i: axis + 1 } });
-      } else if (d.includes('+')) {
-        name = d.split('+').map((t) => ctx.dim(/^\d+$/.test(t) ? Number(t) : t)).reduce((x, y) => b.op('Add', [x, y]));
-      } else {
-        fail('lowerGraph', `dimension '${d}' expected bound by a graph input, got none`);
+      else {
+        name = evaluateDim('lowerGraph', d, {
+          // A name an input binds is read from that input once (sums reuse it).
+          bound: (n) => {
+            const source = sources.get(n);
+            if (!source) return undefined;
+            let read = dims.get(n);
+            if (!read) dims.set(n, read = b.op('Shape', [source.input], { start: { i: source.axis }, end: { i: source.axis + 1 } }));
+            return read;
+          },
+          constant: (n) => b.int64s([n]),
+          add: (x, y) => b.op('Add', [x, y]),
+        });
       }
       dims.set(d, name);
       return name;

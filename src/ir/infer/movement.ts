@@ -1,6 +1,6 @@
 import { fail, show } from '../../core/errors.js';
 import type { FamilyMembers } from '../primitives.js';
-import { formatShape, isDim, type Dim, type Shape } from '../../core/shape.js';
+import { formatShape, isDim, sumDim, type Dim, type Shape } from '../../core/shape.js';
 import { arity, checkIntList, sameDType } from './common.js';
 import type { InferTable, Meta } from './types.js';
 
@@ -125,7 +125,7 @@ export const movement: InferTable<FamilyMembers<'movement'>> = {
       }
     });
     const { n, syms } = factorsSum(inputs.map((m) => m.shape[axis]));
-    const joined: Dim = syms.length === 0 ? n : [...syms, ...(n ? [String(n)] : [])].join('+');
+    const joined: Dim = sumDim(syms, n);
     return { shape: first.shape.map((d, i) => (i === axis ? joined : d)), dtype: first.dtype };
   },
 };
