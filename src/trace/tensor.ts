@@ -25,6 +25,10 @@ export class Tensor {
 
   /** @internal Use `tensor(...)` or the ops to make tensors. */
   constructor(shape: Shape, dtype: DType, data?: TypedArray, node?: Node, trace?: TraceState) {
+    // No path may build a tensor whose data disagrees with its shape (a decoder once did, silently).
+    if (data !== undefined && isStatic(shape) && data.length !== sizeOf(shape as number[])) {
+      fail('Tensor', `data expected ${sizeOf(shape as number[])} elements for shape ${formatShape(shape)}, got ${data.length}`);
+    }
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype;
     this._data = data;

@@ -126,8 +126,11 @@ export function decodeSafetensors(bytes: Uint8Array, site = 'decodeSafetensors')
   if (end !== dataLen) fail(site, `expected ${end} data bytes after the header, got ${dataLen}`);
   const tensors = new Map<string, Tensor>();
   for (const [name, dtype, shape, begin, stop] of entries) {
-    const copy = bytes.slice(dataStart + begin, dataStart + stop).buffer; // aligned, and independent of the input
-    tensors.set(name, new Tensor(shape, dtype, new DTYPE_INFO[dtype].array(copy) as TypedArray));
+    // A fresh, aligned buffer independent of the input. Not bytes.slice(): on a Node Buffer (what readFileSync
+    // returns) slice is a view, and its .buffer the whole shared pool, so the tensor read the wrong bytes.
+    const copy = new Uint8Array(stop - begin);
+    copy.set(bytes.subarray(dataStart + begin, dataStart + stop));
+    tensors.set(name, new Tensor(shape, dtype, new DTYPE_INFO[dtype].array(copy.buffer) as TypedArray));
   }
   return { tensors, metadata };
 }

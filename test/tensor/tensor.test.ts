@@ -10,12 +10,13 @@
  * - tensors are immutable: `data()` returns a fresh copy, mutating it or the
  *   source array changes nothing, and `shape` is frozen;
  * - `item()`, `rank`, `size`, `scalar`, `full`, `zeros`, `ones`;
+ * - the Tensor constructor refuses data whose length is not the shape's size;
  * - bad input (ragged arrays, size mismatch, bad dtype, non-numbers, foreign
  *   typed arrays, symbolic eager shapes) throws LlmTricksError naming `tensor`.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DTYPES, LlmTricksError, add, div, full, less, mul, ones, scalar, tensor, zeros, type DType, type NestedArray } from '../../src/index.js';
+import { DTYPES, LlmTricksError, Tensor, add, div, full, less, mul, ones, scalar, tensor, zeros, type DType, type NestedArray } from '../../src/index.js';
 import { arbShape, numel, unravel } from '../helpers/shapes.js';
 
 const ARRAYS = {
@@ -54,6 +55,12 @@ function expectError(fn: () => unknown, where: string, ...parts: string[]): void
 const bad = (v: unknown) => v as never;
 
 describe('tensor(): construction', () => {
+  it('refuses, at construction, data whose length disagrees with the shape', () => {
+    expect(() => new Tensor([4], 'float32', new Float32Array(2048))).toThrow(/^Tensor: data expected 4 elements for shape \[4\], got 2048/);
+    expect(() => new Tensor([2, 3], 'int32', new Int32Array(5))).toThrow(LlmTricksError);
+    expect(new Tensor([2, 2], 'float32', new Float32Array(4)).size).toBe(4);
+  });
+
   it('infers shape from nested arrays and float32 from numbers', () => {
     const x = tensor([[1, 2, 3], [4, 5, 6]]);
     expect(x.shape).toEqual([2, 3]);

@@ -12,6 +12,8 @@
  *   whose sizes match their shapes or throw an LlmTricksError; each rule
  *   (length, JSON, dtype, shape, offsets, gaps, overlaps, trailing bytes) has
  *   a case with its message; tensor names such as __proto__ pollute nothing;
+ * - a checkpoint read into a Node Buffer (a view into Node's shared pool, at
+ *   an odd offset) decodes to the values written;
  * - decodeCheckpoint rejects a plain safetensors file and bad metadata.
  */
 import { spawnSync } from 'node:child_process';
@@ -181,6 +183,18 @@ describe('checkpoints', () => {
     expect([back.step, back.seed, back.optimizer, back.config]).toEqual([3, -2, 'Lion', { dim: 8, position: 'rope' }]);
     expect(back.params.get('w')!.toArray()).toEqual([1, 2]);
     expect(back.slots.get('optimizer.w.exp_avg')!.toArray()).toEqual([0.5, 0]);
+  });
+
+  it('decodes from a Node Buffer (what readFileSync returns): the tensors hold their own bytes, not the shared pool', () => {
+    const path = join(dir, 'from-buffer.safetensors');
+    writeFileSync(path, encodeCheckpoint(state, { dim: 8 }));
+    const buffer = readFileSync(path);
+    expect(buffer.byteLength).toBeLessThan(buffer.buffer.byteLength); // a small read lands in Node's shared pool
+    const back = decodeCheckpoint(buffer);
+    expect(back.params.get('w')!.toArray()).toEqual([1, 2]);
+    expect(back.slots.get('optimizer.w.exp_avg')!.toArray()).toEqual([0.5, 0]);
+    const st = decodeSafetensors(Buffer.concat([Buffer.alloc(3), Buffer.from(encodeSafetensors(new Map([['a', tensor([1, 2, 3, 4])], ['b', tensor([[7, 8]], { dtype: 'int32' })]])))]).subarray(3));
+    expect([st.tensors.get('a')!.toArray(), st.tensors.get('b')!.toArray()]).toEqual([[1, 2, 3, 4], [[7, 8]]]);
   });
 
   it('rejects a plain safetensors file and bad metadata', () => {
