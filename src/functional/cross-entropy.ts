@@ -10,6 +10,9 @@ import { expectTensor } from '../trace/apply.js';
 
 // N positions (any leading shape), V classes.
 
+/** The default ignoreIndex of {@link crossEntropy}: targets equal to it count for nothing (PyTorch's default). */
+export const IGNORE_INDEX = -100;
+
 /** Options of {@link crossEntropy}. */
 export interface CrossEntropyOptions {
   /** Targets equal to this are left out of the loss and the mean (default -100, as PyTorch). */
@@ -27,7 +30,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
   const fn = 'crossEntropy';
   expectTensor(fn, 'logits', logits);
   expectTensor(fn, 'targets', targets);
-  const ignore = options?.ignoreIndex ?? -100;
+  const ignore = options?.ignoreIndex ?? IGNORE_INDEX;
   if (!Number.isInteger(ignore)) fail(fn, `ignoreIndex expected an integer, got ${show(ignore)}`);
   if (logits.dtype !== 'float32' && logits.dtype !== 'float64') fail(fn, `logits expected a float tensor, got ${logits.dtype}`);
   if (targets.dtype !== 'int32' && targets.dtype !== 'int64') fail(fn, `targets expected an int32 or int64 tensor, got ${targets.dtype}`);

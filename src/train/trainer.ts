@@ -5,7 +5,7 @@
 import type { Backend, CompileOptions, DeviceTensor, Executable } from '../backends/backend.js';
 import type { Graph } from '../ir/graph.js';
 import { referenceBackend } from '../run/reference-backend.js';
-import { crossEntropy } from '../functional/cross-entropy.js';
+import { crossEntropy, IGNORE_INDEX } from '../functional/cross-entropy.js';
 import { trace, type InputSpec } from '../trace/trace.js';
 import type { LanguageModel } from '../nn/language-model.js';
 import type { ForwardContext, Module } from '../nn/module.js';
@@ -33,6 +33,19 @@ export const languageModelLoss: LossFn<Module> = (model, batch, ctx) => {
 // The default loss needs only forward(ids, { ctx }) → { logits }; the types ask for a whole LanguageModel.
 function isLanguageModel(model: Module): model is Module & { forward(ids: Tensor, call: { ctx?: ForwardContext }): { logits: Tensor } } {
   return typeof (model as { forward?: unknown } | undefined)?.forward === 'function';
+}
+
+/** Ids in [0, vocab), targets in [0, vocab) or crossEntropy's ignore index (-100): the default loss's batch. */
+function checkTokens(site: string, batch: readonly Tensor[], vocab: number): void {
+  const firstBad = (t: Tensor, ok: (v: number) => boolean): number | undefined => {
+    const data = t._data as Int32Array | BigInt64Array;
+    for (let i = 0; i < data.length; i++) if (!ok(Number(data[i]))) return Number(data[i]);
+    return undefined;
+  };
+  const id = firstBad(batch[0], (v) => v >= 0 && v < vocab);
+  if (id !== undefined) fail(site, `batch[0] (ids) expected in [0, ${vocab - 1}], got ${id}`);
+  const target = firstBad(batch[1], (v) => (v >= 0 && v < vocab) || v === IGNORE_INDEX);
+  if (target !== undefined) fail(site, `batch[1] (targets) expected in [0, ${vocab - 1}] or the ignore index (${IGNORE_INDEX}), got ${target}`);
 }
 
 /**
@@ -145,6 +158,8 @@ export class Trainer<M extends Module = Module> {
   private readonly compileGraph: (graph: Graph, extra?: CompileOptions) => Promise<Executable>;
   // The loss bound to the model: M stays out of parameter positions, so a Trainer<DecoderLM> is a Trainer<Module>.
   private readonly lossOf: (batch: readonly Tensor[], ctx: ForwardContext) => Tensor;
+  // With the default loss, the vocabulary the ids and targets must fall in (checked before each run).
+  private readonly vocab: number | undefined;
 
   private constructor(
     options: TrainerCommonOptions<M, CompileOptions>, loss: LossFn<M>, compileGraph: (graph: Graph, extra?: CompileOptions) => Promise<Executable>,
@@ -156,6 +171,8 @@ export class Trainer<M extends Module = Module> {
     this.dropout = options.dropout ?? 0;
     this.compileGraph = compileGraph;
     this.lossOf = (batch, ctx) => loss(options.model, batch, ctx);
+    const vocab = (options.model as { vocab?: unknown }).vocab;
+    this.vocab = loss === languageModelLoss && Number.isInteger(vocab) ? vocab as number : undefined;
     this.stepGraph = stepGraph;
     this.seed = options.seed ?? 0;
     // The state starts from the model's parameters and zeroed optimizer slots.
@@ -242,6 +259,9 @@ export class Trainer<M extends Module = Module> {
         fail(site, `batch[${i}] expected ${dtype}${formatShape(shape)}, got ${t instanceof Tensor ? `${t.dtype}${formatShape(t.shape)}` : describe(t)}`);
       }
     });
+    // A compiled graph does not check values: an id past the table reads another row (or fails in the
+    // runtime), a target past the vocabulary gives a finite, wrong loss. The eager path's rules, here.
+    if (this.vocab !== undefined) checkTokens(site, batch, this.vocab);
   }
 
   /** The mean loss on `batch` (one micro-batch, no dropout, no update), with the current parameters. */

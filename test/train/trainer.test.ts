@@ -16,7 +16,10 @@
  * - a NaN in the batch stops `fit` with an error naming the step; the
  *   parameters are unchanged and the last checkpoint on disk still loads
  *   and holds the state before the bad step;
- * - bad options and batches raise LlmTricksError naming the Trainer.
+ * - bad options and batches raise LlmTricksError naming the Trainer;
+ * - with the default loss, ids and targets outside the vocabulary (the
+ *   ignore index -100 aside) are refused before a compiled step or evaluate
+ *   runs, on the reference backend and ort-node cpu, changing nothing.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -165,6 +168,33 @@ describe('Trainer', () => {
     const other = await Trainer.create({ ...base, optimizer: new AdamW() });
     await expect(other.load({ step: 0, seed: 0, optimizer: 'Lion', params: new Map(), slots: new Map() })).rejects.toThrow(/^Trainer\.load: state expected optimizer AdamW, got "Lion"/);
     expect(t.stepCount).toBe(0);
+  });
+
+  it('checks ids and targets against the vocabulary before a compiled step or evaluate runs, on every backend', async () => {
+    const [ids, targets] = data.batch(0);
+    const withValue = (t: Tensor, at: number, v: number): Tensor => {
+      const d = t.data() as Int32Array;
+      d[at] = v;
+      return tensor(d, { shape: t.shape as number[], dtype: 'int32' });
+    };
+    for (const on of [{}, cpu]) {
+      const t = await Trainer.create({ model: tinyModel(), optimizer: new Lion(), batchSize: 2, sequenceLength: 12, ...on });
+      const before = await params(t);
+      for (const [batch, message] of [
+        [[withValue(ids, 5, 256), targets], /^Trainer\.step: batch\[0\] \(ids\) expected in \[0, 255\], got 256/],
+        [[withValue(ids, 0, -2), targets], /got -2/],
+        [[ids, withValue(targets, 3, 99999)], /^Trainer\.step: batch\[1\] \(targets\) expected in \[0, 255\] or the ignore index \(-100\), got 99999/],
+        [[ids, withValue(targets, 3, -1)], /got -1/],
+      ] as const) {
+        await expect(t.step(batch as Tensor[])).rejects.toThrow(message);
+        await expect(t.evaluate(batch as Tensor[])).rejects.toThrow(/^Trainer\.evaluate: batch\[[01]\]/);
+      }
+      expect(t.stepCount).toBe(0);
+      expect(bits(await params(t))).toEqual(bits(before));
+      // The ignore index stays allowed, as crossEntropy documents.
+      expect(Number.isFinite((await t.step([ids, withValue(targets, 3, -100)])).loss)).toBe(true);
+      await t.dispose();
+    }
   });
 
   it('evaluates a batch without dropout or an update, and copies parameters into the model', async () => {
