@@ -14,7 +14,7 @@ import { clipGradNormGraph } from '../optim/clip-grad.js';
 import type { GraphOptimizer } from '../optim/optimizer.js';
 import { fail, show } from '../core/errors.js';
 import { describe, type DType } from '../core/dtype.js';
-import { add, div, mul, sqrt } from '../trace/ops/elementwise.js';
+import { add, cast, div, mul, sqrt } from '../trace/ops/elementwise.js';
 import { reshape, sliceAxis } from '../trace/ops/movement.js';
 import { formatShape, type Shape } from '../core/shape.js';
 import { Tensor, tensor } from '../trace/tensor.js';
@@ -74,8 +74,12 @@ export interface StepLayout {
   readonly stateOutputs: readonly number[];
   /** A run's inputs in graph order: the state (tensors or device tensors), the batch, and the scalars made into tensors. */
   feed<S>(parts: { readonly state: readonly S[]; readonly batch: readonly Tensor[]; readonly scalars: StepScalars }): (S | Tensor)[];
-  /** A run's outputs by meaning: the mean loss, the gradient norm before clipping, and the new state in state order. */
-  read<T>(outputs: readonly T[]): { readonly loss: T; readonly gradNorm: T; readonly state: T[] };
+  /**
+   * A run's outputs by meaning: the mean loss, the gradient norm before
+   * clipping, `finite` (a float32 scalar: 0 when every new parameter and
+   * slot is finite, NaN otherwise) and the new state in state order.
+   */
+  read<T>(outputs: readonly T[]): { readonly loss: T; readonly gradNorm: T; readonly finite: T; readonly state: T[] };
 }
 
 /** The step graph and its layout. */
@@ -96,6 +100,9 @@ export interface StepGraph {
   readonly accumulate: number;
 }
 
+/** The outputs before the state: loss, gradient norm, finite. */
+const OUTPUTS_BEFORE_STATE = 3;
+
 /** The graph's scalar inputs, in order, with their dtypes. */
 const SCALARS = [['lr', 'float32'], ['step', 'int32'], ['dropout', 'float32'], ['seed', 'int32']] as const;
 
@@ -106,7 +113,7 @@ function stepLayout(paramNames: readonly string[], slotNames: readonly string[],
     slotNames,
     state,
     batch,
-    stateOutputs: state.map((_, i) => i + 2),
+    stateOutputs: state.map((_, i) => i + OUTPUTS_BEFORE_STATE),
     feed<S>({ state: values, batch: data, scalars }: { readonly state: readonly S[]; readonly batch: readonly Tensor[]; readonly scalars: StepScalars }): (S | Tensor)[] {
       if (!Array.isArray(values) || values.length !== state.length) fail(`${site}.feed`, `state expected ${state.length} tensors (parameters then optimizer slots), got ${describe(values)}`);
       if (!Array.isArray(data) || data.length !== batch.length) fail(`${site}.feed`, `batch expected ${batch.length} tensors, got ${describe(data)}`);
@@ -117,9 +124,10 @@ function stepLayout(paramNames: readonly string[], slotNames: readonly string[],
       });
       return [...values, ...data, ...made];
     },
-    read<T>(outputs: readonly T[]): { readonly loss: T; readonly gradNorm: T; readonly state: T[] } {
-      if (!Array.isArray(outputs) || outputs.length !== state.length + 2) fail(`${site}.read`, `outputs expected ${state.length + 2} (loss, gradient norm, state), got ${describe(outputs)}`);
-      return { loss: outputs[0], gradNorm: outputs[1], state: outputs.slice(2) };
+    read<T>(outputs: readonly T[]): { readonly loss: T; readonly gradNorm: T; readonly finite: T; readonly state: T[] } {
+      const n = state.length + OUTPUTS_BEFORE_STATE;
+      if (!Array.isArray(outputs) || outputs.length !== n) fail(`${site}.read`, `outputs expected ${n} (loss, gradient norm, finite, state), got ${describe(outputs)}`);
+      return { loss: outputs[0], gradNorm: outputs[1], finite: outputs[2], state: outputs.slice(OUTPUTS_BEFORE_STATE) };
     },
   };
 }
@@ -129,7 +137,8 @@ function stepLayout(paramNames: readonly string[], slotNames: readonly string[],
  * the batch (each input with a leading micro-batch axis of size K when
  * `accumulate` is K > 1), then `lr` (float32), `step` (int32, 1-based),
  * `dropout` (float32) and `seed` (int32). Outputs: the mean loss, the
- * gradient norm before clipping, the new parameters and the new state.
+ * gradient norm before clipping, a finiteness flag of the new state (0 or
+ * NaN), the new parameters and the new optimizer state.
  * Micro-batch k draws its dropout masks at mask step (step - 1) * K + k, so
  * every micro-batch of every step gets its own.
  */
@@ -196,7 +205,10 @@ export function buildStepGraph<M extends Module>(options: StepGraphOptions<M>): 
       norm = sqrt(grads.map((g) => sum(mul(g, g))).reduce((a, b) => add(a, b)));
     }
     const update = optimizer.graphUpdate(params, grads, slots, { lr, step });
-    return [total!, norm, ...update.params, ...update.slots.flat()];
+    const next = [...update.params, ...update.slots.flat()];
+    // x · 0 is 0 for every finite x and NaN for ±Inf and NaN: one pass over the new state, in the same run.
+    const finite = next.map((t) => cast(sum(mul(t, 0)), 'float32')).reduce((a, b) => add(a, b));
+    return [total!, norm, finite, ...next];
   }, [...paramSpecs, ...slotSpecs, ...batchSpecs, ...stepSpecs]);
   const paramNames = named.map(([n]) => n);
   const state = [...paramSpecs, ...slotSpecs].map((x) => ({ name: x.name!, shape: x.shape as readonly number[], dtype: x.dtype ?? 'float32' }));

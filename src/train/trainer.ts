@@ -35,6 +35,8 @@ function isLanguageModel(model: Module): model is Module & { forward(ids: Tensor
   return typeof (model as { forward?: unknown } | undefined)?.forward === 'function';
 }
 
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 /** Ids in [0, vocab), targets in [0, vocab) or crossEntropy's ignore index (-100): the default loss's batch. */
 function checkTokens(site: string, batch: readonly Tensor[], vocab: number): void {
   const firstBad = (t: Tensor, ok: (v: number) => boolean): number | undefined => {
@@ -216,6 +218,8 @@ export class Trainer<M extends Module = Module> {
     const d = this.dropout;
     const dropout = typeof d === 'number' ? d : typeof d === 'function' ? d(s) : d.rate(s);
     if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) fail('Trainer.step', `schedule expected a finite lr >= 0 at step ${s}, got ${show(lr)}`);
+    // The graph takes lr as a float32 scalar: a larger number becomes Infinity there.
+    if (!Number.isFinite(Math.fround(lr))) fail('Trainer.step', `schedule expected an lr a float32 holds (at most ${FLOAT32_MAX.toExponential(4)}) at step ${s}, got ${show(lr)}`);
     if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) fail('Trainer.step', `dropout expected a rate in [0, 1) at step ${s}, got ${show(dropout)}`);
     return { lr, dropout };
   }
@@ -235,12 +239,16 @@ export class Trainer<M extends Module = Module> {
     const { lr, dropout } = this.ratesAt(s);
     const { layout } = this.stepGraph;
     const out = await runHeld(this.executable, layout.feed({ state: this.state, batch, scalars: { lr, step: s + 1, dropout, seed: this.seed } }));
-    const { loss: lossT, gradNorm: normT, state: next } = layout.read(out);
+    const { loss: lossT, gradNorm: normT, finite: finiteT, state: next } = layout.read(out);
     const loss = (lossT as Tensor).item();
     const gradNorm = (normT as Tensor).item();
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       next.forEach(disposeHeld);
       throw new LlmTricksError('Trainer.step', `expected a finite loss and gradient norm, got loss ${loss} and gradient norm ${gradNorm} at step ${s + 1}; training stopped, and the parameters and optimizer state are still those after step ${s}`);
+    }
+    if (!Number.isFinite((finiteT as Tensor).item())) {
+      next.forEach(disposeHeld);
+      throw new LlmTricksError('Trainer.step', `expected finite parameters and optimizer state after step ${s + 1}, got non-finite values (learning rate ${lr}); training stopped, and the parameters and optimizer state are still those after step ${s}`);
     }
     this.state.forEach(disposeHeld);
     this.state = next;

@@ -7,7 +7,7 @@
  * - the layout names the state (parameters by their Hugging Face names,
  *   then `optimizer.<param>.<slot>` for each slot of AdamW), its shapes and
  *   dtypes equal the graph's first inputs, `stateOutputs` are the outputs
- *   after the loss and gradient norm, and `feed`/`read` reject a wrong
+ *   after the loss, gradient norm and finiteness flag, and `feed`/`read` reject a wrong
  *   count or a non-finite scalar with an LlmTricksError naming StepLayout;
  * - a third-party optimizer (plain SGD written here in graph ops) trains a
  *   model through the Trainer: one step moves each parameter by −lr·g for
@@ -33,8 +33,9 @@ describe('StepLayout', () => {
     expect(layout.state.map((s) => s.name)).toEqual([...names, ...layout.slotNames]);
     layout.state.forEach((s, i) => expect([s.name, s.dtype, s.shape]).toEqual([graph.inputs[i].name, graph.inputs[i].dtype, graph.inputs[i].shape]));
     expect(layout.batch.map((b) => b.shape)).toEqual([[2, 2, 4], [2, 2, 4]]);
-    expect(layout.stateOutputs).toEqual(layout.state.map((_, i) => i + 2));
-    expect(graph.outputs).toHaveLength(layout.state.length + 2);
+    expect(layout.stateOutputs).toEqual(layout.state.map((_, i) => i + 3));
+    expect(graph.outputs).toHaveLength(layout.state.length + 3);
+    expect([graph.outputs[2].dtype, graph.outputs[2].shape]).toEqual(['float32', []]);
   });
 
   it('feeds in graph order and reads by meaning', () => {
@@ -44,8 +45,8 @@ describe('StepLayout', () => {
     const scalars = feeds.slice(state.length + 2) as Tensor[];
     expect(scalars.map((t) => [t.dtype, t.item()])).toEqual([['float32', 0.5], ['int32', 3], ['float32', Math.fround(0.1)], ['int32', 7]]);
     expect(graph.inputs.slice(state.length + 2).map((i) => [i.name, i.dtype])).toEqual([['lr', 'float32'], ['step', 'int32'], ['dropout', 'float32'], ['seed', 'int32']]);
-    const read = layout.read(['loss', 'norm', ...state]);
-    expect([read.loss, read.gradNorm, read.state]).toEqual(['loss', 'norm', state]);
+    const read = layout.read(['loss', 'norm', 'finite', ...state]);
+    expect([read.loss, read.gradNorm, read.finite, read.state]).toEqual(['loss', 'norm', 'finite', state]);
   });
 
   it('rejects a wrong count or a bad scalar, naming StepLayout', () => {
@@ -55,7 +56,7 @@ describe('StepLayout', () => {
     expect(() => layout.feed({ state, batch: [tensor(1)], scalars })).toThrow(/^StepLayout\.feed: batch expected 2 tensors/);
     expect(() => layout.feed({ state, batch: [tensor(1), tensor(2)], scalars: { ...scalars, step: 1.5 } })).toThrow(/^StepLayout\.feed: scalars\.step expected a finite integer, got 1\.5/);
     expect(() => layout.feed({ state, batch: [tensor(1), tensor(2)], scalars: { ...scalars, lr: NaN } })).toThrow(/^StepLayout\.feed: scalars\.lr expected a finite number, got NaN/);
-    expect(() => layout.read([1, 2])).toThrow(/^StepLayout\.read: outputs expected \d+ \(loss, gradient norm, state\)/);
+    expect(() => layout.read([1, 2])).toThrow(/^StepLayout\.read: outputs expected \d+ \(loss, gradient norm, finite, state\)/);
   });
 });
 

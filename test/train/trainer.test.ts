@@ -19,7 +19,10 @@
  * - bad options and batches raise LlmTricksError naming the Trainer;
  * - with the default loss, ids and targets outside the vocabulary (the
  *   ignore index -100 aside) are refused before a compiled step or evaluate
- *   runs, on the reference backend and ort-node cpu, changing nothing.
+ *   runs, on the reference backend and ort-node cpu, changing nothing;
+ * - an lr beyond float32 is refused, and a step whose new parameters are
+ *   not finite (read from the step's own finiteness output) throws and
+ *   keeps the state before it.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -186,14 +189,30 @@ describe('Trainer', () => {
         [[ids, withValue(targets, 3, 99999)], /^Trainer\.step: batch\[1\] \(targets\) expected in \[0, 255\] or the ignore index \(-100\), got 99999/],
         [[ids, withValue(targets, 3, -1)], /got -1/],
       ] as const) {
-        await expect(t.step(batch as Tensor[])).rejects.toThrow(message);
-        await expect(t.evaluate(batch as Tensor[])).rejects.toThrow(/^Trainer\.evaluate: batch\[[01]\]/);
+        await expect(t.step(batch as unknown as Tensor[])).rejects.toThrow(message);
+        await expect(t.evaluate(batch as unknown as Tensor[])).rejects.toThrow(/^Trainer\.evaluate: batch\[[01]\]/);
       }
       expect(t.stepCount).toBe(0);
       expect(bits(await params(t))).toEqual(bits(before));
       // The ignore index stays allowed, as crossEntropy documents.
       expect(Number.isFinite((await t.step([ids, withValue(targets, 3, -100)])).loss)).toBe(true);
       await t.dispose();
+    }
+  });
+
+  it('refuses an lr float32 cannot hold, and a step whose new state is not finite, before either reaches the parameters', async () => {
+    const [ids, targets] = data.batch(0);
+    for (const on of [{}, cpu]) {
+      const huge = await Trainer.create({ model: tinyModel(), optimizer: new Lion(), batchSize: 2, sequenceLength: 12, schedule: () => 1e39, ...on });
+      await expect(huge.step([ids, targets])).rejects.toThrow(/^Trainer\.step: schedule expected an lr a float32 holds \(at most 3\.4028e\+38\) at step 0, got 1e\+39/);
+      // A third-party optimizer whose update overflows: the loss and gradients are finite, the new parameters are not.
+      const exploding = { name: 'Exploding', slots: [], lr: 1, graphUpdate: (params: readonly Tensor[]) => ({ params: params.map((p) => mul(mul(p, 1e30), 1e30)), slots: params.map(() => []) }) };
+      const t = await Trainer.create({ model: tinyModel(), optimizer: exploding, batchSize: 2, sequenceLength: 12, ...on });
+      const before = bits(await params(t));
+      await expect(t.step([ids, targets])).rejects.toThrow(/^Trainer\.step: expected finite parameters and optimizer state after step 1, got non-finite values \(learning rate 1\); training stopped, and the parameters and optimizer state are still those after step 0/);
+      expect(t.stepCount).toBe(0);
+      expect(bits(await params(t))).toEqual(before);
+      await Promise.all([huge.dispose(), t.dispose()]);
     }
   });
 
