@@ -1,4 +1,6 @@
-import { basename } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readdirSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { exportLanguageModel, type ExportOptions } from './export.js';
 import { expectLanguageModel, type LanguageModel } from '../nn/language-model.js';
 import { DTYPE_INFO } from '../core/dtype.js';
@@ -8,8 +10,8 @@ import { writeAtomically } from '../io/write-atomically.js';
 /** Options of {@link exportOnnx}. */
 export interface ExportFileOptions extends ExportOptions {
   /**
-   * Keep weights of at least `externalThreshold` bytes in `<file>.data`
-   * beside the model (ONNX external data). Default: only when the model
+   * Keep weights of at least `externalThreshold` bytes in a data file
+   * beside the model (`<file>.<hash>.data`) (ONNX external data). Default: only when the model
    * would pass 1 GiB, which protobuf cannot hold much beyond.
    */
   readonly externalData?: boolean;
@@ -17,16 +19,30 @@ export interface ExportFileOptions extends ExportOptions {
 
 /**
  * Writes a language model as a standalone `.onnx` file (see {@link exportLanguageModel}
- * for the inputs and outputs), weights inside or, when large, in
- * `<file>.data`. The file loads in any ONNX Runtime host.
+ * for the inputs and outputs), weights inside or, when large, in a data
+ * file beside it named `<file>.<16 hex digits of its SHA-256>.data`. The
+ * file loads in any ONNX Runtime host.
+ *
+ * Both files are written atomically, the data first: the rename of the
+ * `.onnx` is the one commit point, so a killed export leaves the old model
+ * with its own data file, or the new one with its own, never a mix. Data
+ * files of this naming that the new model does not reference are removed
+ * after it is in place.
  */
 export function exportOnnx(model: LanguageModel, path: string, options: ExportFileOptions = {}): void {
   expectLanguageModel('exportOnnx', model);
   if (typeof path !== 'string' || !path.endsWith('.onnx')) fail('exportOnnx', `path expected a file name ending in .onnx, got ${show(path)}`);
   const bytes = model.parameters().reduce((n, p) => n + p.value.size * DTYPE_INFO[p.value.dtype].bytes, 0);
   const external = options.externalData ?? bytes > 2 ** 30;
-  const dataFile = `${basename(path)}.data`;
-  const out = exportLanguageModel(model, external ? { ...options, dataFile } : options);
-  if (out.data) writeAtomically(`${path}.data`, out.data);
-  writeAtomically(path, out.model);
+  const name = basename(path);
+  let dataFile: string | undefined;
+  // Named by content: a new model never points at an old model's data under the same name.
+  const nameData = (data: Uint8Array): string => (dataFile = `${name}.${createHash('sha256').update(data).digest('hex').slice(0, 16)}.data`);
+  const out = exportLanguageModel(model, external ? { ...options, dataFile: nameData } : options);
+  const dir = dirname(path);
+  if (out.data) writeAtomically('exportOnnx', join(dir, dataFile!), out.data);
+  writeAtomically('exportOnnx', path, out.model);
+  // The old model's data files are unreferenced now.
+  const ours = (file: string): boolean => file.startsWith(`${name}.`) && /^[0-9a-f]{16}\.data$/.test(file.slice(name.length + 1));
+  for (const file of readdirSync(dir)) if (ours(file) && file !== dataFile) rmSync(join(dir, file), { force: true });
 }

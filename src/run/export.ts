@@ -2,7 +2,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { LanguageModel } from '../nn/language-model.js';
 import type { Tensor } from '../trace/tensor.js';
 import { decodeStep } from './decode-step.js';
-import { ModelProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation, type StringStringEntryProto } from '../backends/onnx/generated/onnx_pb.js';
+import { ModelProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation, type StringStringEntryProto, type TensorProto } from '../backends/onnx/generated/onnx_pb.js';
 import { lowerGraph } from '../backends/onnx/lower.js';
 
 // B batch, T new tokens, P cached tokens, K kv heads, D head dim, V vocabulary.
@@ -15,8 +15,11 @@ export interface ExportOptions {
    * more than 2 GiB in one message. Default 1 MiB.
    */
   readonly externalThreshold?: number;
-  /** File name (relative to the model) for external weights; none keeps every weight inside. */
-  readonly dataFile?: string;
+  /**
+   * File name (relative to the model) for external weights, or a function
+   * naming it from the data's bytes; none keeps every weight inside.
+   */
+  readonly dataFile?: string | ((data: Uint8Array) => string);
 }
 
 /** An exported model: the ONNX bytes and, when weights went outside, the data file's bytes. */
@@ -50,27 +53,24 @@ export function exportLanguageModel(model: LanguageModel, options: ExportOptions
 export const exportDecoderLM: typeof exportLanguageModel = exportLanguageModel;
 
 /** Moves initializers of at least `threshold` bytes into one data file, as ONNX external data. */
-function externalise(bytes: Uint8Array, dataFile: string, threshold: number): ExportedModel {
+function externalise(bytes: Uint8Array, dataFile: string | ((data: Uint8Array) => string), threshold: number): ExportedModel {
   const model = fromBinary(ModelProtoSchema, bytes);
-  const parts: Uint8Array[] = [];
+  const moved: [TensorProto, number][] = [];
   let offset = 0;
   for (const t of model.graph!.initializer) {
     if (t.rawData.length < threshold) continue;
-    const pad = (64 - (offset % 64)) % 64; // aligned, so hosts can map the file
-    if (pad) parts.push(new Uint8Array(pad));
-    offset += pad;
-    parts.push(t.rawData);
-    const entry = (key: string, value: string): StringStringEntryProto => create(StringStringEntryProtoSchema, { key, value });
-    t.externalData = [entry('location', dataFile), entry('offset', String(offset)), entry('length', String(t.rawData.length))];
-    t.dataLocation = TensorProto_DataLocation.EXTERNAL;
+    offset += (64 - (offset % 64)) % 64; // aligned, so hosts can map the file
+    moved.push([t, offset]);
     offset += t.rawData.length;
-    t.rawData = new Uint8Array(0);
   }
   const data = new Uint8Array(offset);
-  let at = 0;
-  for (const p of parts) {
-    data.set(p, at);
-    at += p.length;
+  for (const [t, at] of moved) data.set(t.rawData, at);
+  const location = typeof dataFile === 'function' ? dataFile(data) : dataFile;
+  const entry = (key: string, value: string): StringStringEntryProto => create(StringStringEntryProtoSchema, { key, value });
+  for (const [t, at] of moved) {
+    t.externalData = [entry('location', location), entry('offset', String(at)), entry('length', String(t.rawData.length))];
+    t.dataLocation = TensorProto_DataLocation.EXTERNAL;
+    t.rawData = new Uint8Array(0);
   }
   return { model: toBinary(ModelProtoSchema, model), data };
 }

@@ -12,7 +12,7 @@ import type { Trainer } from './trainer.js';
  */
 export async function saveCheckpoint(path: string, trainer: Trainer, config?: unknown): Promise<void> {
   if (typeof path !== 'string' || path === '') fail('saveCheckpoint', `path expected a file name, got ${show(path)}`);
-  writeAtomically(path, encodeCheckpoint(await trainer.snapshot(), config));
+  writeAtomically('saveCheckpoint', path, encodeCheckpoint(await trainer.snapshot(), config));
 }
 
 /** Reads a checkpoint file; pass the result to `trainer.load` to resume. */

@@ -3,7 +3,8 @@
  * code) runs with the common KV-cache convention: the prefill with an empty
  * past and a cached decoding step give the eager model's logits, for rope,
  * alibi and learned positions and MHA/GQA/MQA; weights can go to an external
- * data file; the official ONNX checker accepts the file (full_check); a bad
+ * data file named by its content, and a re-export to the same path leaves
+ * only the new model's data file; the official ONNX checker accepts the file (full_check); a bad
  * path is refused and no temporary file is left behind.
  */
 import { spawnSync } from 'node:child_process';
@@ -61,8 +62,18 @@ describe('exportOnnx', () => {
     const lm = new DecoderLM({ vocab: 16, dim: 8, layers: 1, heads: 2, position: 'rope', maxPositions: 16, seed: 6 });
     const path = join(dir, 'external.onnx');
     exportOnnx(lm, path, { externalData: true, externalThreshold: 64 });
-    expect(existsSync(`${path}.data`)).toBe(true);
+    const dataFiles = (): string[] => readdirSync(dir).filter((f) => /^external\.onnx\.[0-9a-f]{16}\.data$/.test(f));
+    const [first] = dataFiles();
+    expect(dataFiles()).toHaveLength(1);
     await prefillAndStep(path, lm);
+    // Exporting other weights to the same path: a new data file (named by its content) that only the new
+    // model references, committed by the .onnx rename; the old model's data file is removed after it.
+    const other = new DecoderLM({ vocab: 16, dim: 8, layers: 1, heads: 2, position: 'rope', maxPositions: 16, seed: 7 });
+    exportOnnx(other, path, { externalData: true, externalThreshold: 64 });
+    expect(dataFiles()).toHaveLength(1);
+    expect(dataFiles()[0]).not.toBe(first);
+    await prefillAndStep(path, other);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   const noOnnx = pythonUnavailable(['onnx']);
@@ -79,6 +90,6 @@ describe('exportOnnx', () => {
     const lm = new DecoderLM({ vocab: 8, dim: 4, layers: 1, heads: 2 });
     expect(() => exportOnnx(lm, join(dir, 'model.bin'))).toThrow(LlmTricksError);
     expect(() => exportOnnx({} as never, join(dir, 'x.onnx'))).toThrow(/^exportOnnx: model expected a LanguageModel/);
-    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });
