@@ -5,7 +5,6 @@
 import type { Backend, CompileOptions, DeviceTensor, Executable } from '../backends/backend.js';
 import type { Graph } from '../ir/graph.js';
 import { referenceBackend } from '../run/reference-backend.js';
-import { crossEntropy, IGNORE_INDEX } from '../functional/cross-entropy.js';
 import { trace, type InputSpec } from '../trace/trace.js';
 import type { LanguageModel } from '../nn/language-model.js';
 import type { ForwardContext, Module } from '../nn/module.js';
@@ -15,40 +14,10 @@ import { allocate, describe } from '../core/dtype.js';
 import { fail, LlmTricksError, show } from '../core/errors.js';
 import { formatShape, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../trace/tensor.js';
+import { checkTokens, FLOAT32_MAX, languageModelLoss } from './loss.js';
 import { buildStepGraph, type GraphOptimizer, type LossFn, type StepGraph } from './step-graph.js';
 
-/**
- * Next-token cross-entropy of a language model on a batch `[ids, targets]`.
- * Typed for any Module: it checks at run time that the model has a forward,
- * so it is the default loss without a cast.
- */
-export const languageModelLoss: LossFn<Module> = (model, batch, ctx) => {
-  if (!isLanguageModel(model)) fail('languageModelLoss', `model expected a language model such as DecoderLM, got ${describe(model)}`);
-  if (!Array.isArray(batch) || batch.length !== 2) fail('languageModelLoss', `batch expected [ids, targets], got ${describe(batch)}`);
-  const out = model.forward(batch[0], { ctx });
-  if (!(out?.logits instanceof Tensor)) fail('languageModelLoss', `model expected forward(ids) to return { logits } (give the Trainer a loss for other models), got ${describe(out)}`);
-  return crossEntropy(out.logits, batch[1]);
-};
-
-// The default loss needs only forward(ids, { ctx }) → { logits }; the types ask for a whole LanguageModel.
-function isLanguageModel(model: Module): model is Module & { forward(ids: Tensor, call: { ctx?: ForwardContext }): { logits: Tensor } } {
-  return typeof (model as { forward?: unknown } | undefined)?.forward === 'function';
-}
-
-const FLOAT32_MAX = 3.4028234663852886e38;
-
-/** Ids in [0, vocab), targets in [0, vocab) or crossEntropy's ignore index (-100): the default loss's batch. */
-function checkTokens(site: string, batch: readonly Tensor[], vocab: number): void {
-  const firstBad = (t: Tensor, ok: (v: number) => boolean): number | undefined => {
-    const data = t._data as Int32Array | BigInt64Array;
-    for (let i = 0; i < data.length; i++) if (!ok(Number(data[i]))) return Number(data[i]);
-    return undefined;
-  };
-  const id = firstBad(batch[0], (v) => v >= 0 && v < vocab);
-  if (id !== undefined) fail(site, `batch[0] (ids) expected in [0, ${vocab - 1}], got ${id}`);
-  const target = firstBad(batch[1], (v) => (v >= 0 && v < vocab) || v === IGNORE_INDEX);
-  if (target !== undefined) fail(site, `batch[1] (targets) expected in [0, ${vocab - 1}] or the ignore index (${IGNORE_INDEX}), got ${target}`);
-}
+export { languageModelLoss } from './loss.js';
 
 /**
  * The loss option: optional for a {@link LanguageModel} (default
