@@ -14,20 +14,27 @@ export class LlmTricksError extends Error {
   }
 }
 
+// Error messages quote at most this much of a value.
+const SHOW_MAX = 200;
+
 /**
  * A value as error messages print it: JSON where possible (bigints as
- * numbers), else a short description.
+ * numbers), else a short description; at most a couple of hundred
+ * characters, and never a recursion a deeply nested value could overflow.
  */
 export function show(value: unknown): string {
   if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<unknown>).length})`;
   if (typeof value === 'number') return String(value);
+  let text: string | undefined;
   try {
     // NaN and ±Infinity inside arrays print as themselves, not as JSON's null.
-    const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' && !Number.isFinite(v) ? `@${v}@` : v));
-    return text === undefined ? String(value) : text.replace(/"@(-?Infinity|NaN)@"/g, '$1');
+    text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' && !Number.isFinite(v) ? `@${v}@` : v))?.replace(/"@(-?Infinity|NaN)@"/g, '$1');
   } catch {
-    return String(value);
+    // A cycle or a nesting too deep for JSON: describe the top level only (String() of nested arrays recurses too).
+    text = Array.isArray(value) ? `array of length ${value.length}` : typeof value === 'object' && value !== null ? (value.constructor?.name ?? 'object') : undefined;
   }
+  text ??= String(value);
+  return text.length > SHOW_MAX ? `${text.slice(0, SHOW_MAX)}… (${text.length} characters)` : text;
 }
 
 /** Throws an {@link LlmTricksError} naming `site`, the op, module or function that rejects its input. */

@@ -5,7 +5,7 @@
  */
 import { fail, show } from '../core/errors.js';
 import type { Tensor } from '../trace/tensor.js';
-import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type Safetensors } from './safetensors.js';
 import type { TrainerState } from './trainer.js';
 
 const FORMAT = 'llm-tricks.checkpoint';
@@ -21,17 +21,33 @@ export interface Checkpoint extends TrainerState {
 export function encodeCheckpoint(state: TrainerState, config?: unknown): Uint8Array {
   const site = 'encodeCheckpoint';
   if (typeof state !== 'object' || state === null || !(state.params instanceof Map) || !(state.slots instanceof Map)) fail(site, `state expected trainer.snapshot()'s result, got ${show(state)}`);
+  // What decodeCheckpoint will demand, checked before writing: never a file that cannot be read back.
+  if (!Number.isSafeInteger(state.step) || state.step < 0) fail(site, `state.step expected a non-negative integer, got ${show(state.step)}`);
+  if (!Number.isSafeInteger(state.seed)) fail(site, `state.seed expected an integer, got ${show(state.seed)}`);
+  if (typeof state.optimizer !== 'string' || state.optimizer === '') fail(site, `state.optimizer expected a name, got ${show(state.optimizer)}`);
   const tensors = new Map<string, Tensor>([...state.params, ...state.slots]);
   if (tensors.size !== state.params.size + state.slots.size) fail(site, 'state expected distinct parameter and optimizer state names, got a name in both');
   const metadata: Record<string, string> = { format: FORMAT, version: VERSION, step: String(state.step), seed: String(state.seed), optimizer: state.optimizer };
-  if (config !== undefined) metadata.config = JSON.stringify(config);
+  if (config !== undefined) {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(config);
+    } catch (e) {
+      fail(site, `config expected a JSON value, got one JSON cannot hold (${e instanceof Error ? e.message : String(e)})`);
+    }
+    if (json === undefined) fail(site, `config expected a JSON value, got ${typeof config}`);
+    metadata.config = json;
+  }
   return encodeSafetensors(tensors, metadata);
 }
 
 /** Decodes a checkpoint written by {@link encodeCheckpoint}; anything else is rejected with the reason. */
 export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
-  const site = 'decodeCheckpoint';
-  const { tensors, metadata } = decodeSafetensors(bytes, site);
+  return checkpointFrom('decodeCheckpoint', decodeSafetensors(bytes, 'decodeCheckpoint'));
+}
+
+/** The checkpoint in decoded safetensors, with every check of {@link decodeCheckpoint}. */
+export function checkpointFrom(site: string, { tensors, metadata }: Safetensors): Checkpoint {
   if (metadata.format !== FORMAT) fail(site, `metadata format expected '${FORMAT}', got ${show(metadata.format)} (a plain safetensors file holds no training state)`);
   if (metadata.version !== VERSION) fail(site, `metadata version expected '${VERSION}', got ${show(metadata.version)}`);
   const step = Number(metadata.step);

@@ -72,29 +72,75 @@ export interface Safetensors {
   readonly metadata: Record<string, string>;
 }
 
+/** One tensor of a parsed header: where its bytes lie after the header. */
+export interface SafetensorsEntry {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  /** Byte offsets within the data section, [begin, end). */
+  readonly begin: number;
+  readonly end: number;
+}
+
+/** A parsed, checked header: the entries, the metadata and where the data section starts. */
+export interface SafetensorsHeader {
+  readonly entries: readonly SafetensorsEntry[];
+  readonly metadata: Record<string, string>;
+  readonly dataStart: number;
+}
+
+// A valid header nests three deep ({ name: { shape: [...] } }); anything much deeper is not one.
+const MAX_DEPTH = 8;
+
+/** The deepest nesting of objects and arrays in JSON text, found without parsing it (and so without recursion). */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return deepest;
+}
+
 /**
- * Decodes safetensors bytes. Rejects, with the reason, a short file, a
- * header that is too long or not JSON, unknown dtypes, shapes that are not
- * lists of non-negative integers, offsets that do not match the shape, run
- * past the end, overlap or leave gaps.
+ * Reads and checks the header of a safetensors file of `fileLength` bytes
+ * whose first bytes are `head` (at least the 8-byte length and the header
+ * itself): rejects, with the reason, a short file, a header that is too
+ * long, too deeply nested or not JSON, unknown dtypes, shapes that are not
+ * lists of non-negative integers, and offsets that do not match the shape,
+ * run past the end, overlap or leave gaps. Reads no tensor data.
  */
-export function decodeSafetensors(bytes: Uint8Array, site = 'decodeSafetensors'): Safetensors {
-  if (!(bytes instanceof Uint8Array)) fail(site, `bytes expected a Uint8Array, got ${show(bytes)}`);
-  if (bytes.length < 8) fail(site, `expected a safetensors file (8-byte header length first), got ${bytes.length} bytes`);
-  const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(Math.min(MAX_HEADER, bytes.length - 8))) fail(site, `header length expected at most ${Math.min(MAX_HEADER, bytes.length - 8)} bytes, got ${n}`);
+export function readSafetensorsHeader(site: string, head: Uint8Array, fileLength: number): SafetensorsHeader {
+  if (fileLength < 8 || head.length < 8) fail(site, `expected a safetensors file (8-byte header length first), got ${fileLength} bytes`);
+  const n = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(Math.min(MAX_HEADER, fileLength - 8))) fail(site, `header length expected at most ${Math.min(MAX_HEADER, fileLength - 8)} bytes, got ${n} (not a valid safetensors file)`);
   const headLen = Number(n);
+  if (head.length < 8 + headLen) fail(site, `expected the ${headLen}-byte header, got ${head.length - 8} bytes`);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(8, 8 + headLen));
+  } catch {
+    return fail(site, 'header expected UTF-8 JSON, got bytes that are not UTF-8 (not a valid safetensors file)');
+  }
+  if (jsonDepth(text) > MAX_DEPTH) fail(site, `header expected JSON nested at most ${MAX_DEPTH} deep, got deeper (not a valid safetensors file)`);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headLen)));
+    header = JSON.parse(text);
   } catch (e) {
-    fail(site, `header expected UTF-8 JSON, got an unreadable header (${e instanceof Error ? e.message : String(e)})`);
+    fail(site, `header expected UTF-8 JSON, got an unreadable header (not a valid safetensors file: ${e instanceof Error ? e.message : String(e)})`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(site, `header expected a JSON object, got ${show(header)}`);
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(site, `header expected a JSON object, got ${show(header)} (not a valid safetensors file)`);
   const dataStart = 8 + headLen;
-  const dataLen = bytes.length - dataStart;
+  const dataLen = fileLength - dataStart;
   const metadata: Record<string, string> = {};
-  const entries: [string, DType, number[], number, number][] = [];
+  const entries: SafetensorsEntry[] = [];
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(site, `__metadata__ expected an object of strings, got ${show(info)}`);
@@ -114,22 +160,32 @@ export function decodeSafetensors(bytes: Uint8Array, site = 'decodeSafetensors')
     const size = shape.reduce((a: number, d: number) => a * d, 1);
     if (offsets[1] - offsets[0] !== size * DTYPE_INFO[dtype].bytes) fail(site, `'${name}' expected ${size * DTYPE_INFO[dtype].bytes} bytes for ${dtype}[${shape.join(', ')}], got data_offsets ${show(offsets)}`);
     if (offsets[1] > dataLen) fail(site, `'${name}' expected its data within the file's ${dataLen} data bytes, got data_offsets ${show(offsets)}`);
-    entries.push([name, dtype, shape, offsets[0], offsets[1]]);
+    entries.push({ name, dtype, shape, begin: offsets[0], end: offsets[1] });
   }
   // The data must be covered exactly: no overlaps, no gaps, nothing after.
-  const sorted = [...entries].sort((a, b) => a[3] - b[3] || a[4] - b[4]);
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let end = 0;
-  for (const [name, , , begin, stop] of sorted) {
-    if (begin !== end) fail(site, `'${name}' expected to start at byte ${end} (tensors packed without gaps or overlaps), got ${begin}`);
-    end = stop;
+  for (const e of sorted) {
+    if (e.begin !== end) fail(site, `'${e.name}' expected to start at byte ${end} (tensors packed without gaps or overlaps), got ${e.begin}`);
+    end = e.end;
   }
   if (end !== dataLen) fail(site, `expected ${end} data bytes after the header, got ${dataLen}`);
+  return { entries, metadata, dataStart };
+}
+
+/**
+ * Decodes safetensors bytes, with every check of {@link readSafetensorsHeader}.
+ * Each tensor gets its own copy of its bytes.
+ */
+export function decodeSafetensors(bytes: Uint8Array, site = 'decodeSafetensors'): Safetensors {
+  if (!(bytes instanceof Uint8Array)) fail(site, `bytes expected a Uint8Array, got ${show(bytes)}`);
+  const { entries, metadata, dataStart } = readSafetensorsHeader(site, bytes, bytes.length);
   const tensors = new Map<string, Tensor>();
-  for (const [name, dtype, shape, begin, stop] of entries) {
+  for (const { name, dtype, shape, begin, end } of entries) {
     // A fresh, aligned buffer independent of the input. Not bytes.slice(): on a Node Buffer (what readFileSync
     // returns) slice is a view, and its .buffer the whole shared pool, so the tensor read the wrong bytes.
-    const copy = new Uint8Array(stop - begin);
-    copy.set(bytes.subarray(dataStart + begin, dataStart + stop));
+    const copy = new Uint8Array(end - begin);
+    copy.set(bytes.subarray(dataStart + begin, dataStart + end));
     tensors.set(name, new Tensor(shape, dtype, new DTYPE_INFO[dtype].array(copy.buffer) as TypedArray));
   }
   return { tensors, metadata };
