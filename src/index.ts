@@ -12,7 +12,7 @@
  */
 
 // Tensors
-export { Tensor, tensor, scalar, full, zeros, ones, type NestedArray, type TensorOptions } from './trace/tensor.js';
+export { Tensor, tensor, scalar, full, zeros, ones, type NestedArray, type NestedValues, type TensorOptions } from './trace/tensor.js';
 export { LlmTricksError } from './core/errors.js';
 export { DTYPES, isFloat, type DType, type FloatDType, type TypedArray } from './core/dtype.js';
 export type { Dim, Shape } from './core/shape.js';

@@ -1,5 +1,5 @@
 import { callGraph, type TapeEntry } from '../trace/replay.js';
-import { Graph, type Node } from '../ir/graph.js';
+import { expectGraph, Graph, type Node } from '../ir/graph.js';
 import { trace, type InputSpec } from '../trace/trace.js';
 import type { Primitive, PrimitiveAttrs } from '../ir/primitives.js';
 import { fail, show } from '../core/errors.js';
@@ -76,7 +76,7 @@ export function savedForBackward(graph: Graph, options: VjpOptions = {}): SavedF
 
 function buildVjp(graph: Graph, options: VjpOptions): { graph: Graph; forward: Set<Node> } {
   const site = 'vjp';
-  if (!(graph instanceof Graph)) fail(site, `graph expected a Graph (from trace), got ${describe(graph)}`);
+  expectGraph(site, graph, 'trace');
   if (options !== undefined && (typeof options !== 'object' || options === null)) fail(site, `options expected { wrt? }, got ${describe(options)}`);
   if (options.wrt !== undefined && !Array.isArray(options.wrt)) fail(site, `wrt expected an array of input indices or names, got ${describe(options.wrt)}`);
   const wrt = (options.wrt ?? graph.inputs.flatMap((n, i) => (isFloat(n.dtype) ? [i] : []))).map((w) => {

@@ -1,4 +1,5 @@
-import type { DType } from '../core/dtype.js';
+import { describe, type DType } from '../core/dtype.js';
+import { fail } from '../core/errors.js';
 import { formatShape, type Shape } from '../core/shape.js';
 import type { Primitive, PrimitiveAttrs } from './primitives.js';
 
@@ -120,4 +121,18 @@ function toposort(inputs: readonly InputNode[], outputs: readonly Node[]): Node[
     }
   }
   return order;
+}
+
+/**
+ * Checks that `value` is a Graph of this copy of the library. A Graph from
+ * another copy (the ESM and the CommonJS build both loaded, say) gets its
+ * own message: `instanceof` cannot see it, and "expected a Graph, got Graph"
+ * would say nothing.
+ */
+export function expectGraph(site: string, value: unknown, from = 'trace or vjp'): Graph {
+  if (value instanceof Graph) return value;
+  if ((value as { constructor?: { name?: string } } | null)?.constructor?.name === 'Graph') {
+    fail(site, `graph expected a Graph of this copy of llm-tricks, got one made by another copy: two copies of the package are loaded (e.g. 'llm-tricks' imported as ESM and 'llm-tricks/node' required as CommonJS); load every entry the same way`);
+  }
+  return fail(site, `graph expected a Graph (from ${from}), got ${describe(value)}`);
 }

@@ -4,15 +4,14 @@
  * the Generator use it when given no backend.
  */
 import { orderFeeds, type Backend, type CompileOptions, type Executable, type Feeds } from '../backends/backend.js';
-import { Graph } from '../ir/graph.js';
+import { expectGraph, type Graph } from '../ir/graph.js';
 import { runGraph } from '../ir/evaluate.js';
 import { fail, show } from '../core/errors.js';
-import { describe } from '../core/dtype.js';
 import { Tensor } from '../trace/tensor.js';
 
 /** Compiles a graph for the reference interpreter; runs synchronously underneath. */
 export function compileReference(graph: Graph): Executable & { runSync(feeds: Feeds): Tensor[] } {
-  if (!(graph instanceof Graph)) fail('reference.compile', `graph expected a Graph (from trace or vjp), got ${describe(graph)}`);
+  expectGraph('reference.compile', graph);
   const site = 'reference.run';
   let disposed = false;
   const runSync = (feeds: Feeds): Tensor[] => {

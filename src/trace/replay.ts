@@ -1,9 +1,10 @@
 import { apply, expectTensor, recordCall } from './apply.js';
 import { fail } from '../core/errors.js';
+import { describe } from '../core/dtype.js';
 import { formatShape } from '../core/shape.js';
 import type { Tensor } from './tensor.js';
 import { currentTrace } from './trace-state.js';
-import type { Graph, Node } from '../ir/graph.js';
+import { expectGraph, type Graph, type Node } from '../ir/graph.js';
 import type { Composite } from './composite.js';
 import type { Primitive, PrimitiveAttrs } from '../ir/primitives.js';
 
@@ -20,6 +21,8 @@ export type TapeEntry =
  */
 export function callGraph(graph: Graph, inputs: readonly Tensor[], tape?: TapeEntry[]): Tensor[] {
   const site = 'callGraph';
+  expectGraph(site, graph);
+  if (!Array.isArray(inputs)) fail(site, `inputs expected an array of Tensors, got ${describe(inputs)}`);
   if (inputs.length !== graph.inputs.length) fail(site, `expected ${graph.inputs.length} inputs, got ${inputs.length}`);
   const env = new Map<Node, Tensor>();
   graph.inputs.forEach((n, i) => {

@@ -7,6 +7,9 @@ import type { TraceState } from './trace-state.js';
 /** Nested arrays of numbers or booleans, as `toArray()` returns them. */
 export type NestedArray = number | boolean | bigint | NestedArray[];
 
+/** What {@link tensor} takes: numbers, booleans or bigints, nested in arrays whose innermost rows may be typed arrays. */
+export type NestedValues = number | boolean | bigint | TypedArray | readonly NestedValues[];
+
 /**
  * An immutable n-dimensional array. Outside a trace it holds data (computed
  * eagerly on the reference backend); inside `trace(fn)` it is a symbolic
@@ -107,7 +110,7 @@ export interface TensorOptions {
  * const i = tensor([0, 2], { dtype: 'int32' });  // int32 [2]
  * ```
  */
-export function tensor(values: NestedArray | TypedArray, options?: TensorOptions): Tensor {
+export function tensor(values: NestedValues, options?: TensorOptions): Tensor {
   const site = 'tensor';
   options ??= {};
   if (typeof options !== 'object') fail(site, `options expected { shape?, dtype? }, got ${describe(options)}`);
@@ -124,8 +127,21 @@ export function tensor(values: NestedArray | TypedArray, options?: TensorOptions
     flat = toNumbers(values as TypedArray);
     nested = [flat.length];
   } else {
+    // Rows may be typed arrays (tensor([tokenizer.encode(text)])): read as plain rows, their dtype the default.
+    if (Array.isArray(values) && values.some((v) => ArrayBuffer.isView(v) || Array.isArray(v))) {
+      let inner: DType | undefined;
+      const plain = (v: unknown): NestedArray => {
+        if (ArrayBuffer.isView(v)) {
+          inner ??= dtypeOfArray(site, v);
+          return Array.from(v as unknown as ArrayLike<number | bigint>) as NestedArray;
+        }
+        return Array.isArray(v) ? v.map(plain) : v as NestedArray;
+      };
+      values = plain(values) as NestedValues;
+      dtype ??= inner;
+    }
     const collected: number[] = [];
-    nested = nestedShape(values);
+    nested = nestedShape(values as NestedArray);
     const raw: (number | bigint)[] = [];
     let sawBool = false;
     let sawBig = false;
@@ -146,7 +162,7 @@ export function tensor(values: NestedArray | TypedArray, options?: TensorOptions
         fail(site, `values expected numbers or booleans, got ${describe(v)}`);
       }
     };
-    walk(values, 0);
+    walk(values as NestedArray, 0);
     flat = collected;
     // Bigints mean int64 (as toArray() gives them back), kept exact beyond 2^53.
     dtype ??= sawBool ? 'bool' : sawBig ? 'int64' : 'float32';

@@ -10,6 +10,7 @@
  * - tensors are immutable: `data()` returns a fresh copy, mutating it or the
  *   source array changes nothing, and `shape` is frozen;
  * - `item()`, `rank`, `size`, `scalar`, `full`, `zeros`, `ones`;
+ * - rows may be typed arrays (nested inside plain arrays);
  * - the Tensor constructor refuses data whose length is not the shape's size;
  * - bad input (ragged arrays, size mismatch, bad dtype, non-numbers, foreign
  *   typed arrays, symbolic eager shapes) throws LlmTricksError naming `tensor`.
@@ -55,6 +56,15 @@ function expectError(fn: () => unknown, where: string, ...parts: string[]): void
 const bad = (v: unknown) => v as never;
 
 describe('tensor(): construction', () => {
+  it('takes rows that are typed arrays, such as a tokenizer\'s output, with their dtype unless one is given', () => {
+    const ids = Int32Array.from([72, 105, 33]);
+    const t = tensor([ids]);
+    expect([t.dtype, t.shape, t.toArray()]).toEqual(['int32', [1, 3], [[72, 105, 33]]]);
+    expect(tensor([ids, ids], { dtype: 'float32' }).dtype).toBe('float32');
+    expect(tensor([[Float64Array.from([0.5])]]).dtype).toBe('float64');
+    expect(() => tensor([ids, Int32Array.from([1])])).toThrow(/^tensor: values expected a rectangular nested array/);
+  });
+
   it('refuses, at construction, data whose length disagrees with the shape', () => {
     expect(() => new Tensor([4], 'float32', new Float32Array(2048))).toThrow(/^Tensor: data expected 4 elements for shape \[4\], got 2048/);
     expect(() => new Tensor([2, 3], 'int32', new Int32Array(5))).toThrow(LlmTricksError);

@@ -1,4 +1,6 @@
-import type { FusedKernel, Graph, Node } from '../../ir/graph.js';
+import { expectGraph, type FusedKernel, type Graph, type Node } from '../../ir/graph.js';
+import { fail } from '../../core/errors.js';
+import { describe } from '../../core/dtype.js';
 import type { Primitive } from '../../ir/primitives.js';
 import { evaluateDim, isStatic, type Dim, type Shape } from '../../core/shape.js';
 import type { Tensor } from '../../trace/tensor.js';
@@ -48,6 +50,8 @@ export interface LoweredModel {
  * dimensions are read from the inputs that bind them with Shape.
  */
 export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredModel {
+  expectGraph('lowerGraph', graph);
+  if (typeof options !== 'object' || options === null) fail('lowerGraph', `options expected { name, outputNames, initializers, caps }, got ${describe(options)}`);
   const b = new OnnxBuilder();
   // Generated names must not repeat an input's (an input named 'output0' or 'add_0' made the model invalid).
   const taken = new Set(graph.inputs.map((n) => n.name));

@@ -1,10 +1,9 @@
 /**
  * The onnxruntime-node binding: devices 'cpu', 'cuda' and 'webgpu'.
  */
-import * as ort from 'onnxruntime-node';
 import type { Backend } from '../backend.js';
 import { FULL_CAPS, PORTABLE_CAPS } from '../onnx/lower/types.js';
-import { messageOf, ortBackend, type DeviceTable, type OrtCompileOptions, type OrtModule } from '../ort/session.js';
+import { messageOf, ortBackend, type DeviceTable, type OrtCompileOptions } from '../ort/session.js';
 
 /** Compile options of {@link ortNode}: its devices, and the CUDA device number. */
 export interface OrtNodeCompileOptions extends OrtCompileOptions {
@@ -50,4 +49,9 @@ export const NODE_DEVICES: DeviceTable<OrtNodeCompileOptions> = {
 };
 
 /** ONNX Runtime for Node: `await ortNode.compile(graph, { device: 'cpu' | 'cuda' | 'webgpu' })`. */
-export const ortNode: Backend<OrtNodeCompileOptions> = ortBackend('ort-node', ort as unknown as OrtModule, NODE_DEVICES);
+export const ortNode: Backend<OrtNodeCompileOptions> = ortBackend('ort-node', {
+  name: 'onnxruntime-node',
+  // Its install script downloads CUDA binaries; where that host is out of reach, skip them.
+  install: 'npm install onnxruntime-node (ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node where its CUDA download cannot be reached)',
+  load: () => import('onnxruntime-node'),
+}, NODE_DEVICES);

@@ -2,10 +2,9 @@
  * The onnxruntime-web binding: devices 'wasm' (browsers and Node) and
  * 'webgpu' (browsers with navigator.gpu).
  */
-import * as ort from 'onnxruntime-web';
 import type { Backend } from '../backend.js';
 import { FULL_CAPS, PORTABLE_CAPS } from '../onnx/lower/types.js';
-import { messageOf, ortBackend, type DeviceTable, type OrtCompileOptions, type OrtModule } from '../ort/session.js';
+import { messageOf, ortBackend, type DeviceTable, type OrtCompileOptions } from '../ort/session.js';
 
 /** Compile options of {@link ortWeb}: its devices. */
 export interface OrtWebCompileOptions extends OrtCompileOptions {
@@ -38,4 +37,6 @@ export const WEB_DEVICES: DeviceTable<OrtWebCompileOptions> = {
 };
 
 /** ONNX Runtime Web: `await ortWeb.compile(graph, { device: 'wasm' | 'webgpu' })`. */
-export const ortWeb: Backend<OrtWebCompileOptions> = ortBackend('ort-web', ort as unknown as OrtModule, WEB_DEVICES);
+export const ortWeb: Backend<OrtWebCompileOptions> = ortBackend('ort-web', {
+  name: 'onnxruntime-web', install: 'npm install onnxruntime-web', load: () => import('onnxruntime-web'),
+}, WEB_DEVICES);

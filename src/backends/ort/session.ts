@@ -8,7 +8,7 @@ import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
 import { checkFeed, orderFeeds, type Backend, type CompileOptions, type DeviceTensor, type Executable, type Feeds } from '../backend.js';
 import { trace } from '../../trace/trace.js';
 import { formatShape } from '../../core/shape.js';
-import { Graph } from '../../ir/graph.js';
+import { expectGraph, type Graph } from '../../ir/graph.js';
 import { fail, LlmTricksError, show } from '../../core/errors.js';
 import { allocate, describe, DTYPE_INFO, type DType, type TypedArray } from '../../core/dtype.js';
 import { Tensor, type EagerTensor } from '../../trace/tensor.js';
@@ -73,13 +73,25 @@ export interface DeviceTable<O extends OrtCompileOptions = OrtCompileOptions> {
 }
 
 
-/** Builds a Backend over one onnxruntime module and its device table. */
-export function ortBackend<O extends OrtCompileOptions>(name: string, ort: OrtModule, table: DeviceTable<O>): Backend<O> {
+/**
+ * Builds a Backend over one onnxruntime package and its device table. The
+ * package (an optional peer dependency) loads on the first `compile`, so
+ * importing the entry point works without it, and a missing one is an
+ * LlmTricksError saying what to install.
+ */
+export function ortBackend<O extends OrtCompileOptions>(name: string, pkg: { readonly name: string; readonly install: string; load(): Promise<unknown> }, table: DeviceTable<O>): Backend<O> {
+  let loading: Promise<OrtModule> | undefined;
+  const load = (site: string): Promise<OrtModule> => (loading ??= pkg.load().then((m) => m as OrtModule, (e: unknown) => {
+    loading = undefined; // installing it later and retrying works
+    throw new LlmTricksError(site, `expected the ${pkg.name} package, got an error loading it (${messageOf(e)}); install it: ${pkg.install}`);
+  }));
   return {
     name,
     async compile(graph: Graph, options: O = {} as O): Promise<Executable> {
       const site = `${name}.compile`;
-      if (!(graph instanceof Graph)) fail(site, `graph expected a Graph (from trace or vjp), got ${describe(graph)}`);
+      expectGraph(site, graph);
+      if (typeof options !== 'object' || options === null) fail(site, `options expected an object of compile options, got ${show(options)}`);
+      const ort = await load(site);
       const device = options?.device ?? table.defaultDevice;
       const names = Object.keys(table.devices);
       if (typeof device !== 'string' || !Object.hasOwn(table.devices, device)) fail(site, `device expected one of ${names.map((d) => `'${d}'`).join(', ')}, got ${show(device)}`);
