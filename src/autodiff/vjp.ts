@@ -1,3 +1,4 @@
+import { checkOptions } from '../core/options.js';
 import { callGraph, type TapeEntry } from '../trace/replay.js';
 import { expectGraph, Graph, type Node } from '../ir/graph.js';
 import { trace, type InputSpec } from '../trace/trace.js';
@@ -77,7 +78,8 @@ export function savedForBackward(graph: Graph, options: VjpOptions = {}): SavedF
 function buildVjp(graph: Graph, options: VjpOptions): { graph: Graph; forward: Set<Node> } {
   const site = 'vjp';
   expectGraph(site, graph, 'trace');
-  if (options !== undefined && (typeof options !== 'object' || options === null)) fail(site, `options expected { wrt? }, got ${describe(options)}`);
+  checkOptions(site, options, ['wrt']);
+  options ??= {};
   if (options.wrt !== undefined && !Array.isArray(options.wrt)) fail(site, `wrt expected an array of input indices or names, got ${describe(options.wrt)}`);
   const wrt = (options.wrt ?? graph.inputs.flatMap((n, i) => (isFloat(n.dtype) ? [i] : []))).map((w) => {
     const i = typeof w === 'number' ? w : graph.inputs.findIndex((n) => n.name === w);

@@ -1,3 +1,4 @@
+import { checkOptions } from '../core/options.js';
 import { fail, show } from '../core/errors.js';
 import { cast, div, equal, maximum, sub, where } from '../trace/ops/elementwise.js';
 import { iota } from '../trace/ops/creation.js';
@@ -30,6 +31,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
   const fn = 'crossEntropy';
   expectTensor(fn, 'logits', logits);
   expectTensor(fn, 'targets', targets);
+  checkOptions(fn, options, ['ignoreIndex']);
   const ignore = options?.ignoreIndex ?? IGNORE_INDEX;
   if (!Number.isInteger(ignore)) fail(fn, `ignoreIndex expected an integer, got ${show(ignore)}`);
   if (logits.dtype !== 'float32' && logits.dtype !== 'float64') fail(fn, `logits expected a float tensor, got ${logits.dtype}`);

@@ -1,3 +1,4 @@
+import { checkOptions } from '../core/options.js';
 import { fail, show } from '../core/errors.js';
 import { abs, cast, mul, neg, sub } from '../trace/ops/elementwise.js';
 import { iota } from '../trace/ops/creation.js';
@@ -44,6 +45,7 @@ export class AlibiBias extends Module {
 
   constructor(heads: number, options: AlibiOptions = {}) {
     super();
+    checkOptions('AlibiBias', options, ['mode']);
     this.heads = positiveInt('AlibiBias', 'heads', heads);
     this.mode = options?.mode ?? 'causal';
     if (this.mode !== 'causal' && this.mode !== 'bidirectional') fail('AlibiBias', `mode expected 'causal' or 'bidirectional', got ${show(this.mode)}`);

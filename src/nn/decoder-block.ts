@@ -1,3 +1,4 @@
+import { optionKeys } from '../core/options.js';
 import { fail, show } from '../core/errors.js';
 import { add } from '../trace/ops/elementwise.js';
 import type { Tensor } from '../trace/tensor.js';
@@ -24,6 +25,8 @@ export interface TransformerBlockOptions extends ModuleOptions {
   dropout?: boolean;
 }
 
+const TRANSFORMERBLOCK_KEYS = optionKeys<TransformerBlockOptions>({ seed: true, dtype: true, norm: true, eps: true, mlp: true, dropout: true });
+
 /**
  * A pre-norm decoder block: h = x + attn(norm₁(x)); y = h + mlp(norm₂(h)).
  * Names as in Hugging Face LLaMA: input_layernorm, self_attn,
@@ -43,7 +46,7 @@ export class TransformerBlock extends Module {
     const site = 'TransformerBlock';
     this.dim = positiveInt(site, 'dim', dim);
     if (attention?.dim !== dim) fail(site, `attention expected a MultiQueryAttention of dim ${dim}, got ${show(attention?.dim)}`);
-    const { seed, dtype } = moduleOptions(site, options);
+    const { seed, dtype } = moduleOptions(site, options, TRANSFORMERBLOCK_KEYS);
     const kind = options?.norm ?? 'rms';
     if (kind !== 'rms' && kind !== 'layer') fail(site, `norm expected 'rms' or 'layer', got ${show(kind)}`);
     const norm = (): RmsNorm | LayerNorm => (kind === 'rms' ? new RmsNorm(dim, { eps: options?.eps, dtype }) : new LayerNorm(dim, { eps: options?.eps, dtype }));

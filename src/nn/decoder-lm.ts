@@ -1,3 +1,4 @@
+import { optionKeys } from '../core/options.js';
 import { fail, show } from '../core/errors.js';
 import { add } from '../trace/ops/elementwise.js';
 import { formatShape } from '../core/shape.js';
@@ -51,6 +52,11 @@ export interface DecoderLMConfig extends ModuleOptions {
   rope?: Omit<RotaryOptions, 'maxPositions'>;
 }
 
+const DECODER_LM_KEYS = optionKeys<DecoderLMConfig>({
+  vocab: true, dim: true, layers: true, heads: true, kvHeads: true, headDim: true, hidden: true, position: true, norm: true, eps: true,
+  tiedEmbeddings: true, dropout: true, maxPositions: true, rope: true, seed: true, dtype: true,
+});
+
 /** Per-call inputs of {@link DecoderLM.forward}: those of any {@link LanguageModel}. */
 export type DecoderCall = LanguageModelCall;
 
@@ -87,7 +93,7 @@ export class DecoderLM extends Module implements LanguageModel {
     if (norm !== 'rms' && norm !== 'layer') fail(site, `norm expected 'rms' or 'layer', got ${show(norm)}`);
     const maxPositions = positiveInt(site, 'maxPositions', config.maxPositions ?? 2048);
     const hidden = positiveInt(site, 'hidden', config.hidden ?? swigluHidden(dim));
-    const { seed, dtype } = moduleOptions(site, config);
+    const { seed, dtype } = moduleOptions(site, config, DECODER_LM_KEYS);
     this.config = Object.freeze({
       vocab, dim, layers, heads, kvHeads, headDim, hidden, position, norm, maxPositions, dtype,
       tiedEmbeddings: config.tiedEmbeddings ?? false, dropout: config.dropout ?? false,

@@ -1,3 +1,4 @@
+import { optionKeys } from '../core/options.js';
 import { fail } from '../core/errors.js';
 import { matmul } from '../trace/ops/linalg.js';
 import { gather } from '../trace/ops/indexing.js';
@@ -13,6 +14,8 @@ export interface EmbeddingOptions extends ModuleOptions {
   /** Std of the normal initialisation (default 0.02). */
   initStd?: number;
 }
+
+const EMBEDDING_KEYS = optionKeys<EmbeddingOptions>({ seed: true, dtype: true, initStd: true });
 
 function checkIds(site: string, ids: Tensor, count: number): void {
   if (ids.dtype !== 'int32' && ids.dtype !== 'int64') fail(site, `ids expected an int32 or int64 tensor, got ${ids.dtype}${formatShape(ids.shape)}`);
@@ -38,7 +41,7 @@ export class Embedding extends Module {
     const site = this.constructor.name;
     this.count = positiveInt(site, 'count', count);
     this.dim = positiveInt(site, 'dim', dim);
-    const { seed, dtype } = moduleOptions(site, options);
+    const { seed, dtype } = moduleOptions(site, options, EMBEDDING_KEYS);
     this.weight = this.parameter('weight', normalInit([count, dim], options?.initStd ?? 0.02, seed, dtype));
   }
 

@@ -1,3 +1,4 @@
+import { optionKeys } from '../core/options.js';
 import { add } from '../trace/ops/elementwise.js';
 import { matmul } from '../trace/ops/linalg.js';
 import { reshape, transpose } from '../trace/ops/movement.js';
@@ -16,6 +17,8 @@ export interface LinearOptions extends ModuleOptions {
   initStd?: number;
 }
 
+const LINEAR_KEYS = optionKeys<LinearOptions>({ seed: true, dtype: true, bias: true, initStd: true });
+
 /**
  * y = x Wᵀ (+ b). The weight is stored (out, in) like PyTorch and Hugging
  * Face, so checkpoints port without transposing.
@@ -32,7 +35,7 @@ export class Linear extends Module {
     const site = 'Linear';
     this.inFeatures = positiveInt(site, 'inFeatures', inFeatures);
     this.outFeatures = positiveInt(site, 'outFeatures', outFeatures);
-    const { seed, dtype } = moduleOptions(site, options);
+    const { seed, dtype } = moduleOptions(site, options, LINEAR_KEYS);
     this.weight = this.parameter('weight', normalInit([outFeatures, inFeatures], options?.initStd ?? 0.02, seed, dtype));
     this.bias = options?.bias ? this.parameter('bias', constantInit([outFeatures], 0, dtype)) : null;
   }

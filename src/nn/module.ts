@@ -1,3 +1,4 @@
+import { checkOptions, optionKeys } from '../core/options.js';
 import { fail, show } from '../core/errors.js';
 import { describe, type FloatDType } from '../core/dtype.js';
 import { formatShape, shapesEqual } from '../core/shape.js';
@@ -144,8 +145,12 @@ export abstract class Module {
   }
 }
 
-/** Resolves the common options. */
-export function moduleOptions(site: string, options: ModuleOptions | undefined): { seed: number; dtype: FloatDType } {
+/** The option names every module takes. */
+export const MODULE_KEYS: readonly string[] = optionKeys<ModuleOptions>({ seed: true, dtype: true });
+
+/** Checks a module's options (only the names in `keys`, default the common two) and resolves the common ones. */
+export function moduleOptions(site: string, options: ModuleOptions | undefined, keys: readonly string[] = MODULE_KEYS): { seed: number; dtype: FloatDType } {
+  checkOptions(site, options, keys);
   const seed = options?.seed ?? 0;
   if (!Number.isInteger(seed)) fail(site, `seed expected an integer, got ${show(seed)}`);
   const dtype = options?.dtype ?? 'float32';

@@ -1,3 +1,4 @@
+import { optionKeys } from '../core/options.js';
 import { softmax } from '../functional/softmax.js';
 import { fail, show } from '../core/errors.js';
 import { add, cast, less, mul, where } from '../trace/ops/elementwise.js';
@@ -40,6 +41,8 @@ export interface AttentionOptions extends ModuleOptions {
   /** Apply dropout to the attention probabilities at the context's rate (default false). */
   attentionDropout?: boolean;
 }
+
+const ATTENTION_KEYS = optionKeys<AttentionOptions>({ seed: true, dtype: true, kvHeads: true, headDim: true, causal: true, position: true, attentionDropout: true });
 
 /** Per-call inputs of {@link MultiQueryAttention.forward}. */
 export interface AttentionCall {
@@ -121,7 +124,7 @@ export class MultiQueryAttention extends Module {
       fail(site, `position expected a bias for ${heads} heads, got ${position.heads}`);
     }
     this.position = position;
-    const { seed, dtype } = moduleOptions(site, options);
+    const { seed, dtype } = moduleOptions(site, options, ATTENTION_KEYS);
     const proj = (name: string, i: number, o: number): Linear => this.module(name, new Linear(i, o, { seed: deriveSeed(seed, name), dtype }));
     this.qProj = proj('q_proj', dim, heads * this.headDim);
     this.kProj = proj('k_proj', dim, this.kvHeads * this.headDim);

@@ -1,3 +1,4 @@
+import { optionKeys } from '../core/options.js';
 import { add } from '../trace/ops/elementwise.js';
 import { fail, show } from '../core/errors.js';
 import { layerNorm, rmsNorm } from '../functional/rms-norm.js';
@@ -17,6 +18,8 @@ export interface RmsNormOptions extends ModuleOptions {
    */
   unitOffset?: boolean;
 }
+
+const RMSNORM_KEYS = optionKeys<RmsNormOptions>({ seed: true, dtype: true, eps: true, unitOffset: true });
 
 function checkLast(site: string, x: Tensor, dim: number): void {
   expectTensor(site, 'x', x);
@@ -46,7 +49,7 @@ export class RmsNorm extends Module {
     this.dim = positiveInt('RmsNorm', 'dim', dim);
     this.eps = checkEps('RmsNorm', options?.eps ?? 1e-6);
     this.unitOffset = options?.unitOffset ?? false;
-    const { dtype } = moduleOptions('RmsNorm', options);
+    const { dtype } = moduleOptions('RmsNorm', options, RMSNORM_KEYS);
     this.weight = this.parameter('weight', constantInit([dim], this.unitOffset ? 0 : 1, dtype));
   }
 
@@ -65,6 +68,8 @@ export interface LayerNormOptions extends ModuleOptions {
   bias?: boolean;
 }
 
+const LAYERNORM_KEYS = optionKeys<LayerNormOptions>({ seed: true, dtype: true, eps: true, bias: true });
+
 /** LayerNorm (Ba et al. 2016) over the last axis: the baseline RMSNorm simplifies. */
 export class LayerNorm extends Module {
   readonly dim: number;
@@ -76,7 +81,7 @@ export class LayerNorm extends Module {
     super();
     this.dim = positiveInt('LayerNorm', 'dim', dim);
     this.eps = checkEps('LayerNorm', options?.eps ?? 1e-5);
-    const { dtype } = moduleOptions('LayerNorm', options);
+    const { dtype } = moduleOptions('LayerNorm', options, LAYERNORM_KEYS);
     this.weight = this.parameter('weight', constantInit([dim], 1, dtype));
     this.bias = (options?.bias ?? true) ? this.parameter('bias', constantInit([dim], 0, dtype)) : null;
   }

@@ -1,3 +1,4 @@
+import { optionKeys } from '../core/options.js';
 import { fail } from '../core/errors.js';
 import { add, cast, less, neg, sub, where, abs, maximum } from '../trace/ops/elementwise.js';
 import { iota } from '../trace/ops/creation.js';
@@ -20,6 +21,8 @@ export interface RelativePositionBiasOptions extends ModuleOptions {
   /** Separate buckets for keys after the query (default false: a causal decoder only looks back). */
   bidirectional?: boolean;
 }
+
+const RELATIVEPOSITIONBIAS_KEYS = optionKeys<RelativePositionBiasOptions>({ seed: true, dtype: true, buckets: true, maxDistance: true, bidirectional: true });
 
 /**
  * A learned relative-position bias per head (T5, Raffel et al. 2020): the
@@ -45,7 +48,7 @@ export class RelativePositionBias extends Module {
     this.bidirectional = options?.bidirectional ?? false;
     const exact = Math.floor(this.oneSided() / 2);
     if (exact < 1 || this.maxDistance <= exact) fail(site, `maxDistance expected > ${exact} (half the one-sided buckets), got ${this.maxDistance}`);
-    const { seed, dtype } = moduleOptions(site, options);
+    const { seed, dtype } = moduleOptions(site, options, RELATIVEPOSITIONBIAS_KEYS);
     // An (N, H) table under Hugging Face T5's name.
     this.weight = this.module('relative_attention_bias', new Embedding(this.buckets, heads, { seed, dtype })).weight;
   }

@@ -1,3 +1,4 @@
+import { checkOptions, optionKeys } from '../core/options.js';
 import { fail, show } from '../core/errors.js';
 import { add, mul, sub } from '../trace/ops/elementwise.js';
 import { gather } from '../trace/ops/indexing.js';
@@ -80,11 +81,23 @@ function frequencies(R: number, base: number, scaling: RopeScaling | undefined, 
   }
 }
 
+// Each scaling type's option names (a YaRN beta_fast, say, must not pass unnoticed).
+const SCALING_KEYS: Readonly<Record<RopeScaling['type'], readonly string[]>> = {
+  linear: ['type', 'factor'],
+  ntk: ['type', 'factor'],
+  dynamic: ['type', 'factor', 'originalMaxPositions'],
+  yarn: ['type', 'factor', 'originalMaxPositions', 'betaFast', 'betaSlow', 'attentionFactor'],
+  llama3: ['type', 'factor', 'originalMaxPositions', 'lowFreqFactor', 'highFreqFactor'],
+};
+
+const ROTARY_KEYS = optionKeys<RotaryOptions>({ base: true, rotaryDim: true, layout: true, maxPositions: true, scaling: true });
+
 function checkScaling(site: string, s: RopeScaling | undefined): void {
   if (s === undefined) return;
-  if (typeof s !== 'object' || !['linear', 'ntk', 'dynamic', 'yarn', 'llama3'].includes(s.type)) {
+  if (typeof s !== 'object' || s === null || !Object.hasOwn(SCALING_KEYS, s.type)) {
     fail(site, `scaling.type expected 'linear', 'ntk', 'dynamic', 'yarn' or 'llama3', got ${show((s as { type?: unknown })?.type)}`);
   }
+  checkOptions(site, s, SCALING_KEYS[s.type], 'scaling');
   if (typeof s.factor !== 'number' || !(s.factor >= 1)) fail(site, `scaling.factor expected a number >= 1, got ${show(s.factor)}`);
   if (s.type === 'dynamic' || s.type === 'yarn' || s.type === 'llama3') positiveInt(site, 'scaling.originalMaxPositions', s.originalMaxPositions);
 }
@@ -109,6 +122,7 @@ export class RotaryEmbedding extends Module {
   constructor(headDim: number, options: RotaryOptions = {}) {
     super();
     const site = 'RotaryEmbedding';
+    checkOptions(site, options, ROTARY_KEYS);
     this.headDim = positiveInt(site, 'headDim', headDim);
     this.rotaryDim = positiveInt(site, 'rotaryDim', options?.rotaryDim ?? headDim);
     if (this.rotaryDim % 2 !== 0 || this.rotaryDim > headDim) fail(site, `rotaryDim expected an even number <= headDim (${headDim}), got ${this.rotaryDim}`);

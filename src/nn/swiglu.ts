@@ -1,3 +1,4 @@
+import { optionKeys } from '../core/options.js';
 import { swiglu } from '../functional/activations.js';
 import type { Tensor } from '../trace/tensor.js';
 import { deriveSeed } from './init.js';
@@ -10,6 +11,8 @@ export interface SwiGluOptions extends ModuleOptions {
   /** Hidden width (default 8/3 · dim rounded up to a multiple of 8, which keeps the parameter count of a 4·dim GELU MLP). */
   hidden?: number;
 }
+
+const SWIGLU_KEYS = optionKeys<SwiGluOptions>({ seed: true, dtype: true, hidden: true });
 
 /** The default hidden width of a SwiGLU MLP for model width `dim`. */
 export function swigluHidden(dim: number): number {
@@ -32,7 +35,7 @@ export class SwiGlu extends Module {
     super();
     this.dim = positiveInt('SwiGlu', 'dim', dim);
     this.hidden = positiveInt('SwiGlu', 'hidden', options?.hidden ?? swigluHidden(dim));
-    const { seed, dtype } = moduleOptions('SwiGlu', options);
+    const { seed, dtype } = moduleOptions('SwiGlu', options, SWIGLU_KEYS);
     this.gateProj = this.module('gate_proj', new Linear(dim, this.hidden, { seed: deriveSeed(seed, 'gate_proj'), dtype }));
     this.upProj = this.module('up_proj', new Linear(dim, this.hidden, { seed: deriveSeed(seed, 'up_proj'), dtype }));
     this.downProj = this.module('down_proj', new Linear(this.hidden, dim, { seed: deriveSeed(seed, 'down_proj'), dtype }));

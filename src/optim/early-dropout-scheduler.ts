@@ -1,3 +1,4 @@
+import { checkOptions, optionKeys } from '../core/options.js';
 import { fail, show } from '../core/errors.js';
 
 /** Which of the paper's schedules to follow. */
@@ -51,6 +52,7 @@ export class EarlyDropoutScheduler {
   constructor(options: EarlyDropoutOptions) {
     const site = 'EarlyDropoutScheduler';
     if (typeof options !== 'object' || options === null) fail(site, `options expected { p, totalSteps, ... }, got ${show(options)}`);
+    checkOptions(site, options, optionKeys<EarlyDropoutOptions>({ p: true, totalSteps: true, mode: true, cutoff: true, cutoffStep: true, decay: true }));
     const { p, totalSteps, mode = 'early', decay = 'linear', cutoff, cutoffStep } = options;
     if (typeof p !== 'number' || !(p >= 0 && p < 1)) fail(site, `p expected a number in [0, 1), got ${show(p)}`);
     if (!Number.isInteger(totalSteps) || totalSteps < 1) fail(site, `totalSteps expected an integer >= 1, got ${show(totalSteps)}`);

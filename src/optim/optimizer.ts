@@ -1,3 +1,4 @@
+import { checkOptions } from '../core/options.js';
 import { fail, show } from '../core/errors.js';
 import { describe, type DType } from '../core/dtype.js';
 import { cast, mul } from '../trace/ops/elementwise.js';
@@ -107,11 +108,6 @@ function frozenCopy<O extends object>(o: O): Readonly<O> {
   return Object.freeze(out) as Readonly<O>;
 }
 
-/** Rejects option names outside `known`: a misspelt option must not be silently ignored. */
-export function checkKeys(site: string, what: string, options: object, known: readonly string[]): void {
-  const unknown = Object.keys(options).filter((k) => !known.includes(k));
-  if (unknown.length) fail(site, `${what} expected only ${known.join(', ')}, got unknown ${unknown.map((k) => `'${k}'`).join(', ')}`);
-}
 
 /**
  * Shared machinery of the standalone optimizers: parameter groups,
@@ -142,7 +138,7 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
   protected constructor(template: Readonly<O>, options: Partial<O> & { groups?: readonly ParamGroup<O>[] } | undefined, site: string) {
     const o: Partial<O> & { groups?: readonly ParamGroup<O>[] } = options ?? {};
     if (typeof o !== 'object') fail(site, `options expected an object, got ${show(o)}`);
-    checkKeys(site, 'options', o, [...Object.keys(template), 'groups']);
+    checkOptions(site, o, [...Object.keys(template), 'groups']);
     const defaults = { ...template } as O;
     for (const key of Object.keys(template) as (keyof O)[]) {
       if (o[key] !== undefined) defaults[key] = o[key] as O[keyof O];
@@ -159,7 +155,7 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
         if (seen.has(i)) fail(site, `groups expected each parameter in at most one group, got parameter ${i} twice`);
         seen.add(i);
       });
-      checkKeys(site, `groups[${k}]`, g, [...Object.keys(defaults), 'params', 'lrScale']);
+      checkOptions(site, g, [...Object.keys(defaults), 'params', 'lrScale'], `groups[${k}]`);
       this.check(this.resolve(g), site);
       if (g.lrScale !== undefined) checkNumber(site, `groups[${k}].lrScale`, g.lrScale, 0);
     });
@@ -201,6 +197,7 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
    */
   step(params: readonly Floats[], grads: readonly Floats[], options?: StepOptions): void {
     const site = `${this.name}.step`;
+    checkOptions(site, options, ['lr']);
     const lr = checkNumber(site, 'lr', options?.lr ?? this.defaults.lr, 0);
     if (!Array.isArray(params) || !Array.isArray(grads)) fail(site, `params and grads expected arrays, got ${describe(params)} and ${describe(grads)}`);
     if (params.length !== grads.length) fail(site, `grads expected one per parameter (${params.length}), got ${grads.length}`);

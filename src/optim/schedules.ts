@@ -1,3 +1,4 @@
+import { checkOptions, optionKeys } from '../core/options.js';
 import { fail, show } from '../core/errors.js';
 
 /** A learning-rate schedule: a pure function from the 0-based step to the lr for that step. */
@@ -37,6 +38,7 @@ export interface DecayOptions {
 
 function decay(site: string, o: DecayOptions, shape: (progress: number) => number): Schedule {
   if (typeof o !== 'object' || o === null) fail(site, `options expected { from, to?, steps }, got ${show(o)}`);
+  checkOptions(site, o, optionKeys<DecayOptions>({ from: true, to: true, steps: true }));
   const from = checkNonNegative(site, 'from', o.from);
   const to = checkNonNegative(site, 'to', o.to ?? 0);
   const steps = checkNonNegative(site, 'steps', o.steps, true);
@@ -93,6 +95,7 @@ export interface WarmupScheduleOptions {
 
 function warmupThen(site: string, o: WarmupScheduleOptions, shape: (progress: number) => number): Schedule {
   if (typeof o !== 'object' || o === null) fail(site, `options expected { peakLr, warmupSteps?, totalSteps, finalLr? }, got ${show(o)}`);
+  checkOptions(site, o, optionKeys<WarmupScheduleOptions>({ peakLr: true, warmupSteps: true, totalSteps: true, finalLr: true }));
   const w = checkNonNegative(site, 'warmupSteps', o.warmupSteps ?? 0, true);
   const total = checkNonNegative(site, 'totalSteps', o.totalSteps, true);
   if (total < 1 || w > total) fail(site, `totalSteps expected an integer >= max(1, warmupSteps = ${w}), got ${show(o.totalSteps)}`);

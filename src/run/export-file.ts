@@ -1,7 +1,8 @@
+import { checkOptions } from '../core/options.js';
 import { createHash } from 'node:crypto';
 import { readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { exportLanguageModel, type ExportOptions } from './export.js';
+import { EXPORT_KEYS, exportLanguageModel, type ExportOptions } from './export.js';
 import { expectLanguageModel, type LanguageModel } from '../nn/language-model.js';
 import { DTYPE_INFO } from '../core/dtype.js';
 import { fail, show } from '../core/errors.js';
@@ -31,14 +32,16 @@ export interface ExportFileOptions extends ExportOptions {
  */
 export function exportOnnx(model: LanguageModel, path: string, options: ExportFileOptions = {}): void {
   expectLanguageModel('exportOnnx', model);
+  checkOptions('exportOnnx', options, [...EXPORT_KEYS, 'externalData']);
+  const { externalData, ...exportOptions } = options ?? {};
   if (typeof path !== 'string' || !path.endsWith('.onnx')) fail('exportOnnx', `path expected a file name ending in .onnx, got ${show(path)}`);
   const bytes = model.parameters().reduce((n, p) => n + p.value.size * DTYPE_INFO[p.value.dtype].bytes, 0);
-  const external = options.externalData ?? bytes > 2 ** 30;
+  const external = externalData ?? bytes > 2 ** 30;
   const name = basename(path);
   let dataFile: string | undefined;
   // Named by content: a new model never points at an old model's data under the same name.
   const nameData = (data: Uint8Array): string => (dataFile = `${name}.${createHash('sha256').update(data).digest('hex').slice(0, 16)}.data`);
-  const out = exportLanguageModel(model, external ? { ...options, dataFile: nameData } : options);
+  const out = exportLanguageModel(model, external ? { ...exportOptions, dataFile: nameData } : exportOptions);
   const dir = dirname(path);
   if (out.data) writeAtomically('exportOnnx', join(dir, dataFile!), out.data);
   writeAtomically('exportOnnx', path, out.model);

@@ -1,3 +1,4 @@
+import { checkOptions, optionKeys } from '../core/options.js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { LanguageModel } from '../nn/language-model.js';
 import type { Tensor } from '../trace/tensor.js';
@@ -22,6 +23,9 @@ export interface ExportOptions {
   readonly dataFile?: string | ((data: Uint8Array) => string);
 }
 
+/** The option names of {@link exportLanguageModel}. */
+export const EXPORT_KEYS: readonly string[] = optionKeys<ExportOptions>({ externalThreshold: true, dataFile: true });
+
 /** An exported model: the ONNX bytes and, when weights went outside, the data file's bytes. */
 export interface ExportedModel {
   readonly model: Uint8Array;
@@ -42,6 +46,8 @@ export interface ExportedModel {
  * (`model.layers.0.self_attn.q_proj.weight`).
  */
 export function exportLanguageModel(model: LanguageModel, options: ExportOptions = {}): ExportedModel {
+  checkOptions('exportOnnx', options, EXPORT_KEYS);
+  options ??= {};
   const step = decodeStep('exportOnnx', model, { ids: 'int64', parameters: 'inputs' });
   const lowered = lowerGraph(step.graph, {
     name: 'decoder_lm', outputNames: [...step.outputNames], initializers: new Map<string, Tensor>(step.parameters.map(([name, p]) => [name, p.value])),

@@ -3,6 +3,7 @@
  * after a cache of P (both symbolic), returns the next-token logits and the
  * extended cache; the prompt runs once, then one token per run.
  */
+import { checkOptions, optionKeys } from '../core/options.js';
 import type { Backend, CompileOptions, Executable } from '../backends/backend.js';
 import { referenceBackend } from './reference-backend.js';
 import { fail, LlmTricksError, show } from '../core/errors.js';
@@ -78,7 +79,9 @@ export class TextGenerator {
     const { vocab, maxPositions, cacheLayout } = this.model;
     const ids = Array.from(prompt ?? [], Number);
     if (ids.length === 0 || ids.some((t) => !Number.isInteger(t) || t < 0 || t >= vocab)) fail(site, `prompt expected a non-empty list of token ids in [0, ${vocab - 1}], got ${show(prompt)}`);
-    const { maxNewTokens, temperature = 0, topK = vocab, seed = 0, stopToken } = options ?? ({} as GenerateOptions);
+    if (options === undefined || options === null) fail(site, `options expected { maxNewTokens, ... }, got ${show(options)}`);
+    checkOptions(site, options, optionKeys<GenerateOptions>({ maxNewTokens: true, temperature: true, topK: true, seed: true, stopToken: true }));
+    const { maxNewTokens, temperature = 0, topK = vocab, seed = 0, stopToken } = options;
     if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) fail(site, `maxNewTokens expected a non-negative integer, got ${show(maxNewTokens)}`);
     if (ids.length + maxNewTokens > maxPositions) fail(site, `prompt and new tokens expected at most maxPositions (${maxPositions}), got ${ids.length} + ${maxNewTokens}`);
     if (typeof temperature !== 'number' || !(temperature >= 0) || !Number.isFinite(temperature)) fail(site, `temperature expected a finite number >= 0, got ${show(temperature)}`);

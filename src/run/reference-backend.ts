@@ -3,6 +3,7 @@
  * Backend interface, in pure TypeScript, on any JS runtime. The Trainer and
  * the Generator use it when given no backend.
  */
+import { checkOptions, optionKeys } from '../core/options.js';
 import { orderFeeds, type Backend, type CompileOptions, type Executable, type Feeds } from '../backends/backend.js';
 import { expectGraph, type Graph } from '../ir/graph.js';
 import { runGraph } from '../ir/evaluate.js';
@@ -40,6 +41,7 @@ export interface ReferenceCompileOptions extends CompileOptions {
 export const referenceBackend: Backend<ReferenceCompileOptions> = {
   name: 'reference',
   compile: async (graph, options) => {
+    checkOptions('reference.compile', options, optionKeys<ReferenceCompileOptions>({ device: true, residentOutputs: true }));
     if (options?.device !== undefined && options.device !== 'cpu') {
       fail('reference.compile', `device expected 'cpu', got ${show(options.device)}`);
     }

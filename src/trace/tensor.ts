@@ -1,3 +1,4 @@
+import { checkOptions } from '../core/options.js';
 import type { Node } from '../ir/graph.js';
 import { fail } from '../core/errors.js';
 import { describe, isInt, dtypeOfArray, fromNumbers, isDType, toNumbers, type DType, type TypedArray } from '../core/dtype.js';
@@ -113,7 +114,7 @@ export interface TensorOptions {
 export function tensor(values: NestedValues, options?: TensorOptions): Tensor {
   const site = 'tensor';
   options ??= {};
-  if (typeof options !== 'object') fail(site, `options expected { shape?, dtype? }, got ${describe(options)}`);
+  checkOptions(site, options, ['shape', 'dtype']);
   if (options.dtype !== undefined && !isDType(options.dtype)) {
     fail(site, `dtype expected float32, float64, int32, int64 or bool, got ${describe(options.dtype)}`);
   }

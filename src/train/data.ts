@@ -5,6 +5,7 @@
  * seed, and serves batch `k` of the run on demand, so resuming at step k
  * needs nothing but k.
  */
+import { checkOptions, optionKeys } from '../core/options.js';
 import { fail, show } from '../core/errors.js';
 import { randomKey, squares32 } from '../core/random-bits.js';
 import { Tensor } from '../trace/tensor.js';
@@ -70,6 +71,7 @@ export class TokenBatches {
   constructor(tokens: Int32Array, options: TokenBatchOptions) {
     const site = 'TokenBatches';
     if (!(tokens instanceof Int32Array)) fail(site, `tokens expected an Int32Array (e.g. from ByteTokenizer.encode), got ${show(tokens)}`);
+    checkOptions('TokenBatches', options, optionKeys<TokenBatchOptions>({ batchSize: true, length: true, seed: true, shuffle: true }));
     const { batchSize, length, seed = 0, shuffle = true } = options ?? {};
     if (!Number.isInteger(batchSize) || batchSize < 1) fail(site, `batchSize expected a positive integer, got ${show(batchSize)}`);
     if (!Number.isInteger(length) || length < 1) fail(site, `length expected a positive integer, got ${show(length)}`);

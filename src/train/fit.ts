@@ -1,4 +1,5 @@
 /** A training loop over {@link Trainer.step}: batches by step, evaluation, checkpoints and reporting. */
+import { checkOptions, optionKeys } from '../core/options.js';
 import { fail, show } from '../core/errors.js';
 import type { Tensor } from '../trace/tensor.js';
 import type { Module } from '../nn/module.js';
@@ -32,8 +33,11 @@ export interface FitOptions<M extends Module> {
  * {@link Trainer.step}) before any later checkpoint is written, so the last
  * one on disk is the last good state. Returns every step's report.
  */
+const FIT_KEYS = optionKeys<FitOptions<Module>>({ steps: true, batch: true, heldOut: true, evaluateEvery: true, checkpoint: true, checkpointEvery: true, onStep: true });
+
 export async function fit<M extends Module>(trainer: Trainer<M>, options: FitOptions<M>): Promise<FitStep[]> {
   const site = 'fit';
+  checkOptions('fit', options, FIT_KEYS);
   const { steps, batch, heldOut = [], evaluateEvery, checkpoint, checkpointEvery, onStep } = options ?? ({} as FitOptions<M>);
   if (!Number.isInteger(steps) || steps < 0) fail(site, `steps expected a non-negative integer, got ${show(steps)}`);
   if (typeof batch !== 'function') fail(site, `batch expected a function from step to batch tensors, got ${show(batch)}`);

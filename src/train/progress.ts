@@ -1,4 +1,6 @@
 /** Training progress for Node: a bar on a terminal, plain lines otherwise. */
+import { fail, show } from '../core/errors.js';
+import { checkOptions, optionKeys } from '../core/options.js';
 import { SingleBar } from 'cli-progress';
 import type { FitStep } from './fit.js';
 
@@ -24,6 +26,11 @@ const fmt = (x: number, digits = 4): string => (Math.abs(x) >= 1e-3 || x === 0 ?
 
 /** A progress reporter for `fit({ onStep })`. */
 export function progressReporter(options: ProgressOptions): ProgressReporter {
+  const site = 'progressReporter';
+  if (options === undefined || options === null) fail(site, `options expected { total, stream?, bar?, every? }, got ${show(options)}`);
+  checkOptions(site, options, optionKeys<ProgressOptions>({ total: true, stream: true, bar: true, every: true }));
+  if (!Number.isInteger(options.total) || options.total < 1) fail(site, `total expected a positive integer, got ${show(options.total)}`);
+  if (options.every !== undefined && (!Number.isInteger(options.every) || options.every < 1)) fail(site, `every expected a positive integer, got ${show(options.every)}`);
   const stream = options.stream ?? process.stderr;
   const useBar = options.bar ?? Boolean(stream.isTTY);
   const every = options.every ?? 10;

@@ -5,6 +5,7 @@
  * dropout rate, RNG seed and step number are scalar inputs, so nothing is
  * rebuilt as they change.
  */
+import { checkOptions, optionKeys } from '../core/options.js';
 import { vjp } from '../autodiff/vjp.js';
 import { callGraph } from '../trace/replay.js';
 import { trace, type InputSpec } from '../trace/trace.js';
@@ -145,6 +146,7 @@ function stepLayout(paramNames: readonly string[], slotNames: readonly string[],
 export function buildStepGraph<M extends Module>(options: StepGraphOptions<M>): StepGraph {
   const site = 'buildStepGraph';
   if (typeof options !== 'object' || options === null) fail(site, `options expected { model, loss, optimizer, batch }, got ${describe(options)}`);
+  checkOptions(site, options, optionKeys<StepGraphOptions<Module>>({ model: true, loss: true, optimizer: true, batch: true, accumulate: true, maxGradNorm: true }));
   const { model, loss, optimizer, batch } = options;
   if (typeof model?.namedParameters !== 'function') fail(site, `model expected a Module, got ${describe(model)}`);
   if (typeof loss !== 'function') fail(site, `loss expected a function (model, batch, ctx) => scalar, got ${describe(loss)}`);

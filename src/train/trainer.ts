@@ -2,6 +2,7 @@
  * The Trainer: one compiled step graph, one backend run per step, with
  * parameters and optimizer state kept on the backend's device between steps.
  */
+import { checkOptions, optionKeys } from '../core/options.js';
 import type { Backend, CompileOptions, DeviceTensor, Executable } from '../backends/backend.js';
 import type { Graph } from '../ir/graph.js';
 import { referenceBackend } from '../run/reference-backend.js';
@@ -56,6 +57,11 @@ export interface TrainerCommonOptions<M extends Module, O extends CompileOptions
   /** Passed to `backend.compile`, typed by it: the device and, for ONNX Runtime, threads, optimisation level, strictDevice. */
   readonly compile?: NoInfer<O>;
 }
+
+const TRAINER_KEYS = [...optionKeys<TrainerCommonOptions<Module>>({
+  model: true, optimizer: true, inputs: true, batchSize: true, sequenceLength: true, accumulate: true, schedule: true, dropout: true,
+  maxGradNorm: true, seed: true, backend: true, compile: true,
+}), 'loss'];
 
 /** What one step reports. */
 export interface StepInfo {
@@ -155,6 +161,7 @@ export class Trainer<M extends Module = Module> {
   static async create<M extends Module, O extends CompileOptions = CompileOptions>(options: TrainerOptions<M, O>): Promise<Trainer<M>> {
     const site = 'Trainer';
     if (typeof options !== 'object' || options === null) fail(site, `options expected { model, optimizer, ... }, got ${describe(options)}`);
+    checkOptions(site, options, TRAINER_KEYS);
     const { model, optimizer } = options;
     if (typeof model?.namedParameters !== 'function') fail(site, `model expected a Module, got ${describe(model)}`);
     if (typeof optimizer?.graphUpdate !== 'function' || !Array.isArray(optimizer.slots) || typeof optimizer.lr !== 'number') fail(site, `optimizer expected Lion, AdamW or a GraphOptimizer (name, slots, lr, graphUpdate), got ${describe(optimizer)}`);

@@ -270,7 +270,7 @@ describe('Lion: bad input', () => {
   });
 
   it('a misspelt option is an error naming it, not silently ignored', () => {
-    expect(() => new Lion({ weight_decay: 0.1 } as never)).toThrow(/^Lion: options expected only lr, betas, weightDecay, cautious, cautiousFactor, groups, got unknown 'weight_decay'$/);
+    expect(() => new Lion({ weight_decay: 0.1 } as never)).toThrow(/^Lion: options expected only lr, betas, weightDecay, cautious, cautiousFactor, groups, got unknown 'weight_decay' \(did you mean 'weightDecay'\?\)$/);
     expect(() => new Lion({ groups: [{ params: [0], wd: 0 } as never] })).toThrow(/groups\[0\] expected only .*, got unknown 'wd'/);
   });
 });

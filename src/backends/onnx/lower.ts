@@ -1,6 +1,5 @@
+import { checkOptions, optionKeys } from '../../core/options.js';
 import { expectGraph, type FusedKernel, type Graph, type Node } from '../../ir/graph.js';
-import { fail } from '../../core/errors.js';
-import { describe } from '../../core/dtype.js';
 import type { Primitive } from '../../ir/primitives.js';
 import { evaluateDim, isStatic, type Dim, type Shape } from '../../core/shape.js';
 import type { Tensor } from '../../trace/tensor.js';
@@ -51,7 +50,8 @@ export interface LoweredModel {
  */
 export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredModel {
   expectGraph('lowerGraph', graph);
-  if (typeof options !== 'object' || options === null) fail('lowerGraph', `options expected { name, outputNames, initializers, caps }, got ${describe(options)}`);
+  checkOptions('lowerGraph', options, optionKeys<LowerOptions>({ name: true, outputNames: true, initializers: true, caps: true }));
+  options ??= {};
   const b = new OnnxBuilder();
   // Generated names must not repeat an input's (an input named 'output0' or 'add_0' made the model invalid).
   const taken = new Set(graph.inputs.map((n) => n.name));

@@ -1,6 +1,7 @@
 /**
  * The onnxruntime-node binding: devices 'cpu', 'cuda' and 'webgpu'.
  */
+import { optionKeys } from '../../core/options.js';
 import type { Backend } from '../backend.js';
 import { FULL_CAPS, PORTABLE_CAPS } from '../onnx/lower/types.js';
 import { messageOf, ortBackend, type DeviceTable, type OrtCompileOptions } from '../ort/session.js';
@@ -23,6 +24,7 @@ export const NODE_DEVICES: DeviceTable<OrtNodeCompileOptions> = {
     webgpu: { resident: 'gpu-buffer', lowering: PORTABLE_CAPS, accelerator: true },
   },
   defaultDevice: 'cpu',
+  options: optionKeys<OrtNodeCompileOptions>({ device: true, deviceId: true, intraOpNumThreads: true, graphOptimizationLevel: true, strictDevice: true, residentOutputs: true }),
   providers(device, options) {
     if (device === 'cuda') return [{ name: 'cuda', deviceId: options.deviceId ?? 0 }];
     return [device];

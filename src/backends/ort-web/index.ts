@@ -2,6 +2,7 @@
  * The onnxruntime-web binding: devices 'wasm' (browsers and Node) and
  * 'webgpu' (browsers with navigator.gpu).
  */
+import { optionKeys } from '../../core/options.js';
 import type { Backend } from '../backend.js';
 import { FULL_CAPS, PORTABLE_CAPS } from '../onnx/lower/types.js';
 import { messageOf, ortBackend, type DeviceTable, type OrtCompileOptions } from '../ort/session.js';
@@ -20,6 +21,7 @@ export const WEB_DEVICES: DeviceTable<OrtWebCompileOptions> = {
     webgpu: { resident: 'gpu-buffer', lowering: PORTABLE_CAPS, accelerator: true },
   },
   defaultDevice: 'wasm',
+  options: optionKeys<OrtWebCompileOptions>({ device: true, intraOpNumThreads: true, graphOptimizationLevel: true, strictDevice: true, residentOutputs: true }),
   providers: (device) => [device],
   explain(device, error) {
     const cause = messageOf(error);

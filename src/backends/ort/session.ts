@@ -4,6 +4,7 @@
  * packages have the same API (onnxruntime-common), so each binding passes
  * its module in; nothing here imports either package.
  */
+import { checkOptions } from '../../core/options.js';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
 import { checkFeed, orderFeeds, type Backend, type CompileOptions, type DeviceTensor, type Executable, type Feeds } from '../backend.js';
 import { trace } from '../../trace/trace.js';
@@ -67,6 +68,8 @@ export interface DeviceTable<O extends OrtCompileOptions = OrtCompileOptions> {
   /** The binding's devices and what each does. */
   readonly devices: Readonly<Record<string, DeviceInfo>>;
   readonly defaultDevice: string;
+  /** The binding's compile option names (any other is an error). */
+  readonly options: readonly string[];
   providers(device: string, options: O): InferenceSession.SessionOptions['executionProviders'];
   /** A message saying what to do when a session on `device` cannot be created. */
   explain(device: string, error: unknown): string;
@@ -90,7 +93,8 @@ export function ortBackend<O extends OrtCompileOptions>(name: string, pkg: { rea
     async compile(graph: Graph, options: O = {} as O): Promise<Executable> {
       const site = `${name}.compile`;
       expectGraph(site, graph);
-      if (typeof options !== 'object' || options === null) fail(site, `options expected an object of compile options, got ${show(options)}`);
+      checkOptions(site, options, table.options, 'compile options');
+      options ??= {} as O;
       const ort = await load(site);
       const device = options?.device ?? table.defaultDevice;
       const names = Object.keys(table.devices);

@@ -1,3 +1,4 @@
+import { checkOptions } from '../../core/options.js';
 import { apply } from '../apply.js';
 import type { FloatDType } from '../../core/dtype.js';
 import type { Shape } from '../../core/shape.js';
@@ -18,5 +19,6 @@ export interface RandomOptions {
  * graph inputs, so one compiled graph serves every step.
  */
 export function randomUniform(seed: Tensor, step: Tensor, shape: Shape, options?: RandomOptions): Tensor {
+  checkOptions('randomUniform', options, ['dtype', 'salt']);
   return apply('randomUniform', [seed, step], { shape, dtype: options?.dtype ?? 'float32', salt: options?.salt ?? 0 });
 }
