@@ -45,6 +45,9 @@ export const DTYPE_INFO: { readonly [D in DType]: DTypeInfo<D> } = {
   bool: { array: Uint8Array, bytes: 1, onnx: 9, ort: 'bool', safetensors: 'BOOL' },
 };
 
+/** The largest typed array allocated here: 16 GiB, what V8 allows for one ArrayBuffer on 64-bit hosts. */
+const MAX_ARRAY_BYTES = 2 ** 34;
+
 /** True for the dtypes that carry gradients. */
 export function isFloat(dtype: DType): dtype is FloatDType {
   return dtype === 'float32' || dtype === 'float64';
@@ -62,6 +65,10 @@ export function isDType(value: unknown): value is DType {
 
 /** A zero-filled array of `size` elements of `dtype`. */
 export function allocate(dtype: DType, size: number): TypedArray {
+  // Beyond this JavaScript cannot allocate one typed array (and the raw RangeError names nothing).
+  if (!Number.isSafeInteger(size) || size < 0 || size * DTYPE_INFO[dtype].bytes > MAX_ARRAY_BYTES) {
+    fail('allocate', `size expected at most ${Math.floor(MAX_ARRAY_BYTES / DTYPE_INFO[dtype].bytes)} ${dtype} elements (${MAX_ARRAY_BYTES / 2 ** 30} GiB), got ${size}`);
+  }
   return new DTYPE_INFO[dtype].array(size);
 }
 

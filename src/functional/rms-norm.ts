@@ -32,7 +32,7 @@ function checkNorm(site: string, x: Tensor, weight: Tensor, eps: number): void {
   expectTensor(site, 'x', x);
   expectTensor(site, 'weight', weight);
   if (!isFloat(x.dtype)) fail(site, `x expected a float tensor, got ${x.dtype}`);
-  if (typeof eps !== 'number' || !(eps > 0)) fail(site, `eps expected a number > 0, got ${show(eps)}`);
+  if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) fail(site, `eps expected a finite number > 0, got ${show(eps)}`);
 }
 
 const cores = new Map<number, (x: Tensor, w: Tensor) => Tensor>();

@@ -75,6 +75,7 @@ export class Graph {
   readonly nodes: readonly Node[];
 
   constructor(inputs: readonly InputNode[], outputs: readonly Node[]) {
+    if (!Array.isArray(inputs) || !Array.isArray(outputs)) fail('Graph', `inputs and outputs expected arrays of nodes (graphs come from trace), got ${describe(inputs)} and ${describe(outputs)}`);
     this.inputs = inputs;
     this.outputs = outputs;
     this.nodes = toposort(inputs, outputs);

@@ -9,6 +9,7 @@ export class Parameter {
   value: Tensor;
 
   constructor(value: Tensor) {
+    if (!(value instanceof Tensor) || value.isTraced) fail('Parameter', `value expected an eager Tensor, got ${describe(value)}`);
     this.value = value;
   }
 }
@@ -131,6 +132,7 @@ export abstract class Module {
    * parameters graph inputs.
    */
   withParameters<T>(values: readonly Tensor[], fn: () => T): T {
+    if (typeof fn !== 'function') fail(`${this.constructor.name}.withParameters`, `fn expected a function, got ${describe(fn)}`);
     const params = this.parameters();
     if (!Array.isArray(values) || values.length !== params.length) {
       fail(`${this.constructor.name}.withParameters`, `values expected ${params.length} tensors, got ${show(Array.isArray(values) ? values.length : values)}`);

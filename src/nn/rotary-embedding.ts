@@ -127,7 +127,7 @@ export class RotaryEmbedding extends Module {
     this.rotaryDim = positiveInt(site, 'rotaryDim', options?.rotaryDim ?? headDim);
     if (this.rotaryDim % 2 !== 0 || this.rotaryDim > headDim) fail(site, `rotaryDim expected an even number <= headDim (${headDim}), got ${this.rotaryDim}`);
     this.base = options?.base ?? 10000;
-    if (typeof this.base !== 'number' || !(this.base > 1)) fail(site, `base expected a number > 1, got ${show(this.base)}`);
+    if (typeof this.base !== 'number' || !(this.base > 1) || !Number.isFinite(this.base)) fail(site, `base expected a finite number > 1, got ${show(this.base)}`);
     this.layout = options?.layout ?? 'half';
     if (this.layout !== 'half' && this.layout !== 'interleaved') fail(site, `layout expected 'half' or 'interleaved', got ${show(this.layout)}`);
     this.maxPositions = positiveInt(site, 'maxPositions', options?.maxPositions ?? 2048);
@@ -230,7 +230,7 @@ function rotateInterleaved(x: Tensor, cos: Tensor, sin: Tensor, F: number): Tens
 export function ropeFrequencies(rotaryDim: number, base: number, scaling?: RopeScaling, length = 0): Float64Array {
   const site = 'ropeFrequencies';
   if (positiveInt(site, 'rotaryDim', rotaryDim) % 2 !== 0) fail(site, `rotaryDim expected an even number, got ${rotaryDim}`);
-  if (typeof base !== 'number' || !(base > 1)) fail(site, `base expected a number > 1, got ${show(base)}`);
+  if (typeof base !== 'number' || !(base > 1) || !Number.isFinite(base)) fail(site, `base expected a finite number > 1, got ${show(base)}`);
   checkScaling(site, scaling);
   if (!Number.isInteger(length) || length < 0) fail(site, `length expected a non-negative integer, got ${show(length)}`);
   return frequencies(rotaryDim, base, scaling, length).inv;

@@ -86,6 +86,8 @@ export class TextGenerator {
     if (ids.length + maxNewTokens > maxPositions) fail(site, `prompt and new tokens expected at most maxPositions (${maxPositions}), got ${ids.length} + ${maxNewTokens}`);
     if (typeof temperature !== 'number' || !(temperature >= 0) || !Number.isFinite(temperature)) fail(site, `temperature expected a finite number >= 0, got ${show(temperature)}`);
     if (!Number.isInteger(topK) || topK < 1) fail(site, `topK expected a positive integer, got ${show(topK)}`);
+    if (!Number.isSafeInteger(seed)) fail(site, `seed expected an integer, got ${show(seed)}`);
+    if (stopToken !== undefined && (!Number.isInteger(stopToken) || stopToken < 0 || stopToken >= vocab)) fail(site, `stopToken expected a token id in [0, ${vocab - 1}], got ${show(stopToken)}`);
     let cache: Tensor[] = cacheLayout.flatMap(({ kvHeads, headDim, dtype }) => [0, 1].map(() => new Tensor([1, kvHeads, 0, headDim], dtype, allocate(dtype, 0))));
     let input = ids;
     let position = 0;

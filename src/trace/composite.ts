@@ -18,6 +18,7 @@ import { trace } from './trace.js';
  */
 export function composite(name: string, forward: (...inputs: Tensor[]) => Tensor, vjp?: CustomVjp): (...inputs: Tensor[]) => Tensor {
   if (typeof name !== 'string' || name.length === 0) fail('composite', `name expected a non-empty string, got ${show(name)}`);
+  if (typeof forward !== 'function') fail('composite', `forward expected a function, got ${typeof forward}`);
   return callable(vjp ? { name, forward, vjp } : { name, forward });
 }
 

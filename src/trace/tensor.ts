@@ -1,7 +1,7 @@
 import { checkOptions } from '../core/options.js';
 import type { Node } from '../ir/graph.js';
-import { fail } from '../core/errors.js';
-import { describe, isInt, dtypeOfArray, fromNumbers, isDType, toNumbers, type DType, type TypedArray } from '../core/dtype.js';
+import { fail, show } from '../core/errors.js';
+import { allocate, describe, isInt, dtypeOfArray, fromNumbers, isDType, toNumbers, type DType, type TypedArray } from '../core/dtype.js';
 import { checkShape, formatShape, isStatic, sizeOf, stridesOf, type Shape } from '../core/shape.js';
 import type { TraceState } from './trace-state.js';
 
@@ -29,6 +29,10 @@ export class Tensor {
 
   /** @internal Use `tensor(...)` or the ops to make tensors. */
   constructor(shape: Shape, dtype: DType, data?: TypedArray, node?: Node, trace?: TraceState) {
+    if (!Array.isArray(shape) || shape.some((d) => (typeof d === 'number' ? !Number.isSafeInteger(d) || d < 0 : typeof d !== 'string'))) {
+      fail('Tensor', `shape expected a list of non-negative integers or dimension names, got ${show(shape)}`);
+    }
+    if (!isDType(dtype)) fail('Tensor', `dtype expected float32, float64, int32, int64 or bool, got ${show(dtype)}`);
     // No path may build a tensor whose data disagrees with its shape (a decoder once did, silently).
     if (data !== undefined && isStatic(shape) && data.length !== sizeOf(shape as number[])) {
       fail('Tensor', `data expected ${sizeOf(shape as number[])} elements for shape ${formatShape(shape)}, got ${data.length}`);
@@ -203,7 +207,12 @@ export function full(shape: readonly number[], value: number, dtype: DType = 'fl
   if (!isDType(dtype)) fail(site, `dtype expected float32, float64, int32, int64 or bool, got ${describe(dtype)}`);
   if (typeof value !== 'number') fail(site, `value expected a number, got ${describe(value)}`);
   if (isInt(dtype) && !Number.isFinite(value)) fail(site, `value expected a finite number for ${dtype}, got ${value}`);
-  return new Tensor(shape, dtype, fromNumbers(dtype, new Float64Array(sizeOf(shape)).fill(value)));
+  const data = allocate(dtype, sizeOf(shape));
+  if (value !== 0) {
+    if (data instanceof BigInt64Array) data.fill(BigInt(Math.trunc(value)));
+    else data.fill(dtype === 'bool' ? 1 : value);
+  }
+  return new Tensor(shape, dtype, data);
 }
 
 /** A tensor of zeros. */

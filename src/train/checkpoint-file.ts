@@ -1,7 +1,7 @@
 /** Checkpoint files (Node): written atomically, read with every check of {@link decodeCheckpoint}. */
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { writeAtomically } from '../io/write-atomically.js';
-import { DTYPE_INFO, type TypedArray } from '../core/dtype.js';
+import { describe, DTYPE_INFO, type TypedArray } from '../core/dtype.js';
 import { fail, show } from '../core/errors.js';
 import { Tensor } from '../trace/tensor.js';
 import { checkpointFrom, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
@@ -15,6 +15,7 @@ import type { Trainer } from './trainer.js';
  */
 export async function saveCheckpoint(path: string, trainer: Trainer, config?: unknown): Promise<void> {
   if (typeof path !== 'string' || path === '') fail('saveCheckpoint', `path expected a file name, got ${show(path)}`);
+  if (typeof (trainer as { snapshot?: unknown } | null)?.snapshot !== 'function') fail('saveCheckpoint', `trainer expected a Trainer, got ${describe(trainer)}`);
   writeAtomically('saveCheckpoint', path, encodeCheckpoint(await trainer.snapshot(), config));
 }
 

@@ -37,6 +37,7 @@ const FIT_KEYS = optionKeys<FitOptions<Module>>({ steps: true, batch: true, held
 
 export async function fit<M extends Module>(trainer: Trainer<M>, options: FitOptions<M>): Promise<FitStep[]> {
   const site = 'fit';
+  if (typeof (trainer as { step?: unknown } | null)?.step !== 'function') fail(site, `trainer expected a Trainer, got ${show(trainer)}`);
   checkOptions('fit', options, FIT_KEYS);
   const { steps, batch, heldOut = [], evaluateEvery, checkpoint, checkpointEvery, onStep } = options ?? ({} as FitOptions<M>);
   if (!Number.isInteger(steps) || steps < 0) fail(site, `steps expected a non-negative integer, got ${show(steps)}`);

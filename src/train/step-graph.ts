@@ -39,6 +39,9 @@ export interface StepGraphOptions<M extends Module> {
   readonly maxGradNorm?: number;
 }
 
+/** The most micro-batches one step accumulates (each is a copy of the backward pass in the graph). */
+const MAX_ACCUMULATE = 256;
+
 /** The scalars one step reads, as numbers; {@link StepLayout.feed} makes the graph's scalar inputs of them. */
 export interface StepScalars {
   /** The learning rate of this step. */
@@ -153,7 +156,8 @@ export function buildStepGraph<M extends Module>(options: StepGraphOptions<M>): 
   if (typeof optimizer?.graphUpdate !== 'function' || !Array.isArray(optimizer.slots)) fail(site, `optimizer expected Lion or AdamW (with graphUpdate), got ${describe(optimizer)}`);
   if (!Array.isArray(batch)) fail(site, `batch expected an array of input specs, got ${describe(batch)}`);
   const K = options.accumulate ?? 1;
-  if (!Number.isInteger(K) || K < 1) fail(site, `accumulate expected a positive integer, got ${String(K)}`);
+  // Each micro-batch is a copy of the backward pass in the graph: K bounds the graph's size.
+  if (!Number.isInteger(K) || K < 1 || K > MAX_ACCUMULATE) fail(site, `accumulate expected a positive integer up to ${MAX_ACCUMULATE}, got ${String(K)}`);
   const named = model.namedParameters();
   if (named.length === 0) fail(site, 'model expected at least one parameter, got none');
   const paramSpecs: InputSpec[] = named.map(([name, p]) => ({ name, shape: p.value.shape, dtype: p.value.dtype }));

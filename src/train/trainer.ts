@@ -11,7 +11,7 @@ import type { LanguageModel } from '../nn/language-model.js';
 import type { ForwardContext, Module } from '../nn/module.js';
 import type { EarlyDropoutScheduler } from '../optim/early-dropout-scheduler.js';
 import type { Schedule } from '../optim/schedules.js';
-import { allocate, describe } from '../core/dtype.js';
+import { allocate, describe, isDType } from '../core/dtype.js';
 import { fail, LlmTricksError, show } from '../core/errors.js';
 import { formatShape, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../trace/tensor.js';
@@ -165,6 +165,12 @@ export class Trainer<M extends Module = Module> {
     const { model, optimizer } = options;
     if (typeof model?.namedParameters !== 'function') fail(site, `model expected a Module, got ${describe(model)}`);
     if (typeof optimizer?.graphUpdate !== 'function' || !Array.isArray(optimizer.slots) || typeof optimizer.lr !== 'number') fail(site, `optimizer expected Lion, AdamW or a GraphOptimizer (name, slots, lr, graphUpdate), got ${describe(optimizer)}`);
+    if (options.schedule !== undefined && typeof options.schedule !== 'function') fail(site, `schedule expected a function of the step, got ${describe(options.schedule)}`);
+    const d = options.dropout;
+    if (d !== undefined && !(typeof d === 'number' && d >= 0 && d < 1) && typeof d !== 'function' && typeof (d as { rate?: unknown } | null)?.rate !== 'function') {
+      fail(site, `dropout expected a rate in [0, 1), a schedule or an EarlyDropoutScheduler, got ${show(d)}`);
+    }
+    if (options.backend !== undefined && typeof (options.backend as { compile?: unknown } | null)?.compile !== 'function') fail(site, `backend expected a Backend (ortNode, ortWeb, referenceBackend), got ${describe(options.backend)}`);
     const seed = options.seed ?? 0;
     if (!Number.isInteger(seed) || Math.abs(seed) > 2 ** 31 - 1) fail(site, `seed expected an int32, got ${show(seed)}`);
     const maxGradNorm = options.maxGradNorm === undefined ? 1 : options.maxGradNorm;
@@ -175,7 +181,9 @@ export class Trainer<M extends Module = Module> {
       if (!Number.isInteger(B) || B! < 1 || !Number.isInteger(T) || T! < 1) fail(site, `batchSize and sequenceLength expected positive integers (or give inputs), got ${show(B)} and ${show(T)}`);
       inputs = [{ name: 'ids', shape: [B!, T!], dtype: 'int32' }, { name: 'targets', shape: [B!, T!], dtype: 'int32' }];
     }
-    if (!Array.isArray(inputs) || inputs.some((s) => !s.shape.every((d: unknown) => typeof d === 'number'))) fail(site, `inputs expected specs with static shapes, got ${describe(inputs)}`);
+    if (!Array.isArray(inputs) || inputs.length === 0 || inputs.some((s) => !Array.isArray(s?.shape) || !s.shape.every((d: unknown) => Number.isSafeInteger(d) && (d as number) >= 0) || (s.dtype !== undefined && !isDType(s.dtype)))) {
+      fail(site, `inputs expected specs { name?, shape, dtype? } with static shapes, got ${show(inputs)}`);
+    }
     const given = (options as { readonly loss?: LossFn<M> }).loss;
     if (given !== undefined && typeof given !== 'function') fail(site, `loss expected a function (model, batch, ctx) => scalar, got ${describe(given)}`);
     const loss: LossFn<M> = given ?? languageModelLoss;
