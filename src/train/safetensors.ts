@@ -118,58 +118,60 @@ function jsonDepth(text: string): number {
  * run past the end, overlap or leave gaps. Reads no tensor data.
  */
 export function readSafetensorsHeader(site: string, head: Uint8Array, fileLength: number): SafetensorsHeader {
-  if (fileLength < 8 || head.length < 8) fail(site, `expected a safetensors file (8-byte header length first), got ${fileLength} bytes`);
+  // Every rule here is about the file's format: say so first, then which rule.
+  const bad: (message: string) => never = (message) => fail(site, `not a valid safetensors file: ${message}`);
+  if (fileLength < 8 || head.length < 8) bad(`expected a safetensors file (8-byte header length first), got ${fileLength} bytes`);
   const n = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(Math.min(MAX_HEADER, fileLength - 8))) fail(site, `header length expected at most ${Math.min(MAX_HEADER, fileLength - 8)} bytes, got ${n} (not a valid safetensors file)`);
+  if (n > BigInt(Math.min(MAX_HEADER, fileLength - 8))) bad(`header length expected at most ${Math.min(MAX_HEADER, fileLength - 8)} bytes, got ${n}`);
   const headLen = Number(n);
-  if (head.length < 8 + headLen) fail(site, `expected the ${headLen}-byte header, got ${head.length - 8} bytes`);
+  if (head.length < 8 + headLen) bad(`expected the ${headLen}-byte header, got ${head.length - 8} bytes`);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(8, 8 + headLen));
   } catch {
-    return fail(site, 'header expected UTF-8 JSON, got bytes that are not UTF-8 (not a valid safetensors file)');
+    return bad('header expected UTF-8 JSON, got bytes that are not UTF-8');
   }
-  if (jsonDepth(text) > MAX_DEPTH) fail(site, `header expected JSON nested at most ${MAX_DEPTH} deep, got deeper (not a valid safetensors file)`);
+  if (jsonDepth(text) > MAX_DEPTH) bad(`header expected JSON nested at most ${MAX_DEPTH} deep, got deeper`);
   let header: unknown;
   try {
     header = JSON.parse(text);
   } catch (e) {
-    fail(site, `header expected UTF-8 JSON, got an unreadable header (not a valid safetensors file: ${e instanceof Error ? e.message : String(e)})`);
+    bad(`header expected UTF-8 JSON, got an unreadable header (${e instanceof Error ? e.message : String(e)})`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(site, `header expected a JSON object, got ${show(header)} (not a valid safetensors file)`);
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) bad(`header expected a JSON object, got ${show(header)}`);
   const dataStart = 8 + headLen;
   const dataLen = fileLength - dataStart;
   const metadata: Record<string, string> = {};
   const entries: SafetensorsEntry[] = [];
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(site, `__metadata__ expected an object of strings, got ${show(info)}`);
+      if (typeof info !== 'object' || info === null || Array.isArray(info)) bad(`__metadata__ expected an object of strings, got ${show(info)}`);
       for (const [k, v] of Object.entries(info)) {
-        if (typeof v !== 'string') fail(site, `__metadata__ '${k}' expected a string, got ${show(v)}`);
+        if (typeof v !== 'string') bad(`__metadata__ '${k}' expected a string, got ${show(v)}`);
         setOwn(metadata, k, v);
       }
       continue;
     }
     const { dtype: code, shape, data_offsets: offsets } = (info ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = BY_CODE.get(code as string);
-    if (!dtype) fail(site, `'${name}' expected dtype F32, F64, I32, I64 or BOOL, got ${show(code)}`);
-    if (!Array.isArray(shape) || shape.length > 16 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(site, `'${name}' expected a shape of non-negative integers, got ${show(shape)}`);
+    if (!dtype) bad(`'${name}' expected dtype F32, F64, I32, I64 or BOOL, got ${show(code)}`);
+    if (!Array.isArray(shape) || shape.length > 16 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(`'${name}' expected a shape of non-negative integers, got ${show(shape)}`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
-      fail(site, `'${name}' expected data_offsets [begin, end] with 0 <= begin <= end, got ${show(offsets)}`);
+      bad(`'${name}' expected data_offsets [begin, end] with 0 <= begin <= end, got ${show(offsets)}`);
     }
     const size = shape.reduce((a: number, d: number) => a * d, 1);
-    if (offsets[1] - offsets[0] !== size * DTYPE_INFO[dtype].bytes) fail(site, `'${name}' expected ${size * DTYPE_INFO[dtype].bytes} bytes for ${dtype}[${shape.join(', ')}], got data_offsets ${show(offsets)}`);
-    if (offsets[1] > dataLen) fail(site, `'${name}' expected its data within the file's ${dataLen} data bytes, got data_offsets ${show(offsets)}`);
+    if (offsets[1] - offsets[0] !== size * DTYPE_INFO[dtype].bytes) bad(`'${name}' expected ${size * DTYPE_INFO[dtype].bytes} bytes for ${dtype}[${shape.join(', ')}], got data_offsets ${show(offsets)}`);
+    if (offsets[1] > dataLen) bad(`'${name}' expected its data within the file's ${dataLen} data bytes, got data_offsets ${show(offsets)}`);
     entries.push({ name, dtype, shape, begin: offsets[0], end: offsets[1] });
   }
   // The data must be covered exactly: no overlaps, no gaps, nothing after.
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let end = 0;
   for (const e of sorted) {
-    if (e.begin !== end) fail(site, `'${e.name}' expected to start at byte ${end} (tensors packed without gaps or overlaps), got ${e.begin}`);
+    if (e.begin !== end) bad(`'${e.name}' expected to start at byte ${end} (tensors packed without gaps or overlaps), got ${e.begin}`);
     end = e.end;
   }
-  if (end !== dataLen) fail(site, `expected ${end} data bytes after the header, got ${dataLen}`);
+  if (end !== dataLen) bad(`expected ${end} data bytes after the header, got ${dataLen}`);
   return { entries, metadata, dataStart };
 }
 

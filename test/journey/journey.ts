@@ -120,7 +120,7 @@ export async function runJourney(c: JourneyCase, backend: Backend<OrtCompileOpti
   await second.load(await store.load());
   const resumed = await steps(second, RESUME_AT);
   const t2 = performance.now();
-  await using generator = await TextGenerator.create(await first.syncModel(), { ...(backend ? { backend } : {}), compile: { ...compile, strictDevice: false } });
+  await using generator = await TextGenerator.create(await first.syncModel(), { ...(backend ? { backend } : {}), compile: 'strictDevice' in compile ? { ...compile, strictDevice: false } : compile });
   const { tokens } = await generator.generate(tokenizer.encode(PROMPT), { maxNewTokens: NEW_TOKENS });
   const t3 = performance.now();
   return { case: c.name, device: compile.device ?? 'cpu', straight, resumed, tokens, ms: { straight: t1 - t0, resumed: t2 - t1, generate: t3 - t2 } };

@@ -13,7 +13,8 @@
  * - a file shorter than its header says is an LlmTricksError;
  * - a header nested thousands deep is refused with an LlmTricksError (the
  *   message printer used to overflow the stack), and show() prints any
- *   nesting and any length briefly;
+ *   nesting and any length briefly; a corrupt header says "not a valid
+ *   safetensors file" before the rule it breaks;
  * - encodeCheckpoint refuses what decodeCheckpoint would reject (step or
  *   seed NaN, negative, fractional or null; an empty optimizer name) and
  *   configs JSON cannot hold (a BigInt, a cycle), with LlmTricksErrors.
@@ -91,7 +92,13 @@ describe('headers and messages of any depth', () => {
     const bytes = new Uint8Array(8 + json.length);
     new DataView(bytes.buffer).setBigUint64(0, BigInt(json.length), true);
     bytes.set(new TextEncoder().encode(json), 8);
-    expect(() => decodeSafetensors(bytes)).toThrow(/^decodeSafetensors: header expected JSON nested at most 8 deep, got deeper \(not a valid safetensors file\)/);
+    expect(() => decodeSafetensors(bytes)).toThrow(/^decodeSafetensors: not a valid safetensors file: header expected JSON nested at most 8 deep, got deeper/);
+  });
+
+  it('says a corrupt file is not a valid safetensors file before naming the broken rule', () => {
+    const corrupt = Buffer.from(encodeCheckpoint(state));
+    corrupt[corrupt.indexOf('__metadata__') + 10] = '{'.charCodeAt(0); // one byte changed in the header
+    expect(() => decodeCheckpoint(corrupt)).toThrow(/^decodeCheckpoint: not a valid safetensors file: '__metadata\{_' expected dtype F32, F64, I32, I64 or BOOL/);
   });
 
   it('show() prints any nesting and any length briefly', () => {

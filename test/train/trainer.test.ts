@@ -162,7 +162,7 @@ describe('Trainer', () => {
     await expect(Trainer.create({ ...base, batchSize: 0 })).rejects.toThrow(/^Trainer: batchSize and sequenceLength expected positive integers.*got 0/);
     await expect(Trainer.create({ ...base, maxGradNorm: -1 })).rejects.toThrow(/^Trainer: maxGradNorm expected a finite number > 0 or null, got -1/);
     await expect(Trainer.create({ ...base, optimizer: {} as never })).rejects.toThrow(/^Trainer: optimizer expected Lion, AdamW or a GraphOptimizer \(name, slots, lr, graphUpdate\)/);
-    await expect(Trainer.create({ ...base, accumulate: 1.5 })).rejects.toThrow(/accumulate expected a positive integer, got 1.5/);
+    await expect(Trainer.create({ ...base, accumulate: 1.5 })).rejects.toThrow(/accumulate expected a positive integer up to 256, got 1.5/);
     const t = await Trainer.create(base);
     await expect(t.step([data.batch(0)[0]])).rejects.toThrow(/^Trainer\.step: batch expected 2 tensors \(ids, targets\)/);
     await expect(t.step([tensor([[1, 2]], { dtype: 'int32' }), data.batch(0)[1]])).rejects.toThrow(/^Trainer\.step: batch\[0\] expected int32\[2, 12\], got int32\[1, 2\]/);
