@@ -11,7 +11,7 @@ export type Family = 'elementwise' | 'reduce' | 'linalg' | 'movement' | 'indexin
  * attention, optimizers) is a composite of these. Each primitive has exactly
  * one entry in every per-primitive table: shape inference, VJP rule,
  * reference kernel and ONNX lowering; each family's tables are typed by
- * {@link FamilyMembers}, so a new primitive is a compile error in exactly its
+ * `FamilyMembers`, so a new primitive is a compile error in exactly its
  * family's four tables.
  *
  * Adding a primitive needs a measured reason: each one costs a rule, a kernel

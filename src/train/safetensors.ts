@@ -176,7 +176,7 @@ export function readSafetensorsHeader(site: string, head: Uint8Array, fileLength
 }
 
 /**
- * Decodes safetensors bytes, with every check of {@link readSafetensorsHeader}.
+ * Decodes safetensors bytes, with every check of `readSafetensorsHeader`.
  * Each tensor gets its own copy of its bytes.
  */
 export function decodeSafetensors(bytes: Uint8Array, site = 'decodeSafetensors'): Safetensors {
