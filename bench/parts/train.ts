@@ -85,8 +85,8 @@ const lossLog = (row: Row | undefined): LossLog | undefined => row?.data?.losses
 export const trainPart: Part = {
   name: 'train',
   title: 'Training step: tokens/s',
-  about: "One training step (forward, loss, backward, clipping, Lion update: one backend run) of the training example's byte-level decoder, 4 layers of width 128 with multi-query attention, on batches of 16 × 64 tokens. The peers: the reference backend (pure TypeScript); PyTorch on the CPU, eager and with torch.compile, running the same model (the same parameter count, scaled_dot_product_attention with grouped-query support, the same dropout sites, gradient clipping and a Lion step written with foreach ops) on the same number of threads as ONNX Runtime; and the same decoder written with TensorFlow.js ops and trained with its Adam, on its CPU and WASM backends (tfjs tiles the single key/value head across query heads). Also: the step with parameters and optimizer state copied through JavaScript every step (plain run) against kept in reused output buffers (runResident), and model FLOP/s against ONNX Runtime's MatMul on the same threads. llm-tricks, its copying variant and the PyTorch peers are timed in alternation, one step each per round (the order reversed every other round, 50 ms idle before each step), so the machine's drift falls on all of them alike; the reference backend and tfjs run alone.",
-  count: (s) => 6 + (s.mode === 'quick' ? 1 : 2),
+  about: "One training step (forward, loss, backward, clipping, Lion update: one backend run) of the training example's byte-level decoder, 4 layers of width 128 with multi-query attention, on batches of 16 × 64 tokens. The peers: the reference backend (pure TypeScript); PyTorch on the CPU, eager and with torch.compile, running the same model (the same parameter count, scaled_dot_product_attention with grouped-query support, the same dropout sites, gradient clipping and a Lion step written with foreach ops) on the same number of threads as ONNX Runtime; and the same decoder written with TensorFlow.js ops and trained with its Adam, on its CPU and WASM backends (tfjs tiles the single key/value head across query heads). Also: the step with parameters and optimizer state copied through JavaScript every step (plain run) against kept in reused output buffers (runResident); the step of early dropout's second phase (rate 0 for good: the Trainer then runs a graph compiled without dropout, no random numbers) against the step with dropout 0.1; and model FLOP/s against ONNX Runtime's MatMul on the same threads. llm-tricks, its copying variant and the PyTorch peers are timed in alternation, one step each per round (the order reversed every other round, 50 ms idle before each step), so the machine's drift falls on all of them alike; the reference backend and tfjs run alone.",
+  count: (s) => 7 + (s.mode === 'quick' ? 1 : 2),
   checks(rows) {
     return [
       learns('Training steps', lossLog(rows.find((r) => r.group === 'step' && !r.isPeer))),
@@ -115,6 +115,12 @@ export const trainPart: Part = {
       const { residentMedianMs: resident, pairedDeltaMs: delta, slowerRounds, rounds } = copy.extra;
       const sign = signSentence('copying slower', Number(slowerRounds), Number(rounds), 'copying costs time', 'copying was faster');
       out.push(`State copied through JavaScript every step vs kept resident, timed in alternation: ${copy.median.toFixed(1)} ms vs ${Number(resident).toFixed(1)} ms per step; median paired difference ${Number(delta).toFixed(1)} ms, ${sign}.`);
+    }
+    const phase = rows.find((r) => r.group === 'phase');
+    if (phase?.extra) {
+      const { residentMedianMs: withDropout, pairedDeltaMs: delta, slowerRounds, rounds } = phase.extra;
+      const sign = signSentence('the step without dropout slower', Number(slowerRounds), Number(rounds), 'the step without dropout is slower', 'the step without dropout is faster');
+      out.push(`Early dropout's second phase (rate 0 for good, a step graph compiled without dropout) vs the step with dropout 0.1, timed in alternation: ${phase.median.toFixed(1)} ms vs ${Number(withDropout).toFixed(1)} ms per step; median paired difference ${Number(delta).toFixed(1)} ms, ${sign}.`);
     }
     if (ort && gemm) out.push(`Model FLOP/s ${(Number(ort.extra?.gflops)).toFixed(1)} GFLOP/s = ${((100 * Number(ort.extra?.gflops)) / Number(gemm.extra?.gflops)).toFixed(0)}% of the measured GEMM ceiling (${Number(gemm.extra?.gflops).toFixed(1)} GFLOP/s).`);
     return out;
@@ -188,7 +194,11 @@ export const trainPart: Part = {
     // The first call of each peer (torch.compile compiles then) is timed apart from the rounds.
     const firstCall: number[] = [];
     for (const p of torch) firstCall.push((await timeRuns(() => p.step(), 0, 1))[0]);
-    const [resident, copied, ...peers] = await timeInterleaved([
+    // Early dropout's second phase: with the rate 0 for good the Trainer runs the step compiled without dropout.
+    const phase2 = await Trainer.create({ model: model(z), optimizer: new Lion({ lr: 1e-3 }), dropout: 0, batchSize: z.B, sequenceLength: z.T, backend: on.backend, compile: { device: on.device } });
+    let p2 = 0;
+    for (let i = 0; i < s.warmup; i++) await phase2.step(data.batch(p2++));
+    const [resident, copied, noDropout, ...peers] = await timeInterleaved([
       trainStep,
       async () => {
         copyLog.batches.push(k);
@@ -196,6 +206,7 @@ export const trainPart: Part = {
         copyLog.losses.push(out.loss.item());
         state = out.state.map((t) => tensor(t.data().slice() as Float32Array, { shape: t.shape as number[] }));
       },
+      async () => { await phase2.step(data.batch(p2++)); },
       ...torch.map((p) => () => p.step()),
     ], 1, s.runs * 2, 50);
     for (const p of torch) p.close();
@@ -205,6 +216,8 @@ export const trainPart: Part = {
       const p = paired(resident, ms);
       return { pairedDeltaMs: Number(p.medianDelta.toFixed(2)), slowerRounds: p.slower, rounds: p.rounds };
     };
+    await phase2.dispose();
+    report({ part: 'train', task, impl: `${on.label}, no dropout (early dropout's second phase)`, group: 'phase', isPeer: false, ms: noDropout, median: median(noDropout), extra: { residentMedianMs: Number(med.toFixed(2)), ...vsResident(noDropout) } });
     report({ part: 'train', task, impl: `${on.label}, state through JS`, group: 'copy', isPeer: false, ms: copied, median: median(copied), extra: { residentMedianMs: Number(med.toFixed(2)), ...vsResident(copied) }, data: { losses: copyLog } });
     torch.forEach((p, i) => report({ part: 'train', task, impl: p.peer, group: 'pytorch', isPeer: true, ms: peers[i], median: median(peers[i]), extra: { tokensPerSecond: tokensPerSecond(median(peers[i])), threads: p.extra.threads, firstCallMs: Math.round(firstCall[i]), ...vsResident(peers[i]) } }));
     // TensorFlow.js: the same decoder written with its ops, trained with its Adam, on its CPU (JavaScript) and WASM backends.

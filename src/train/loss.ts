@@ -5,6 +5,10 @@ import { crossEntropy, IGNORE_INDEX } from '../functional/cross-entropy.js';
 import type { ForwardContext, Module } from '../nn/module.js';
 import { Tensor } from '../trace/tensor.js';
 import type { LossFn } from './step-graph.js';
+import { formatShape, shapesEqual } from '../core/shape.js';
+import type { InputSpec } from '../trace/trace.js';
+import { EarlyDropoutScheduler } from '../optim/early-dropout-scheduler.js';
+import type { Schedule } from '../optim/schedules.js';
 
 /**
  * Next-token cross-entropy of a language model on a batch `[ids, targets]`.
@@ -37,4 +41,32 @@ export function checkTokens(site: string, batch: readonly Tensor[], vocab: numbe
   if (id !== undefined) fail(site, `batch[0] (ids) expected in [0, ${vocab - 1}], got ${id}`);
   const target = firstBad(batch[1], (v) => (v >= 0 && v < vocab) || v === IGNORE_INDEX);
   if (target !== undefined) fail(site, `batch[1] (targets) expected in [0, ${vocab - 1}] or the ignore index (${IGNORE_INDEX}), got ${target}`);
+}
+
+/**
+ * Whether the dropout rate is 0 at the 0-based step `s` and every step
+ * after: a rate of 0, or an EarlyDropoutScheduler past its fall (early
+ * dropout after the cutoff, or p = 0). A plain schedule function may rise
+ * again, so it never counts.
+ */
+export function staysZero(dropout: number | Schedule | EarlyDropoutScheduler, s: number): boolean {
+  if (typeof dropout === 'number') return dropout === 0;
+  if (dropout instanceof EarlyDropoutScheduler) return dropout.p === 0 || (dropout.mode === 'early' && s >= dropout.cutoffStep);
+  return false;
+}
+
+/** Checks a batch against the micro-batch inputs (with a leading axis of K when K > 1), and its tokens against `vocab` when given. */
+export function checkBatch(site: string, batch: readonly Tensor[], specs: readonly InputSpec[], K: number, vocab: number | undefined): void {
+  if (!Array.isArray(batch) || batch.length !== specs.length) fail(site, `batch expected ${specs.length} tensors (${specs.map((s, i) => s.name ?? `batch${i}`).join(', ')}), got ${describe(batch)}`);
+  batch.forEach((t, i) => {
+    const spec = specs[i];
+    const shape = K > 1 ? [K, ...spec.shape] : spec.shape;
+    const dtype = spec.dtype ?? 'float32';
+    if (!(t instanceof Tensor) || t.isTraced || t.dtype !== dtype || !shapesEqual(t.shape, shape)) {
+      fail(site, `batch[${i}] expected ${dtype}${formatShape(shape)}, got ${t instanceof Tensor ? `${t.dtype}${formatShape(t.shape)}` : describe(t)}`);
+    }
+  });
+  // A compiled graph does not check values: an id past the table reads another row (or fails in the
+  // runtime), a target past the vocabulary gives a finite, wrong loss. The eager path's rules, here.
+  if (vocab !== undefined) checkTokens(site, batch, vocab);
 }

@@ -37,6 +37,12 @@ export interface StepGraphOptions<M extends Module> {
   readonly accumulate?: number;
   /** Clip the global gradient norm to this (default: no clipping). */
   readonly maxGradNorm?: number;
+  /**
+   * Trace the model with dropout (default true). False traces it without
+   * (no random numbers): the same results as rate 0, for the steps where
+   * the rate stays 0. The `dropout` and `seed` inputs stay, unused.
+   */
+  readonly dropout?: boolean;
 }
 
 /** The most micro-batches one step accumulates (each is a copy of the backward pass in the graph). */
@@ -102,6 +108,8 @@ export interface StepGraph {
   /** Optimizer state names (the same as `layout.slotNames`). */
   readonly slotNames: readonly string[];
   readonly accumulate: number;
+  /** Whether the model was traced with dropout (see {@link StepGraphOptions.dropout}). */
+  readonly dropout: boolean;
 }
 
 /** The outputs before the state: loss, gradient norm, finite. */
@@ -149,7 +157,7 @@ function stepLayout(paramNames: readonly string[], slotNames: readonly string[],
 export function buildStepGraph<M extends Module>(options: StepGraphOptions<M>): StepGraph {
   const site = 'buildStepGraph';
   if (typeof options !== 'object' || options === null) fail(site, `options expected { model, loss, optimizer, batch }, got ${describe(options)}`);
-  checkOptions(site, options, optionKeys<StepGraphOptions<Module>>({ model: true, loss: true, optimizer: true, batch: true, accumulate: true, maxGradNorm: true }));
+  checkOptions(site, options, optionKeys<StepGraphOptions<Module>>({ model: true, loss: true, optimizer: true, batch: true, accumulate: true, maxGradNorm: true, dropout: true }));
   const { model, loss, optimizer, batch } = options;
   if (typeof model?.namedParameters !== 'function') fail(site, `model expected a Module, got ${describe(model)}`);
   if (typeof loss !== 'function') fail(site, `loss expected a function (model, batch, ctx) => scalar, got ${describe(loss)}`);
@@ -171,7 +179,7 @@ export function buildStepGraph<M extends Module>(options: StepGraphOptions<M>): 
     const params = args.slice(0, named.length);
     const micro = args.slice(named.length, named.length + batch.length);
     const [dropout, seed, step] = args.slice(named.length + batch.length);
-    const value = model.withParameters(params, () => loss(model, micro, { dropout, seed, step }));
+    const value = model.withParameters(params, () => loss(model, micro, options.dropout === false ? {} : { dropout, seed, step }));
     if (!(value instanceof Tensor) || value.rank !== 0 || (value.dtype !== 'float32' && value.dtype !== 'float64')) {
       fail(site, `loss expected to return a float scalar Tensor, got ${value instanceof Tensor ? `${value.dtype}${formatShape(value.shape)}` : describe(value)}`);
     }
@@ -218,5 +226,5 @@ export function buildStepGraph<M extends Module>(options: StepGraphOptions<M>): 
   }, [...paramSpecs, ...slotSpecs, ...batchSpecs, ...stepSpecs]);
   const paramNames = named.map(([n]) => n);
   const state = [...paramSpecs, ...slotSpecs].map((x) => ({ name: x.name!, shape: x.shape as readonly number[], dtype: x.dtype ?? 'float32' }));
-  return { graph, backward, layout: stepLayout(paramNames, slotNames, state, batchSpecs), paramNames, slotNames, accumulate: K };
+  return { graph, backward, layout: stepLayout(paramNames, slotNames, state, batchSpecs), paramNames, slotNames, accumulate: K, dropout: options.dropout !== false };
 }

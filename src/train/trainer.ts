@@ -3,7 +3,7 @@
  * parameters and optimizer state kept on the backend's device between steps.
  */
 import { checkOptions, optionKeys } from '../core/options.js';
-import type { Backend, CompileOptions, DeviceTensor, Executable } from '../backends/backend.js';
+import type { Backend, CompileOptions, Executable } from '../backends/backend.js';
 import type { Graph } from '../ir/graph.js';
 import { referenceBackend } from '../run/reference-backend.js';
 import { trace, type InputSpec } from '../trace/trace.js';
@@ -15,7 +15,8 @@ import { allocate, describe, isDType } from '../core/dtype.js';
 import { fail, LlmTricksError, show } from '../core/errors.js';
 import { formatShape, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../trace/tensor.js';
-import { checkTokens, FLOAT32_MAX, languageModelLoss } from './loss.js';
+import { disposeHeld, readHeld, runHeld, type Held } from './held.js';
+import { checkBatch, FLOAT32_MAX, languageModelLoss, staysZero } from './loss.js';
 import { buildStepGraph, type GraphOptimizer, type LossFn, type StepGraph } from './step-graph.js';
 
 export { languageModelLoss } from './loss.js';
@@ -88,7 +89,6 @@ export interface TrainerState {
   readonly slots: ReadonlyMap<string, Tensor>;
 }
 
-type Held = Tensor | DeviceTensor;
 
 /**
  * Trains a model with one backend run per step.
@@ -124,6 +124,8 @@ export class Trainer<M extends Module = Module> {
   private steps = 0;
   private state: Held[];
   private evaluator: Promise<Executable> | undefined;
+  // The step compiled without dropout, once the rate stays 0 (early dropout after its cutoff, or no dropout at all).
+  private dropFree: Promise<Executable> | undefined;
   /** The last queued call; the next one starts when it settles. */
   private queue: Promise<unknown> = Promise.resolve();
   private released: Promise<void> | undefined;
@@ -141,6 +143,7 @@ export class Trainer<M extends Module = Module> {
   private constructor(
     options: TrainerCommonOptions<M, CompileOptions>, loss: LossFn<M>, compileGraph: (graph: Graph, extra?: CompileOptions) => Promise<Executable>,
     stepGraph: StepGraph, private readonly executable: Executable, private readonly batchSpecs: readonly InputSpec[],
+    private readonly buildDropFree: () => StepGraph,
   ) {
     this.model = options.model;
     this.optimizer = options.optimizer;
@@ -188,12 +191,16 @@ export class Trainer<M extends Module = Module> {
     if (given !== undefined && typeof given !== 'function') fail(site, `loss expected a function (model, batch, ctx) => scalar, got ${describe(given)}`);
     const loss: LossFn<M> = given ?? languageModelLoss;
     model.train();
-    const stepGraph = buildStepGraph({ model, loss, optimizer, batch: inputs, accumulate: options.accumulate, maxGradNorm: maxGradNorm ?? undefined });
+    const build = (dropout: boolean): StepGraph => buildStepGraph({ model, loss, optimizer, batch: inputs, accumulate: options.accumulate, maxGradNorm: maxGradNorm ?? undefined, dropout });
+    // With no dropout at all, the first graph is already the one without it.
+    const stepGraph = build(!staysZero(options.dropout ?? 0, 0));
     const { backend, compile } = options;
     // Without a backend the options go to the reference backend, which checks them at run time.
     const compileGraph = (graph: Graph, extra: CompileOptions = {}): Promise<Executable> => (backend ?? (referenceBackend as Backend<CompileOptions>)).compile(graph, { ...compile, ...extra } as O);
     const executable = await compileGraph(stepGraph.graph, { residentOutputs: stepGraph.layout.stateOutputs });
-    return new Trainer(options as TrainerCommonOptions<M, CompileOptions>, loss, compileGraph, stepGraph, executable, inputs);
+    const trainer = new Trainer(options as TrainerCommonOptions<M, CompileOptions>, loss, compileGraph, stepGraph, executable, inputs, () => build(false));
+    if (!stepGraph.dropout) trainer.dropFree = Promise.resolve(executable);
+    return trainer;
   }
 
   /** The learning rate and dropout rate of the 0-based step `s`. */
@@ -218,11 +225,11 @@ export class Trainer<M extends Module = Module> {
   }
 
   private async stepNow(batch: readonly Tensor[]): Promise<StepInfo> {
-    this.checkBatch('Trainer.step', batch, this.stepGraph.accumulate);
+    checkBatch('Trainer.step', batch, this.batchSpecs, this.stepGraph.accumulate, this.vocab);
     const s = this.steps;
     const { lr, dropout } = this.ratesAt(s);
     const { layout } = this.stepGraph;
-    const out = await runHeld(this.executable, layout.feed({ state: this.state, batch, scalars: { lr, step: s + 1, dropout, seed: this.seed } }));
+    const out = await runHeld(await this.executableFor(s, dropout), layout.feed({ state: this.state, batch, scalars: { lr, step: s + 1, dropout, seed: this.seed } }));
     const { loss: lossT, gradNorm: normT, finite: finiteT, state: next } = layout.read(out);
     const loss = (lossT as Tensor).item();
     const gradNorm = (normT as Tensor).item();
@@ -240,20 +247,17 @@ export class Trainer<M extends Module = Module> {
     return { step: s + 1, loss, gradNorm, lr, dropout, tokens: batch[0].size };
   }
 
-  /** Checks a batch against the micro-batch inputs (with a leading axis of K when K > 1). */
-  private checkBatch(site: string, batch: readonly Tensor[], K: number): void {
-    if (!Array.isArray(batch) || batch.length !== this.batchSpecs.length) fail(site, `batch expected ${this.batchSpecs.length} tensors (${this.batchSpecs.map((s, i) => s.name ?? `batch${i}`).join(', ')}), got ${describe(batch)}`);
-    batch.forEach((t, i) => {
-      const spec = this.batchSpecs[i];
-      const shape = K > 1 ? [K, ...spec.shape] : spec.shape;
-      const dtype = spec.dtype ?? 'float32';
-      if (!(t instanceof Tensor) || t.isTraced || t.dtype !== dtype || !shapesEqual(t.shape, shape)) {
-        fail(site, `batch[${i}] expected ${dtype}${formatShape(shape)}, got ${t instanceof Tensor ? `${t.dtype}${formatShape(t.shape)}` : describe(t)}`);
-      }
+  /**
+   * The step's executable: the one compiled without dropout (built once, on
+   * the first step from which the rate stays 0) or the one with it.
+   */
+  private async executableFor(s: number, rate: number): Promise<Executable> {
+    if (rate !== 0 || !staysZero(this.dropout, s)) return this.executable;
+    this.dropFree ??= this.compileGraph(this.buildDropFree().graph, { residentOutputs: this.stepGraph.layout.stateOutputs });
+    return this.dropFree.catch((e: unknown) => {
+      this.dropFree = undefined; // a failed compile is not kept
+      throw e;
     });
-    // A compiled graph does not check values: an id past the table reads another row (or fails in the
-    // runtime), a target past the vocabulary gives a finite, wrong loss. The eager path's rules, here.
-    if (this.vocab !== undefined) checkTokens(site, batch, this.vocab);
   }
 
   /** The mean loss on `batch` (one micro-batch, no dropout, no update), with the current parameters. */
@@ -262,7 +266,7 @@ export class Trainer<M extends Module = Module> {
   }
 
   private async evaluateNow(batch: readonly Tensor[]): Promise<number> {
-    this.checkBatch('Trainer.evaluate', batch, 1);
+    checkBatch('Trainer.evaluate', batch, this.batchSpecs, 1, this.vocab);
     const model = this.model;
     const n = this.stepGraph.paramNames.length;
     this.evaluator ??= (async () => {
@@ -364,7 +368,8 @@ export class Trainer<M extends Module = Module> {
       this.state.forEach(disposeHeld);
       this.state = [];
       const evaluator = await this.evaluator?.catch(() => undefined);
-      await Promise.all([this.executable.dispose(), evaluator?.dispose()]);
+      const dropFree = await this.dropFree?.catch(() => undefined);
+      await Promise.all([this.executable.dispose(), evaluator?.dispose(), dropFree !== this.executable ? dropFree?.dispose() : undefined]);
     });
     return this.released;
   }
@@ -381,17 +386,4 @@ export class Trainer<M extends Module = Module> {
     this.queue = next.catch(() => undefined);
     return next;
   }
-}
-
-/** Runs with state kept on the device where the backend can (runResident), else through plain tensors. */
-function runHeld(exe: Executable, feeds: readonly Held[]): Promise<readonly Held[]> {
-  return exe.runResident ? exe.runResident(feeds) : Promise.all(feeds.map(readHeld)).then((plain) => exe.run(plain));
-}
-
-function readHeld(t: Tensor | DeviceTensor): Promise<Tensor> {
-  return t instanceof Tensor ? Promise.resolve(t) : t.read();
-}
-
-function disposeHeld(t: Tensor | DeviceTensor): void {
-  if (!(t instanceof Tensor)) t.dispose();
 }
