@@ -12,8 +12,11 @@ export function optionKeys<T extends object>(keys: { readonly [K in keyof Requir
 
 // Names other libraries give options that exist here under another name.
 const ALIASES: Readonly<Record<string, string>> = {
-  theta: 'base', rope_theta: 'base', epsilon: 'eps', rms_norm_eps: 'eps', layer_norm_eps: 'eps', p: 'rate',
+  theta: 'base', rope_theta: 'base', epsilon: 'eps', rms_norm_eps: 'eps', layer_norm_eps: 'eps', rate: 'p',
   weight_decay: 'weightDecay', ignore_index: 'ignoreIndex', max_position_embeddings: 'maxPositions',
+  threads: 'intraOpNumThreads', num_threads: 'intraOpNumThreads', vocab_size: 'vocab', hidden_size: 'dim',
+  num_hidden_layers: 'layers', num_attention_heads: 'heads', num_key_value_heads: 'kvHeads', intermediate_size: 'hidden',
+  tie_word_embeddings: 'tiedEmbeddings', head_dim: 'headDim',
 };
 
 const plain = (name: string): string => name.toLowerCase().replace(/_/g, '');

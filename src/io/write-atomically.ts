@@ -50,6 +50,7 @@ function reason(e: unknown, dir: string): string {
   const message = e instanceof Error ? e.message.replace(/, open '.*'$|, rename '.*'$/, '') : String(e);
   if (code === 'ENOENT') return `${message} (does the directory '${dir}' exist?)`;
   if (code === 'EISDIR') return `${message} (the path is a directory)`;
+  if (code === 'ENOTDIR') return `${message} (a part of the path is not a directory, or the path ends in '/')`;
   return message;
 }
 

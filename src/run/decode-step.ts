@@ -5,7 +5,7 @@
  * caches extended by the new tokens.
  */
 import { describe } from '../core/dtype.js';
-import { fail } from '../core/errors.js';
+import { fail, LlmTricksError } from '../core/errors.js';
 import type { Graph } from '../ir/graph.js';
 import { expectLanguageModel, type LanguageModel } from '../nn/language-model.js';
 import type { KvCache } from '../nn/multi-query-attention.js';
@@ -62,11 +62,30 @@ export function decodeStep(site: string, model: unknown, options: DecodeStepOpti
     const graph = trace((ids, positionIds, ...rest) => {
       const cache: KvCache[] = layout.map((_, i) => ({ key: rest[2 * i], value: rest[2 * i + 1] }));
       const positions = gather(positionIds, tensor(0, { dtype: 'int32' }), 0); // (T): the rows share positions
-      const forward = (): { logits: Tensor; cache: KvCache[] } => lm.forward(ids, { positions, cache });
+      const forward = (): { logits: Tensor; cache: KvCache[] } => {
+        try {
+          return lm.forward(ids, { positions, cache });
+        } catch (e) {
+          // The past caches are shaped as cacheLayout says: a layout that disagrees with the model fails inside it.
+          if (e instanceof LlmTricksError) fail(site, `model.forward failed on caches shaped as its cacheLayout says (check cacheLayout against the model's attention): ${e.message}`);
+          throw e;
+        }
+      };
       const out = named.length ? lm.withParameters(rest.slice(2 * layout.length), forward) : forward();
       if (!Array.isArray(out?.cache) || out.cache.length !== layout.length) {
         fail(site, `model.forward expected to return one cache per cacheLayout entry (${layout.length}), got ${describe(out?.cache)}`);
       }
+      const V = out.logits?.shape?.at(-1);
+      if (out.logits?.rank !== 3 || (typeof V === 'number' && V !== lm.vocab)) fail(site, `model.forward expected logits (B, T, vocab = ${lm.vocab}), got ${describe(out.logits)}${out.logits?.shape ? ` of shape [${out.logits.shape.join(', ')}]` : ''}`);
+      out.cache.forEach((c, i) => {
+        const { kvHeads, headDim, dtype } = layout[i];
+        for (const [kind, t] of [['key', c?.key], ['value', c?.value]] as const) {
+          // Each returned cache extends the past one: (B, K, P+T, D), as cacheLayout[i] says.
+          if (t?.rank !== 4 || t.shape[1] !== kvHeads || t.shape[3] !== headDim || t.dtype !== dtype || t.shape[2] === 'sequence') {
+            fail(site, `model.forward expected cache ${i} ${kind} (B, ${kvHeads}, past + new, ${headDim}) ${dtype} as cacheLayout[${i}] says, got ${t ? `${t.dtype}[${t.shape?.join(', ')}]` : describe(t)}`);
+          }
+        }
+      });
       return [out.logits, ...out.cache.flatMap((c) => [c.key, c.value])];
     }, specs);
     return {

@@ -2,14 +2,14 @@ import { checkOptions } from '../core/options.js';
 import { createHash } from 'node:crypto';
 import { readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { EXPORT_KEYS, exportLanguageModel, type ExportOptions } from './export.js';
+import { EXPORT_KEYS, exportAt, type ExportOptions } from './export.js';
 import { expectLanguageModel, type LanguageModel } from '../nn/language-model.js';
 import { DTYPE_INFO } from '../core/dtype.js';
 import { fail, show } from '../core/errors.js';
 import { writeAtomically } from '../io/write-atomically.js';
 
 /** Options of {@link exportOnnx}. */
-export interface ExportFileOptions extends ExportOptions {
+export interface ExportFileOptions extends Omit<ExportOptions, 'dataFile'> {
   /**
    * Keep weights of at least `externalThreshold` bytes in a data file
    * beside the model (`<file>.<hash>.data`) (ONNX external data). Default: only when the model
@@ -19,7 +19,7 @@ export interface ExportFileOptions extends ExportOptions {
 }
 
 /**
- * Writes a language model as a standalone `.onnx` file (see {@link exportLanguageModel}
+ * Writes a language model as a standalone `.onnx` file (see `exportLanguageModel`
  * for the inputs and outputs), weights inside or, when large, in a data
  * file beside it named `<file>.<16 hex digits of its SHA-256>.data`. The
  * file loads in any ONNX Runtime host.
@@ -32,7 +32,8 @@ export interface ExportFileOptions extends ExportOptions {
  */
 export function exportOnnx(model: LanguageModel, path: string, options: ExportFileOptions = {}): void {
   expectLanguageModel('exportOnnx', model);
-  checkOptions('exportOnnx', options, [...EXPORT_KEYS, 'externalData']);
+  // The data file's name is the export's own (named by content): no dataFile here.
+  checkOptions('exportOnnx', options, ['externalThreshold', 'externalData']);
   const { externalData, ...exportOptions } = options ?? {};
   if (typeof path !== 'string' || !path.endsWith('.onnx')) fail('exportOnnx', `path expected a file name ending in .onnx, got ${show(path)}`);
   const bytes = model.parameters().reduce((n, p) => n + p.value.size * DTYPE_INFO[p.value.dtype].bytes, 0);
@@ -41,9 +42,11 @@ export function exportOnnx(model: LanguageModel, path: string, options: ExportFi
   let dataFile: string | undefined;
   // Named by content: a new model never points at an old model's data under the same name.
   const nameData = (data: Uint8Array): string => (dataFile = `${name}.${createHash('sha256').update(data).digest('hex').slice(0, 16)}.data`);
-  const out = exportLanguageModel(model, external ? { ...exportOptions, dataFile: nameData } : exportOptions);
+  const out = exportAt('exportOnnx', model, external ? { ...exportOptions, dataFile: nameData } : exportOptions, [...EXPORT_KEYS]);
   const dir = dirname(path);
-  if (out.data) writeAtomically('exportOnnx', join(dir, dataFile!), out.data);
+  // Nothing to move (every weight under the threshold): no data file.
+  if (out.data?.length) writeAtomically('exportOnnx', join(dir, dataFile!), out.data);
+  else dataFile = undefined;
   writeAtomically('exportOnnx', path, out.model);
   // The old model's data files are unreferenced now.
   const ours = (file: string): boolean => file.startsWith(`${name}.`) && /^[0-9a-f]{16}\.data$/.test(file.slice(name.length + 1));

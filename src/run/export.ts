@@ -3,6 +3,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { LanguageModel } from '../nn/language-model.js';
 import type { Tensor } from '../trace/tensor.js';
 import { decodeStep } from './decode-step.js';
+import { fail, show } from '../core/errors.js';
 import { ModelProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation, type StringStringEntryProto, type TensorProto } from '../backends/onnx/generated/onnx_pb.js';
 import { lowerGraph } from '../backends/onnx/lower.js';
 
@@ -46,25 +47,36 @@ export interface ExportedModel {
  * (`model.layers.0.self_attn.q_proj.weight`).
  */
 export function exportLanguageModel(model: LanguageModel, options: ExportOptions = {}): ExportedModel {
-  checkOptions('exportOnnx', options, EXPORT_KEYS);
-  options ??= {};
-  const step = decodeStep('exportOnnx', model, { ids: 'int64', parameters: 'inputs' });
-  const lowered = lowerGraph(step.graph, {
-    name: 'decoder_lm', outputNames: [...step.outputNames], initializers: new Map<string, Tensor>(step.parameters.map(([name, p]) => [name, p.value])),
-  });
-  return options.dataFile ? externalise(lowered.bytes, options.dataFile, options.externalThreshold ?? 2 ** 20) : { model: lowered.bytes, data: null };
+  return exportAt('exportLanguageModel', model, options, EXPORT_KEYS);
+}
+
+/** {@link exportLanguageModel}, its errors naming `site` and its options checked against `keys`. */
+export function exportAt(site: string, model: LanguageModel, options: ExportOptions | undefined, keys: readonly string[]): ExportedModel {
+  checkOptions(site, options, keys);
+  const { dataFile, externalThreshold = 2 ** 20 } = options ?? {};
+  if (typeof externalThreshold !== 'number' || !(externalThreshold >= 0)) fail(site, `externalThreshold expected a number of bytes >= 0, got ${show(externalThreshold)}`);
+  if (dataFile !== undefined && typeof dataFile !== 'string' && typeof dataFile !== 'function') fail(site, `dataFile expected a file name, got ${show(dataFile)}`);
+  const step = decodeStep(site, model, { ids: 'int64', parameters: 'inputs' });
+  const weights = new Map<string, Tensor>(step.parameters.map(([name, p]) => [name, p.value]));
+  const lowered = lowerGraph(step.graph, { name: 'decoder_lm', outputNames: [...step.outputNames], initializers: weights });
+  return dataFile ? externalise(lowered.bytes, dataFile, externalThreshold, new Set(weights.keys())) : { model: lowered.bytes, data: null };
 }
 
 /** @deprecated The old name of {@link exportLanguageModel}, which takes any LanguageModel. */
 export const exportDecoderLM: typeof exportLanguageModel = exportLanguageModel;
 
-/** Moves initializers of at least `threshold` bytes into one data file, as ONNX external data. */
-function externalise(bytes: Uint8Array, dataFile: string | ((data: Uint8Array) => string), threshold: number): ExportedModel {
+/**
+ * Moves weights of at least `threshold` bytes into one data file, as ONNX
+ * external data. Only the model's weights move: the lowering's own
+ * constants (axes, shapes) must stay inside, where ONNX Runtime reads them
+ * while it loads the model.
+ */
+function externalise(bytes: Uint8Array, dataFile: string | ((data: Uint8Array) => string), threshold: number, weights: ReadonlySet<string>): ExportedModel {
   const model = fromBinary(ModelProtoSchema, bytes);
   const moved: [TensorProto, number][] = [];
   let offset = 0;
   for (const t of model.graph!.initializer) {
-    if (t.rawData.length < threshold) continue;
+    if (!weights.has(t.name) || t.rawData.length < threshold) continue;
     offset += (64 - (offset % 64)) % 64; // aligned, so hosts can map the file
     moved.push([t, offset]);
     offset += t.rawData.length;

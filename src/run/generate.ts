@@ -59,6 +59,8 @@ export class TextGenerator {
 
   /** Compiles the decoding graph for `backend` (default: the reference backend). */
   static async create<O extends CompileOptions = CompileOptions>(model: LanguageModel, options: { backend?: Backend<O>; compile?: NoInfer<O> } = {}): Promise<TextGenerator> {
+    checkOptions('TextGenerator', options, ['backend', 'compile']);
+    options ??= {};
     const { graph } = decodeStep('TextGenerator', model, { ids: 'int32', parameters: 'constants' });
     // Without a backend the options go to the reference backend, which checks them at run time.
     return new TextGenerator(model, await (options.backend ?? (referenceBackend as Backend<CompileOptions>)).compile(graph, options.compile));

@@ -38,20 +38,20 @@ export function loadCheckpoint(path: string): Checkpoint {
     const st = fstatSync(fd);
     regular(st);
     const size = st.size;
-    if (size < 8) readSafetensorsHeader(site, new Uint8Array(0), size); // throws: too short to be one
+    if (size < 8) readSafetensorsHeader(site, new Uint8Array(0), size, path); // throws: too short to be one
     const first = new Uint8Array(8);
     readExactly(site, path, fd, first, 0);
     const headLen = Math.min(Number(new DataView(first.buffer).getBigUint64(0, true)), size - 8, 100_000_000);
     const head = new Uint8Array(8 + Math.max(0, headLen));
     readExactly(site, path, fd, head, 0);
-    const { entries, metadata, dataStart } = readSafetensorsHeader(site, head, size);
+    const { entries, metadata, dataStart } = readSafetensorsHeader(site, head, size, path);
     const tensors = new Map<string, Tensor>();
     for (const { name, dtype, shape, begin, end } of entries) {
       const data = new DTYPE_INFO[dtype].array((end - begin) / DTYPE_INFO[dtype].bytes) as TypedArray;
       readExactly(site, path, fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), dataStart + begin);
       tensors.set(name, new Tensor(shape, dtype, data));
     }
-    return checkpointFrom(site, { tensors, metadata });
+    return checkpointFrom(site, { tensors, metadata }, path);
   } finally {
     closeSync(fd);
   }

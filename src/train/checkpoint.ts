@@ -47,20 +47,21 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
 }
 
 /** The checkpoint in decoded safetensors, with every check of {@link decodeCheckpoint}. */
-export function checkpointFrom(site: string, { tensors, metadata }: Safetensors): Checkpoint {
-  if (metadata.format !== FORMAT) fail(site, `metadata format expected '${FORMAT}', got ${show(metadata.format)} (a plain safetensors file holds no training state)`);
-  if (metadata.version !== VERSION) fail(site, `metadata version expected '${VERSION}', got ${show(metadata.version)}`);
+export function checkpointFrom(site: string, { tensors, metadata }: Safetensors, file?: string): Checkpoint {
+  const of = file === undefined ? '' : ` of '${file}'`;
+  if (metadata.format !== FORMAT) fail(site, `metadata${of} format expected '${FORMAT}', got ${show(metadata.format)} (a plain safetensors file holds no training state)`);
+  if (metadata.version !== VERSION) fail(site, `metadata${of} version expected '${VERSION}', got ${show(metadata.version)}`);
   const step = Number(metadata.step);
   const seed = Number(metadata.seed);
-  if (!/^\d+$/.test(metadata.step ?? '') || !Number.isSafeInteger(step)) fail(site, `metadata step expected a non-negative integer, got ${show(metadata.step)}`);
-  if (!/^-?\d+$/.test(metadata.seed ?? '') || !Number.isSafeInteger(seed)) fail(site, `metadata seed expected an integer, got ${show(metadata.seed)}`);
-  if (!metadata.optimizer) fail(site, 'metadata optimizer expected a name, got none');
+  if (!/^\d+$/.test(metadata.step ?? '') || !Number.isSafeInteger(step)) fail(site, `metadata${of} step expected a non-negative integer, got ${show(metadata.step)}`);
+  if (!/^-?\d+$/.test(metadata.seed ?? '') || !Number.isSafeInteger(seed)) fail(site, `metadata${of} seed expected an integer, got ${show(metadata.seed)}`);
+  if (!metadata.optimizer) fail(site, `metadata${of} optimizer expected a name, got none`);
   let config: unknown;
   if (metadata.config !== undefined) {
     try {
       config = JSON.parse(metadata.config);
     } catch {
-      fail(site, `metadata config expected JSON, got ${show(metadata.config.slice(0, 40))}`);
+      fail(site, `metadata${of} config expected JSON, got ${show(metadata.config.slice(0, 40))}`);
     }
   }
   const params = new Map<string, Tensor>();

@@ -20,6 +20,9 @@ export const languageModelLoss: LossFn<Module> = (model, batch, ctx) => {
   if (!Array.isArray(batch) || batch.length !== 2) fail('languageModelLoss', `batch expected [ids, targets], got ${describe(batch)}`);
   const out = model.forward(batch[0], { ctx });
   if (!(out?.logits instanceof Tensor)) fail('languageModelLoss', `model expected forward(ids) to return { logits } (give the Trainer a loss for other models), got ${describe(out)}`);
+  const vocab = (model as { vocab?: unknown }).vocab;
+  // The batch's targets are checked against vocab: logits of another width would let a wrong target through.
+  if (typeof vocab === 'number' && out.logits.shape.at(-1) !== vocab) fail('languageModelLoss', `model expected logits of width vocab (${vocab}), got shape [${out.logits.shape.join(', ')}]`);
   return crossEntropy(out.logits, batch[1]);
 };
 

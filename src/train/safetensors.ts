@@ -117,9 +117,9 @@ function jsonDepth(text: string): number {
  * lists of non-negative integers, and offsets that do not match the shape,
  * run past the end, overlap or leave gaps. Reads no tensor data.
  */
-export function readSafetensorsHeader(site: string, head: Uint8Array, fileLength: number): SafetensorsHeader {
+export function readSafetensorsHeader(site: string, head: Uint8Array, fileLength: number, file?: string): SafetensorsHeader {
   // Every rule here is about the file's format: say so first, then which rule.
-  const bad: (message: string) => never = (message) => fail(site, `not a valid safetensors file: ${message}`);
+  const bad: (message: string) => never = (message) => fail(site, `${file === undefined ? '' : `'${file}' is `}not a valid safetensors file: ${message}`);
   if (fileLength < 8 || head.length < 8) bad(`expected a safetensors file (8-byte header length first), got ${fileLength} bytes`);
   const n = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(Math.min(MAX_HEADER, fileLength - 8))) bad(`header length expected at most ${Math.min(MAX_HEADER, fileLength - 8)} bytes, got ${n}`);
@@ -161,7 +161,7 @@ export function readSafetensorsHeader(site: string, head: Uint8Array, fileLength
     }
     const size = shape.reduce((a: number, d: number) => a * d, 1);
     if (offsets[1] - offsets[0] !== size * DTYPE_INFO[dtype].bytes) bad(`'${name}' expected ${size * DTYPE_INFO[dtype].bytes} bytes for ${dtype}[${shape.join(', ')}], got data_offsets ${show(offsets)}`);
-    if (offsets[1] > dataLen) bad(`'${name}' expected its data within the file's ${dataLen} data bytes, got data_offsets ${show(offsets)}`);
+    if (offsets[1] > dataLen) bad(`'${name}' expected its data within the file's ${dataLen} data bytes (is the file truncated?), got data_offsets ${show(offsets)}`);
     entries.push({ name, dtype, shape, begin: offsets[0], end: offsets[1] });
   }
   // The data must be covered exactly: no overlaps, no gaps, nothing after.

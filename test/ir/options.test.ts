@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as L from '../../src/index.js';
-import { exportLanguageModel, lowerGraph, ortNode, progressReporter } from '../../src/node.js';
+import { exportLanguageModel, exportOnnx, lowerGraph, ortNode, progressReporter } from '../../src/node.js';
 import { ortWeb } from '../../src/web.js';
 
 const bad = (v: unknown) => v as never;
@@ -43,7 +43,10 @@ const ROWS: Row[] = [
   ['Lion.step', () => new L.Lion().step([new Float32Array(1)], [new Float32Array(1)], bad({ learningRate: 1 })), /^Lion\.step: options expected only lr, got unknown 'learningRate'/],
   ['TokenBatches', () => new L.TokenBatches(new Int32Array(64), bad({ batchSize: 2, length: 4, drop_last: true })), /^TokenBatches: .*got unknown 'drop_last'/],
   ['progressReporter', () => progressReporter(bad({ total: 10, interval: 5 })), /^progressReporter: .*got unknown 'interval'/],
-  ['exportLanguageModel', () => exportLanguageModel(lm(), bad({ opset: 17 })), /^exportOnnx: options expected only externalThreshold, dataFile, got unknown 'opset'/],
+  ['exportLanguageModel', () => exportLanguageModel(lm(), bad({ opset: 17 })), /^exportLanguageModel: options expected only externalThreshold, dataFile, got unknown 'opset'/],
+  ['exportOnnx dataFile (named by content there)', () => exportOnnx(lm(), '/tmp/never-written.onnx', bad({ dataFile: 'w.data' })), /^exportOnnx: options expected only externalThreshold, externalData, got unknown 'dataFile'/],
+  ['exportLanguageModel externalThreshold', () => exportLanguageModel(lm(), { dataFile: 'w.data', externalThreshold: -1 }), /^exportLanguageModel: externalThreshold expected a number of bytes >= 0, got -1/],
+  ['DecoderLM transformers names', () => new L.DecoderLM(bad({ vocab: 8, dim: 4, layers: 1, heads: 2, num_key_value_heads: 1 })), /got unknown 'num_key_value_heads' \(did you mean 'kvHeads'\?\)/],
   ['lowerGraph', () => lowerGraph(g, bad({ opset: 17 })), /^lowerGraph: .*got unknown 'opset'/],
 ];
 
@@ -52,6 +55,8 @@ const ASYNC_ROWS: Row[] = [
   ['ortNode.compile', () => ortNode.compile(g, bad({ devices: 'cpu' })), /^ort-node\.compile: compile options expected only device, deviceId, .*got unknown 'devices'/],
   ['ortWeb.compile deviceId', () => ortWeb.compile(g, bad({ deviceId: 0 })), /^ort-web\.compile: compile options expected only .*got unknown 'deviceId'/],
   ['referenceBackend.compile', () => L.referenceBackend.compile(g, bad({ threads: 2 })), /^reference\.compile: options expected only device, residentOutputs, got unknown 'threads'/],
+  ['TextGenerator.create', () => L.TextGenerator.create(lm(), bad({ device: 'cuda' })), /^TextGenerator: options expected only backend, compile, got unknown 'device'/],
+  ['ortNode.compile threads', () => ortNode.compile(g, bad({ threads: 2 })), /got unknown 'threads' \(did you mean 'intraOpNumThreads'\?\)/],
   ['TextGenerator.generate', async () => (await L.TextGenerator.create(lm())).generate([1], bad({ max_new_tokens: 2 })), /^TextGenerator\.generate: .*got unknown 'max_new_tokens' \(did you mean 'maxNewTokens'\?\)/],
   ['fit', async () => L.fit(await L.Trainer.create({ model: lm(), optimizer: new L.Lion(), batchSize: 1, sequenceLength: 4 }), bad({ steps: 1, batch: () => [], epochs: 2 })), /^fit: .*got unknown 'epochs'/],
 ];

@@ -127,3 +127,24 @@ describe('a LanguageModel composed from the blocks', () => {
     expect(Generator).toBe(TextGenerator);
   });
 });
+
+describe('a LanguageModel whose members disagree with its forward', () => {
+  class Wrong extends ComposedLM {
+    constructor(private readonly flaw: 'vocab' | 'layout' | 'ignores-cache') {
+      super();
+      if (flaw === 'vocab') Object.defineProperty(this, 'vocab', { value: 40 });
+      if (flaw === 'layout') Object.defineProperty(this, 'cacheLayout', { value: [0, 1].map(() => ({ kvHeads: 1, headDim: 4, dtype: 'float32' })) });
+    }
+    override forward(ids: Tensor, call: LanguageModelCall = {}): { logits: Tensor; cache: KvCache[] } {
+      return super.forward(ids, this.flaw === 'ignores-cache' ? { ...call, cache: undefined } : call);
+    }
+  }
+
+  it('is refused with the member named, by TextGenerator, the export and the default loss', async () => {
+    await expect(TextGenerator.create(new Wrong('vocab'))).rejects.toThrow(/^TextGenerator: model\.forward expected logits \(B, T, vocab = 40\)/);
+    await expect(TextGenerator.create(new Wrong('layout'))).rejects.toThrow(/^TextGenerator: model\.forward failed on caches shaped as its cacheLayout says/);
+    await expect(TextGenerator.create(new Wrong('ignores-cache'))).rejects.toThrow(/^TextGenerator: model\.forward expected cache 0 key \(B, 2, past \+ new, 4\) float32 as cacheLayout\[0\] says/);
+    expect(() => exportOnnx(new Wrong('vocab'), join(dir, 'wrong.onnx'))).toThrow(/^exportOnnx: model\.forward expected logits/);
+    await expect(Trainer.create({ model: new Wrong('vocab'), optimizer: new Lion(), batchSize: 1, sequenceLength: 4 })).rejects.toThrow(/^languageModelLoss: model expected logits of width vocab \(40\), got shape \[1, 4, 24\]/);
+  });
+});

@@ -78,11 +78,15 @@ describe('loadCheckpoint', () => {
     rmSync(path);
   }, 120_000);
 
-  it('refuses a file shorter than its header says', () => {
+  it('refuses a file shorter than its header says, or not a checkpoint, naming the file', () => {
     const bytes = encodeCheckpoint(state);
     const path = join(dir, 'short.safetensors');
     writeFileSync(path, bytes.subarray(0, bytes.length - 4));
-    expect(() => loadCheckpoint(path)).toThrow(LlmTricksError);
+    expect(() => loadCheckpoint(path)).toThrow(/^loadCheckpoint: '.*short\.safetensors' is not a valid safetensors file: .*\(is the file truncated\?\)/);
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'not a checkpoint at all, just some words');
+    expect(() => loadCheckpoint(text)).toThrow(/^loadCheckpoint: '.*notes\.txt' is not a valid safetensors file: header length expected/);
+    expect(() => loadCheckpoint(text)).toThrow(LlmTricksError);
   });
 });
 

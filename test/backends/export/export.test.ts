@@ -74,6 +74,9 @@ describe('exportOnnx', () => {
     expect(dataFiles()[0]).not.toBe(first);
     await prefillAndStep(path, other);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    // Threshold 0: every weight outside, and only weights (the lowering's int64 axes must stay in for ONNX Runtime to load it).
+    exportOnnx(other, path, { externalData: true, externalThreshold: 0 });
+    await prefillAndStep(path, other);
   });
 
   const noOnnx = pythonUnavailable(['onnx']);
