@@ -1,7 +1,6 @@
-import { fail } from '../core/errors.js';
 import { add, cast, div, mul, pow, sqrt, sub } from '../trace/ops/elementwise.js';
 import { tensor, type Tensor } from '../trace/tensor.js';
-import { checkBetas, checkNumber, Optimizer, scaledLr, type Floats, type GraphStepInputs, type GraphUpdate, type ParamGroup } from './optimizer.js';
+import { checkBetas, checkNumber, Optimizer, scaledLr, type Floats, type GraphStepInputs, type GraphUpdate, type ParamGroup, checkGraphUpdate } from './optimizer.js';
 
 /** Options of {@link AdamW}. Defaults are PyTorch's `torch.optim.AdamW`. */
 export interface AdamWOptions {
@@ -68,9 +67,7 @@ export class AdamW extends Optimizer<AdamWOptions> {
    * and the bias corrections are computed in the graph from the step.
    */
   graphUpdate(params: readonly Tensor[], grads: readonly Tensor[], slots: readonly (readonly Tensor[])[], inputs: GraphStepInputs): GraphUpdate {
-    if (params.length !== grads.length || params.length !== slots.length) {
-      fail('AdamW.graphUpdate', `grads and slots expected one per parameter (${params.length}), got ${grads.length} and ${slots.length}`);
-    }
+    checkGraphUpdate('AdamW.graphUpdate', this.slots.length, params, grads, slots, inputs);
     const out: GraphUpdate = { params: [], slots: [] };
     params.forEach((p, i) => {
       const o = this.optionsFor(i);

@@ -2,7 +2,7 @@ import { fail } from '../core/errors.js';
 import { add, div, greater, maximum, mul, sign, sub, where } from '../trace/ops/elementwise.js';
 import { sum } from '../trace/ops/reduce.js';
 import { tensor, type Tensor } from '../trace/tensor.js';
-import { checkBetas, checkNumber, Optimizer, scaledLr, type Floats, type GraphStepInputs, type GraphUpdate, type ParamGroup } from './optimizer.js';
+import { checkBetas, checkNumber, Optimizer, scaledLr, type Floats, type GraphStepInputs, type GraphUpdate, type ParamGroup, checkGraphUpdate } from './optimizer.js';
 
 /** Options of {@link Lion}. Defaults are the paper's (Chen et al. 2023, Table 12). */
 export interface LionOptions {
@@ -104,9 +104,7 @@ export class Lion extends Optimizer<LionOptions> {
    * step. `slots[i]` holds parameter i's momentum; lr and step are graph inputs.
    */
   graphUpdate(params: readonly Tensor[], grads: readonly Tensor[], slots: readonly (readonly Tensor[])[], inputs: GraphStepInputs): GraphUpdate {
-    if (params.length !== grads.length || params.length !== slots.length) {
-      fail('Lion.graphUpdate', `grads and slots expected one per parameter (${params.length}), got ${grads.length} and ${slots.length}`);
-    }
+    checkGraphUpdate('Lion.graphUpdate', this.slots.length, params, grads, slots, inputs);
     const out: GraphUpdate = { params: [], slots: [] };
     params.forEach((p, i) => {
       const o = this.optionsFor(i);

@@ -2,7 +2,7 @@ import { checkOptions } from '../core/options.js';
 import { fail, show } from '../core/errors.js';
 import { describe, type DType } from '../core/dtype.js';
 import { cast, mul } from '../trace/ops/elementwise.js';
-import { tensor, type Tensor } from '../trace/tensor.js';
+import { Tensor, tensor } from '../trace/tensor.js';
 
 /** Parameters and gradients of the standalone optimizers: float32 or float64 arrays. */
 export type Floats = Float32Array | Float64Array;
@@ -243,4 +243,15 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
     this.steps = state.step;
     this.buffers = state.buffers.length ? state.buffers.map((b) => b.map((x: Floats) => x.slice())) : undefined;
   }
+}
+
+/** Checks graphUpdate's arguments: one gradient and one list of `slots` tensors per parameter, and the step inputs. */
+export function checkGraphUpdate(site: string, slotCount: number, params: unknown, grads: unknown, slots: unknown, inputs: unknown): void {
+  const tensors = (v: unknown): boolean => Array.isArray(v) && v.every((t) => t instanceof Tensor);
+  if (!tensors(params)) fail(site, `params expected an array of Tensors, got ${describe(params)}`);
+  const n = (params as unknown[]).length;
+  if (!tensors(grads) || (grads as unknown[]).length !== n) fail(site, `grads expected ${n} Tensors (one per parameter), got ${describe(grads)}`);
+  if (!Array.isArray(slots) || slots.length !== n || !slots.every((s) => tensors(s) && (s as unknown[]).length === slotCount)) fail(site, `slots expected ${n} lists of ${slotCount} Tensors, got ${describe(slots)}`);
+  const { lr, step } = (inputs ?? {}) as { lr?: unknown; step?: unknown };
+  if (!(lr instanceof Tensor) || !(step instanceof Tensor)) fail(site, `inputs expected { lr, step } scalar Tensors, got ${describe(inputs)}`);
 }

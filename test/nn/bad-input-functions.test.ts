@@ -110,3 +110,38 @@ describe('calls an outside audit found silently accepted or raw', () => {
     await expect((async () => call())()).rejects.toThrow(message);
   });
 });
+
+const NOT_PUBLIC = new Set(['dispose', 'parameter', 'module', 'check', 'update', 'resolve', 'windowAt', 'serial', 'executableFor', 'stepNow', 'evaluateNow', 'snapshotNow', 'generateNow']);
+
+describe('methods of the stateful objects, junk arguments', () => {
+  const decoder = (): core.DecoderLM => new core.DecoderLM({ vocab: 8, dim: 4, layers: 1, heads: 2, maxPositions: 8 });
+  const methodsOf = (o: object): string[] => {
+    const names = new Set<string>();
+    for (let p = Object.getPrototypeOf(o); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+      for (const n of Object.getOwnPropertyNames(p)) if (n !== 'constructor' && typeof Object.getOwnPropertyDescriptor(p, n)?.value === 'function' && !n.startsWith('_')) names.add(n);
+    }
+    return [...names];
+  };
+
+  it.each([
+    ['Trainer', async () => core.Trainer.create({ model: decoder(), optimizer: new core.Lion(), batchSize: 1, sequenceLength: 4 })],
+    ['TextGenerator', async () => core.TextGenerator.create(decoder())],
+    ['DecoderLM', async () => decoder()],
+    ['Lion', async () => new core.Lion()],
+    ['AdamW', async () => new core.AdamW()],
+    ['TokenBatches', async () => new core.TokenBatches(new Int32Array(64), { batchSize: 2, length: 4 })],
+    ['ByteTokenizer', async () => new core.ByteTokenizer()],
+    ['EarlyDropoutScheduler', async () => new core.EarlyDropoutScheduler({ p: 0.1, totalSteps: 10 })],
+  ] as const)('every public method of %s returns or throws LlmTricksError', async (_name, make) => {
+    const o = await make();
+    // dispose would end the object for the calls after it (it takes no arguments); the rest are TypeScript's
+    // protected and private methods, which JavaScript cannot hide but users cannot call from TypeScript.
+    const methods = methodsOf(o).filter((n) => !NOT_PUBLIC.has(n));
+    expect(methods.length).toBeGreaterThan(0);
+    await fc.assert(fc.asyncProperty(fc.constantFrom(...methods), fc.array(junk, { maxLength: 3 }), async (name, args) => {
+      const e = await outcome(() => (o as unknown as Record<string, (...a: unknown[]) => unknown>)[name](...args));
+      if (e !== undefined && !(e instanceof LlmTricksError)) throw new Error(`${name}(${args.map((a) => typeof a).join(', ')}) threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    }), { numRuns: 400 });
+    await (o as { dispose?: () => unknown }).dispose?.();
+  }, 120_000);
+});
