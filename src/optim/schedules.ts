@@ -42,10 +42,12 @@ function decay(site: string, o: DecayOptions, shape: (progress: number) => numbe
   const from = checkNonNegative(site, 'from', o.from);
   const to = checkNonNegative(site, 'to', o.to ?? 0);
   const steps = checkNonNegative(site, 'steps', o.steps, true);
+  const [lo, hi] = from < to ? [from, to] : [to, from];
   return (step) => {
     checkStep(site, step);
     if (step >= steps) return to;
-    return to + (from - to) * shape(step / steps);
+    // Within [lo, hi], as the exact value is: rounding put step 0 one ulp above `from` for some values.
+    return Math.min(hi, Math.max(lo, to + (from - to) * shape(step / steps)));
   };
 }
 

@@ -51,6 +51,12 @@ describe.each(Object.entries(makers))('%s', (name, make) => {
     }), { numRuns: 200 });
   });
 
+  it('stays within [finalLr, peakLr] where rounding once put it one ulp above peakLr', () => {
+    const peak = 1.1343482077648853e-7;
+    const lr = make({ peakLr: peak, totalSteps: 333, finalLr: peak * 0.07832554526899048 });
+    expect(lr(0)).toBe(peak);
+  });
+
   it('ends exactly at finalLr and stays within [finalLr, peakLr] after warmup', () => {
     fc.assert(fc.property(setup, fc.double({ min: 0, max: 1, noNaN: true }), ({ total, warmup, peak }, frac) => {
       const finalLr = peak * frac;
