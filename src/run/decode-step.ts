@@ -13,8 +13,14 @@ import type { Parameter } from '../nn/module.js';
 import { gather } from '../trace/ops/indexing.js';
 import { tensor, type Tensor } from '../trace/tensor.js';
 import { trace, type InputSpec } from '../trace/trace.js';
+import { sumDim } from '../core/shape.js';
 
 // B batch, T new tokens, P cached tokens, K kv heads, D head dim, V vocabulary.
+
+// The symbolic lengths: past (cached) and new tokens. A returned cache is their sum, as concat writes it.
+const PAST = 'past_sequence';
+const NEW = 'sequence';
+const PAST_AND_NEW = sumDim([PAST, NEW], 0);
 
 /** How the two users of the step differ. */
 export interface DecodeStepOptions {
@@ -30,14 +36,12 @@ export interface DecodeStepOptions {
 
 /** The traced step and the names of its inputs and outputs. */
 export interface DecodeStep {
-  readonly model: LanguageModel;
-  readonly graph: Graph;
   /**
-   * input_ids (B, T), position_ids (B, T) (P..P+T-1, the same for every row),
-   * past_key_values.{i}.key / .value (B, K, P, D), then the parameters when
-   * they are inputs.
+   * Inputs: input_ids (B, T), position_ids (B, T) (P..P+T-1, the same for
+   * every row), past_key_values.{i}.key / .value (B, K, P, D), then the
+   * parameters when they are inputs.
    */
-  readonly inputNames: readonly string[];
+  readonly graph: Graph;
   /** logits (B, T, V), present.{i}.key / .value (B, K, P+T, D). */
   readonly outputNames: readonly string[];
   /** The parameters in input order when they are inputs, else empty. */
@@ -51,9 +55,9 @@ export function decodeStep(site: string, model: unknown, options: DecodeStepOpti
   const named = options.parameters === 'inputs' ? lm.namedParameters() : [];
   const cacheNames = layout.flatMap((_, i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`]);
   const specs: InputSpec[] = [
-    { name: 'input_ids', shape: ['batch', 'sequence'], dtype: options.ids },
-    { name: 'position_ids', shape: ['batch', 'sequence'], dtype: options.ids },
-    ...layout.flatMap((slot, i) => [0, 1].map((k) => ({ name: cacheNames[2 * i + k], shape: ['batch', slot.kvHeads, 'past_sequence', slot.headDim], dtype: slot.dtype }))),
+    { name: 'input_ids', shape: ['batch', NEW], dtype: options.ids },
+    { name: 'position_ids', shape: ['batch', NEW], dtype: options.ids },
+    ...layout.flatMap((slot, i) => [0, 1].map((k) => ({ name: cacheNames[2 * i + k], shape: ['batch', slot.kvHeads, PAST, slot.headDim], dtype: slot.dtype }))),
     ...named.map(([name, p]) => ({ name, shape: p.value.shape, dtype: p.value.dtype })),
   ];
   const wasTraining = lm.training;
@@ -72,30 +76,36 @@ export function decodeStep(site: string, model: unknown, options: DecodeStepOpti
         }
       };
       const out = named.length ? lm.withParameters(rest.slice(2 * layout.length), forward) : forward();
-      if (!Array.isArray(out?.cache) || out.cache.length !== layout.length) {
-        fail(site, `model.forward expected to return one cache per cacheLayout entry (${layout.length}), got ${describe(out?.cache)}`);
-      }
-      const V = out.logits?.shape?.at(-1);
-      if (out.logits?.rank !== 3 || (typeof V === 'number' && V !== lm.vocab)) fail(site, `model.forward expected logits (B, T, vocab = ${lm.vocab}), got ${describe(out.logits)}${out.logits?.shape ? ` of shape [${out.logits.shape.join(', ')}]` : ''}`);
-      out.cache.forEach((c, i) => {
-        const { kvHeads, headDim, dtype } = layout[i];
-        for (const [kind, t] of [['key', c?.key], ['value', c?.value]] as const) {
-          // Each returned cache extends the past one: (B, K, P+T, D), as cacheLayout[i] says.
-          if (t?.rank !== 4 || t.shape[1] !== kvHeads || t.shape[3] !== headDim || t.dtype !== dtype || t.shape[2] === 'sequence') {
-            fail(site, `model.forward expected cache ${i} ${kind} (B, ${kvHeads}, past + new, ${headDim}) ${dtype} as cacheLayout[${i}] says, got ${t ? `${t.dtype}[${t.shape?.join(', ')}]` : describe(t)}`);
-          }
-        }
-      });
+      checkOutputs(site, lm, out);
       return [out.logits, ...out.cache.flatMap((c) => [c.key, c.value])];
     }, specs);
     return {
-      model: lm,
       graph,
-      inputNames: specs.map((s) => s.name ?? ''),
       outputNames: ['logits', ...layout.flatMap((_, i) => [`present.${i}.key`, `present.${i}.value`])],
       parameters: named,
     };
   } finally {
     lm.train(wasTraining);
   }
+}
+
+/** Checks what the traced forward returned against the model's own members, naming the one that disagrees. */
+function checkOutputs(site: string, lm: LanguageModel, out: { logits: Tensor; cache: KvCache[] } | undefined): void {
+  const layout = lm.cacheLayout;
+  if (!Array.isArray(out?.cache) || out.cache.length !== layout.length) {
+    fail(site, `model.forward expected to return one cache per cacheLayout entry (${layout.length}), got ${describe(out?.cache)}`);
+  }
+  const logits = out.logits;
+  if (logits?.rank !== 3 || (typeof logits.shape[2] === 'number' && logits.shape[2] !== lm.vocab)) {
+    fail(site, `model.forward expected logits (B, T, vocab = ${lm.vocab}), got ${describe(logits)}${logits?.shape ? ` of shape [${logits.shape.join(', ')}]` : ''}`);
+  }
+  out.cache.forEach((c, i) => {
+    const { kvHeads, headDim, dtype } = layout[i];
+    for (const [kind, t] of [['key', c?.key], ['value', c?.value]] as const) {
+      // Each returned cache extends the past one: (B, K, P+T, D), as cacheLayout[i] says.
+      if (t?.rank !== 4 || t.shape[1] !== kvHeads || t.shape[2] !== PAST_AND_NEW || t.shape[3] !== headDim || t.dtype !== dtype) {
+        fail(site, `model.forward expected cache ${i} ${kind} (B, ${kvHeads}, past + new, ${headDim}) ${dtype} as cacheLayout[${i}] says, got ${t ? `${t.dtype}[${t.shape?.join(', ')}]` : describe(t)}`);
+      }
+    }
+  });
 }

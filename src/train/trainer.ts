@@ -198,9 +198,7 @@ export class Trainer<M extends Module = Module> {
     // Without a backend the options go to the reference backend, which checks them at run time.
     const compileGraph = (graph: Graph, extra: CompileOptions = {}): Promise<Executable> => (backend ?? (referenceBackend as Backend<CompileOptions>)).compile(graph, { ...compile, ...extra } as O);
     const executable = await compileGraph(stepGraph.graph, { residentOutputs: stepGraph.layout.stateOutputs });
-    const trainer = new Trainer(options as TrainerCommonOptions<M, CompileOptions>, loss, compileGraph, stepGraph, executable, inputs, () => build(false));
-    if (!stepGraph.dropout) trainer.dropFree = Promise.resolve(executable);
-    return trainer;
+    return new Trainer(options as TrainerCommonOptions<M, CompileOptions>, loss, compileGraph, stepGraph, executable, inputs, () => build(false));
   }
 
   /** The learning rate and dropout rate of the 0-based step `s`. */
@@ -252,7 +250,8 @@ export class Trainer<M extends Module = Module> {
    * the first step from which the rate stays 0) or the one with it.
    */
   private async executableFor(s: number, rate: number): Promise<Executable> {
-    if (rate !== 0 || !staysZero(this.dropout, s)) return this.executable;
+    // The first graph is already without dropout when there is none at all.
+    if (!this.stepGraph.dropout || rate !== 0 || !staysZero(this.dropout, s)) return this.executable;
     this.dropFree ??= this.compileGraph(this.buildDropFree().graph, { residentOutputs: this.stepGraph.layout.stateOutputs });
     return this.dropFree.catch((e: unknown) => {
       this.dropFree = undefined; // a failed compile is not kept
@@ -369,7 +368,7 @@ export class Trainer<M extends Module = Module> {
       this.state = [];
       const evaluator = await this.evaluator?.catch(() => undefined);
       const dropFree = await this.dropFree?.catch(() => undefined);
-      await Promise.all([this.executable.dispose(), evaluator?.dispose(), dropFree !== this.executable ? dropFree?.dispose() : undefined]);
+      await Promise.all([this.executable.dispose(), evaluator?.dispose(), dropFree?.dispose()]);
     });
     return this.released;
   }
