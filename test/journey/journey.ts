@@ -1,7 +1,7 @@
 /**
  * The training journey a user takes, as one function that runs on any
  * backend and device, in Node and in a browser page alike: train a small
- * DecoderLM for STEPS steps (dropout on, gradient accumulation 2, gradient
+ * DecoderLM for STEPS steps (dropout on, early or constant; gradient accumulation 2, gradient
  * clipping, a warmup schedule), checkpoint it after RESUME_AT steps, resume
  * that checkpoint in a fresh Trainer on the same device and train it to
  * STEPS again, then generate NEW_TOKENS tokens greedily from the trained
@@ -12,7 +12,7 @@
  * Imports only the core entry: nothing here may need Node.
  */
 import {
-  ByteTokenizer, decodeCheckpoint, DecoderLM, encodeCheckpoint, TextGenerator, Lion, AdamW, linearWarmupDecay, TokenBatches, Trainer,
+  ByteTokenizer, decodeCheckpoint, DecoderLM, EarlyDropoutScheduler, encodeCheckpoint, TextGenerator, Lion, AdamW, linearWarmupDecay, TokenBatches, Trainer,
   type Backend, type DecoderLMConfig, type Schedule, type TrainerState,
 } from '../../src/index.js';
 import type { OrtCompileOptions } from '../../src/web.js';
@@ -22,11 +22,18 @@ export interface JourneyCase {
   readonly name: string;
   readonly model: DecoderLMConfig;
   readonly optimizer: 'Lion' | 'AdamW';
+  /** Early dropout (DROPOUT falling to 0 at step EARLY_CUTOFF, then the step graph without dropout) instead of a constant DROPOUT. */
+  readonly earlyDropout?: boolean;
 }
 
-/** Rope with multi-query attention and Lion; ALiBi with grouped-query attention and AdamW. Both with dropout. */
+/**
+ * Rope with multi-query attention, Lion and early dropout (the Trainer
+ * switches to the step without dropout at step EARLY_CUTOFF, before the
+ * checkpoint, and the resumed Trainer on its first step); ALiBi with
+ * grouped-query attention, AdamW and constant dropout.
+ */
 export const JOURNEY_CASES: readonly JourneyCase[] = [
-  { name: 'rope, multi-query, Lion', optimizer: 'Lion', model: { vocab: 256, dim: 16, layers: 2, heads: 4, kvHeads: 1, position: 'rope', dropout: true, maxPositions: 64, seed: 11 } },
+  { name: 'rope, multi-query, Lion, early dropout', optimizer: 'Lion', earlyDropout: true, model: { vocab: 256, dim: 16, layers: 2, heads: 4, kvHeads: 1, position: 'rope', dropout: true, maxPositions: 64, seed: 11 } },
   { name: 'alibi, grouped-query, AdamW', optimizer: 'AdamW', model: { vocab: 256, dim: 16, layers: 2, heads: 4, kvHeads: 2, position: 'alibi', dropout: true, maxPositions: 64, seed: 12 } },
 ];
 
@@ -36,6 +43,7 @@ export const BATCH = 2;
 export const LENGTH = 16;
 export const ACCUMULATE = 2;
 export const DROPOUT = 0.1;
+export const EARLY_CUTOFF = 6;
 export const NEW_TOKENS = 16;
 export const PROMPT = 'the lazy ';
 /** Peak learning rates: high enough that 20 steps of this tiny model learn more than the most frequent byte. */
@@ -97,7 +105,7 @@ export async function runJourney(c: JourneyCase, backend: Backend<OrtCompileOpti
     model: new DecoderLM(c.model),
     optimizer: c.optimizer === 'Lion' ? new Lion({ lr: LR.Lion, weightDecay: 0.1 }) : new AdamW({ lr: LR.AdamW, weightDecay: 0.1 }),
     schedule: scheduleOf(c.optimizer),
-    dropout: DROPOUT, accumulate: ACCUMULATE, batchSize: BATCH, sequenceLength: LENGTH, seed: 7,
+    dropout: c.earlyDropout ? new EarlyDropoutScheduler({ p: DROPOUT, totalSteps: STEPS, cutoffStep: EARLY_CUTOFF }) : DROPOUT, accumulate: ACCUMULATE, batchSize: BATCH, sequenceLength: LENGTH, seed: 7,
     ...(backend ? { backend } : {}), compile,
   });
   const steps = async (t: Trainer, from: number): Promise<RunRecord> => {
