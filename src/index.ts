@@ -87,7 +87,7 @@ export { referenceBackend, type ReferenceCompileOptions } from './run/reference-
 
 // Training
 export {
-  Trainer, languageModelLoss, type TrainerOptions, type TrainerCommonOptions, type TrainerLoss, type StepInfo, type TrainerState,
+  Trainer, languageModelLoss, nextTokenLoss, type NextTokenLossOptions, type TrainerOptions, type TrainerCommonOptions, type TrainerLoss, type StepInfo, type TrainerState,
 } from './train/trainer.js';
 export { buildStepGraph, type StepGraph, type StepGraphOptions, type StepLayout, type StepScalars, type StateSpec, type LossFn } from './train/step-graph.js';
 export { fit, type FitOptions, type FitStep } from './train/fit.js';

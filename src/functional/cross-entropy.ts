@@ -1,9 +1,9 @@
-import { checkOptions } from '../core/options.js';
+import { checkOptions, optionKeys } from '../core/options.js';
 import { fail, show } from '../core/errors.js';
-import { cast, div, equal, maximum, sub, where } from '../trace/ops/elementwise.js';
+import { add, cast, div, equal, mul, sub, where } from '../trace/ops/elementwise.js';
 import { iota } from '../trace/ops/creation.js';
 import { reshape } from '../trace/ops/movement.js';
-import { sum } from '../trace/ops/reduce.js';
+import { mean, sum } from '../trace/ops/reduce.js';
 import { formatShape, shapesEqual } from '../core/shape.js';
 import { tensor, type Tensor } from '../trace/tensor.js';
 import { logSumExp } from './softmax.js';
@@ -14,16 +14,32 @@ import { expectTensor } from '../trace/apply.js';
 /** The default ignoreIndex of {@link crossEntropy}: targets equal to it count for nothing (PyTorch's default). */
 export const IGNORE_INDEX = -100;
 
-/** Options of {@link crossEntropy}. */
+/** Options of {@link crossEntropy}: PyTorch's `F.cross_entropy` options of the same names. */
 export interface CrossEntropyOptions {
   /** Targets equal to this are left out of the loss and the mean (default -100, as PyTorch). */
   ignoreIndex?: number;
+  /**
+   * ε in [0, 1] (default 0): the target distribution puts 1 − ε on the
+   * target and ε spread evenly over all V classes, as PyTorch's
+   * `label_smoothing` (Szegedy et al. 2016).
+   */
+  labelSmoothing?: number;
+  /**
+   * 'mean' (default) over the positions not ignored, 'sum', or 'none': the
+   * loss per position (shape of `targets`), 0 at ignored positions.
+   */
+  reduction?: 'mean' | 'sum' | 'none';
 }
 
+const CROSS_ENTROPY_KEYS = optionKeys<CrossEntropyOptions>({ ignoreIndex: true, labelSmoothing: true, reduction: true });
+
 /**
- * Mean negative log-likelihood of integer `targets` (...) under `logits`
- * (..., V): mean over non-ignored positions of logSumExp(logits) −
- * logits[target]. Stable for large logits (the max is subtracted inside
+ * Negative log-likelihood of integer `targets` (...) under `logits` (..., V),
+ * as PyTorch's `F.cross_entropy`: per position logSumExp(logits) −
+ * logits[target] (with label smoothing ε: (1 − ε) times that plus ε times
+ * logSumExp(logits) − mean(logits)), then the mean over non-ignored
+ * positions. When every target is ignored the mean is 0/0 = NaN, as in
+ * PyTorch. Stable for large logits (the max is subtracted inside
  * logSumExp). The target logit is picked with a one-hot comparison, which
  * works for symbolic shapes and lowers to ops every device has.
  */
@@ -31,9 +47,13 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
   const fn = 'crossEntropy';
   expectTensor(fn, 'logits', logits);
   expectTensor(fn, 'targets', targets);
-  checkOptions(fn, options, ['ignoreIndex']);
+  checkOptions(fn, options, CROSS_ENTROPY_KEYS);
   const ignore = options?.ignoreIndex ?? IGNORE_INDEX;
   if (!Number.isInteger(ignore)) fail(fn, `ignoreIndex expected an integer, got ${show(ignore)}`);
+  const eps = options?.labelSmoothing ?? 0;
+  if (typeof eps !== 'number' || !(eps >= 0 && eps <= 1)) fail(fn, `labelSmoothing expected a number in [0, 1], got ${show(eps)}`);
+  const reduction = options?.reduction ?? 'mean';
+  if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') fail(fn, `reduction expected 'mean', 'sum' or 'none', got ${show(reduction)}`);
   if (logits.dtype !== 'float32' && logits.dtype !== 'float64') fail(fn, `logits expected a float tensor, got ${logits.dtype}`);
   if (targets.dtype !== 'int32' && targets.dtype !== 'int64') fail(fn, `targets expected an int32 or int64 tensor, got ${targets.dtype}`);
   if (!shapesEqual(logits.shape.slice(0, -1), targets.shape)) {
@@ -47,9 +67,14 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
   const t = cast(targets, 'int32');
   const onehot = equal(reshape(iota(V, 'int32'), [...targets.shape.map(() => 1), V]), reshape(t, [...targets.shape, 1])); // (..., V)
   const picked = sum(where(onehot, logits, 0), -1); // (...)
-  const nll = sub(logSumExp(logits, -1), picked);
+  const lse = logSumExp(logits, -1);
+  const nll = sub(lse, picked);
+  // Smoothing's part: the mean over classes of −log p = lse − mean(logits).
+  const loss = eps === 0 ? nll : add(mul(nll, 1 - eps), mul(sub(lse, mean(logits, -1)), eps));
   const ignored = equal(t, ignore);
-  const count = maximum(sum(where(ignored, 0, tensor(1, { dtype: logits.dtype }))), tensor(1, { dtype: logits.dtype }));
   // where, not a 0/1 multiply: an ignored row may hold non-finite logits, and Inf · 0 is NaN.
-  return div(sum(where(ignored, 0, nll)), count);
+  const perPosition = where(ignored, 0, loss);
+  if (reduction === 'none') return perPosition;
+  if (reduction === 'sum') return sum(perPosition);
+  return div(sum(perPosition), sum(where(ignored, 0, tensor(1, { dtype: logits.dtype }))));
 }

@@ -16,10 +16,10 @@ import { fail, LlmTricksError, show } from '../core/errors.js';
 import { formatShape, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../trace/tensor.js';
 import { disposeHeld, readHeld, runHeld, type Held } from './held.js';
-import { checkBatch, FLOAT32_MAX, languageModelLoss, staysZero } from './loss.js';
+import { checkBatch, FLOAT32_MAX, isNextTokenLoss, languageModelLoss, staysZero } from './loss.js';
 import { buildStepGraph, type GraphOptimizer, type LossFn, type StepGraph } from './step-graph.js';
 
-export { languageModelLoss } from './loss.js';
+export { languageModelLoss, nextTokenLoss, type NextTokenLossOptions } from './loss.js';
 
 /**
  * The loss option: optional for a {@link LanguageModel} (default
@@ -152,7 +152,7 @@ export class Trainer<M extends Module = Module> {
     this.compileGraph = compileGraph;
     this.lossOf = (batch, ctx) => loss(options.model, batch, ctx);
     const vocab = (options.model as { vocab?: unknown }).vocab;
-    this.vocab = loss === languageModelLoss && Number.isInteger(vocab) ? vocab as number : undefined;
+    this.vocab = isNextTokenLoss(loss) && Number.isInteger(vocab) ? vocab as number : undefined;
     this.stepGraph = stepGraph;
     this.seed = options.seed ?? 0;
     // The state starts from the model's parameters and zeroed optimizer slots.

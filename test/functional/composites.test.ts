@@ -70,6 +70,7 @@ describe('gradients of the composites match finite differences (float64)', () =>
       fc.array(fc.oneof(fc.integer({ min: 0, max: v - 1 }), fc.constant(-1)), { minLength: n, maxLength: n }),
     ));
     fc.assert(fc.property(arb, seed, ([logits, t], s) => {
+      fc.pre(t.some((x) => x !== -1)); // all ignored: the mean is NaN
       const targets = tensor(t, { dtype: 'int32' });
       assertVjp((l) => crossEntropy(l, targets, { ignoreIndex: -1 }), [logits], { seed: s });
     }), RUNS);
@@ -133,18 +134,22 @@ describe('custom backward rules equal the generic gradient and save less', () =>
   });
 });
 
-/** Mean NLL computed directly in float64, skipping `ignore`. */
-function directCrossEntropy(logits: number[], targets: number[], v: number, ignore: number): number {
-  let total = 0;
-  let count = 0;
-  targets.forEach((t, i) => {
-    if (t === ignore) return;
+/**
+ * PyTorch's cross_entropy written out in float64: per position
+ * −Σ_v q_v log p_v with q = (1 − ε) onehot + ε / V, 0 at `ignore`; then the
+ * mean over the positions kept (NaN for none), the sum, or the list.
+ */
+function directCrossEntropy(logits: number[], targets: number[], v: number, ignore: number, eps = 0, reduction: 'mean' | 'sum' | 'none' = 'mean'): number | number[] {
+  const per = targets.map((t, i) => {
+    if (t === ignore) return 0;
     const row = logits.slice(i * v, (i + 1) * v);
     const m = Math.max(...row);
-    total += m + Math.log(row.reduce((s, z) => s + Math.exp(z - m), 0)) - row[t];
-    count++;
+    const lse = m + Math.log(row.reduce((s, z) => s + Math.exp(z - m), 0));
+    return row.reduce((s, z, c) => s - ((c === t ? 1 - eps : 0) + eps / v) * (z - lse), 0);
   });
-  return total / Math.max(count, 1);
+  const kept = targets.filter((t) => t !== ignore).length;
+  const total = per.reduce((a, b) => a + b, 0);
+  return reduction === 'none' ? per : reduction === 'sum' ? total : total / kept;
 }
 
 describe('crossEntropy', () => {
@@ -158,12 +163,14 @@ describe('crossEntropy', () => {
   it('equals a direct float64 computation, ignoreIndex (-100 by default) left out of the mean', () => {
     fc.assert(fc.property(arb, ([[b, t, v], logits, tg]) => {
       const got = crossEntropy(logits, tensor(tg, { shape: [b, t], dtype: 'int32' })).item();
-      expect(got).toBeCloseTo(directCrossEntropy(nums(logits), tg, v, -100), 12);
+      fc.pre(tg.some((x) => x !== -100));
+      expect(got).toBeCloseTo(directCrossEntropy(nums(logits), tg, v, -100) as number, 12);
     }), { numRuns: 50 });
   });
 
   it('ignored positions change neither the loss nor get a gradient, whatever their logits', () => {
     fc.assert(fc.property(arb, fc.double({ min: -50, max: 50, noNaN: true }), ([[b, t, v], logits, tg], shift) => {
+      fc.pre(tg.some((x) => x !== -100));
       const targets = tensor(tg, { shape: [b, t], dtype: 'int32' });
       const moved = tensor(nums(logits).map((z, k) => (tg[Math.floor(k / v)] === -100 ? z + shift * (k % 2 ? 1 : -1) : z)), { shape: [b, t, v], dtype: 'float64' });
       expect(crossEntropy(moved, targets).item()).toBeCloseTo(crossEntropy(logits, targets).item(), 12);
@@ -172,18 +179,46 @@ describe('crossEntropy', () => {
     }), { numRuns: 30 });
   });
 
-  it('a custom ignoreIndex works and all-ignored gives 0 (not NaN)', () => {
+  it('a custom ignoreIndex works; all ignored is NaN under mean (0/0, as PyTorch) and 0 under sum', () => {
     const logits = tensor([[1, 2, 3], [0, 0, 5]], { dtype: 'float64' });
     expect(crossEntropy(logits, tensor([2, 0], { dtype: 'int32' }), { ignoreIndex: 0 }).item())
-      .toBeCloseTo(directCrossEntropy([1, 2, 3, 0, 0, 5], [2, 0], 3, 0), 12);
-    expect(crossEntropy(logits, tensor([7, 7], { dtype: 'int32' }), { ignoreIndex: 7 }).item()).toBe(0);
+      .toBeCloseTo(directCrossEntropy([1, 2, 3, 0, 0, 5], [2, 0], 3, 0) as number, 12);
+    expect(crossEntropy(logits, tensor([7, 7], { dtype: 'int32' }), { ignoreIndex: 7 }).item()).toBeNaN();
+    expect(crossEntropy(logits, tensor([7, 7], { dtype: 'int32' }), { ignoreIndex: 7, reduction: 'sum' }).item()).toBe(0);
+  });
+
+  it("labelSmoothing and reduction 'mean' | 'sum' | 'none' equal PyTorch's definition written out", () => {
+    fc.assert(fc.property(arb, fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom('mean', 'sum', 'none' as const), ([[b, t, v], logits, tg], eps, reduction) => {
+      fc.pre(reduction !== 'mean' || tg.some((x) => x !== -100));
+      const got = crossEntropy(logits, tensor(tg, { shape: [b, t], dtype: 'int32' }), { labelSmoothing: eps, reduction });
+      const want = directCrossEntropy(nums(logits), tg, v, -100, eps, reduction);
+      if (reduction === 'none') {
+        expect(got.shape).toEqual([b, t]);
+        nums(got).forEach((x, i) => expect(x).toBeCloseTo((want as number[])[i], 12));
+      } else expect(got.item()).toBeCloseTo(want as number, 12);
+    }), { numRuns: 60 });
+  });
+
+  it('labelSmoothing has the gradient of its definition; ignored rows still get none', () => {
+    fc.assert(fc.property(arb, fc.integer(), ([, logits, tg], s) => {
+      const targets = tensor(tg, { shape: logits.shape.slice(0, -1) as number[], dtype: 'int32' });
+      assertVjp((l) => crossEntropy(l, targets, { labelSmoothing: 0.1, reduction: 'sum' }), [logits], { seed: s });
+    }), { numRuns: 15 });
+  });
+
+  it.each<[string, object]>([
+    ['labelSmoothing 1.5', { labelSmoothing: 1.5 }], ['labelSmoothing -0.1', { labelSmoothing: -0.1 }], ['labelSmoothing NaN', { labelSmoothing: NaN }],
+    ['reduction "avg"', { reduction: 'avg' }], ['an unknown option', { smoothing: 0.1 }],
+  ])('rejects %s', (_label, options) => {
+    const logits = tensor([[1, 2, 3]]);
+    expect(() => crossEntropy(logits, tensor([1], { dtype: 'int32' }), options as never)).toThrow(/crossEntropy/);
   });
 
   it('is finite and exact for logits around 1e4 (float64 and float32)', () => {
     fc.assert(fc.property(fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 8, maxLength: 8 }), fc.integer({ min: 0, max: 3 }), (noise, t) => {
       const raw = noise.map((z, k) => 1e4 + (k % 4) * 3 + z);
       const targets = tensor([t, 3 - t], { dtype: 'int32' });
-      const want = directCrossEntropy(raw, [t, 3 - t], 4, -100);
+      const want = directCrossEntropy(raw, [t, 3 - t], 4, -100) as number;
       const l64 = crossEntropy(tensor(raw, { shape: [2, 4], dtype: 'float64' }), targets).item();
       expect(l64).toBeCloseTo(want, 9);
       const l32 = crossEntropy(tensor(raw, { shape: [2, 4], dtype: 'float32' }), targets).item();

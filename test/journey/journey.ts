@@ -22,13 +22,13 @@ export interface JourneyCase {
   readonly name: string;
   readonly model: DecoderLMConfig;
   readonly optimizer: 'Lion' | 'AdamW';
-  /** Early dropout (DROPOUT falling to 0 at step EARLY_CUTOFF, then the step graph without dropout) instead of a constant DROPOUT. */
+  /** Early dropout (DROPOUT falling to 0 by step EARLY_CUTOFF − 1, then the step graph without dropout) instead of a constant DROPOUT. */
   readonly earlyDropout?: boolean;
 }
 
 /**
  * Rope with multi-query attention, Lion and early dropout (the Trainer
- * switches to the step without dropout at step EARLY_CUTOFF, before the
+ * switches to the step without dropout at step EARLY_CUTOFF − 1, before the
  * checkpoint, and the resumed Trainer on its first step); ALiBi with
  * grouped-query attention, AdamW and constant dropout.
  */

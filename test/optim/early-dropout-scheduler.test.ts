@@ -71,15 +71,44 @@ describe('EarlyDropoutScheduler', () => {
 
   it("follows the article's recipe: p 0.1 falling linearly to 0 at 20% (the defaults)", () => {
     const s = new EarlyDropoutScheduler({ p: 0.1, totalSteps: 1000, mode: 'early', decay: 'linear', cutoff: 0.2 });
-    expect([s.rate(0), s.rate(100), s.rate(200), s.rate(999)]).toEqual([0.1, 0.05, 0, 0]);
-    expect(s.rate(50)).toBeCloseTo(0.075, 15);
+    expect([s.rate(0), s.rate(199), s.rate(200), s.rate(999)]).toEqual([0.1, 0, 0, 0]);
+    expect(s.rate(100)).toBeCloseTo(0.1 * (1 - 100 / 199), 15);
     const defaults = new EarlyDropoutScheduler({ p: 0.1, totalSteps: 1000 });
     expect([defaults.mode, defaults.decay, defaults.cutoffStep]).toEqual(['early', 'linear', 200]);
     expect(steps(defaults)).toEqual(steps(s));
   });
 
+  it('the linear fall is the official np.linspace(p, 0, c); endpoint: false is p · (1 − t/c)', () => {
+    // np.linspace(0.1, 0, 5) and np.linspace(0.1, 0, 5, endpoint=False), written out.
+    const official = new EarlyDropoutScheduler({ p: 0.1, totalSteps: 25 });
+    const want = [0.1, 0.075, 0.05, 0.025, 0, 0, 0];
+    Array.from({ length: 7 }, (_, t) => official.rate(t)).forEach((r, t) => expect(r).toBeCloseTo(want[t], 16));
+    expect(official.rate(4)).toBe(0);
+    expect(official.zeroFrom).toBe(4);
+    const continuous = new EarlyDropoutScheduler({ p: 0.1, totalSteps: 25, endpoint: false });
+    const wantC = [0.1, 0.08, 0.06, 0.04, 0.02, 0, 0];
+    Array.from({ length: 7 }, (_, t) => continuous.rate(t)).forEach((r, t) => expect(r).toBeCloseTo(wantC[t], 16));
+    expect(continuous.zeroFrom).toBe(5);
+    // np.linspace(p, 0, 1) is [p]: a one-step fall holds p for that step.
+    expect(new EarlyDropoutScheduler({ p: 0.1, totalSteps: 10, cutoffStep: 1 }).rate(0)).toBe(0.1);
+    // The cosine fall ends at the same step as the linear one.
+    const cos = new EarlyDropoutScheduler({ p: 0.1, totalSteps: 25, decay: 'cosine' });
+    expect([cos.rate(2), cos.rate(4), cos.zeroFrom]).toEqual([0.05, 0, 4]);
+  });
+
+  it('zeroFrom is the first step of an all-zero tail, for every mode, decay and end point', () => {
+    fc.assert(fc.property(setup, fc.constantFrom('early', 'late', 'standard' as const), fc.boolean(), ({ p, totalSteps, cutoff, decay }, mode, endpoint) => {
+      const s = new EarlyDropoutScheduler({ p, totalSteps, decay, mode, endpoint, ...cutoff });
+      const rates = steps(s);
+      const firstOfTail = rates.reduce((last, r, i) => (r !== 0 ? i : last), -1) + 1;
+      if (Number.isFinite(s.zeroFrom)) expect(rates.slice(s.zeroFrom).every((r) => r === 0)).toBe(true);
+      else expect(rates.at(-1)).not.toBe(0);
+      if (mode === 'early' || p === 0) expect(s.zeroFrom).toBe(firstOfTail);
+    }), { numRuns: 200 });
+  });
+
   it("shapes the fall: cosine is half a cosine, 'constant' holds p", () => {
-    const cos = new EarlyDropoutScheduler({ p: 0.2, totalSteps: 100, cutoffStep: 40, decay: 'cosine' });
+    const cos = new EarlyDropoutScheduler({ p: 0.2, totalSteps: 100, cutoffStep: 40, decay: 'cosine', endpoint: false });
     expect(cos.rate(10)).toBeCloseTo(0.2 * 0.5 * (1 + Math.cos(Math.PI / 4)), 15);
     expect(cos.rate(20)).toBeCloseTo(0.1, 15);
     const constant = new EarlyDropoutScheduler({ p: 0.2, totalSteps: 100, cutoffStep: 40, decay: 'constant' });
@@ -94,7 +123,7 @@ describe('EarlyDropoutScheduler', () => {
     ['mode "sometimes"', { p: 0.1, totalSteps: 10, mode: 'sometimes' }], ['decay "exp"', { p: 0.1, totalSteps: 10, decay: 'exp' }],
     ['cutoff 1.2', { p: 0.1, totalSteps: 10, cutoff: 1.2 }], ['cutoff NaN', { p: 0.1, totalSteps: 10, cutoff: NaN }],
     ['cutoffStep -1', { p: 0.1, totalSteps: 10, cutoffStep: -1 }], ['cutoffStep 2.5', { p: 0.1, totalSteps: 10, cutoffStep: 2.5 }],
-    ['both cutoff and cutoffStep', { p: 0.1, totalSteps: 10, cutoff: 0.2, cutoffStep: 2 }],
+    ['endpoint "yes"', { p: 0.1, totalSteps: 10, endpoint: 'yes' }], ['both cutoff and cutoffStep', { p: 0.1, totalSteps: 10, cutoff: 0.2, cutoffStep: 2 }],
   ])('rejects %s', (_label, options) => {
     expect(errorOf(() => new EarlyDropoutScheduler(options as EarlyDropoutOptions)).where).toBe('EarlyDropoutScheduler');
   });

@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   AdamW, DecoderLM, Lion, Linear, LlmTricksError, Module, Trainer, TokenBatches, ByteTokenizer, crossEntropy, fit, linearWarmupDecay,
-  mean, mul, referenceBackend, tensor, type Tensor,
+  mean, mul, nextTokenLoss, referenceBackend, tensor, type Tensor,
 } from '../../src/index.js';
 import { loadCheckpoint, ortNode, saveCheckpoint } from '../../src/node.js';
 import { BLOCK, expectAllClose } from '../helpers/backends.js';
@@ -188,6 +188,9 @@ describe('Trainer', () => {
         [[withValue(ids, 0, -2), targets], /got -2/],
         [[ids, withValue(targets, 3, 99999)], /^Trainer\.step: batch\[1\] \(targets\) expected in \[0, 255\] or the ignore index \(-100\), got 99999/],
         [[ids, withValue(targets, 3, -1)], /got -1/],
+        // Every target ignored: the mean over none is NaN, so the batch is refused before it runs.
+        [[ids, tensor(new Int32Array(targets.size).fill(-100), { shape: targets.shape as number[], dtype: 'int32' })],
+          /^Trainer\.step: batch\[1\] \(targets\) expected at least one target that is not the ignore index \(-100\), got all -100/],
       ] as const) {
         await expect(t.step(batch as unknown as Tensor[])).rejects.toThrow(message);
         await expect(t.evaluate(batch as unknown as Tensor[])).rejects.toThrow(/^Trainer\.evaluate: batch\[[01]\]/);
@@ -214,6 +217,22 @@ describe('Trainer', () => {
       expect(bits(await params(t))).toEqual(before);
       await Promise.all([huge.dispose(), t.dispose()]);
     }
+  });
+
+  it('nextTokenLoss gives the Trainer label smoothing and a sum reduction, computed as crossEntropy computes them', async () => {
+    const [ids, targets] = data.batch(0);
+    for (const on of [{}, cpu]) {
+      const model = tinyModel(false);
+      const smooth = await Trainer.create({ model, optimizer: new Lion(), batchSize: 2, sequenceLength: 12, loss: nextTokenLoss({ labelSmoothing: 0.1, reduction: 'sum' }), ...on });
+      const want = crossEntropy(model.eval().forward(ids).logits, targets, { labelSmoothing: 0.1, reduction: 'sum' }).item();
+      expect(want).not.toBeCloseTo(crossEntropy(model.forward(ids).logits, targets, { reduction: 'sum' }).item(), 3);
+      expect((await smooth.step([ids, targets])).loss).toBeCloseTo(want, 3);
+      // Still a token loss: its ids and targets are checked.
+      await expect(smooth.step([ids, tensor(new Int32Array(targets.size).fill(300), { shape: targets.shape as number[], dtype: 'int32' })])).rejects.toThrow(/got 300/);
+      await smooth.dispose();
+    }
+    expect(() => nextTokenLoss({ reduction: 'none' } as never)).toThrow(/^nextTokenLoss: reduction expected 'mean' or 'sum'/);
+    expect(() => nextTokenLoss({ labelSmoothing: 2 })).toThrow(/^nextTokenLoss: labelSmoothing expected a number in \[0, 1\], got 2/);
   });
 
   it('evaluates a batch without dropout or an update, and copies parameters into the model', async () => {
