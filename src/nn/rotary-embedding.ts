@@ -1,6 +1,7 @@
 import { checkOptions, optionKeys } from '../core/options.js';
 import { fail, show } from '../core/errors.js';
-import { add, mul, sub } from '../trace/ops/elementwise.js';
+import { add, cast, cos, less, maximum, mul, pow, reciprocal, sin, sub, where } from '../trace/ops/elementwise.js';
+import { max } from '../trace/ops/reduce.js';
 import { gather } from '../trace/ops/indexing.js';
 import { concat, reshape, slice, sliceAxis } from '../trace/ops/movement.js';
 import { iota } from '../trace/ops/creation.js';
@@ -21,7 +22,7 @@ import { expectTensor } from '../trace/apply.js';
 export type RopeScaling =
   | { type: 'linear'; factor: number }
   | { type: 'ntk'; factor: number }
-  /** Tables follow the length actually used (max position + 1) on eager positions; traced graphs use maxPositions. */
+  /** Frequencies follow the length used, max position + 1, computed in the graph from the positions (as transformers' `dynamic`). */
   | { type: 'dynamic'; factor: number; originalMaxPositions: number }
   | { type: 'yarn'; factor: number; originalMaxPositions: number; betaFast?: number; betaSlow?: number; attentionFactor?: number }
   | { type: 'llama3'; factor: number; originalMaxPositions: number; lowFreqFactor?: number; highFreqFactor?: number };
@@ -137,18 +138,19 @@ export class RotaryEmbedding extends Module {
 
   /**
    * The cos and sin tables, (length, R/2), in `dtype`; computed once per
-   * length and dtype. Dynamic NTK tables depend on the length; the others
-   * only on the first rows.
+   * length and dtype. For dynamic NTK, the table of a length L is that of
+   * a sequence of L positions (forward computes it in the graph instead).
    */
   table(length: number, dtype: 'float32' | 'float64' = 'float32'): { cos: Tensor; sin: Tensor } {
-    const key = `${length}:${dtype}`;
+    return this.tableOf(length, dtype, this.scaling);
+  }
+
+  private tableOf(length: number, dtype: 'float32' | 'float64', scaling: RopeScaling | undefined): { cos: Tensor; sin: Tensor } {
+    const key = `${length}:${dtype}:${scaling === this.scaling ? 'scaled' : 'plain'}`;
     let t = this.tables.get(key);
     if (!t) {
-      // Dynamic NTK asks for a new length at every decoding step: keep only the
-      // full-length tables and the latest one, not one per length.
-      for (const k of this.tables.keys()) if (!k.startsWith(`${this.maxPositions}:`)) this.tables.delete(k);
       const F = this.rotaryDim / 2;
-      const { inv, scale } = frequencies(this.rotaryDim, this.base, this.scaling, length);
+      const { inv, scale } = frequencies(this.rotaryDim, this.base, scaling, length);
       const cos = new Float64Array(length * F);
       const sin = new Float64Array(length * F);
       for (let p = 0; p < length; p++) {
@@ -166,18 +168,37 @@ export class RotaryEmbedding extends Module {
     return t;
   }
 
-  /**
-   * Rows of the table to build for these positions: maxPositions, except
-   * dynamic NTK on eager positions, whose frequencies depend on the length
-   * actually used (max position + 1), as in Hugging Face. Eager positions
-   * are range-checked here, since gather would wrap negative ones.
-   */
-  private tableLength(positions: Tensor): number {
-    if (positions.isTraced) return this.maxPositions;
-    const pos = Array.from(positions.data(), Number);
-    const bad = pos.find((p) => p < 0 || p >= this.maxPositions);
+  /** Eager positions are range-checked here, since gather would wrap negative ones. */
+  private checkPositions(positions: Tensor): void {
+    if (positions.isTraced) return;
+    const bad = Array.from(positions.data(), Number).find((p) => p < 0 || p >= this.maxPositions);
     if (bad !== undefined) fail('RotaryEmbedding', `positions expected in [0, ${this.maxPositions - 1}] (maxPositions), got ${bad}`);
-    return this.scaling?.type === 'dynamic' ? Math.max(1, ...pos.map((p) => p + 1)) : this.maxPositions;
+  }
+
+  /**
+   * cos and sin (T, F) at `pos`. Dynamic NTK's frequencies depend on the
+   * length used, L = max position + 1, a value of the positions: they are
+   * computed from it as ops, so an eager call, a compiled graph and an
+   * exported model (positions as inputs) agree, as transformers computes
+   * them (in the model's float type). Up to originalMaxPositions the
+   * frequencies are the unscaled table's rows.
+   */
+  private angles(pos: Tensor, dtype: 'float32' | 'float64'): { cos: Tensor; sin: Tensor } {
+    const dynamic = this.scaling?.type === 'dynamic';
+    const table = this.tableOf(this.maxPositions, dtype, dynamic ? undefined : this.scaling);
+    const rows = { cos: gather(table.cos, pos, 0), sin: gather(table.sin, pos, 0) };
+    if (this.scaling?.type !== 'dynamic') return rows;
+    const { factor, originalMaxPositions: orig } = this.scaling;
+    const R = this.rotaryDim;
+    const p = cast(pos, dtype); // (T)
+    const length = add(max(p), 1);
+    // base' = base · (factor · L / orig − (factor − 1))^(R / (R − 2)), inv_i = 1 / base'^(2i / R).
+    const grown = sub(mul(maximum(length, orig), factor / orig), factor - 1);
+    const base = mul(pow(grown, R / (R - 2)), this.base);
+    const exponents = tensor(Float64Array.from({ length: R / 2 }, (_, i) => (2 * i) / R), { dtype });
+    const angle = mul(reshape(p, [pos.shape[0], 1]), reciprocal(pow(base, exponents))); // (T, F)
+    const within = less(length, orig + 0.5);
+    return { cos: where(within, rows.cos, cos(angle)), sin: where(within, rows.sin, sin(angle)) };
   }
 
   /**
@@ -196,9 +217,8 @@ export class RotaryEmbedding extends Module {
       fail(site, `positions expected an int32 tensor of shape [${T}], got ${pos.dtype}[${pos.shape.join(', ')}]`);
     }
     const dtype = x.dtype === 'float64' ? 'float64' : 'float32';
-    const { cos: cosT, sin: sinT } = this.table(this.tableLength(pos), dtype);
-    const cos = gather(cosT, pos, 0); // (T, F)
-    const sin = gather(sinT, pos, 0);
+    this.checkPositions(pos);
+    const { cos, sin } = this.angles(pos, dtype); // (T, F)
     const R = this.rotaryDim;
     const F = R / 2;
     const rot = R === this.headDim ? x : sliceAxis(x, -1, 0, R);

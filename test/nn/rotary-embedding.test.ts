@@ -12,11 +12,16 @@
  *   lowest by the factor, and blend in between (closed forms for R = 8,
  *   base 1e4, original length 1000); every scaled frequency lies in
  *   [f/factor, f]; dynamic NTK at a length within the original is unscaled;
- * - gradients w.r.t. the input match finite differences (float64).
+ * - gradients w.r.t. the input match finite differences (float64);
+ * - dynamic NTK follows the length used, max position + 1, the same in an
+ *   eager call and in a graph compiled on ONNX Runtime with the positions
+ *   as an input (it used the maxPositions table there), equal to the
+ *   rotation by ropeFrequencies at that length (float32: 2e-5).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ropeFrequencies, RotaryEmbedding, sliceAxis, type RopeScaling } from '../../src/index.js';
+import { ropeFrequencies, RotaryEmbedding, sliceAxis, tensor, trace, type RopeScaling } from '../../src/index.js';
+import { ortNode } from '../../src/node.js';
 import { assertVjp } from '../helpers/check-vjp.js';
 import { f64, i32, maxDiff, nums, randn, seedArb } from './util.js';
 
@@ -184,5 +189,34 @@ describe('ropeFrequencies', () => {
     expect(nums(dynamic.forward(x, short))).toEqual(nums(plain.forward(x, short)));
     const long = i32([0, 1, 2, 3, 4, 5, 6, 15]);
     expect(nums(dynamic.forward(x, long))).not.toEqual(nums(plain.forward(x, long)));
+  });
+
+  it('dynamic NTK in a compiled graph (positions as an input) follows max position + 1, as the eager call and the formula do', async () => {
+    const D = 8;
+    const scaling = { type: 'dynamic' as const, factor: 2, originalMaxPositions: 8 };
+    const rope = new RotaryEmbedding(D, { maxPositions: MAXPOS, scaling });
+    const graph = trace((x, positions) => rope.forward(x, positions), [{ shape: ['T', D] }, { shape: ['T'], dtype: 'int32' }]);
+    const exe = await ortNode.compile(graph, { device: 'cpu', intraOpNumThreads: 1 });
+    // A prompt past the original length, one decoding step at 40, and a short prompt (unscaled).
+    for (const positions of [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15], [40], [0, 1, 2, 3]]) {
+      const T = positions.length;
+      const x = tensor(Float32Array.from({ length: T * D }, (_, i) => Math.sin(i + 1)), { shape: [T, D] });
+      const pos = tensor(positions, { dtype: 'int32' });
+      const eager = nums(rope.forward(x, pos));
+      const [compiled] = await exe.run([x, pos]);
+      // Written out: rotate each half-pair by position · ropeFrequencies(D, 1e4, scaling, L) in float64.
+      const inv = ropeFrequencies(D, 10000, scaling, Math.max(...positions) + 1);
+      const xs = nums(x);
+      const want = xs.map((_, k) => {
+        const [t, d] = [Math.floor(k / D), k % D];
+        const i = d % (D / 2);
+        const [a, b] = [xs[t * D + i], xs[t * D + i + D / 2]];
+        const angle = positions[t] * inv[i];
+        return d < D / 2 ? a * Math.cos(angle) - b * Math.sin(angle) : b * Math.cos(angle) + a * Math.sin(angle);
+      });
+      expect(maxDiff(eager, want)).toBeLessThan(2e-5);
+      expect(maxDiff(nums(compiled), want)).toBeLessThan(2e-5);
+    }
+    await exe.dispose();
   });
 });
