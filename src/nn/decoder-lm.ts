@@ -50,11 +50,13 @@ export interface DecoderLMConfig extends ModuleOptions {
   maxPositions?: number;
   /** Rotary options (base, rotaryDim, layout, scaling) for position 'rope'. */
   rope?: Omit<RotaryOptions, 'maxPositions'>;
+  /** Biases on the attention projections: 'none' (default), 'qkv' (Qwen2) or 'all' (LLaMA's attention_bias). */
+  attentionBias?: 'none' | 'qkv' | 'all';
 }
 
 const DECODER_LM_KEYS = optionKeys<DecoderLMConfig>({
   vocab: true, dim: true, layers: true, heads: true, kvHeads: true, headDim: true, hidden: true, position: true, norm: true, eps: true,
-  tiedEmbeddings: true, dropout: true, maxPositions: true, rope: true, seed: true, dtype: true,
+  tiedEmbeddings: true, dropout: true, maxPositions: true, rope: true, attentionBias: true, seed: true, dtype: true,
 });
 
 /** Per-call inputs of {@link DecoderLM.forward}: those of any {@link LanguageModel}. */
@@ -68,7 +70,10 @@ export type DecoderCall = LanguageModelCall;
  * `model.norm.weight`, `lm_head.weight`).
  */
 export class DecoderLM extends Module implements LanguageModel {
-  readonly config: Readonly<Required<Pick<DecoderLMConfig, 'vocab' | 'dim' | 'layers' | 'heads' | 'kvHeads' | 'headDim' | 'hidden' | 'position' | 'norm' | 'tiedEmbeddings' | 'dropout' | 'maxPositions' | 'dtype'>>>;
+  /** The config with every default filled in (`rope` is null unless position is 'rope'). */
+  readonly config: Readonly<Required<Pick<DecoderLMConfig, 'vocab' | 'dim' | 'layers' | 'heads' | 'kvHeads' | 'headDim' | 'hidden' | 'position' | 'norm' | 'eps' | 'tiedEmbeddings' | 'dropout' | 'maxPositions' | 'attentionBias' | 'dtype'>> & {
+    readonly rope: Readonly<Omit<RotaryOptions, 'maxPositions'>> | null;
+  }>;
   readonly embedTokens: Embedding;
   readonly embedPositions: LearnedPositionEmbedding | null;
   readonly embedDropout: Dropout | null;
@@ -94,9 +99,13 @@ export class DecoderLM extends Module implements LanguageModel {
     const maxPositions = positiveInt(site, 'maxPositions', config.maxPositions ?? 2048);
     const hidden = positiveInt(site, 'hidden', config.hidden ?? swigluHidden(dim));
     const { seed, dtype } = moduleOptions(site, config, DECODER_LM_KEYS);
+    const attentionBias = config.attentionBias ?? 'none';
+    if (!['none', 'qkv', 'all'].includes(attentionBias)) fail(site, `attentionBias expected 'none', 'qkv' or 'all', got ${show(attentionBias)}`);
     this.config = Object.freeze({
-      vocab, dim, layers, heads, kvHeads, headDim, hidden, position, norm, maxPositions, dtype,
+      vocab, dim, layers, heads, kvHeads, headDim, hidden, position, norm, maxPositions, dtype, attentionBias,
+      eps: config.eps ?? (norm === 'rms' ? 1e-6 : 1e-5),
       tiedEmbeddings: config.tiedEmbeddings ?? false, dropout: config.dropout ?? false,
+      rope: position === 'rope' ? Object.freeze({ ...config.rope }) : null,
     });
     const model = this.module('model', new DecoderStack());
     const s = (name: string): number => deriveSeed(seed, name);
@@ -109,7 +118,7 @@ export class DecoderLM extends Module implements LanguageModel {
     this.layers = Array.from({ length: layers }, (_, i) => {
       const ls = s(`layers.${i}`);
       const pos: PositionModule | null = rotary ?? alibi ?? (position === 'relative' ? new RelativePositionBias(heads, { seed: deriveSeed(ls, 'relative_bias'), dtype }) : null);
-      const attention = new MultiQueryAttention(dim, heads, { kvHeads, headDim, position: pos, attentionDropout: this.config.dropout, seed: deriveSeed(ls, 'self_attn'), dtype });
+      const attention = new MultiQueryAttention(dim, heads, { kvHeads, headDim, position: pos, attentionDropout: this.config.dropout, bias: attentionBias, seed: deriveSeed(ls, 'self_attn'), dtype });
       const mlp = new SwiGlu(dim, { hidden, seed: deriveSeed(ls, 'mlp'), dtype });
       return layerList.add(String(i), new TransformerBlock(dim, attention, { norm, eps: config.eps, dropout: this.config.dropout, seed: ls, dtype, mlp }));
     });

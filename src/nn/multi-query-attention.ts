@@ -40,9 +40,14 @@ export interface AttentionOptions extends ModuleOptions {
   position?: PositionModule | null;
   /** Apply dropout to the attention probabilities at the context's rate (default false). */
   attentionDropout?: boolean;
+  /**
+   * Learned biases on the projections: 'none' (default, LLaMA), 'qkv' (q, k
+   * and v: Qwen2) or 'all' (o too: LLaMA's `attention_bias: true`).
+   */
+  bias?: 'none' | 'qkv' | 'all';
 }
 
-const ATTENTION_KEYS = optionKeys<AttentionOptions>({ seed: true, dtype: true, kvHeads: true, headDim: true, causal: true, position: true, attentionDropout: true });
+const ATTENTION_KEYS = optionKeys<AttentionOptions>({ seed: true, dtype: true, kvHeads: true, headDim: true, causal: true, position: true, attentionDropout: true, bias: true });
 
 /** Per-call inputs of {@link MultiQueryAttention.forward}. */
 export interface AttentionCall {
@@ -90,7 +95,7 @@ const MASKED = -1e30;
  * so weights port without permuting heads. Keys and values are never copied
  * per query head: the G query heads of a group broadcast against one kv
  * head, and the cache holds K heads, K/H the memory of multi-head attention.
- * Projections are bias-free and named q_proj, k_proj, v_proj, o_proj.
+ * Projections are named q_proj, k_proj, v_proj, o_proj, bias-free unless `bias` says otherwise.
  */
 export class MultiQueryAttention extends Module {
   readonly dim: number;
@@ -125,11 +130,13 @@ export class MultiQueryAttention extends Module {
     }
     this.position = position;
     const { seed, dtype } = moduleOptions(site, options, ATTENTION_KEYS);
-    const proj = (name: string, i: number, o: number): Linear => this.module(name, new Linear(i, o, { seed: deriveSeed(seed, name), dtype }));
-    this.qProj = proj('q_proj', dim, heads * this.headDim);
-    this.kProj = proj('k_proj', dim, this.kvHeads * this.headDim);
-    this.vProj = proj('v_proj', dim, this.kvHeads * this.headDim);
-    this.oProj = proj('o_proj', heads * this.headDim, dim);
+    const bias = options?.bias ?? 'none';
+    if (bias !== 'none' && bias !== 'qkv' && bias !== 'all') fail(site, `bias expected 'none', 'qkv' or 'all', got ${show(bias)}`);
+    const proj = (name: string, i: number, o: number, withBias: boolean): Linear => this.module(name, new Linear(i, o, { seed: deriveSeed(seed, name), dtype, bias: withBias }));
+    this.qProj = proj('q_proj', dim, heads * this.headDim, bias !== 'none');
+    this.kProj = proj('k_proj', dim, this.kvHeads * this.headDim, bias !== 'none');
+    this.vProj = proj('v_proj', dim, this.kvHeads * this.headDim, bias !== 'none');
+    this.oProj = proj('o_proj', heads * this.headDim, dim, bias === 'all');
     if (position instanceof RelativePositionBias) this.module('relative_bias', position);
     this.dropout = options?.attentionDropout ? this.module('attn_dropout', new Dropout({ seed: deriveSeed(seed, 'attn_dropout') })) : null;
   }

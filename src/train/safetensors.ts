@@ -10,6 +10,9 @@ import { fail, show } from '../core/errors.js';
 import { Tensor } from '../trace/tensor.js';
 
 const BY_CODE = new Map<string, DType>(DTYPES.map((d) => [DTYPE_INFO[d].safetensors, d]));
+/** 16-bit float codes, read as float32 (every bfloat16 and float16 value is exactly a float32 one). */
+const HALF_CODES = ['BF16', 'F16'] as const;
+type HalfCode = typeof HALF_CODES[number];
 // The format caps the header at 100 MB.
 const MAX_HEADER = 100_000_000;
 
@@ -75,7 +78,10 @@ export interface Safetensors {
 /** One tensor of a parsed header: where its bytes lie after the header. */
 export interface SafetensorsEntry {
   readonly name: string;
+  /** The dtype it decodes to (float32 for a 16-bit float). */
   readonly dtype: DType;
+  /** Set when the file stores it as a 16-bit float, decoded to float32. */
+  readonly half?: HalfCode;
   readonly shape: readonly number[];
   /** Byte offsets within the data section, [begin, end). */
   readonly begin: number;
@@ -153,16 +159,18 @@ export function readSafetensorsHeader(site: string, head: Uint8Array, fileLength
       continue;
     }
     const { dtype: code, shape, data_offsets: offsets } = (info ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    const dtype = BY_CODE.get(code as string);
-    if (!dtype) bad(`'${name}' expected dtype F32, F64, I32, I64 or BOOL, got ${show(code)}`);
+    const half = HALF_CODES.find((h) => h === code);
+    const dtype = half ? 'float32' : BY_CODE.get(code as string);
+    if (!dtype) bad(`'${name}' expected dtype F32, F64, BF16, F16, I32, I64 or BOOL, got ${show(code)}`);
+    const width = half ? 2 : DTYPE_INFO[dtype].bytes;
     if (!Array.isArray(shape) || shape.length > 16 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(`'${name}' expected a shape of non-negative integers, got ${show(shape)}`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
       bad(`'${name}' expected data_offsets [begin, end] with 0 <= begin <= end, got ${show(offsets)}`);
     }
     const size = shape.reduce((a: number, d: number) => a * d, 1);
-    if (offsets[1] - offsets[0] !== size * DTYPE_INFO[dtype].bytes) bad(`'${name}' expected ${size * DTYPE_INFO[dtype].bytes} bytes for ${dtype}[${shape.join(', ')}], got data_offsets ${show(offsets)}`);
+    if (offsets[1] - offsets[0] !== size * width) bad(`'${name}' expected ${size * width} bytes for ${half ?? dtype}[${shape.join(', ')}], got data_offsets ${show(offsets)}`);
     if (offsets[1] > dataLen) bad(`'${name}' expected its data within the file's ${dataLen} data bytes (is the file truncated?), got data_offsets ${show(offsets)}`);
-    entries.push({ name, dtype, shape, begin: offsets[0], end: offsets[1] });
+    entries.push({ name, dtype, shape, begin: offsets[0], end: offsets[1], ...(half ? { half } : {}) });
   }
   // The data must be covered exactly: no overlaps, no gaps, nothing after.
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
@@ -183,12 +191,34 @@ export function decodeSafetensors(bytes: Uint8Array, site = 'decodeSafetensors')
   if (!(bytes instanceof Uint8Array)) fail(site, `bytes expected a Uint8Array, got ${show(bytes)}`);
   const { entries, metadata, dataStart } = readSafetensorsHeader(site, bytes, bytes.length);
   const tensors = new Map<string, Tensor>();
-  for (const { name, dtype, shape, begin, end } of entries) {
-    // A fresh, aligned buffer independent of the input. Not bytes.slice(): on a Node Buffer (what readFileSync
-    // returns) slice is a view, and its .buffer the whole shared pool, so the tensor read the wrong bytes.
-    const copy = new Uint8Array(end - begin);
-    copy.set(bytes.subarray(dataStart + begin, dataStart + end));
-    tensors.set(name, new Tensor(shape, dtype, new DTYPE_INFO[dtype].array(copy.buffer) as TypedArray));
-  }
+  for (const entry of entries) tensors.set(entry.name, decodeEntry(entry, bytes.subarray(dataStart + entry.begin, dataStart + entry.end)));
   return { tensors, metadata };
+}
+
+/** The tensor of one entry from its bytes (16-bit floats widened to float32). */
+export function decodeEntry(entry: SafetensorsEntry, bytes: Uint8Array): Tensor {
+  const { shape, dtype, half } = entry;
+  // A fresh, aligned buffer independent of the input. Not bytes.slice(): on a Node Buffer (what readFileSync
+  // returns) slice is a view, and its .buffer the whole shared pool, so the tensor read the wrong bytes.
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
+  if (!half) return new Tensor(shape, dtype, new DTYPE_INFO[dtype].array(copy.buffer) as TypedArray);
+  const h = new Uint16Array(copy.buffer);
+  const out = new Float32Array(h.length);
+  if (half === 'BF16') {
+    // bfloat16 is the top half of a float32.
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < h.length; i++) bits[i] = h[i] << 16;
+  } else {
+    for (let i = 0; i < h.length; i++) out[i] = halfToFloat(h[i]);
+  }
+  return new Tensor(shape, 'float32', out);
+}
+
+/** An IEEE binary16 value from its bits (exact in float32: subnormals, infinities and NaN included). */
+function halfToFloat(bits: number): number {
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  const magnitude = exponent === 0 ? fraction * 2 ** -24 : exponent === 31 ? (fraction ? NaN : Infinity) : (1 + fraction / 1024) * 2 ** (exponent - 15);
+  return bits & 0x8000 ? -magnitude : magnitude;
 }

@@ -102,7 +102,7 @@ describe('headers and messages of any depth', () => {
   it('says a corrupt file is not a valid safetensors file before naming the broken rule', () => {
     const corrupt = Buffer.from(encodeCheckpoint(state));
     corrupt[corrupt.indexOf('__metadata__') + 10] = '{'.charCodeAt(0); // one byte changed in the header
-    expect(() => decodeCheckpoint(corrupt)).toThrow(/^decodeCheckpoint: not a valid safetensors file: '__metadata\{_' expected dtype F32, F64, I32, I64 or BOOL/);
+    expect(() => decodeCheckpoint(corrupt)).toThrow(/^decodeCheckpoint: not a valid safetensors file: '__metadata\{_' expected dtype F32, F64, BF16, F16, I32, I64 or BOOL/);
   });
 
   it('show() prints any nesting and any length briefly', () => {

@@ -161,7 +161,8 @@ print(json.dumps(out))
     ['a header longer than the file', (() => { const b = new Uint8Array(16); b[0] = 200; return b; })(), /header length expected at most 8 bytes, got 200/],
     ['a header that is not JSON', (() => { const b = header({}); b[8] = 0x7b; b[9] = 0x7b; return b; })(), /header expected UTF-8 JSON/],
     ['a header that is a list', header([1]), /header expected a JSON object, got \[1\]/],
-    ['an unknown dtype', header({ a: { dtype: 'F16', shape: [1], data_offsets: [0, 2] } }, new Uint8Array(2)), /'a' expected dtype F32, F64, I32, I64 or BOOL, got "F16"/],
+    ['an unknown dtype', header({ a: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)), /'a' expected dtype F32, F64, BF16, F16, I32, I64 or BOOL, got "F8_E4M3"/],
+    ['BF16 offsets for 4-byte elements', header({ a: { dtype: 'BF16', shape: [2], data_offsets: [0, 8] } }, new Uint8Array(8)), /'a' expected 4 bytes for BF16\[2\], got data_offsets \[0,8\]/],
     ['a negative dimension', header({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)), /'a' expected a shape of non-negative integers, got \[-1\]/],
     ['offsets that disagree with the shape', header({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, new Uint8Array(4)), /'a' expected 8 bytes for float32\[2\], got data_offsets \[0,4\]/],
     ['offsets past the end', header({ a: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, new Uint8Array(8)), /'a' expected its data within the file's 8 data bytes/],
@@ -201,5 +202,22 @@ describe('checkpoints', () => {
     expect(() => decodeCheckpoint(encodeSafetensors(new Map([['w', tensor([1])]])))).toThrow(/^decodeCheckpoint: metadata format expected 'llm-tricks.checkpoint', got undefined \(a plain safetensors file holds no training state\)/);
     const bytes = encodeSafetensors(new Map(), { format: 'llm-tricks.checkpoint', version: '1', step: '-1', seed: '0', optimizer: 'Lion' });
     expect(() => decodeCheckpoint(bytes)).toThrow(/^decodeCheckpoint: metadata step expected a non-negative integer, got "-1"/);
+  });
+});
+
+describe('16-bit floats', () => {
+  it('BF16 and F16 decode to the float32 values IEEE 754 gives their bits (subnormals, infinities, NaN)', () => {
+    // bit patterns and their values, worked out by hand from the formats' definitions
+    const bf16 = [[0x3f80, 1], [0xc000, -2], [0x3eaa, 0.33203125], [0x0001, 2 ** -133], [0x7f80, Infinity], [0xff80, -Infinity], [0x0000, 0]] as const;
+    const f16 = [[0x3c00, 1], [0xc000, -2], [0x3555, 0.333251953125], [0x0001, 2 ** -24], [0x03ff, 1023 * 2 ** -24], [0x7bff, 65504], [0x7c00, Infinity], [0xfc00, -Infinity], [0x8000, -0]] as const;
+    for (const [code, cases] of [['BF16', bf16], ['F16', f16]] as const) {
+      const data = new Uint8Array(new Uint16Array([...cases.map(([b]) => b), code === 'BF16' ? 0x7fc0 : 0x7e00]).buffer);
+      const file = header({ a: { dtype: code, shape: [cases.length + 1], data_offsets: [0, data.length] } }, data);
+      const t = decodeSafetensors(file).tensors.get('a')!;
+      expect(t.dtype).toBe('float32');
+      const got = Array.from(t.data() as Float32Array);
+      cases.forEach(([, want], i) => expect(Object.is(got[i], want)).toBe(true));
+      expect(got.at(-1)).toBeNaN();
+    }
   });
 });
