@@ -15,7 +15,7 @@
 const CORE = '^src/(core|io)/';
 const IR = '^src/ir/';
 const TRACE = '^src/trace/';
-const ABOVE_TRACE = '^src/(autodiff|functional|nn|optim|train|run)/';
+const ABOVE_TRACE = '^src/(autodiff|functional|nn|optim|train|run|hub)/';
 const ENTRIES = '^src/(index|node|web)\\.ts$';
 // Backends that run graphs; the ONNX lowering (backends/onnx) is a format that export writes.
 const RUNNERS = '^src/backends/(ort|ort-node|ort-web)/';
@@ -58,6 +58,10 @@ module.exports = {
     {
       name: 'run-is-below-train', severity: 'error', comment: 'The Trainer may use run/ (its default backend); Generator and export know nothing of training.',
       from: { path: '^src/run/' }, to: { path: '^src/train/' },
+    },
+    {
+      name: 'hub-is-the-top', severity: 'error', comment: 'Hugging Face in/out (hub/) builds on nn, train and run; only the entry points import it.',
+      from: { path: '^src/', pathNot: `^src/hub/|${ENTRIES}` }, to: { path: '^src/hub/' },
     },
     {
       name: 'only-entries-pick-a-backend', severity: 'error',

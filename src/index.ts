@@ -94,3 +94,10 @@ export { fit, type FitOptions, type FitStep } from './train/fit.js';
 export { ByteTokenizer, TokenBatches, splitTokens, type TokenBatchOptions } from './train/data.js';
 export { encodeSafetensors, decodeSafetensors, type Safetensors } from './train/safetensors.js';
 export { encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './train/checkpoint.js';
+
+// Hugging Face
+export {
+  fromPretrainedFiles, toPretrainedFiles, type Pretrained, type PretrainedFiles, type PretrainedOptions, type SavePretrainedOptions,
+} from './hub/pretrained.js';
+export { decoderConfigFromHf, decoderConfigToHf, type HfConfig, type HfConfigOptions } from './hub/hf-config.js';
+export { PretrainedTokenizer, type TextTokenizer, type EncodeOptions } from './hub/tokenizer.js';

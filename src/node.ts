@@ -2,7 +2,8 @@
  * `llm-tricks/node`: ONNX Runtime for Node (onnxruntime-node, a peer
  * dependency): `ortNode` compiles graphs for the 'cpu', 'cuda' and 'webgpu'
  * devices; `saveCheckpoint` / `loadCheckpoint` write and read training
- * checkpoints; `progressReporter` shows training progress. The
+ * checkpoints; `loadPretrained` / `savePretrained` read and write Hugging
+ * Face model directories; `progressReporter` shows training progress. The
  * pure-TypeScript reference backend is here too.
  *
  * @packageDocumentation
@@ -15,4 +16,5 @@ export { exportLanguageModel, exportDecoderLM, type ExportOptions, type Exported
 export { exportOnnx, type ExportFileOptions } from './run/export-file.js';
 export { referenceBackend } from './run/reference-backend.js';
 export { saveCheckpoint, loadCheckpoint } from './train/checkpoint-file.js';
+export { loadPretrained, savePretrained } from './hub/pretrained-dir.js';
 export { progressReporter, type ProgressOptions, type ProgressReporter } from './train/progress.js';

@@ -2,7 +2,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { fail } from '../core/errors.js';
 import type { Tensor } from '../trace/tensor.js';
-import { decodeEntry, readSafetensorsHeader, type Safetensors } from './safetensors.js';
+import { decodeEntry, readSafetensorsHeader, type Safetensors, type SafetensorsEntry } from './safetensors.js';
 
 /**
  * Reads a safetensors file: the path must be a regular file (not a device,
@@ -10,7 +10,7 @@ import { decodeEntry, readSafetensorsHeader, type Safetensors } from './safetens
  * tensor's bytes, so files past 2 GiB load; 16-bit floats are widened to
  * float32. Errors name `site` and the file.
  */
-export function readSafetensorsFile(site: string, path: string): Safetensors {
+export function readSafetensorsFile(site: string, path: string): Safetensors & { readonly entries: readonly SafetensorsEntry[] } {
   const regular = (st: Stats): void => {
     if (!st.isFile()) fail(site, `path expected a regular file, got ${kindOf(st)} ('${path}')`);
   };
@@ -34,7 +34,7 @@ export function readSafetensorsFile(site: string, path: string): Safetensors {
       readExactly(site, path, fd, bytes, dataStart + entry.begin);
       tensors.set(entry.name, decodeEntry(entry, bytes));
     }
-    return { tensors, metadata };
+    return { tensors, metadata, entries };
   } finally {
     closeSync(fd);
   }

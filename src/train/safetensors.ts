@@ -187,9 +187,9 @@ export function readSafetensorsHeader(site: string, head: Uint8Array, fileLength
  * Decodes safetensors bytes, with every check of `readSafetensorsHeader`.
  * Each tensor gets its own copy of its bytes.
  */
-export function decodeSafetensors(bytes: Uint8Array, site = 'decodeSafetensors'): Safetensors {
+export function decodeSafetensors(bytes: Uint8Array, site = 'decodeSafetensors', file?: string): Safetensors {
   if (!(bytes instanceof Uint8Array)) fail(site, `bytes expected a Uint8Array, got ${show(bytes)}`);
-  const { entries, metadata, dataStart } = readSafetensorsHeader(site, bytes, bytes.length);
+  const { entries, metadata, dataStart } = readSafetensorsHeader(site, bytes, bytes.length, file);
   const tensors = new Map<string, Tensor>();
   for (const entry of entries) tensors.set(entry.name, decodeEntry(entry, bytes.subarray(dataStart + entry.begin, dataStart + entry.end)));
   return { tensors, metadata };

@@ -83,6 +83,8 @@ export const DEVICE_SUITES: readonly DeviceSuite[] = [
   { name: 'Chromium', found: () => chromiumPath(), unavailable: chromiumUnavailable },
   // test/backends/conformance/onnx-checker.test.ts, test/backends/export/export.test.ts
   { name: 'Python onnx checker', found: () => `${pythonPath()} with onnx`, unavailable: () => pythonUnavailable(['onnx']) },
+  // test/hub/transformers.test.ts
+  { name: 'Python transformers', found: () => `${pythonPath()} with torch, transformers`, unavailable: () => pythonUnavailable(['torch', 'transformers']) },
   // test/train/safetensors.test.ts
   { name: 'Python safetensors', found: () => `${pythonPath()} with safetensors, numpy`, unavailable: () => pythonUnavailable(['safetensors', 'numpy']) },
 ];
