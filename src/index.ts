@@ -99,5 +99,5 @@ export { encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './train/che
 export {
   fromPretrainedFiles, toPretrainedFiles, type Pretrained, type PretrainedFiles, type PretrainedOptions, type SavePretrainedOptions,
 } from './hub/pretrained.js';
-export { decoderConfigFromHf, decoderConfigToHf, type HfConfig, type HfConfigOptions } from './hub/hf-config.js';
+export { decoderConfigFromHf, type HfConfig, type HfConfigOptions } from './hub/hf-config.js';
 export { PretrainedTokenizer, type TextTokenizer, type EncodeOptions } from './hub/tokenizer.js';

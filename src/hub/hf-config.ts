@@ -6,6 +6,7 @@
  * read as a silently different model.
  */
 import { fail, show } from '../core/errors.js';
+import { checkOptions, optionKeys } from '../core/options.js';
 import type { DecoderLMConfig } from '../nn/decoder-lm.js';
 import type { RopeScaling } from '../nn/rotary-embedding.js';
 
@@ -51,15 +52,20 @@ const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'obj
  * The {@link DecoderLMConfig} of a Hugging Face `config.json`, or an
  * LlmTricksError naming the first field llm-tricks cannot honour.
  */
-export function decoderConfigFromHf(json: unknown, options: HfConfigOptions = {}, site = 'fromPretrained'): DecoderLMConfig {
+export function decoderConfigFromHf(json: unknown, options: HfConfigOptions = {}, site = 'decoderConfigFromHf'): DecoderLMConfig {
   if (!isObject(json)) fail(site, `config.json expected a JSON object, got ${show(json)}`);
+  checkOptions(site, options, optionKeys<HfConfigOptions>({ maxPositions: true, ignoreFields: true }));
+  const { ignoreFields, maxPositions: wantMax } = options ?? {};
+  if (ignoreFields !== undefined && !(Array.isArray(ignoreFields) && ignoreFields.every((f) => typeof f === 'string'))) {
+    fail(site, `ignoreFields expected an array of field names, got ${show(ignoreFields)}`);
+  }
   const at = (field: string): string => `config.json '${field}'`;
   const family = json.model_type as Family;
   if (typeof family !== 'string' || !Object.hasOwn(FAMILIES, family)) {
     fail(site, `${at('model_type')} expected 'llama', 'mistral' or 'qwen2' (the LLaMA family llm-tricks builds), got ${show(json.model_type)}`);
   }
   const known = FAMILIES[family];
-  const ignore = new Set(options.ignoreFields ?? []);
+  const ignore = new Set(ignoreFields ?? []);
   for (const field of Object.keys(json)) {
     if (!MAPPED.has(field) && !HARMLESS.has(field) && !ignore.has(field)) {
       fail(site, `${at(field)} is a field llm-tricks does not know, and it may change the model (got ${show(json[field])}); pass ignoreFields: ['${field}'] if it does not`);
@@ -91,7 +97,7 @@ export function decoderConfigFromHf(json: unknown, options: HfConfigOptions = {}
   const attentionBias = known.bias === 'qkv' ? 'qkv' : known.bias === 'llama' && flag('attention_bias') ? 'all' : 'none';
   const configMax = int('max_position_embeddings', known.maxPositions);
   const { rope, defaultMax } = ropeFromHf(site, json, configMax);
-  const maxPositions = options.maxPositions ?? defaultMax;
+  const maxPositions = wantMax ?? defaultMax;
   if (!Number.isInteger(maxPositions) || maxPositions < 1) fail(site, `maxPositions expected a positive integer, got ${show(maxPositions)}`);
   checkSlidingWindow(site, json, family, maxPositions);
   return {

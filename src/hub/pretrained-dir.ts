@@ -5,7 +5,7 @@ import { fail, show } from '../core/errors.js';
 import { writeAtomically } from '../io/write-atomically.js';
 import type { DecoderLM } from '../nn/decoder-lm.js';
 import { readSafetensorsFile } from '../train/safetensors-file.js';
-import { assemble, halfFormat, toPretrainedFiles, weightFiles, type Pretrained, type PretrainedOptions, type SavePretrainedOptions, type WeightFile } from './pretrained.js';
+import { assemble, checkPretrainedOptions, halfFormat, toPretrainedFiles, weightFiles, type Pretrained, type PretrainedOptions, type SavePretrainedOptions, type WeightFile } from './pretrained.js';
 
 function isFile(path: string): boolean {
   try {
@@ -37,6 +37,7 @@ function isFile(path: string): boolean {
 export async function loadPretrained(dir: string, options: PretrainedOptions = {}): Promise<Pretrained> {
   const site = 'loadPretrained';
   if (typeof dir !== 'string' || dir === '') fail(site, `dir expected a directory name, got ${show(dir)}`);
+  checkPretrainedOptions(site, options);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) fail(site, `dir expected a directory, got '${dir}' (${existsSync(dir) ? 'not a directory' : 'missing'})`);
   const has = (name: string): boolean => isFile(join(dir, name));
   const text = (name: string): string => readFileSync(join(dir, name), 'utf8');

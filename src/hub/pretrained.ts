@@ -7,6 +7,7 @@
  * same code.
  */
 import { fail, show } from '../core/errors.js';
+import { checkOptions, optionKeys } from '../core/options.js';
 import { DecoderLM } from '../nn/decoder-lm.js';
 import { cast } from '../trace/ops/elementwise.js';
 import type { Tensor } from '../trace/tensor.js';
@@ -36,6 +37,11 @@ export interface Pretrained {
   readonly tokenizer: PretrainedTokenizer | null;
   /** What was converted on the way in, e.g. "model.safetensors: bfloat16 widened to float32 (exact)". */
   readonly notes: readonly string[];
+}
+
+/** Checks the options of loading before any file is read. */
+export function checkPretrainedOptions(site: string, options: PretrainedOptions): void {
+  checkOptions(site, options, optionKeys<PretrainedOptions>({ dtype: true, tokenizer: true, maxPositions: true, ignoreFields: true }));
 }
 
 /** The weight files of a directory in order, and which file each tensor must come from (sharded). */
@@ -85,9 +91,10 @@ export interface WeightFile {
  * dtype (noted); tensors the model has no place for are an error.
  */
 export function modelFromWeights(site: string, configJson: unknown, shards: ReadonlyMap<string, WeightFile>, owner: Map<string, string> | null, options: PretrainedOptions): { model: DecoderLM; notes: string[] } {
-  const dtype = options.dtype ?? 'float32';
+  const dtype = options?.dtype ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'float64') fail(site, `dtype expected 'float32' or 'float64', got ${show(dtype)}`);
-  const config = decoderConfigFromHf(configJson, options, site);
+  const { maxPositions, ignoreFields } = options ?? {};
+  const config = decoderConfigFromHf(configJson, { ...(maxPositions === undefined ? {} : { maxPositions }), ...(ignoreFields === undefined ? {} : { ignoreFields }) }, site);
   const model = new DecoderLM({ ...config, dtype });
   const wanted = model.stateDict();
   const found = new Map<string, Tensor>();
@@ -135,6 +142,7 @@ export function modelFromWeights(site: string, configJson: unknown, shards: Read
 export async function fromPretrainedFiles(files: PretrainedFiles, options: PretrainedOptions = {}): Promise<Pretrained> {
   const site = 'fromPretrainedFiles';
   if (typeof files !== 'object' || files === null || Array.isArray(files)) fail(site, `files expected an object of file name -> text or bytes, got ${show(files)}`);
+  checkPretrainedOptions(site, options);
   const has = (name: string): boolean => Object.hasOwn(files, name);
   const text = (name: string): string => {
     const v = files[name];
@@ -159,11 +167,10 @@ export function halfFormat(entries: readonly SafetensorsEntry[]): string | undef
 
 /** The rest of loading, shared by memory and directory: model, configs, tokenizer. */
 export async function assemble(site: string, has: (n: string) => boolean, text: (n: string) => string, shards: ReadonlyMap<string, WeightFile>, owner: Map<string, string> | null, options: PretrainedOptions): Promise<Pretrained> {
-  if (typeof options !== 'object' || options === null) fail(site, `options expected an object, got ${show(options)}`);
   const config = parseJson(site, 'config.json', text('config.json')) as HfConfig;
   const { model, notes } = modelFromWeights(site, config, shards, owner, options);
   const generationConfig = has('generation_config.json') ? parseJson(site, 'generation_config.json', text('generation_config.json')) as HfConfig : null;
-  const wantTokenizer = options.tokenizer ?? true;
+  const wantTokenizer = options?.tokenizer ?? true;
   if (typeof wantTokenizer !== 'boolean') fail(site, `tokenizer expected true or false, got ${show(wantTokenizer)}`);
   const tokenizer = wantTokenizer && has('tokenizer.json')
     ? await PretrainedTokenizer.fromJson(parseJson(site, 'tokenizer.json', text('tokenizer.json')), has('tokenizer_config.json') ? parseJson(site, 'tokenizer_config.json', text('tokenizer_config.json')) : {}, site)
@@ -187,8 +194,9 @@ export interface SavePretrainedOptions {
  */
 export function toPretrainedFiles(model: DecoderLM, options: SavePretrainedOptions = {}, site = 'toPretrainedFiles'): Record<string, string | Uint8Array> {
   if (!(model instanceof DecoderLM)) fail(site, `model expected a DecoderLM, got ${show(model)}`);
-  if (typeof options !== 'object' || options === null) fail(site, `options expected an object, got ${show(options)}`);
-  const { tokenizer, generationConfig } = options;
+  checkOptions(site, options, optionKeys<SavePretrainedOptions>({ tokenizer: true, generationConfig: true }));
+  const { tokenizer, generationConfig } = options ?? {};
+  if (generationConfig !== undefined && (typeof generationConfig !== 'object' || generationConfig === null || Array.isArray(generationConfig))) fail(site, `generationConfig expected an object, got ${show(generationConfig)}`);
   if (tokenizer !== undefined && !(tokenizer instanceof PretrainedTokenizer)) fail(site, `tokenizer expected a PretrainedTokenizer, got ${show(tokenizer)}`);
   const tokens = { bos: tokenizer?.bosTokenId, eos: tokenizer?.eosTokenId };
   const config = decoderConfigToHf(site, model.config, tokens);

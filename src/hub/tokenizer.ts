@@ -34,6 +34,9 @@ export class PretrainedTokenizer implements TextTokenizer {
   readonly eosTokenId: number | undefined;
 
   private constructor(private readonly inner: HfTokenizer, readonly json: unknown, readonly config: Record<string, unknown>) {
+    if (typeof (inner as Partial<HfTokenizer> | null)?.get_vocab !== 'function' || typeof config !== 'object' || config === null) {
+      fail('PretrainedTokenizer', `expected to be made by PretrainedTokenizer.fromJson(json, config), got new PretrainedTokenizer(${show(inner)}, ...)`);
+    }
     const vocab = inner.get_vocab(true);
     this.vocabSize = Math.max(-1, ...vocab.values()) + 1;
     const id = (field: string): number | undefined => {

@@ -154,13 +154,14 @@ export class DecoderLM extends Module implements LanguageModel {
     const T = ids.shape[1];
     const P = cache ? cache[0].key.shape[2] : 0;
     const positions = call?.positions ?? defaultPositions(site, T, P);
-    checkPositions(site, positions, T, P);
+    const perRow = ['rope', 'learned', 'none'].includes(this.config.position);
+    checkPositions(site, positions, T, P, perRow ? { B: ids.shape[0] } : undefined);
     let h = this.embedTokens.forward(ids); // (B, T, C)
     if (this.embedPositions) h = add(h, this.embedPositions.forward(positions));
     if (this.embedDropout) h = this.embedDropout.forward(h, call?.ctx);
     const caches: KvCache[] = [];
     this.layers.forEach((layer, i) => {
-      const out = layer.forward(h, { positions, cache: cache?.[i], ctx: call?.ctx });
+      const out = layer.forward(h, { positions, cache: cache?.[i], ctx: call?.ctx, attentionMask: call?.attentionMask });
       h = out.output;
       caches.push(out.cache);
     });

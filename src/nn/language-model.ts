@@ -10,9 +10,17 @@ import type { KvCache } from './multi-query-attention.js';
 export interface LanguageModelCall {
   /**
    * Positions (T) int32 of the new tokens: always P..P+T-1 after a cache of
-   * P. The default; pass them only where P is symbolic (a traced decoding step).
+   * P. The default; pass them only where P is symbolic (a traced decoding
+   * step). A DecoderLM with rotary, learned or no positions also takes per-row
+   * positions (B, T), as transformers' position_ids for left-padded batches.
    */
   positions?: Tensor;
+  /**
+   * (B, P+T): 0 masks out a cached or new token for its row (padding), as
+   * transformers' attention_mask. DecoderLM honours it; a model that
+   * ignores it cannot be exported for transformers.js.
+   */
+  attentionMask?: Tensor;
   /** One cache per layer, as returned by an earlier call. */
   cache?: readonly KvCache[];
   ctx?: ForwardContext;

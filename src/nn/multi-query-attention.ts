@@ -1,10 +1,11 @@
 import { optionKeys } from '../core/options.js';
 import { softmax } from '../functional/softmax.js';
 import { fail, show } from '../core/errors.js';
-import { add, cast, less, mul, where } from '../trace/ops/elementwise.js';
+import { add, cast, equal, less, mul, where } from '../trace/ops/elementwise.js';
+import { sum } from '../trace/ops/reduce.js';
 import { iota } from '../trace/ops/creation.js';
 import { matmul } from '../trace/ops/linalg.js';
-import { concat, reshape, swapAxes, transpose, unsqueeze } from '../trace/ops/movement.js';
+import { concat, expand, reshape, swapAxes, transpose, unsqueeze } from '../trace/ops/movement.js';
 import { formatShape, type Dim } from '../core/shape.js';
 import { tensor, type Tensor } from '../trace/tensor.js';
 import { AlibiBias } from './alibi-bias.js';
@@ -54,9 +55,18 @@ export interface AttentionCall {
   /**
    * Positions of the new tokens, (T) int32: always P..P+T-1 after a cache of
    * P tokens (keys sit at 0..S-1). The default; pass it only where P is
-   * symbolic (a traced decoding step), where it cannot be computed.
+   * symbolic (a traced decoding step), where it cannot be computed. With
+   * rotary positions they may instead be per row, (B, T) (left-padded
+   * batches, as transformers' position_ids); the causal mask then follows
+   * the tokens' order, not these values.
    */
   positions?: Tensor;
+  /**
+   * Which keys each row may attend to, (B, P+T) int32, int64 or bool: 0
+   * (false) masks a key out, as transformers' attention_mask (padding). A
+   * query whose every key is masked attends evenly to all (finite, no NaN).
+   */
+  attentionMask?: Tensor;
   /** Keys and values of the tokens before these. */
   cache?: KvCache;
   /** Dropout rate, seed and step. */
@@ -75,14 +85,30 @@ export function defaultPositions(site: string, T: Dim, P: Dim): Tensor {
   return P === 0 ? iota(T, 'int32') : add(iota(T, 'int32'), P);
 }
 
-/** Checks given positions: (T) int32, and when known, exactly P..P+T-1 (what the mask and the biases assume). */
-export function checkPositions(site: string, positions: Tensor, T: Dim, P: Dim): void {
-  if (positions.rank !== 1 || (positions.dtype !== 'int32' && positions.dtype !== 'int64') || (typeof T === 'number' && positions.shape[0] !== T)) {
-    fail(site, `positions expected an int32 tensor of shape [${T}], got ${positions.dtype}${formatShape(positions.shape)}`);
+/**
+ * Checks given positions: (T) int32, and when known, exactly P..P+T-1 (what
+ * the mask and the biases assume); or per row, (B, T), when `perRow` allows.
+ */
+export function checkPositions(site: string, positions: Tensor, T: Dim, P: Dim, perRow?: { B: Dim }): void {
+  const fits = (a: Dim, b: Dim): boolean => typeof a !== 'number' || typeof b !== 'number' || a === b;
+  const intType = positions.dtype === 'int32' || positions.dtype === 'int64';
+  if (perRow && positions.rank === 2) {
+    if (!intType || !fits(positions.shape[0], perRow.B) || !fits(positions.shape[1], T)) fail(site, `positions expected an int32 tensor of shape [${perRow.B}, ${T}], got ${positions.dtype}${formatShape(positions.shape)}`);
+    return;
+  }
+  if (positions.rank !== 1 || !intType || (typeof T === 'number' && positions.shape[0] !== T)) {
+    fail(site, `positions expected an int32 tensor of shape [${T}]${perRow ? ` or [${perRow.B}, ${T}]` : ''}, got ${positions.dtype}${formatShape(positions.shape)}`);
   }
   if (positions.isTraced || typeof P !== 'number') return;
   const got = Array.from(positions.data(), Number);
   if (got.some((p, i) => p !== P + i)) fail(site, `positions expected ${P}..${P + got.length - 1} (the tokens after a cache of ${P}), got ${show(got)}`);
+}
+
+/** The length of `t`'s `axis` as an int32 scalar computed at run time (0 without a tensor): symbolic dims have no value at trace time. */
+function lengthOf(t: Tensor | undefined, axis: number): Tensor {
+  if (!t) return tensor(0, { dtype: 'int32' });
+  const n = t.shape[axis];
+  return typeof n === 'number' ? tensor(n, { dtype: 'int32' }) : sum(expand(tensor(1, { dtype: 'int32' }), [n]));
 }
 
 // Added where a key is masked out; finite so a fully masked row gives no NaN, and large enough
@@ -151,7 +177,8 @@ export class MultiQueryAttention extends Module {
     const past = call?.cache;
     const P = past ? past.key.shape[2] : 0;
     const positions = call?.positions ?? defaultPositions(self, T, P);
-    checkPositions(self, positions, T, P);
+    const rotary = this.position instanceof RotaryEmbedding;
+    checkPositions(self, positions, T, P, rotary || this.position === null ? { B } : undefined);
     const heads = (t: Tensor, n: number, g: number): Tensor => reshape(t, [B, T, n, g, D]);
     let q = transpose(heads(this.qProj.forward(x), K, G), [0, 2, 3, 1, 4]); // (B, K, G, T, D)
     let k = transpose(reshape(this.kProj.forward(x), [B, T, K, D]), [0, 2, 1, 3]); // (B, K, T, D)
@@ -163,6 +190,14 @@ export class MultiQueryAttention extends Module {
     const key = past ? concat([past.key, k], 2) : k; // (B, K, S, D)
     const value = past ? concat([past.value, v0], 2) : v0;
     const S = key.shape[2];
+    const mask = call?.attentionMask;
+    if (mask !== undefined) {
+      expectTensor(self, 'attentionMask', mask);
+      const fits = (a: Dim, b: Dim): boolean => typeof a !== 'number' || typeof b !== 'number' || a === b;
+      if (mask.rank !== 2 || !['int32', 'int64', 'bool'].includes(mask.dtype) || !fits(mask.shape[0], B) || !fits(mask.shape[1], S)) {
+        fail(self, `attentionMask expected an int32, int64 or bool tensor of shape [${B}, ${S}] (the cached and new tokens), got ${mask.dtype}${formatShape(mask.shape)}`);
+      }
+    }
     const float = x.dtype === 'float64' ? 'float64' : 'float32';
     let scores = mul(matmul(q, unsqueeze(swapAxes(key, -1, -2), 2)), 1 / Math.sqrt(D)); // (B, K, G, T, S)
     // Position bias and causal mask are summed at their own small shapes, then added to the scores once:
@@ -171,10 +206,17 @@ export class MultiQueryAttention extends Module {
     if (this.position instanceof AlibiBias || this.position instanceof RelativePositionBias) {
       bias = reshape(this.position.forward(positions, S, float), [K, G, T, S]);
     }
+    const masked = (m: Tensor): Tensor => where(m, tensor(MASKED, { dtype: x.dtype }), tensor(0, { dtype: x.dtype }));
     if (this.causal) {
-      const later = less(reshape(cast(positions, 'int32'), [T, 1]), reshape(iota(S, 'int32'), [1, S])); // (T, S): key after query
-      const mask = where(later, tensor(MASKED, { dtype: x.dtype }), tensor(0, { dtype: x.dtype }));
-      bias = bias ? add(bias, mask) : mask;
+      // Each query's index among the S keys: its position, unless positions are per row (then P + t).
+      const index = positions.rank === 1 ? cast(positions, 'int32') : add(iota(T, 'int32'), lengthOf(past?.key, 2));
+      const later = less(reshape(index, [T, 1]), reshape(iota(S, 'int32'), [1, S])); // (T, S): key after query
+      const causal = masked(later);
+      bias = bias ? add(bias, causal) : causal;
+    }
+    if (mask !== undefined) {
+      const padding = reshape(masked(equal(cast(mask, 'int32'), 0)), [B, 1, 1, 1, S]); // (B, 1, 1, 1, S)
+      bias = bias ? add(bias, padding) : padding;
     }
     if (bias) scores = add(scores, bias);
     let probs = softmax(scores, -1);

@@ -6,6 +6,7 @@ import { gather } from '../trace/ops/indexing.js';
 import { concat, reshape, slice, sliceAxis } from '../trace/ops/movement.js';
 import { iota } from '../trace/ops/creation.js';
 import { tensor, type Tensor } from '../trace/tensor.js';
+import type { Dim } from '../core/shape.js';
 import { Module, positiveInt } from './module.js';
 import { expectTensor } from '../trace/apply.js';
 
@@ -176,7 +177,7 @@ export class RotaryEmbedding extends Module {
   }
 
   /**
-   * cos and sin (T, F) at `pos`. Dynamic NTK's frequencies depend on the
+   * cos and sin (..., F) at `pos` (T) or (B, T). Dynamic NTK's frequencies depend on the
    * length used, L = max position + 1, a value of the positions: they are
    * computed from it as ops, so an eager call, a compiled graph and an
    * exported model (positions as inputs) agree, as transformers computes
@@ -190,20 +191,21 @@ export class RotaryEmbedding extends Module {
     if (this.scaling?.type !== 'dynamic') return rows;
     const { factor, originalMaxPositions: orig } = this.scaling;
     const R = this.rotaryDim;
-    const p = cast(pos, dtype); // (T)
-    const length = add(max(p), 1);
+    const p = cast(pos, dtype); // (T) or (B, T)
+    const length = add(max(p), 1); // over every row, as transformers' torch.max(position_ids) + 1
     // base' = base · (factor · L / orig − (factor − 1))^(R / (R − 2)), inv_i = 1 / base'^(2i / R).
     const grown = sub(mul(maximum(length, orig), factor / orig), factor - 1);
     const base = mul(pow(grown, R / (R - 2)), this.base);
     const exponents = tensor(Float64Array.from({ length: R / 2 }, (_, i) => (2 * i) / R), { dtype });
-    const angle = mul(reshape(p, [pos.shape[0], 1]), reciprocal(pow(base, exponents))); // (T, F)
+    const angle = mul(reshape(p, [...pos.shape, 1]), reciprocal(pow(base, exponents))); // (..., F)
     const within = less(length, orig + 0.5);
     return { cos: where(within, rows.cos, cos(angle)), sin: where(within, rows.sin, sin(angle)) };
   }
 
   /**
-   * Rotates x (..., T, D) at `positions` (T) int32, default 0..T-1. Dims past
-   * rotaryDim pass through unchanged.
+   * Rotates x (..., T, D) at `positions` (T) int32, default 0..T-1, or at
+   * per-row positions (B, T) when x is (B, ..., T, D) (left-padded batches,
+   * as transformers' position_ids). Dims past rotaryDim pass through unchanged.
    */
   forward(x: Tensor, positions?: Tensor): Tensor {
     expectTensor('RotaryEmbedding', 'x', x);
@@ -213,12 +215,19 @@ export class RotaryEmbedding extends Module {
     if (x.rank < 2 || D !== this.headDim) fail(site, `input expected shape [..., T, ${this.headDim}], got [${x.shape.join(', ')}]`);
     const T = x.shape[x.rank - 2];
     const pos = positions ?? iota(T, 'int32');
-    if (pos.rank !== 1 || (pos.dtype !== 'int32' && pos.dtype !== 'int64') || (typeof T === 'number' && pos.shape[0] !== T)) {
-      fail(site, `positions expected an int32 tensor of shape [${T}], got ${pos.dtype}[${pos.shape.join(', ')}]`);
+    const perRow = pos.rank === 2 && x.rank >= 3;
+    const sameDim = (a: Dim, b: Dim): boolean => typeof a !== 'number' || typeof b !== 'number' || a === b;
+    if ((pos.rank !== 1 && !perRow) || (pos.dtype !== 'int32' && pos.dtype !== 'int64') || !sameDim(pos.shape[pos.rank - 1], T) || (perRow && !sameDim(pos.shape[0], x.shape[0]))) {
+      fail(site, `positions expected an int32 tensor of shape [${T}]${x.rank >= 3 ? ` or [${x.shape[0]}, ${T}]` : ''}, got ${pos.dtype}[${pos.shape.join(', ')}]`);
     }
     const dtype = x.dtype === 'float64' ? 'float64' : 'float32';
     this.checkPositions(pos);
-    const { cos, sin } = this.angles(pos, dtype); // (T, F)
+    let { cos, sin } = this.angles(pos, dtype); // (T, F) or (B, T, F)
+    if (perRow && x.rank > 3) {
+      // (B, T, F) against x (B, ..., T, D): ones between the batch and the time axes.
+      const shape = [x.shape[0], ...Array<number>(x.rank - 3).fill(1), T, this.rotaryDim / 2];
+      [cos, sin] = [reshape(cos, shape), reshape(sin, shape)];
+    }
     const R = this.rotaryDim;
     const F = R / 2;
     const rot = R === this.headDim ? x : sliceAxis(x, -1, 0, R);
