@@ -17,4 +17,5 @@ export { exportOnnx, type ExportFileOptions } from './run/export-file.js';
 export { referenceBackend } from './run/reference-backend.js';
 export { saveCheckpoint, loadCheckpoint } from './train/checkpoint-file.js';
 export { loadPretrained, savePretrained } from './hub/pretrained-dir.js';
+export { exportTransformersJs, type TransformersJsOptions } from './hub/transformers-js.js';
 export { progressReporter, type ProgressOptions, type ProgressReporter } from './train/progress.js';

@@ -32,6 +32,12 @@ export interface DecodeStepOptions {
    * names it, after the cache inputs (the export turns them into initializers).
    */
   readonly parameters: 'constants' | 'inputs';
+  /**
+   * Add the input attention_mask (B, P+T) int64 and give the model the
+   * per-row position_ids, as transformers.js feeds a decoder (left-padded
+   * batches). Default false: the rows share row 0's positions.
+   */
+  readonly attentionMask?: boolean;
 }
 
 /** The traced step and the names of its inputs and outputs. */
@@ -54,8 +60,10 @@ export function decodeStep(site: string, model: unknown, options: DecodeStepOpti
   const layout = lm.cacheLayout;
   const named = options.parameters === 'inputs' ? lm.namedParameters() : [];
   const cacheNames = layout.flatMap((_, i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`]);
+  const masked = options.attentionMask === true;
   const specs: InputSpec[] = [
     { name: 'input_ids', shape: ['batch', NEW], dtype: options.ids },
+    ...(masked ? [{ name: 'attention_mask', shape: ['batch', PAST_AND_NEW], dtype: options.ids }] : []),
     { name: 'position_ids', shape: ['batch', NEW], dtype: options.ids },
     ...layout.flatMap((slot, i) => [0, 1].map((k) => ({ name: cacheNames[2 * i + k], shape: ['batch', slot.kvHeads, PAST, slot.headDim], dtype: slot.dtype }))),
     ...named.map(([name, p]) => ({ name, shape: p.value.shape, dtype: p.value.dtype })),
@@ -63,12 +71,15 @@ export function decodeStep(site: string, model: unknown, options: DecodeStepOpti
   const wasTraining = lm.training;
   lm.eval();
   try {
-    const graph = trace((ids, positionIds, ...rest) => {
+    const graph = trace((ids, ...inputs) => {
+      const attentionMask = masked ? inputs.shift() : undefined;
+      const [positionIds, ...rest] = inputs;
       const cache: KvCache[] = layout.map((_, i) => ({ key: rest[2 * i], value: rest[2 * i + 1] }));
-      const positions = gather(positionIds, tensor(0, { dtype: 'int32' }), 0); // (T): the rows share positions
+      // Per row with a mask (left padding); else (T): the rows share positions.
+      const positions = masked ? positionIds : gather(positionIds, tensor(0, { dtype: 'int32' }), 0);
       const forward = (): { logits: Tensor; cache: KvCache[] } => {
         try {
-          return lm.forward(ids, { positions, cache });
+          return lm.forward(ids, { positions, cache, ...(attentionMask ? { attentionMask } : {}) });
         } catch (e) {
           // The past caches are shaped as cacheLayout says: a layout that disagrees with the model fails inside it.
           if (e instanceof LlmTricksError) fail(site, `model.forward failed on caches shaped as its cacheLayout says (check cacheLayout against the model's attention): ${e.message}`);

@@ -50,16 +50,29 @@ export function exportLanguageModel(model: LanguageModel, options: ExportOptions
   return exportAt('exportLanguageModel', model, options, EXPORT_KEYS);
 }
 
+/** What the Hugging Face layout adds to an export. */
+export interface ExportExtras {
+  /** The attention_mask input and per-row position_ids (transformers.js's decoder inputs). */
+  readonly attentionMask?: boolean;
+  /** metadata_props of the model (e.g. its config). */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
 /** {@link exportLanguageModel}, its errors naming `site` and its options checked against `keys`. */
-export function exportAt(site: string, model: LanguageModel, options: ExportOptions | undefined, keys: readonly string[]): ExportedModel {
+export function exportAt(site: string, model: LanguageModel, options: ExportOptions | undefined, keys: readonly string[], extras: ExportExtras = {}): ExportedModel {
   checkOptions(site, options, keys);
   const { dataFile, externalThreshold = 2 ** 20 } = options ?? {};
   if (typeof externalThreshold !== 'number' || !(externalThreshold >= 0)) fail(site, `externalThreshold expected a number of bytes >= 0, got ${show(externalThreshold)}`);
   if (dataFile !== undefined && typeof dataFile !== 'string' && typeof dataFile !== 'function') fail(site, `dataFile expected a file name, got ${show(dataFile)}`);
-  const step = decodeStep(site, model, { ids: 'int64', parameters: 'inputs' });
+  const step = decodeStep(site, model, { ids: 'int64', parameters: 'inputs', attentionMask: extras.attentionMask });
   const weights = new Map<string, Tensor>(step.parameters.map(([name, p]) => [name, p.value]));
-  const lowered = lowerGraph(step.graph, { name: 'decoder_lm', outputNames: [...step.outputNames], initializers: weights });
-  return dataFile ? externalise(lowered.bytes, dataFile, externalThreshold, new Set(weights.keys())) : { model: lowered.bytes, data: null };
+  let bytes = lowerGraph(step.graph, { name: 'decoder_lm', outputNames: [...step.outputNames], initializers: weights }).bytes;
+  if (extras.metadata) {
+    const proto = fromBinary(ModelProtoSchema, bytes);
+    proto.metadataProps = Object.entries(extras.metadata).map(([key, value]) => create(StringStringEntryProtoSchema, { key, value }));
+    bytes = toBinary(ModelProtoSchema, proto);
+  }
+  return dataFile ? externalise(bytes, dataFile, externalThreshold, new Set(weights.keys())) : { model: bytes, data: null };
 }
 
 /** @deprecated The old name of {@link exportLanguageModel}, which takes any LanguageModel. */

@@ -1,3 +1,4 @@
+import { VERSION } from '../../core/version.js';
 import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { DTYPE_INFO, DTYPES, type DType, type TypedArray } from '../../core/dtype.js';
 import {
@@ -105,6 +106,7 @@ export class OnnxBuilder {
     const model = create(ModelProtoSchema, {
       irVersion: IR_VERSION,
       producerName: 'llm-tricks',
+      producerVersion: VERSION,
       opsetImport: [{ domain: '', version: BigInt(OPSET) }],
       graph: { name, node: this.nodes, initializer: this.initializers, input: [...inputs], output: [...outputs] },
     });
