@@ -100,4 +100,5 @@ export {
   fromPretrainedFiles, toPretrainedFiles, type Pretrained, type PretrainedFiles, type PretrainedOptions, type SavePretrainedOptions,
 } from './hub/pretrained.js';
 export { decoderConfigFromHf, type HfConfig, type HfConfigOptions } from './hub/hf-config.js';
-export { PretrainedTokenizer, type TextTokenizer, type EncodeOptions } from './hub/tokenizer.js';
+export { PretrainedTokenizer, type EncodeOptions } from './hub/tokenizer.js';
+export type { TextTokenizer } from './core/tokenizer.js';

@@ -6,11 +6,9 @@
  */
 import { fail, show } from '../core/errors.js';
 
-/** What llm-tricks needs of a tokenizer: text to ids and back. {@link ByteTokenizer} is one; so is {@link PretrainedTokenizer}. */
-export interface TextTokenizer {
-  encode(text: string): Int32Array | readonly number[];
-  decode(ids: ArrayLike<number>): string;
-}
+import type { TextTokenizer } from '../core/tokenizer.js';
+
+export type { TextTokenizer } from '../core/tokenizer.js';
 
 interface HfTokenizer {
   encode(text: string, options?: { add_special_tokens?: boolean }): { ids: number[] };

@@ -11,6 +11,7 @@ import { allocate, DTYPE_INFO } from '../core/dtype.js';
 import { randomKey, squares32 } from '../core/random-bits.js';
 import { Tensor, tensor } from '../trace/tensor.js';
 import type { LanguageModel } from '../nn/language-model.js';
+import { isTextTokenizer, type TextTokenizer } from '../core/tokenizer.js';
 import { decodeStep } from './decode-step.js';
 
 /** Options of {@link TextGenerator.generate}. */
@@ -31,6 +32,8 @@ export interface GenerateOptions {
 export interface Generation {
   /** The generated token ids (the prompt excluded). */
   readonly tokens: number[];
+  /** Their text, when the TextGenerator has a tokenizer. */
+  readonly text?: string;
   /** Bytes of the final KV cache (all layers, keys and values). */
   readonly cacheBytes: number;
 }
@@ -55,19 +58,25 @@ export interface Generation {
 export class TextGenerator {
   private readonly running = new Set<Promise<Generation>>();
   private released: Promise<void> | undefined;
-  private constructor(readonly model: LanguageModel, private readonly step: Executable) {}
+  private constructor(readonly model: LanguageModel, private readonly step: Executable, readonly tokenizer: TextTokenizer | null) {}
 
-  /** Compiles the decoding graph for `backend` (default: the reference backend). */
-  static async create<O extends CompileOptions = CompileOptions>(model: LanguageModel, options: { backend?: Backend<O>; compile?: NoInfer<O> } = {}): Promise<TextGenerator> {
-    checkOptions('TextGenerator', options, ['backend', 'compile']);
+  /**
+   * Compiles the decoding graph for `backend` (default: the reference
+   * backend). With a `tokenizer` (any object with encode and decode, e.g.
+   * `ByteTokenizer` or a `PretrainedTokenizer`), prompts may be text and
+   * each generation comes with its text.
+   */
+  static async create<O extends CompileOptions = CompileOptions>(model: LanguageModel, options: { backend?: Backend<O>; compile?: NoInfer<O>; tokenizer?: TextTokenizer } = {}): Promise<TextGenerator> {
+    checkOptions('TextGenerator', options, ['backend', 'compile', 'tokenizer']);
     options ??= {};
+    if (options.tokenizer !== undefined && !isTextTokenizer(options.tokenizer)) fail('TextGenerator', `tokenizer expected an object with encode(text) and decode(ids), got ${show(options.tokenizer)}`);
     const { graph } = decodeStep('TextGenerator', model, { ids: 'int32', parameters: 'constants' });
     // Without a backend the options go to the reference backend, which checks them at run time.
-    return new TextGenerator(model, await (options.backend ?? (referenceBackend as Backend<CompileOptions>)).compile(graph, options.compile));
+    return new TextGenerator(model, await (options.backend ?? (referenceBackend as Backend<CompileOptions>)).compile(graph, options.compile), options.tokenizer ?? null);
   }
 
-  /** Continues `prompt` (token ids) by up to `maxNewTokens` tokens. */
-  generate(prompt: ArrayLike<number>, options: GenerateOptions): Promise<Generation> {
+  /** Continues `prompt` (token ids, or text when the TextGenerator has a tokenizer) by up to `maxNewTokens` tokens. */
+  generate(prompt: ArrayLike<number> | string, options: GenerateOptions): Promise<Generation> {
     if (this.released) return Promise.reject(new LlmTricksError('TextGenerator.generate', 'expected a live TextGenerator, got one already disposed (dispose() was called)'));
     const run = this.generateNow(prompt, options);
     this.running.add(run);
@@ -76,10 +85,11 @@ export class TextGenerator {
     return run;
   }
 
-  private async generateNow(prompt: ArrayLike<number>, options: GenerateOptions): Promise<Generation> {
+  private async generateNow(prompt: ArrayLike<number> | string, options: GenerateOptions): Promise<Generation> {
     const site = 'TextGenerator.generate';
     const { vocab, maxPositions, cacheLayout } = this.model;
-    const ids = Array.from(prompt ?? [], Number);
+    if (typeof prompt === 'string' && !this.tokenizer) fail(site, `prompt expected token ids (this TextGenerator has no tokenizer: give TextGenerator.create one for text), got a string`);
+    const ids = Array.from(typeof prompt === 'string' ? this.tokenizer!.encode(prompt) : prompt ?? [], Number);
     if (ids.length === 0 || ids.some((t) => !Number.isInteger(t) || t < 0 || t >= vocab)) fail(site, `prompt expected a non-empty list of token ids in [0, ${vocab - 1}], got ${show(prompt)}`);
     if (options === undefined || options === null) fail(site, `options expected { maxNewTokens, ... }, got ${show(options)}`);
     checkOptions(site, options, optionKeys<GenerateOptions>({ maxNewTokens: true, temperature: true, topK: true, seed: true, stopToken: true }));
@@ -107,7 +117,8 @@ export class TextGenerator {
       if (next === stopToken) break;
       input = [next];
     }
-    return { tokens, cacheBytes: cache.reduce((n, c) => n + c.size * DTYPE_INFO[c.dtype].bytes, 0) };
+    const cacheBytes = cache.reduce((n, c) => n + c.size * DTYPE_INFO[c.dtype].bytes, 0);
+    return this.tokenizer ? { tokens, text: this.tokenizer.decode(tokens), cacheBytes } : { tokens, cacheBytes };
   }
 
   /** True once {@link dispose} has been called. */

@@ -9,9 +9,10 @@ import { checkOptions, optionKeys } from '../core/options.js';
 import { fail, show } from '../core/errors.js';
 import { randomKey, squares32 } from '../core/random-bits.js';
 import { Tensor } from '../trace/tensor.js';
+import type { TextTokenizer } from '../core/tokenizer.js';
 
 /** UTF-8 bytes as token ids 0..255. */
-export class ByteTokenizer {
+export class ByteTokenizer implements TextTokenizer {
   readonly vocabSize: number = 256;
   private readonly decoder = new TextDecoder('utf-8', { fatal: false });
 
@@ -68,9 +69,15 @@ export class TokenBatches {
   private readonly shuffle: boolean;
   private order: { epoch: number; perm: Uint32Array } | undefined;
 
-  constructor(tokens: Int32Array, options: TokenBatchOptions) {
+  /** `tokens`: an Int32Array (what ByteTokenizer and PretrainedTokenizer encode to) or an array of integer ids (any tokenizer's). */
+  constructor(tokens: Int32Array | readonly number[], options: TokenBatchOptions) {
     const site = 'TokenBatches';
-    if (!(tokens instanceof Int32Array)) fail(site, `tokens expected an Int32Array (e.g. from ByteTokenizer.encode), got ${show(tokens)}`);
+    if (Array.isArray(tokens)) {
+      const bad = tokens.findIndex((t) => !Number.isInteger(t) || t < -(2 ** 31) || t >= 2 ** 31);
+      if (bad >= 0) fail(site, `tokens expected integer ids, got ${show(tokens[bad])} at index ${bad}`);
+      tokens = Int32Array.from(tokens);
+    }
+    if (!(tokens instanceof Int32Array)) fail(site, `tokens expected an Int32Array or an array of ids (e.g. from a tokenizer's encode), got ${show(tokens)}`);
     checkOptions('TokenBatches', options, optionKeys<TokenBatchOptions>({ batchSize: true, length: true, seed: true, shuffle: true }));
     const { batchSize, length, seed = 0, shuffle = true } = options ?? {};
     if (!Number.isInteger(batchSize) || batchSize < 1) fail(site, `batchSize expected a positive integer, got ${show(batchSize)}`);

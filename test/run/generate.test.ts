@@ -14,7 +14,7 @@
  *   on the reference backend and on ort-node cpu.
  */
 import { describe, expect, it } from 'vitest';
-import { argMax, DecoderLM, TextGenerator, tensor } from '../../src/index.js';
+import { argMax, ByteTokenizer, DecoderLM, TextGenerator, tensor } from '../../src/index.js';
 import { ortNode } from '../../src/node.js';
 
 function model(kvHeads: number, position: 'rope' | 'alibi'): DecoderLM {
@@ -75,5 +75,18 @@ describe('TextGenerator', () => {
     await expect(gen.generate([1], { maxNewTokens: 64 })).rejects.toThrow(/^TextGenerator\.generate: prompt and new tokens expected at most maxPositions \(64\), got 1 \+ 64/);
     await expect(gen.generate([1], { maxNewTokens: 2, temperature: -1 })).rejects.toThrow(/temperature expected a finite number >= 0, got -1/);
     await expect(TextGenerator.create({} as never)).rejects.toThrow(/^TextGenerator: model expected a LanguageModel/);
+    await expect(gen.generate('hi', { maxNewTokens: 1 })).rejects.toThrow(/^TextGenerator\.generate: prompt expected token ids \(this TextGenerator has no tokenizer/);
+    await expect(TextGenerator.create(model(1, 'rope'), { tokenizer: { encode: 1 } as never })).rejects.toThrow(/^TextGenerator: tokenizer expected an object with encode\(text\) and decode\(ids\)/);
+  });
+
+  it('with a tokenizer, takes text and returns the text of its tokens', async () => {
+    const m = new DecoderLM({ vocab: 256, dim: 16, layers: 1, heads: 2, seed: 4 });
+    const tokenizer = new ByteTokenizer();
+    const gen = await TextGenerator.create(m, { tokenizer });
+    const fromText = await gen.generate('Hi', { maxNewTokens: 5 });
+    const fromIds = await (await TextGenerator.create(m)).generate([72, 105], { maxNewTokens: 5 });
+    expect(fromText.tokens).toEqual(fromIds.tokens);
+    expect(fromText.text).toBe(tokenizer.decode(fromIds.tokens));
+    expect(fromIds.text).toBeUndefined();
   });
 });

@@ -40,6 +40,13 @@ describe('ByteTokenizer', () => {
 describe('TokenBatches', () => {
   const tokens = Int32Array.from({ length: 1001 }, (_, i) => i % 997);
 
+  it('takes the ids of any tokenizer: an array of integers serves the batches its Int32Array does', () => {
+    const fromArray = new TokenBatches(Array.from(tokens), { batchSize: 4, length: 10, seed: 3 });
+    const fromInt32 = new TokenBatches(tokens, { batchSize: 4, length: 10, seed: 3 });
+    expect(fromArray.batch(7).map((t) => Array.from(t.data()))).toEqual(fromInt32.batch(7).map((t) => Array.from(t.data())));
+    expect(() => new TokenBatches([1, 2.5, 3], { batchSize: 1, length: 1 })).toThrow(/^TokenBatches: tokens expected integer ids, got 2\.5 at index 1/);
+  });
+
   it('serves targets shifted by one and visits every window once per epoch', () => {
     const b = new TokenBatches(tokens, { batchSize: 4, length: 10, seed: 3 });
     expect([b.windows, b.batchesPerEpoch]).toEqual([100, 25]);
@@ -79,7 +86,7 @@ describe('TokenBatches', () => {
   it('rejects bad options and too little text', () => {
     expect(() => new TokenBatches(tokens, { batchSize: 0, length: 4 })).toThrow(/^TokenBatches: batchSize expected a positive integer, got 0/);
     expect(() => new TokenBatches(tokens.subarray(0, 10), { batchSize: 2, length: 8 })).toThrow(/^TokenBatches: tokens expected at least 17 for 2 windows of 8, got 10/);
-    expect(() => new TokenBatches([1, 2] as never, { batchSize: 1, length: 1 })).toThrow(/^TokenBatches: tokens expected an Int32Array/);
+    expect(() => new TokenBatches('12' as never, { batchSize: 1, length: 1 })).toThrow(/^TokenBatches: tokens expected an Int32Array or an array of ids/);
   });
 
   it('splits off a held-out tail', () => {
