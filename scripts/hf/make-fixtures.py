@@ -7,7 +7,7 @@ loads each directory and computes the same numbers.
 Run it from the repository root when a variant is added (the fixtures are
 committed; the tests never run it):
 
-    python3 scripts/hf/make-fixtures.py
+    python3 scripts/hf/make-fixtures.py [VARIANT ...]   # default: every variant
 
 Needs torch, transformers and tokenizers (requirements-dev.txt).
 """
@@ -48,12 +48,11 @@ VARIANTS = {
 
 
 def tokenizer_files(path: Path) -> None:
-    """A small byte-level BPE trained on TEXT, saved as tokenizer.json + tokenizer_config.json."""
+    """A small byte-level BPE trained on TEXT (ids within the model's vocabulary), saved as tokenizer.json + tokenizer_config.json."""
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator([TEXT], trainers.BpeTrainer(vocab_size=BASE["vocab_size"], special_tokens=["<unk>", "<s>", "</s>"],
-                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()[:80]))
+    tok.train_from_iterator([TEXT], trainers.BpeTrainer(vocab_size=BASE["vocab_size"] - 8, special_tokens=["<unk>", "<s>", "</s>"]))
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>")
     fast.save_pretrained(path)
 
@@ -100,5 +99,6 @@ def make(name: str, cls, overrides: dict, save: dict, old_style: bool) -> None:
 
 
 if __name__ == "__main__":
-    for name, spec in VARIANTS.items():
-        make(name, *spec)
+    import sys
+    for name in sys.argv[1:] or VARIANTS:
+        make(name, *VARIANTS[name])

@@ -24,6 +24,8 @@ export interface PretrainedOptions extends HfConfigOptions {
   dtype?: 'float32' | 'float64';
   /** Load `tokenizer.json` when there is one (default true; needs `@huggingface/tokenizers`). */
   tokenizer?: boolean;
+  /** Build the model with dropout layers (no parameters; the Trainer sets their rate), to fine-tune with dropout (default false). */
+  dropout?: boolean;
 }
 
 /** What a model directory holds. */
@@ -41,7 +43,8 @@ export interface Pretrained {
 
 /** Checks the options of loading before any file is read. */
 export function checkPretrainedOptions(site: string, options: PretrainedOptions): void {
-  checkOptions(site, options, optionKeys<PretrainedOptions>({ dtype: true, tokenizer: true, maxPositions: true, ignoreFields: true }));
+  checkOptions(site, options, optionKeys<PretrainedOptions>({ dtype: true, tokenizer: true, maxPositions: true, ignoreFields: true, dropout: true }));
+  if (options?.dropout !== undefined && typeof options.dropout !== 'boolean') fail(site, `dropout expected true or false, got ${show(options.dropout)}`);
 }
 
 /** The weight files of a directory in order, and which file each tensor must come from (sharded). */
@@ -95,7 +98,7 @@ export function modelFromWeights(site: string, configJson: unknown, shards: Read
   if (dtype !== 'float32' && dtype !== 'float64') fail(site, `dtype expected 'float32' or 'float64', got ${show(dtype)}`);
   const { maxPositions, ignoreFields } = options ?? {};
   const config = decoderConfigFromHf(configJson, { ...(maxPositions === undefined ? {} : { maxPositions }), ...(ignoreFields === undefined ? {} : { ignoreFields }) }, site);
-  const model = new DecoderLM({ ...config, dtype });
+  const model = new DecoderLM({ ...config, dtype, dropout: options?.dropout ?? false });
   const wanted = model.stateDict();
   const found = new Map<string, Tensor>();
   const notes: string[] = [];
@@ -175,6 +178,9 @@ export async function assemble(site: string, has: (n: string) => boolean, text: 
   const tokenizer = wantTokenizer && has('tokenizer.json')
     ? await PretrainedTokenizer.fromJson(parseJson(site, 'tokenizer.json', text('tokenizer.json')), has('tokenizer_config.json') ? parseJson(site, 'tokenizer_config.json', text('tokenizer_config.json')) : {}, site)
     : null;
+  if (tokenizer && tokenizer.vocabSize > model.config.vocab) {
+    notes.push(`tokenizer.json has ${tokenizer.vocabSize} ids but the model's vocabulary is ${model.config.vocab}: ids from ${model.config.vocab} on cannot be fed to the model`);
+  }
   return { model, config, generationConfig, tokenizer, notes };
 }
 

@@ -77,11 +77,15 @@ export class PretrainedTokenizer implements TextTokenizer {
     return Int32Array.from(this.inner.encode(text, { add_special_tokens: add }).ids);
   }
 
-  /** The text of `ids` (special tokens kept). */
+  /**
+   * The text of `ids` (special tokens kept). Ids the tokenizer has no token
+   * for (a model vocabulary padded past the tokenizer's) decode to nothing,
+   * as Hugging Face tokenizers decode them.
+   */
   decode(ids: ArrayLike<number>): string {
     const list = typeof ids === 'object' && ids !== null && Number.isSafeInteger(ids.length) ? Array.from(ids, Number) : null;
-    const bad = list?.findIndex((v) => !Number.isInteger(v) || v < 0 || v >= this.vocabSize);
-    if (list === null || bad === undefined || bad >= 0) fail('PretrainedTokenizer.decode', `ids expected an array of integers in [0, ${this.vocabSize - 1}], got ${show(list === null ? ids : list[bad!])}`);
-    return this.inner.decode(list);
+    const bad = list?.findIndex((v) => !Number.isInteger(v) || v < 0);
+    if (list === null || bad === undefined || bad >= 0) fail('PretrainedTokenizer.decode', `ids expected an array of non-negative integers, got ${show(list === null ? ids : list[bad!])}`);
+    return this.inner.decode(list.filter((v) => v < this.vocabSize));
   }
 }

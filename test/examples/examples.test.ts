@@ -23,6 +23,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 // Arguments that make the long-running examples a smoke run (their full runs take minutes).
 const ARGS: Readonly<Record<string, readonly string[]>> = {
   'train-char-lm.ts': ['--quick', '--steps', '12', '--checkpoint', join(scratch, 'char-lm.safetensors')],
+  'finetune-pretrained.ts': ['--model', 'test/fixtures/hf/llama-gqa', '--out', join(scratch, 'finetuned'), '--steps', '12', '--length', '16', '--batch', '4'],
 };
 
 function run(file: string, extra: readonly string[] = []): string {
@@ -51,6 +52,22 @@ describe('examples', () => {
 
   it('compose-custom-model.ts: TextGenerator generates from the composed model what the hand-written cached loop does', () => {
     expect(run('compose-custom-model.ts')).toMatch(/TextGenerator after 'abca': ".+" \(the same tokens\)/);
+  });
+
+  it('finetune-pretrained.ts: fine-tunes a Hugging Face fixture, saves a directory that loads back, and exports for transformers.js', async () => {
+    const out = run('finetune-pretrained.ts');
+    const held = [...out.matchAll(/held-out (\d+\.\d+)/g)].map((m) => Number(m[1]));
+    expect(held.length).toBeGreaterThanOrEqual(2);
+    expect(held.at(-1)!).toBeLessThan(held[0]);
+    expect(out).toMatch(/sample: The state of the Union/);
+    expect(readdirSync(join(scratch, 'finetuned')).sort()).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'transformers-js']);
+    expect(readdirSync(join(scratch, 'finetuned', 'transformers-js', 'onnx'))).toEqual(['model.onnx']);
+    const { loadPretrained } = await import('../../src/node.js');
+    const { model } = await loadPretrained(join(scratch, 'finetuned'));
+    const { model: before } = await loadPretrained('test/fixtures/hf/llama-gqa');
+    // Fine-tuned: the same shape, other weights.
+    expect(model.config).toEqual(before.config);
+    expect(Array.from(model.stateDict().get('lm_head.weight')!.data() as Float32Array)).not.toEqual(Array.from(before.stateDict().get('lm_head.weight')!.data() as Float32Array));
   });
 
   it('train-char-lm.ts: learns, checkpoints, resumes and generates', () => {

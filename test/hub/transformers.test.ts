@@ -7,14 +7,18 @@
  * logits for fixed ids equal ours (float32: 2e-4 absolute + 2e-4 relative)
  * and its greedy continuation equals TextGenerator's. Runs
  * scripts/hf/logits.py with the Python of requirements-dev.txt.
+ *
+ * And the recipe of docs/huggingface.md "When one machine is not enough"
+ * (its python block, as written) continues training a saved directory in
+ * PyTorch, and what it saves loads back here.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DecoderLM, tensor, TextGenerator, type DecoderLMConfig, type Tensor } from '../../src/index.js';
-import { referenceBackend, savePretrained } from '../../src/node.js';
+import { loadPretrained, referenceBackend, savePretrained } from '../../src/node.js';
 import { IN_CI, pythonPath, pythonUnavailable } from '../setup/availability.js';
 import { rng } from '../helpers/check-vjp.js';
 
@@ -75,4 +79,21 @@ describe('savePretrained → transformers', () => {
     const gen = await TextGenerator.create(model, { backend: referenceBackend });
     expect((await gen.generate(IDS, { maxNewTokens: NEW })).tokens).toEqual(theirs.greedy);
   }, 180_000);
+
+  pyIt('the PyTorch recipe of docs/huggingface.md continues a saved directory, and its result loads back', async () => {
+    if (noPython) throw new Error(noPython);
+    const recipe = /```python\n([\s\S]*?)```/.exec(readFileSync('docs/huggingface.md', 'utf8'))?.[1];
+    expect(recipe).toBeDefined();
+    const { model, tokenizer } = await loadPretrained('test/fixtures/hf/llama-gqa');
+    const saved = join(dir, 'recipe');
+    await savePretrained(model, saved, { tokenizer: tokenizer! });
+    const script = join(dir, 'recipe.py');
+    writeFileSync(script, recipe!);
+    const run = spawnSync(pythonPath(), [script], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, MODEL_DIR: saved } });
+    expect(run.status, run.stderr.split('\n').slice(-8).join('\n')).toBe(0);
+    expect(run.stdout.match(/^step \d: loss \d+\.\d+$/gm)).toHaveLength(3);
+    const back = await loadPretrained(`${saved}-continued`);
+    expect(back.model.config).toEqual(model.config);
+    expect(back.tokenizer).not.toBeNull();
+  }, 300_000);
 });

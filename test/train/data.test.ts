@@ -43,7 +43,7 @@ describe('TokenBatches', () => {
   it('takes the ids of any tokenizer: an array of integers serves the batches its Int32Array does', () => {
     const fromArray = new TokenBatches(Array.from(tokens), { batchSize: 4, length: 10, seed: 3 });
     const fromInt32 = new TokenBatches(tokens, { batchSize: 4, length: 10, seed: 3 });
-    expect(fromArray.batch(7).map((t) => Array.from(t.data()))).toEqual(fromInt32.batch(7).map((t) => Array.from(t.data())));
+    expect(fromArray.batch(7).map((t) => Array.from(t.data() as Int32Array))).toEqual(fromInt32.batch(7).map((t) => Array.from(t.data() as Int32Array)));
     expect(() => new TokenBatches([1, 2.5, 3], { batchSize: 1, length: 1 })).toThrow(/^TokenBatches: tokens expected integer ids, got 2\.5 at index 1/);
   });
 
