@@ -100,5 +100,5 @@ export {
   fromPretrainedFiles, toPretrainedFiles, type Pretrained, type PretrainedFiles, type PretrainedOptions, type SavePretrainedOptions,
 } from './hub/pretrained.js';
 export { decoderConfigFromHf, type HfConfig, type HfConfigOptions } from './hub/hf-config.js';
-export { PretrainedTokenizer, type EncodeOptions } from './hub/tokenizer.js';
-export type { TextTokenizer } from './core/tokenizer.js';
+export { PretrainedTokenizer } from './hub/tokenizer.js';
+export type { TextTokenizer, EncodeOptions } from './core/tokenizer.js';

@@ -1,6 +1,18 @@
-/** What llm-tricks needs of a tokenizer: text to ids and back. `ByteTokenizer` is one; so is `PretrainedTokenizer` (a Hugging Face tokenizer.json). */
+/** Options of a tokenizer's encode. */
+export interface EncodeOptions {
+  /** Add the tokenizer's special tokens, e.g. LLaMA's BOS (default false: plain text, as training data wants). */
+  addSpecialTokens?: boolean;
+}
+
+/**
+ * What llm-tricks needs of a tokenizer: text to ids and back. `ByteTokenizer`
+ * is one; so is `PretrainedTokenizer` (a Hugging Face tokenizer.json).
+ * TextGenerator encodes text prompts with `{ addSpecialTokens: true }` (a
+ * prompt starts with BOS, as transformers' pipelines do); a tokenizer
+ * without special tokens ignores it.
+ */
 export interface TextTokenizer {
-  encode(text: string): Int32Array | readonly number[];
+  encode(text: string, options?: EncodeOptions): Int32Array | readonly number[];
   decode(ids: ArrayLike<number>): string;
 }
 

@@ -44,7 +44,11 @@ const HARMLESS = new Set([
   'attention_dropout',
   // a tensor-parallel split of the same products
   'pretraining_tp',
+  // loading hints of other tools
+  '_attn_implementation', '_attn_implementation_autoset', 'transformers.js_config', 'is_llama_config',
 ]);
+// Fields that change the model when true: accepted only when false or absent.
+const OFF = new Set(['use_mrope', 'rope_interleaved']);
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
@@ -67,6 +71,10 @@ export function decoderConfigFromHf(json: unknown, options: HfConfigOptions = {}
   const known = FAMILIES[family];
   const ignore = new Set(ignoreFields ?? []);
   for (const field of Object.keys(json)) {
+    if (OFF.has(field) && !ignore.has(field)) {
+      if (json[field] !== false && json[field] !== null) fail(site, `${at(field)} expected false (llm-tricks builds LLaMA's attention and rotary layout), got ${show(json[field])}`);
+      continue;
+    }
     if (!MAPPED.has(field) && !HARMLESS.has(field) && !ignore.has(field)) {
       fail(site, `${at(field)} is a field llm-tricks does not know, and it may change the model (got ${show(json[field])}); pass ignoreFields: ['${field}'] if it does not`);
     }
@@ -89,6 +97,9 @@ export function decoderConfigFromHf(json: unknown, options: HfConfigOptions = {}
   const heads = int('num_attention_heads');
   const headDim = json.head_dim === null || json.head_dim === undefined ? undefined : int('head_dim');
   if (headDim === undefined && dim % heads !== 0) fail(site, `${at('hidden_size')} (${dim}) expected a multiple of num_attention_heads (${heads}), or a head_dim`);
+  const kvHeads = int('num_key_value_heads', heads);
+  if (heads % kvHeads !== 0) fail(site, `${at('num_key_value_heads')} (${kvHeads}) expected to divide num_attention_heads (${heads})`);
+  if ((headDim ?? dim / heads) % 2 !== 0) fail(site, `${at(headDim === undefined ? 'hidden_size' : 'head_dim')} expected an even head size for rotary positions, got ${headDim ?? dim / heads}`);
   const act = json.hidden_act ?? 'silu';
   if (act !== 'silu') fail(site, `${at('hidden_act')} expected 'silu' (SwiGLU), got ${show(act)}`);
   if (flag('mlp_bias')) fail(site, `${at('mlp_bias')} expected false (the MLP has no biases in llm-tricks), got true`);
@@ -101,21 +112,34 @@ export function decoderConfigFromHf(json: unknown, options: HfConfigOptions = {}
   if (!Number.isInteger(maxPositions) || maxPositions < 1) fail(site, `maxPositions expected a positive integer, got ${show(maxPositions)}`);
   checkSlidingWindow(site, json, family, maxPositions);
   return {
-    vocab: int('vocab_size'), dim, layers: int('num_hidden_layers'), heads, kvHeads: int('num_key_value_heads', heads),
+    vocab: int('vocab_size'), dim, layers: int('num_hidden_layers'), heads, kvHeads,
     ...(headDim === undefined ? {} : { headDim }),
     hidden: int('intermediate_size'), position: 'rope', norm: 'rms', eps, tiedEmbeddings: flag('tie_word_embeddings'),
     maxPositions, rope, attentionBias,
   };
 }
 
-/** A sliding window is refused unless it covers every sequence the model will see. */
+/**
+ * A sliding window is refused unless it covers every sequence the model
+ * will see. Which layers slide, as transformers decides: Mistral's every
+ * layer when `sliding_window` is set (4096 when the key is absent, its
+ * default); Qwen2's from `layer_types`, else the layers from
+ * `max_window_layers` on when `use_sliding_window` is true.
+ */
 function checkSlidingWindow(site: string, json: HfConfig, family: Family, maxPositions: number): void {
-  const window = json.sliding_window;
-  const used = family === 'mistral' ? window !== null && window !== undefined : json.use_sliding_window === true;
-  if (Array.isArray(json.layer_types) && !json.layer_types.every((t) => t === 'full_attention') && !used) {
-    fail(site, `config.json 'layer_types' expected only 'full_attention', got ${show(json.layer_types)}`);
+  const window = family === 'mistral' && !Object.hasOwn(json, 'sliding_window') ? 4096 : json.sliding_window;
+  const layers = json.num_hidden_layers as number;
+  let slides: boolean;
+  if (Array.isArray(json.layer_types)) {
+    if (!json.layer_types.every((t) => t === 'full_attention' || t === 'sliding_attention')) fail(site, `config.json 'layer_types' expected 'full_attention' or 'sliding_attention' entries, got ${show(json.layer_types)}`);
+    slides = json.layer_types.includes('sliding_attention') && window !== null && window !== undefined;
+  } else if (family === 'mistral') {
+    slides = window !== null && window !== undefined;
+  } else {
+    const from = json.max_window_layers ?? layers;
+    slides = json.use_sliding_window === true && window !== null && window !== undefined && typeof from === 'number' && from < layers;
   }
-  if (!used) return;
+  if (!slides) return;
   if (!Number.isInteger(window) || (window as number) < maxPositions) {
     fail(site, `config.json 'sliding_window' expected none, or at least maxPositions (${maxPositions}) so that it never applies (llm-tricks attends to the whole context), got ${show(window)}; pass a maxPositions <= the window to load it`);
   }
@@ -127,10 +151,12 @@ function ropeFromHf(site: string, json: HfConfig, configMax: number): { rope: No
   if (params !== undefined && params !== null && !isObject(params)) fail(site, `config.json 'rope_parameters' expected an object, got ${show(params)}`);
   const legacy = json.rope_scaling;
   if (legacy !== undefined && legacy !== null && !isObject(legacy)) fail(site, `config.json 'rope_scaling' expected an object or null, got ${show(legacy)}`);
-  const where = isObject(params) ? 'rope_parameters' : 'rope_scaling';
-  const r: Record<string, unknown> = isObject(params) ? params : (legacy ?? {});
+  // transformers reads `rope_scaling or rope_parameters`: a non-empty rope_scaling wins.
+  const useLegacy = isObject(legacy) && Object.keys(legacy).length > 0;
+  const where = useLegacy || !isObject(params) ? 'rope_scaling' : 'rope_parameters';
+  const r: Record<string, unknown> = useLegacy ? legacy : isObject(params) ? params : {};
   const field = (name: string): string => `config.json '${where}.${name}'`;
-  const base = r.rope_theta ?? json.rope_theta ?? 10000;
+  const base = r.rope_theta ?? (isObject(params) ? params.rope_theta : undefined) ?? json.rope_theta ?? 10000;
   if (typeof base !== 'number' || !(base > 1)) fail(site, `config.json 'rope_theta' expected a number > 1, got ${show(base)}`);
   // LLaMA's attention rotates the whole head (apply_rotary_pos_emb takes no partial dims).
   const partial = r.partial_rotary_factor ?? json.partial_rotary_factor ?? 1;
@@ -176,13 +202,20 @@ function ropeFromHf(site: string, json: HfConfig, configMax: number): { rope: No
       const orig = original();
       const factor = r.factor === null || r.factor === undefined ? configMax / orig : num('factor');
       if (r.truncate === false) fail(site, `${field('truncate')} expected true (llm-tricks rounds YaRN's correction range), got false`);
+      // Optional numbers: absent or null means the default; anything else must be a finite number > 0.
+      const optional = (name: string): number | undefined => {
+        const v = r[name];
+        if (v === undefined || v === null) return undefined;
+        if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) fail(site, `${field(name)} expected a number > 0, got ${show(v)}`);
+        return v;
+      };
       const mscale = (s: number, m: number): number => (s <= 1 ? 1 : 0.1 * m * Math.log(s) + 1);
-      const { mscale: m, mscale_all_dim: mAll } = r as { mscale?: number; mscale_all_dim?: number };
-      const attentionFactor = r.attention_factor ?? (m && mAll ? mscale(factor, m) / mscale(factor, mAll) : undefined);
+      const [m, mAll] = [optional('mscale'), optional('mscale_all_dim')];
+      const attentionFactor = optional('attention_factor') ?? (m && mAll ? mscale(factor, m) / mscale(factor, mAll) : undefined);
       scaling = {
         type: 'yarn', factor, originalMaxPositions: orig,
         // transformers reads these with `or`: 0 or null means the default.
-        betaFast: (r.beta_fast as number) || 32, betaSlow: (r.beta_slow as number) || 1,
+        betaFast: r.beta_fast === 0 ? 32 : optional('beta_fast') ?? 32, betaSlow: r.beta_slow === 0 ? 1 : optional('beta_slow') ?? 1,
         ...(attentionFactor === undefined || attentionFactor === null ? {} : { attentionFactor: attentionFactor as number }),
       };
       break;

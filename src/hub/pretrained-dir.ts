@@ -5,7 +5,7 @@ import { fail, show } from '../core/errors.js';
 import { writeAtomically } from '../io/write-atomically.js';
 import type { DecoderLM } from '../nn/decoder-lm.js';
 import { readSafetensorsFile } from '../train/safetensors-file.js';
-import { assemble, checkPretrainedOptions, halfFormat, toPretrainedFiles, weightFiles, type Pretrained, type PretrainedOptions, type SavePretrainedOptions, type WeightFile } from './pretrained.js';
+import { assemble, checkPretrainedOptions, configOf, halfFormat, pretrainedFiles, weightFiles, type Pretrained, type PretrainedOptions, type SavePretrainedOptions, type WeightFile } from './pretrained.js';
 
 function isFile(path: string): boolean {
   try {
@@ -42,13 +42,14 @@ export async function loadPretrained(dir: string, options: PretrainedOptions = {
   const has = (name: string): boolean => isFile(join(dir, name));
   const text = (name: string): string => readFileSync(join(dir, name), 'utf8');
   if (!has('config.json')) fail(site, `expected config.json in '${dir}', got none`);
+  const config = configOf(site, text, options);
   const { files, owner } = weightFiles(site, has, text);
   const shards = new Map<string, WeightFile>();
   for (const name of files) {
     const { entries, ...weights } = readSafetensorsFile(site, join(dir, name));
     shards.set(name, { weights, half: halfFormat(entries) });
   }
-  return assemble(site, has, text, shards, owner, options);
+  return assemble(site, has, text, config, shards, owner, options);
 }
 
 /**
@@ -62,7 +63,7 @@ export async function loadPretrained(dir: string, options: PretrainedOptions = {
 export async function savePretrained(model: DecoderLM, dir: string, options: SavePretrainedOptions = {}): Promise<void> {
   const site = 'savePretrained';
   if (typeof dir !== 'string' || dir === '') fail(site, `dir expected a directory name, got ${show(dir)}`);
-  const files = toPretrainedFiles(model, options, site);
+  const files = pretrainedFiles(site, model, options, true);
   if (existsSync(dir) && !statSync(dir).isDirectory()) fail(site, `dir expected a directory, got '${dir}' (a file)`);
   if (isFile(join(dir, 'model.safetensors.index.json'))) {
     fail(site, `dir expected no sharded weights (transformers would mix them with model.safetensors), got model.safetensors.index.json in '${dir}'`);

@@ -6,9 +6,9 @@
  * tokenizer files. `llm-tricks/node` reads and writes directories with the
  * same code.
  */
-import { fail, show } from '../core/errors.js';
+import { fail, LlmTricksError, show } from '../core/errors.js';
 import { checkOptions, optionKeys } from '../core/options.js';
-import { DecoderLM } from '../nn/decoder-lm.js';
+import { DecoderLM, type DecoderLMConfig } from '../nn/decoder-lm.js';
 import { cast } from '../trace/ops/elementwise.js';
 import type { Tensor } from '../trace/tensor.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensorsHeader, type Safetensors, type SafetensorsEntry } from '../train/safetensors.js';
@@ -45,6 +45,9 @@ export interface Pretrained {
 export function checkPretrainedOptions(site: string, options: PretrainedOptions): void {
   checkOptions(site, options, optionKeys<PretrainedOptions>({ dtype: true, tokenizer: true, maxPositions: true, ignoreFields: true, dropout: true }));
   if (options?.dropout !== undefined && typeof options.dropout !== 'boolean') fail(site, `dropout expected true or false, got ${show(options.dropout)}`);
+  if (options?.tokenizer !== undefined && typeof options.tokenizer !== 'boolean') fail(site, `tokenizer expected true or false, got ${show(options.tokenizer)}`);
+  const dtype = options?.dtype ?? 'float32';
+  if (dtype !== 'float32' && dtype !== 'float64') fail(site, `dtype expected 'float32' or 'float64', got ${show(dtype)}`);
 }
 
 /** The weight files of a directory in order, and which file each tensor must come from (sharded). */
@@ -88,17 +91,31 @@ export interface WeightFile {
 }
 
 /**
- * Builds the model of `configJson` and loads the weights of `shards`
+ * Reads and checks config.json (and the options) before any weight is
+ * read: a refused config costs nothing.
+ */
+export function configOf(site: string, text: (n: string) => string, options: PretrainedOptions): { json: HfConfig; config: DecoderLMConfig } {
+  const json = parseJson(site, 'config.json', text('config.json')) as HfConfig;
+  const { maxPositions, ignoreFields } = options ?? {};
+  return { json, config: decoderConfigFromHf(json, { ...(maxPositions === undefined ? {} : { maxPositions }), ...(ignoreFields === undefined ? {} : { ignoreFields }) }, site) };
+}
+
+/**
+ * Builds the model of `config` and loads the weights of `shards`
  * (file name → decoded file): every parameter must be there once,
  * with its shape; 16-bit and float64 tensors are converted to the model's
  * dtype (noted); tensors the model has no place for are an error.
  */
-export function modelFromWeights(site: string, configJson: unknown, shards: ReadonlyMap<string, WeightFile>, owner: Map<string, string> | null, options: PretrainedOptions): { model: DecoderLM; notes: string[] } {
+export function modelFromWeights(site: string, config: DecoderLMConfig, shards: ReadonlyMap<string, WeightFile>, owner: Map<string, string> | null, options: PretrainedOptions): { model: DecoderLM; notes: string[] } {
   const dtype = options?.dtype ?? 'float32';
-  if (dtype !== 'float32' && dtype !== 'float64') fail(site, `dtype expected 'float32' or 'float64', got ${show(dtype)}`);
-  const { maxPositions, ignoreFields } = options ?? {};
-  const config = decoderConfigFromHf(configJson, { ...(maxPositions === undefined ? {} : { maxPositions }), ...(ignoreFields === undefined ? {} : { ignoreFields }) }, site);
-  const model = new DecoderLM({ ...config, dtype, dropout: options?.dropout ?? false });
+  let model: DecoderLM;
+  try {
+    model = new DecoderLM({ ...config, dtype, dropout: options?.dropout ?? false });
+  } catch (e) {
+    // A value the mapping passed but a block refuses (a rope factor below 1, say): say it comes from config.json.
+    if (e instanceof LlmTricksError) fail(site, `config.json describes a model llm-tricks cannot build: ${e.message}`);
+    throw e;
+  }
   const wanted = model.stateDict();
   const found = new Map<string, Tensor>();
   const notes: string[] = [];
@@ -152,6 +169,7 @@ export async function fromPretrainedFiles(files: PretrainedFiles, options: Pretr
     return typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : fail(site, `files['${name}'] expected text or bytes, got ${show(v)}`);
   };
   if (!has('config.json')) fail(site, `files expected config.json, got ${show(Object.keys(files))}`);
+  const config = configOf(site, text, options);
   const { files: names, owner } = weightFiles(site, has, text);
   const shards = new Map<string, WeightFile>();
   for (const name of names) {
@@ -159,7 +177,7 @@ export async function fromPretrainedFiles(files: PretrainedFiles, options: Pretr
     if (!(bytes instanceof Uint8Array)) fail(site, `files['${name}'] expected bytes (a Uint8Array), got ${show(bytes)}`);
     shards.set(name, { weights: decodeSafetensors(bytes, site, name), half: halfFormat(readSafetensorsHeader(site, bytes, bytes.length, name).entries) });
   }
-  return assemble(site, has, text, shards, owner, options);
+  return assemble(site, has, text, config, shards, owner, options);
 }
 
 /** The 16-bit float format a safetensors file stores, if any (from its header). */
@@ -169,12 +187,10 @@ export function halfFormat(entries: readonly SafetensorsEntry[]): string | undef
 }
 
 /** The rest of loading, shared by memory and directory: model, configs, tokenizer. */
-export async function assemble(site: string, has: (n: string) => boolean, text: (n: string) => string, shards: ReadonlyMap<string, WeightFile>, owner: Map<string, string> | null, options: PretrainedOptions): Promise<Pretrained> {
-  const config = parseJson(site, 'config.json', text('config.json')) as HfConfig;
-  const { model, notes } = modelFromWeights(site, config, shards, owner, options);
+export async function assemble(site: string, has: (n: string) => boolean, text: (n: string) => string, { json: config, config: decoder }: { json: HfConfig; config: DecoderLMConfig }, shards: ReadonlyMap<string, WeightFile>, owner: Map<string, string> | null, options: PretrainedOptions): Promise<Pretrained> {
+  const { model, notes } = modelFromWeights(site, decoder, shards, owner, options);
   const generationConfig = has('generation_config.json') ? parseJson(site, 'generation_config.json', text('generation_config.json')) as HfConfig : null;
   const wantTokenizer = options?.tokenizer ?? true;
-  if (typeof wantTokenizer !== 'boolean') fail(site, `tokenizer expected true or false, got ${show(wantTokenizer)}`);
   const tokenizer = wantTokenizer && has('tokenizer.json')
     ? await PretrainedTokenizer.fromJson(parseJson(site, 'tokenizer.json', text('tokenizer.json')), has('tokenizer_config.json') ? parseJson(site, 'tokenizer_config.json', text('tokenizer_config.json')) : {}, site)
     : null;
@@ -198,7 +214,12 @@ export interface SavePretrainedOptions {
  * config.json, model.safetensors (the model's dtype, names as transformers'),
  * generation_config.json, and the tokenizer's files when given one.
  */
-export function toPretrainedFiles(model: DecoderLM, options: SavePretrainedOptions = {}, site = 'toPretrainedFiles'): Record<string, string | Uint8Array> {
+export function toPretrainedFiles(model: DecoderLM, options: SavePretrainedOptions = {}): Record<string, string | Uint8Array> {
+  return pretrainedFiles('toPretrainedFiles', model, options, true);
+}
+
+/** {@link toPretrainedFiles}, its errors naming `site`, with or without the weights file. */
+export function pretrainedFiles(site: string, model: DecoderLM, options: SavePretrainedOptions, weights: boolean): Record<string, string | Uint8Array> {
   if (!(model instanceof DecoderLM)) fail(site, `model expected a DecoderLM, got ${show(model)}`);
   checkOptions(site, options, optionKeys<SavePretrainedOptions>({ tokenizer: true, generationConfig: true }));
   const { tokenizer, generationConfig } = options ?? {};
@@ -206,10 +227,9 @@ export function toPretrainedFiles(model: DecoderLM, options: SavePretrainedOptio
   if (tokenizer !== undefined && !(tokenizer instanceof PretrainedTokenizer)) fail(site, `tokenizer expected a PretrainedTokenizer, got ${show(tokenizer)}`);
   const tokens = { bos: tokenizer?.bosTokenId, eos: tokenizer?.eosTokenId };
   const config = decoderConfigToHf(site, model.config, tokens);
-  const weights = encodeSafetensors(model.stateDict(), { format: 'pt' });
   const files: Record<string, string | Uint8Array> = {
     'config.json': `${JSON.stringify(config, null, 2)}\n`,
-    'model.safetensors': weights,
+    ...(weights ? { 'model.safetensors': encodeSafetensors(model.stateDict(), { format: 'pt' }) } : {}),
     'generation_config.json': `${JSON.stringify(generationConfig ?? {
       ...(tokens.bos === undefined ? {} : { bos_token_id: tokens.bos }), ...(tokens.eos === undefined ? {} : { eos_token_id: tokens.eos }),
     }, null, 2)}\n`,

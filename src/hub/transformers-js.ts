@@ -7,7 +7,7 @@ import { checkOptions, optionKeys } from '../core/options.js';
 import { writeAtomically } from '../io/write-atomically.js';
 import { DecoderLM } from '../nn/decoder-lm.js';
 import { exportOnnxAt } from '../run/export-file.js';
-import { toPretrainedFiles } from './pretrained.js';
+import { pretrainedFiles } from './pretrained.js';
 import type { PretrainedTokenizer } from './tokenizer.js';
 
 /** Options of {@link exportTransformersJs}. */
@@ -47,8 +47,8 @@ export function exportTransformersJs(model: DecoderLM, dir: string, options: Tra
   if (!(model instanceof DecoderLM)) fail(site, `model expected a DecoderLM (transformers.js needs its config.json), got ${show(model)}`);
   if (typeof dir !== 'string' || dir === '') fail(site, `dir expected a directory name, got ${show(dir)}`);
   checkOptions(site, options, optionKeys<TransformersJsOptions>({ tokenizer: true }));
-  const files = toPretrainedFiles(model, { ...(options?.tokenizer ? { tokenizer: options.tokenizer } : {}) }, site);
-  delete files['model.safetensors'];
+  // The configs and tokenizer files as savePretrained writes them; the weights go into model.onnx instead.
+  const files = pretrainedFiles(site, model, { ...(options?.tokenizer ? { tokenizer: options.tokenizer } : {}) }, false);
   const bytes = model.parameters().reduce((n, p) => n + p.value.size * DTYPE_INFO[p.value.dtype].bytes, 0);
   if (bytes > MAX_INLINE) fail(site, `model expected at most 2 GiB of weights (they stay inside model.onnx), got ${bytes} bytes`);
   if (existsSync(dir) && !statSync(dir).isDirectory()) fail(site, `dir expected a directory, got '${dir}' (a file)`);

@@ -102,6 +102,13 @@ function checkScaling(site: string, s: RopeScaling | undefined): void {
   checkOptions(site, s, SCALING_KEYS[s.type], 'scaling');
   if (typeof s.factor !== 'number' || !(s.factor >= 1)) fail(site, `scaling.factor expected a number >= 1, got ${show(s.factor)}`);
   if (s.type === 'dynamic' || s.type === 'yarn' || s.type === 'llama3') positiveInt(site, 'scaling.originalMaxPositions', s.originalMaxPositions);
+  // The optional numbers of yarn and llama3: absent, or finite and > 0 (a string or a negative beta gave NaN logits).
+  const optional = s.type === 'yarn' ? (['betaFast', 'betaSlow', 'attentionFactor'] as const) : s.type === 'llama3' ? (['lowFreqFactor', 'highFreqFactor'] as const) : [];
+  for (const key of optional) {
+    const v = (s as Record<string, unknown>)[key];
+    if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) fail(site, `scaling.${key} expected a finite number > 0, got ${show(v)}`);
+  }
+  if (s.type === 'llama3' && (s.lowFreqFactor ?? 1) >= (s.highFreqFactor ?? 4)) fail(site, `scaling.lowFreqFactor expected below highFreqFactor (${s.highFreqFactor ?? 4}), got ${s.lowFreqFactor ?? 1}`);
 }
 
 /**

@@ -89,7 +89,7 @@ export class TextGenerator {
     const site = 'TextGenerator.generate';
     const { vocab, maxPositions, cacheLayout } = this.model;
     if (typeof prompt === 'string' && !this.tokenizer) fail(site, `prompt expected token ids (this TextGenerator has no tokenizer: give TextGenerator.create one for text), got a string`);
-    const ids = Array.from(typeof prompt === 'string' ? this.tokenizer!.encode(prompt) : prompt ?? [], Number);
+    const ids = Array.from(typeof prompt === 'string' ? this.tokenizer!.encode(prompt, { addSpecialTokens: true }) : prompt ?? [], Number);
     if (ids.length === 0 || ids.some((t) => !Number.isInteger(t) || t < 0 || t >= vocab)) fail(site, `prompt expected a non-empty list of token ids in [0, ${vocab - 1}], got ${show(prompt)}`);
     if (options === undefined || options === null) fail(site, `options expected { maxNewTokens, ... }, got ${show(options)}`);
     checkOptions(site, options, optionKeys<GenerateOptions>({ maxNewTokens: true, temperature: true, topK: true, seed: true, stopToken: true }));

@@ -19,12 +19,13 @@ export interface NextTokenLossOptions {
   reduction?: 'mean' | 'sum';
 }
 
-// The losses whose batches are [ids, targets] with targets in [0, vocab) or -100: the Trainer checks those tokens.
-const tokenLosses = new WeakSet<LossFn<Module>>();
+// The losses whose batches are [ids, targets] with targets in [0, vocab) or -100 (the Trainer checks those
+// tokens), and their reduction: a mean over no targets is NaN, a sum is 0.
+const tokenLosses = new WeakMap<LossFn<Module>, 'mean' | 'sum'>();
 
-/** Whether `loss` is {@link languageModelLoss} or one made by {@link nextTokenLoss}. */
-export function isNextTokenLoss(loss: unknown): boolean {
-  return typeof loss === 'function' && tokenLosses.has(loss as LossFn<Module>);
+/** The reduction of {@link languageModelLoss} or a loss made by {@link nextTokenLoss}; undefined for any other loss. */
+export function nextTokenReduction(loss: unknown): 'mean' | 'sum' | undefined {
+  return typeof loss === 'function' ? tokenLosses.get(loss as LossFn<Module>) : undefined;
 }
 
 /**
@@ -58,7 +59,7 @@ export function nextTokenLoss(options: NextTokenLossOptions = {}): LossFn<Module
     if (typeof vocab === 'number' && out.logits.shape.at(-1) !== vocab) fail(where, `model expected logits of width vocab (${vocab}), got shape [${out.logits.shape.join(', ')}]`);
     return crossEntropy(out.logits, batch[1], { labelSmoothing, reduction });
   };
-  tokenLosses.add(loss);
+  tokenLosses.set(loss, reduction);
   return loss;
 }
 
@@ -77,7 +78,7 @@ export const FLOAT32_MAX = 3.4028234663852886e38;
  * (-100), and in each of the K micro-batches at least one target kept (the
  * mean over none is NaN): the next-token loss's batch.
  */
-export function checkTokens(site: string, batch: readonly Tensor[], vocab: number, K = 1): void {
+export function checkTokens(site: string, batch: readonly Tensor[], vocab: number, K = 1, reduction: 'mean' | 'sum' = 'mean'): void {
   const firstBad = (t: Tensor, ok: (v: number) => boolean): number | undefined => {
     const data = t._data as Int32Array | BigInt64Array;
     for (let i = 0; i < data.length; i++) if (!ok(Number(data[i]))) return Number(data[i]);
@@ -87,6 +88,7 @@ export function checkTokens(site: string, batch: readonly Tensor[], vocab: numbe
   if (id !== undefined) fail(site, `batch[0] (ids) expected in [0, ${vocab - 1}], got ${id}`);
   const target = firstBad(batch[1], (v) => (v >= 0 && v < vocab) || v === IGNORE_INDEX);
   if (target !== undefined) fail(site, `batch[1] (targets) expected in [0, ${vocab - 1}] or the ignore index (${IGNORE_INDEX}), got ${target}`);
+  if (reduction === 'sum') return;
   const targets = batch[1]._data as Int32Array | BigInt64Array;
   const per = targets.length / K;
   for (let k = 0; k < K; k++) {
@@ -109,7 +111,7 @@ export function staysZero(dropout: number | Schedule | EarlyDropoutScheduler, s:
 }
 
 /** Checks a batch against the micro-batch inputs (with a leading axis of K when K > 1), and its tokens against `vocab` when given. */
-export function checkBatch(site: string, batch: readonly Tensor[], specs: readonly InputSpec[], K: number, vocab: number | undefined): void {
+export function checkBatch(site: string, batch: readonly Tensor[], specs: readonly InputSpec[], K: number, vocab: number | undefined, reduction?: 'mean' | 'sum'): void {
   if (!Array.isArray(batch) || batch.length !== specs.length) fail(site, `batch expected ${specs.length} tensors (${specs.map((s, i) => s.name ?? `batch${i}`).join(', ')}), got ${describe(batch)}`);
   batch.forEach((t, i) => {
     const spec = specs[i];
@@ -121,5 +123,5 @@ export function checkBatch(site: string, batch: readonly Tensor[], specs: readon
   });
   // A compiled graph does not check values: an id past the table reads another row (or fails in the
   // runtime), a target past the vocabulary gives a finite, wrong loss. The eager path's rules, here.
-  if (vocab !== undefined) checkTokens(site, batch, vocab, K);
+  if (vocab !== undefined) checkTokens(site, batch, vocab, K, reduction);
 }

@@ -16,7 +16,7 @@ import { fail, LlmTricksError, show } from '../core/errors.js';
 import { formatShape, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../trace/tensor.js';
 import { disposeHeld, readHeld, runHeld, type Held } from './held.js';
-import { checkBatch, FLOAT32_MAX, isNextTokenLoss, languageModelLoss, staysZero } from './loss.js';
+import { checkBatch, FLOAT32_MAX, languageModelLoss, nextTokenReduction, staysZero } from './loss.js';
 import { buildStepGraph, type GraphOptimizer, type LossFn, type StepGraph } from './step-graph.js';
 
 export { languageModelLoss, nextTokenLoss, type NextTokenLossOptions } from './loss.js';
@@ -137,8 +137,9 @@ export class Trainer<M extends Module = Module> {
   private readonly compileGraph: (graph: Graph, extra?: CompileOptions) => Promise<Executable>;
   // The loss bound to the model: M stays out of parameter positions, so a Trainer<DecoderLM> is a Trainer<Module>.
   private readonly lossOf: (batch: readonly Tensor[], ctx: ForwardContext) => Tensor;
-  // With the default loss, the vocabulary the ids and targets must fall in (checked before each run).
+  // With a next-token loss, the vocabulary the ids and targets must fall in (checked before each run), and its reduction.
   private readonly vocab: number | undefined;
+  private readonly reduction: 'mean' | 'sum' | undefined;
 
   private constructor(
     options: TrainerCommonOptions<M, CompileOptions>, loss: LossFn<M>, compileGraph: (graph: Graph, extra?: CompileOptions) => Promise<Executable>,
@@ -152,7 +153,8 @@ export class Trainer<M extends Module = Module> {
     this.compileGraph = compileGraph;
     this.lossOf = (batch, ctx) => loss(options.model, batch, ctx);
     const vocab = (options.model as { vocab?: unknown }).vocab;
-    this.vocab = isNextTokenLoss(loss) && Number.isInteger(vocab) ? vocab as number : undefined;
+    this.reduction = nextTokenReduction(loss);
+    this.vocab = this.reduction && Number.isInteger(vocab) ? vocab as number : undefined;
     this.stepGraph = stepGraph;
     this.seed = options.seed ?? 0;
     // The state starts from the model's parameters and zeroed optimizer slots.
@@ -223,7 +225,7 @@ export class Trainer<M extends Module = Module> {
   }
 
   private async stepNow(batch: readonly Tensor[]): Promise<StepInfo> {
-    checkBatch('Trainer.step', batch, this.batchSpecs, this.stepGraph.accumulate, this.vocab);
+    checkBatch('Trainer.step', batch, this.batchSpecs, this.stepGraph.accumulate, this.vocab, this.reduction);
     const s = this.steps;
     const { lr, dropout } = this.ratesAt(s);
     const { layout } = this.stepGraph;
@@ -265,7 +267,7 @@ export class Trainer<M extends Module = Module> {
   }
 
   private async evaluateNow(batch: readonly Tensor[]): Promise<number> {
-    checkBatch('Trainer.evaluate', batch, this.batchSpecs, 1, this.vocab);
+    checkBatch('Trainer.evaluate', batch, this.batchSpecs, 1, this.vocab, this.reduction);
     const model = this.model;
     const n = this.stepGraph.paramNames.length;
     this.evaluator ??= (async () => {

@@ -58,10 +58,35 @@ describe('fromPretrainedFiles refuses what it cannot honour, naming it', () => {
     ['weights only as pytorch_model.bin', () => ({ 'config.json': base()['config.json'], 'pytorch_model.bin': new Uint8Array(4) }), /expected model\.safetensors or model\.safetensors\.index\.json, got only pytorch_model\.bin \(convert it to safetensors first\)/],
     ['a truncated weight file', () => ({ ...base(), 'model.safetensors': (base()['model.safetensors'] as Uint8Array).subarray(0, 1000) }), /'model\.safetensors' is not a valid safetensors file/],
     ['config.json that is not JSON', () => ({ ...base(), 'config.json': '{"model_type": ' }), /config\.json expected JSON/],
+    ['multimodal rope (use_mrope)', () => withConfig((c) => { c.use_mrope = true; }), /config\.json 'use_mrope' expected false/],
+    ['interleaved rope', () => withConfig((c) => { c.rope_interleaved = true; }), /config\.json 'rope_interleaved' expected false/],
+    ['Mistral without a sliding_window key (transformers: 4096)', () => withConfig((c) => {
+      c.model_type = 'mistral'; c.architectures = ['MistralForCausalLM']; delete c.attention_bias; delete c.mlp_bias; delete c.pretraining_tp; c.max_position_embeddings = 8192;
+    }), /'sliding_window' expected none, or at least maxPositions \(8192\).*got 4096/],
+    ['a YaRN beta that is not a number', () => withConfig((c) => { c.rope_parameters = { rope_type: 'yarn', factor: 4, rope_theta: 10000, beta_fast: 'x' }; }), /'rope_parameters\.beta_fast' expected a number > 0, got "x"/],
+    ['a negative YaRN attention_factor', () => withConfig((c) => { c.rope_parameters = { rope_type: 'yarn', factor: 4, rope_theta: 10000, attention_factor: -1 }; }), /'rope_parameters\.attention_factor' expected a number > 0, got -1/],
+    ['kv heads that do not divide the heads', () => withConfig((c) => { c.num_key_value_heads = 3; }), /'num_key_value_heads' \(3\) expected to divide num_attention_heads \(4\)/],
+    ['a rope factor below 1', () => withConfig((c) => { c.rope_parameters = { rope_type: 'linear', factor: 0.5, rope_theta: 10000 }; }), /config\.json describes a model llm-tricks cannot build: RotaryEmbedding: scaling\.factor expected a number >= 1, got 0\.5/],
+    ['a bad config with broken weights: the config is named, before the weights are read', () => ({ ...withConfig((c) => { c.model_type = 'gpt2'; }), 'model.safetensors': new Uint8Array(3) }), /'model_type' expected/],
   ])('%s', async (_label, files, message) => {
     const e = await errorOf(fromPretrainedFiles(files()));
     expect(e.where).toBe('fromPretrainedFiles');
     expect(e.message).toMatch(message);
+  });
+
+  it('accepts the harmless fields real hub files carry, and reads rope_scaling before rope_parameters as transformers does', async () => {
+    const { model } = await fromPretrainedFiles(withConfig((c) => {
+      Object.assign(c, { use_mrope: false, rope_interleaved: false, is_llama_config: true, _attn_implementation_autoset: true, 'transformers.js_config': { dtype: 'q4' } });
+      c.rope_scaling = { rope_type: 'linear', factor: 4 };
+    }));
+    expect(model.config.rope?.scaling).toEqual({ type: 'linear', factor: 4 });
+    expect(model.config.rope?.base).toBe(10000);
+    // Qwen2 with use_sliding_window but no layer past max_window_layers: every layer is full attention.
+    const qwen = await fromPretrainedFiles({
+      ...base(), 'model.safetensors': readFileSync('test/fixtures/hf/qwen2-bias/model.safetensors'),
+      'config.json': JSON.stringify({ ...JSON.parse(readFileSync('test/fixtures/hf/qwen2-bias/config.json', 'utf8')), use_sliding_window: true, sliding_window: 8, max_window_layers: 2, layer_types: undefined }),
+    });
+    expect(qwen.model.config.attentionBias).toBe('qkv');
   });
 
   it('ignoreFields lets a vouched-for field through; dynamic scaling reaches factor × max_position_embeddings', async () => {

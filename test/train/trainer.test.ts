@@ -231,6 +231,9 @@ describe('Trainer', () => {
       await expect(smooth.step([ids, tensor(new Int32Array(targets.size).fill(300), { shape: targets.shape as number[], dtype: 'int32' })])).rejects.toThrow(/got 300/);
       await smooth.dispose();
     }
+    // Under 'sum' a micro-batch with every target ignored is a loss of 0, not NaN: it runs.
+    const summed = await Trainer.create({ model: tinyModel(false), optimizer: new Lion(), batchSize: 2, sequenceLength: 12, loss: nextTokenLoss({ reduction: 'sum' }) });
+    expect((await summed.step([ids, tensor(new Int32Array(targets.size).fill(-100), { shape: targets.shape as number[], dtype: 'int32' })])).loss).toBe(0);
     expect(() => nextTokenLoss({ reduction: 'none' } as never)).toThrow(/^nextTokenLoss: reduction expected 'mean' or 'sum'/);
     expect(() => nextTokenLoss({ labelSmoothing: 2 })).toThrow(/^nextTokenLoss: labelSmoothing expected a number in \[0, 1\], got 2/);
   });
