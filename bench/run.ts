@@ -3,18 +3,22 @@
  * every part), `-- --full`, `-- --only <part>`, `-- --device <cpu|wasm|webgpu>`
  * (where the training and decoding parts run llm-tricks: onnxruntime-node's
  * CPU, onnxruntime-web's WebAssembly, onnxruntime-node's WebGPU).
- * Prints each measurement as it lands, then writes bench/results/<name>.json
- * and the report: docs/bench.md for a CPU run of every part (any mode), else
- * bench/results/<name>.md (<name>: the mode, then the --only parts, then the
- * device, joined by '-', e.g. quick-train-wasm). Timings live here, never in
- * tests. Exits 1 after writing the report when a part's check fails (e.g.
- * the timed training steps do not learn), 2 on bad options.
+ * Prints each measurement as it lands, then writes <name>.json and the
+ * report <name>.md with its figures under bench/out/ (ignored by git; <name>:
+ * the mode, then the --only parts, then the device, joined by '-', e.g.
+ * quick-train-wasm) and prints where. Only `--write-docs` (a default or full
+ * CPU run of every part) replaces the committed report: docs/bench.md, its
+ * figures in docs/img/ and bench/results/default.json. Timings live here,
+ * never in tests. Exits 1 after writing the report when a part's check fails
+ * (e.g. the timed training steps do not learn), 2 on bad options.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SingleBar, Presets } from 'cli-progress';
 import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs';
+// tfjs's CPU backend greets Node users once ("looks like you are running TensorFlow.js in Node.js"); PROD silences its warnings.
+tf.env().set('PROD', true);
 import { backendsPart } from './parts/backends.js';
 import { matmulPart } from './parts/matmul.js';
 import { optimPart } from './parts/optim.js';
@@ -34,7 +38,8 @@ const { values } = parseArgs({
     only: { type: 'string', multiple: true },
     device: { type: 'string', default: 'cpu' },
     report: { type: 'string' },
-    results: { type: 'string', default: 'bench/results' },
+    results: { type: 'string' },
+    'write-docs': { type: 'boolean', default: false },
   },
 });
 
@@ -47,9 +52,13 @@ if (values.quick && values.full) fail('--quick and --full expected one at a time
 if (!DEVICES.includes(values.device)) fail(`--device expected one of ${DEVICES.join(', ')}, got '${values.device}'`);
 const unknown = (values.only ?? []).filter((p) => !PARTS.some((q) => q.name === p));
 if (unknown.length) fail(`--only expected one of ${PARTS.map((p) => p.name).join(', ')}, got '${unknown.join(', ')}'`);
+const writeDocs = values['write-docs'];
+if (writeDocs && (values.quick || values.only || values.device !== 'cpu' || values.report || values.results)) {
+  fail('--write-docs expected a default or full CPU run of every part (no --quick, --only, --device, --report or --results): it replaces the committed report');
+}
 
 const mode = values.quick ? 'quick' : values.full ? 'full' : 'default';
-const settings: RunSettings = { mode, device: values.device, ...(values.only ? { only: values.only } : {}), warmup: mode === 'quick' ? 1 : 5, runs: { quick: 3, default: 7, full: 15 }[mode] };
+const settings: RunSettings = { mode, device: values.device, ...(values.only ? { only: values.only } : {}), ...(writeDocs ? { writeDocs } : {}), warmup: mode === 'quick' ? 1 : 5, runs: { quick: 3, default: 7, full: 15 }[mode] };
 const parts = PARTS.filter((p) => !values.only || values.only.includes(p.name));
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -74,13 +83,14 @@ for (const part of parts) {
   });
 }
 bar?.stop();
-// A partial run (--only) or another device never replaces the full CPU report: it gets its own name.
+// Every run gets its own name; only --write-docs replaces the committed report.
 const name = [mode, ...(values.only ? [values.only.join('+')] : []), ...(values.device !== 'cpu' ? [values.device] : [])].join('-');
-const reportPath = values.report ?? (name !== mode ? `${values.results}/${name}.md` : 'docs/bench.md');
+const resultsDir = values.results ?? (writeDocs ? 'bench/results' : 'bench/out');
+const reportPath = values.report ?? (writeDocs ? 'docs/bench.md' : `${resultsDir}/${name}.md`);
 // The Python peers name their versions in their rows ('numpy 2.4.6', 'pytorch 2.15.0 ...').
 const versions = { 'llm-tricks': pkg.version, 'onnxruntime-node': ort.env.versions.common, '@tensorflow/tfjs': tf.version.tfjs };
-const checks = await writeReport(parts, rows, settings, versions, reportPath, values.results, name);
-console.log(`\nwrote ${values.results}/${name}.json and ${reportPath}`);
+const checks = await writeReport(parts, rows, settings, versions, reportPath, resultsDir, name);
+console.log(`\nwrote ${resultsDir}/${name}.json and ${reportPath}${writeDocs ? '' : ' (the committed docs/bench.md is unchanged: --write-docs replaces it)'}`);
 for (const c of checks) console.log(`${c.ok ? 'ok' : 'FAILED'}: ${c.line}`);
 // A failing check (e.g. training steps that do not learn) means the timings are of broken work: never silent.
 for (const c of checks.filter((c) => !c.ok)) console.error(`\nbench: WARNING: ${c.warning ?? 'check failed'}\n  ${c.line}`);

@@ -56,6 +56,7 @@ export async function writeReport(
   // The options that made this run (the results and report paths left out).
   const options = [
     ...(settings.mode === 'default' ? [] : [`--${settings.mode}`]),
+    ...(settings.writeDocs ? ['--write-docs'] : []),
     ...(settings.only ?? []).map((p) => `--only ${p}`),
     ...(settings.device === 'cpu' ? [] : [`--device ${settings.device}`]),
   ];

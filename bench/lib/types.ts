@@ -7,6 +7,8 @@ export interface RunSettings {
   readonly device: string;
   /** The parts asked for with --only (absent: every part). */
   readonly only?: readonly string[];
+  /** Whether this run replaces the committed report (docs/bench.md). */
+  readonly writeDocs?: boolean;
   readonly warmup: number;
   readonly runs: number;
 }

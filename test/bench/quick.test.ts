@@ -3,9 +3,11 @@
  * measurement has timings (or, for a peer, the reason it is missing), and
  * the JSON results and the Markdown report with its figures are written.
  * Timings are not asserted: they belong to the bench, not the tests. In CI
- * the peers must be installed, so a missing peer fails there, except
- * PyTorch, which the suite runs only when it is importable (its CPU wheels
- * are too large for CI).
+ * the peers must be installed, so a missing peer fails there (PyTorch is
+ * installed with requirements-dev.txt, for the Hugging Face tests).
+ *
+ * A run without --write-docs writes under bench/out/ (ignored) and leaves
+ * the committed report alone; --write-docs refuses a partial run.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -25,6 +27,8 @@ it('the quick bench runs every part and writes its results and report', () => {
     cwd: root, encoding: 'utf8', timeout: 120_000,
   });
   expect(r.status, r.stderr).toBe(0);
+  // No third-party banner in the output (tfjs greets Node users unless told otherwise).
+  expect(r.stdout + r.stderr).not.toMatch(/looks like you are running TensorFlow\.js/);
   const results = JSON.parse(readFileSync(join(dir, 'quick.json'), 'utf8')) as { rows: Row[]; machine: object; settings: { mode: string } };
   expect(results.settings.mode).toBe('quick');
   expect(new Set(results.rows.map((row) => row.part))).toEqual(new Set(['optim', 'matmul', 'backends', 'train', 'decode', 'claims']));
@@ -58,4 +62,16 @@ it('--device wasm runs the training part on onnxruntime-web under its own report
   expect(results.settings.device).toBe('wasm');
   expect(results.rows.map((row) => row.impl)).toContain('llm-tricks ort-web wasm');
   expect(readFileSync(join(dir, 'quick-train-wasm.md'), 'utf8')).toContain('Written by `npm run bench -- --quick --only train --device wasm`');
+});
+
+it('a run without --write-docs leaves the committed report alone and says where it wrote; --write-docs refuses a partial run', () => {
+  const committed = ['docs/bench.md', 'bench/results/default.json'].map((f) => readFileSync(join(root, f), 'utf8'));
+  const r = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), ['bench/run.ts', '--quick', '--only', 'claims'], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/wrote bench\/out\/quick-claims\.json and bench\/out\/quick-claims\.md \(the committed docs\/bench\.md is unchanged: --write-docs replaces it\)/);
+  expect(r.stdout).not.toMatch(/looks like you are running TensorFlow\.js/);
+  expect(['docs/bench.md', 'bench/results/default.json'].map((f) => readFileSync(join(root, f), 'utf8'))).toEqual(committed);
+  const refused = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), ['bench/run.ts', '--quick', '--write-docs'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  expect(refused.status).toBe(2);
+  expect(refused.stderr).toMatch(/^bench: --write-docs expected a default or full CPU run of every part/);
 });
