@@ -8,6 +8,8 @@ export default defineConfig(
   tseslint.configs.recommended,
   // CommonJS config files of tools (dependency-cruiser's).
   { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
+  // Plain-JavaScript build scripts run by Node.
+  { files: ['scripts/**/*.mjs'], languageOptions: { globals: { URL: 'readonly', Buffer: 'readonly', process: 'readonly', console: 'readonly' } } },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': [

@@ -25,8 +25,8 @@ function randomArray(n: number, seed: number): Float32Array {
 export const optimPart: Part = {
   name: 'optim',
   title: 'Optimizer step: Lion vs AdamW',
-  about: 'One step over N float32 parameters (the article uses Lion for its lower memory: one state buffer instead of two). Peers: the same update in NumPy, in place, and in PyTorch on the CPU (its AdamW with foreach ops; Lion, which PyTorch does not ship, written with foreach ops), on the same number of threads as there are cores.',
-  count: (s) => sizes(s).length * 6,
+  about: 'One step over N float32 parameters (the article uses Lion for its lower memory: one state buffer instead of two). Peers: the same update in NumPy, in place, and in PyTorch on the CPU (its AdamW with foreach ops; Lion, which PyTorch does not ship, written with foreach ops), on the same number of threads as there are cores. The memory bandwidth probe copies as many bytes as the step must move (Lion reads p, g, m and writes p, m: 20 bytes per parameter; AdamW 28) with one `TypedArray.set`: the floor an in-place step can reach.',
+  count: (s) => sizes(s).length * 8,
   summary(rows) {
     const tasks = [...new Set(rows.map((r) => r.task))];
     return tasks.flatMap((task) => {
@@ -53,6 +53,11 @@ export const optimPart: Part = {
         const ms = await timeRuns(() => opt.step([p], [g]), s.warmup, s.runs);
         const stateBytes = opt.state().buffers.flat().reduce((b, x) => b + x.byteLength, 0);
         report({ part: 'optim', task, impl: `llm-tricks ${name}`, group: name, isPeer: false, ms, median: median(ms), extra: { stateBytes } });
+        // The bandwidth floor: one copy of (bytes moved) / 2 — it reads and writes each byte once.
+        const moved = name === 'Lion' ? 20 : 28;
+        const [from, to] = [new Float32Array((n * moved) / 8), new Float32Array((n * moved) / 8)];
+        const probe = await timeRuns(() => to.set(from), s.warmup, s.runs);
+        report({ part: 'optim', task, impl: `bandwidth probe ${name} (${moved} B/param)`, group: name, isPeer: true, ms: probe, median: median(probe) });
         const peers: [string, PeerResult][] = [
           ['numpy', runPeer('numpy_peer.py', [name.toLowerCase(), n, s.warmup, s.runs])],
           ['pytorch cpu', runPeer('torch_peer.py', [name.toLowerCase(), JSON.stringify({ size: n, threads: availableParallelism() }), s.warmup, s.runs])],

@@ -1,3 +1,4 @@
+import { adamwSimd } from './kernels/simd.js';
 import { add, cast, div, mul, pow, sqrt, sub } from '../trace/ops/elementwise.js';
 import { tensor, type Tensor } from '../trace/tensor.js';
 import { checkBetas, checkNumber, Optimizer, scaledLr, type Floats, type GraphStepInputs, type GraphUpdate, type ParamGroup, checkGraphUpdate } from './optimizer.js';
@@ -57,8 +58,14 @@ export class AdamW extends Optimizer<AdamWOptions> {
       stepSize: rate / (1 - b1 ** t),
       bc2Sqrt: Math.sqrt(1 - b2 ** t),
     };
-    if (p instanceof Float32Array) adamStep32(p, g as Float32Array, m as Float32Array, v as Float32Array, k);
-    else adamStep64(p, g as Float64Array, m as Float64Array, v as Float64Array, k);
+    const loop = (p: Floats, g: Floats, m: Floats, v: Floats): void => {
+      if (p instanceof Float32Array) adamStep32(p, g as Float32Array, m as Float32Array, v as Float32Array, k);
+      else adamStep64(p, g as Float64Array, m as Float64Array, v as Float64Array, k);
+    };
+    // WebAssembly SIMD on large arrays (the same bits: float32 constants round as adamStep32 rounds them), else the loop.
+    const r = p instanceof Float32Array ? f : (x: number): number => x;
+    const rounded = { b1: r(k.b1), c1: r(k.c1), b2: r(k.b2), c2: r(k.c2), eps: r(k.eps), decay: r(k.decay), stepSize: r(k.stepSize), bc2Sqrt: r(k.bc2Sqrt) };
+    if (!adamwSimd(p, g, m, v, rounded, loop)) loop(p, g, m, v);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { lionSimd } from './kernels/simd.js';
 import { fail } from '../core/errors.js';
 import { add, div, greater, maximum, mul, sign, sub, where } from '../trace/ops/elementwise.js';
 import { sum } from '../trace/ops/reduce.js';
@@ -85,8 +86,12 @@ export class Lion extends Optimizer<LionOptions> {
     const decay = r(1 - r(lrr * r(o.weightDecay)));
     const n = p.length;
     if (!o.cautious) {
-      if (p instanceof Float32Array) lionStep32(p, g as Float32Array, m as Float32Array, b1, c1, b2, c2, lrr, decay);
-      else lionStep64(p, g as Float64Array, m as Float64Array, b1, c1, b2, c2, lrr, decay);
+      const loop = (p: Floats, g: Floats, m: Floats): void => {
+        if (p instanceof Float32Array) lionStep32(p, g as Float32Array, m as Float32Array, b1, c1, b2, c2, lrr, decay);
+        else lionStep64(p, g as Float64Array, m as Float64Array, b1, c1, b2, c2, lrr, decay);
+      };
+      // WebAssembly SIMD on large arrays (the same bits), else the loop.
+      if (!lionSimd(p, g, m, { b1, c1, b2, c2, lr: lrr, decay }, loop)) loop(p, g, m);
       return;
     }
     // Cautious: the renormalisation needs every coordinate's sign first.

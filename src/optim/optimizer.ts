@@ -1,3 +1,4 @@
+import { allFiniteSimd } from './kernels/simd.js';
 import { checkOptions } from '../core/options.js';
 import { fail, show } from '../core/errors.js';
 import { describe, type DType } from '../core/dtype.js';
@@ -208,7 +209,8 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
       const g = grads[i];
       if (!(p instanceof Float32Array || p instanceof Float64Array)) fail(site, `params[${i}] expected a Float32Array or Float64Array, got ${describe(p)}`);
       if (!g || g.constructor !== p.constructor || g.length !== p.length) fail(site, `grads[${i}] expected a ${p.constructor.name} of length ${p.length}, got ${describe(g)}`);
-      const bad = firstNonFinite(g);
+      // The SIMD check answers only whether all are finite; the loop finds which one is not.
+      const bad = allFiniteSimd(g) === true ? -1 : firstNonFinite(g);
       if (bad >= 0) fail(site, `grads[${i}] expected finite values, got ${g[bad]} at index ${bad}`);
       const b = this.buffers?.[i];
       if (this.buffers && (!b || b[0].length !== p.length || b[0].constructor !== p.constructor)) {

@@ -1,0 +1,174 @@
+;; SIMD kernels of the standalone optimizer steps (Lion, AdamW) for float32
+;; (f32x4) and float64 (f64x2). Each updates n elements in place, n a
+;; multiple of the vector width; the caller runs the tail in JavaScript.
+;; Every lane performs the operations of the JavaScript loops in
+;; src/optim/lion.ts and src/optim/adamw.ts in the same order, each rounded
+;; to the element type as those loops round, so the results are
+;; bit-identical. Pointers are byte offsets into the exported memory.
+;;
+;; Built by scripts/build-wasm.mjs (wabt) into optim-wasm.ts.
+(module
+  (memory (export "memory") 8)
+
+  ;; Lion: c = b1·m + c1·g; p = p·decay − lr·sign(c); m = b2·m + c2·g.
+  ;; lr·sign(c) is a select of lr, −lr or 0 (sign(NaN) is 0, as signOf).
+  (func (export "lion32") (param $p i32) (param $g i32) (param $m i32) (param $n i32)
+        (param $b1 f32) (param $c1 f32) (param $b2 f32) (param $c2 f32) (param $lr f32) (param $decay f32)
+    (local $at i32) (local $end i32) (local $vb1 v128) (local $vc1 v128) (local $vb2 v128) (local $vc2 v128)
+    (local $vlr v128) (local $vnlr v128) (local $vdecay v128) (local $zero v128)
+    (local $pv v128) (local $gv v128) (local $mv v128) (local $c v128)
+    (local.set $vb1 (f32x4.splat (local.get $b1)))
+    (local.set $vc1 (f32x4.splat (local.get $c1)))
+    (local.set $vb2 (f32x4.splat (local.get $b2)))
+    (local.set $vc2 (f32x4.splat (local.get $c2)))
+    (local.set $vlr (f32x4.splat (local.get $lr)))
+    (local.set $vnlr (f32x4.neg (local.get $vlr)))
+    (local.set $vdecay (f32x4.splat (local.get $decay)))
+    (local.set $zero (f32x4.splat (f32.const 0)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $pv (v128.load (i32.add (local.get $p) (local.get $at))))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $at))))
+        (local.set $mv (v128.load (i32.add (local.get $m) (local.get $at))))
+        (local.set $c (f32x4.add (f32x4.mul (local.get $vb1) (local.get $mv)) (f32x4.mul (local.get $vc1) (local.get $gv))))
+        (v128.store (i32.add (local.get $p) (local.get $at))
+          (f32x4.sub (f32x4.mul (local.get $pv) (local.get $vdecay))
+            (v128.or (v128.and (f32x4.gt (local.get $c) (local.get $zero)) (local.get $vlr))
+                     (v128.and (f32x4.lt (local.get $c) (local.get $zero)) (local.get $vnlr)))))
+        (v128.store (i32.add (local.get $m) (local.get $at))
+          (f32x4.add (f32x4.mul (local.get $vb2) (local.get $mv)) (f32x4.mul (local.get $vc2) (local.get $gv))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $next))))
+
+  (func (export "lion64") (param $p i32) (param $g i32) (param $m i32) (param $n i32)
+        (param $b1 f64) (param $c1 f64) (param $b2 f64) (param $c2 f64) (param $lr f64) (param $decay f64)
+    (local $at i32) (local $end i32) (local $vb1 v128) (local $vc1 v128) (local $vb2 v128) (local $vc2 v128)
+    (local $vlr v128) (local $vnlr v128) (local $vdecay v128) (local $zero v128)
+    (local $pv v128) (local $gv v128) (local $mv v128) (local $c v128)
+    (local.set $vb1 (f64x2.splat (local.get $b1)))
+    (local.set $vc1 (f64x2.splat (local.get $c1)))
+    (local.set $vb2 (f64x2.splat (local.get $b2)))
+    (local.set $vc2 (f64x2.splat (local.get $c2)))
+    (local.set $vlr (f64x2.splat (local.get $lr)))
+    (local.set $vnlr (f64x2.neg (local.get $vlr)))
+    (local.set $vdecay (f64x2.splat (local.get $decay)))
+    (local.set $zero (f64x2.splat (f64.const 0)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 3)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $pv (v128.load (i32.add (local.get $p) (local.get $at))))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $at))))
+        (local.set $mv (v128.load (i32.add (local.get $m) (local.get $at))))
+        (local.set $c (f64x2.add (f64x2.mul (local.get $vb1) (local.get $mv)) (f64x2.mul (local.get $vc1) (local.get $gv))))
+        (v128.store (i32.add (local.get $p) (local.get $at))
+          (f64x2.sub (f64x2.mul (local.get $pv) (local.get $vdecay))
+            (v128.or (v128.and (f64x2.gt (local.get $c) (local.get $zero)) (local.get $vlr))
+                     (v128.and (f64x2.lt (local.get $c) (local.get $zero)) (local.get $vnlr)))))
+        (v128.store (i32.add (local.get $m) (local.get $at))
+          (f64x2.add (f64x2.mul (local.get $vb2) (local.get $mv)) (f64x2.mul (local.get $vc2) (local.get $gv))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $next))))
+
+  ;; AdamW: m = b1·m + c1·g; v = b2·v + c2·(g·g);
+  ;; p = p·decay − stepSize·(m / (sqrt(v) / bc2Sqrt + eps)).
+  ;; (The float32 loop takes sqrt(v) / bc2Sqrt in float64 before rounding; so does adamw32.)
+  (func (export "adamw32") (param $p i32) (param $g i32) (param $m i32) (param $v i32) (param $n i32)
+        (param $b1 f32) (param $c1 f32) (param $b2 f32) (param $c2 f32) (param $eps f32)
+        (param $decay f32) (param $stepSize f32) (param $bc2Sqrt f32)
+    (local $at i32) (local $end i32) (local $gv v128) (local $mv v128) (local $vv v128)
+    (local $vb1 v128) (local $vc1 v128) (local $vb2 v128) (local $vc2 v128) (local $veps v128)
+    (local $vdecay v128) (local $vstep v128) (local $vbc2 v128) (local $q v128)
+    (local.set $vb1 (f32x4.splat (local.get $b1)))
+    (local.set $vc1 (f32x4.splat (local.get $c1)))
+    (local.set $vb2 (f32x4.splat (local.get $b2)))
+    (local.set $vc2 (f32x4.splat (local.get $c2)))
+    (local.set $veps (f32x4.splat (local.get $eps)))
+    (local.set $vdecay (f32x4.splat (local.get $decay)))
+    (local.set $vstep (f32x4.splat (local.get $stepSize)))
+    (local.set $vbc2 (f64x2.splat (f64.promote_f32 (local.get $bc2Sqrt))))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $at))))
+        (local.set $mv (f32x4.add (f32x4.mul (local.get $vb1) (v128.load (i32.add (local.get $m) (local.get $at))))
+                                  (f32x4.mul (local.get $vc1) (local.get $gv))))
+        (local.set $vv (f32x4.add (f32x4.mul (local.get $vb2) (v128.load (i32.add (local.get $v) (local.get $at))))
+                                  (f32x4.mul (local.get $vc2) (f32x4.mul (local.get $gv) (local.get $gv)))))
+        (v128.store (i32.add (local.get $m) (local.get $at)) (local.get $mv))
+        (v128.store (i32.add (local.get $v) (local.get $at)) (local.get $vv))
+        ;; sqrt(v) / bc2Sqrt in float64, rounded once, as f(Math.sqrt(v) / bc2Sqrt) in adamStep32:
+        ;; each half of the lanes promoted, divided, demoted, then the halves joined.
+        (local.set $q (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.div (f64x2.sqrt (f64x2.promote_low_f32x4 (local.get $vv))) (local.get $vbc2)))
+          (f32x4.demote_f64x2_zero (f64x2.div (f64x2.sqrt (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $vv) (local.get $vv)))) (local.get $vbc2)))))
+        (v128.store (i32.add (local.get $p) (local.get $at))
+          (f32x4.sub (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $at))) (local.get $vdecay))
+            (f32x4.mul (local.get $vstep)
+              (f32x4.div (local.get $mv) (f32x4.add (local.get $q) (local.get $veps))))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $next))))
+
+  (func (export "adamw64") (param $p i32) (param $g i32) (param $m i32) (param $v i32) (param $n i32)
+        (param $b1 f64) (param $c1 f64) (param $b2 f64) (param $c2 f64) (param $eps f64)
+        (param $decay f64) (param $stepSize f64) (param $bc2Sqrt f64)
+    (local $at i32) (local $end i32) (local $gv v128) (local $mv v128) (local $vv v128)
+    (local $vb1 v128) (local $vc1 v128) (local $vb2 v128) (local $vc2 v128) (local $veps v128)
+    (local $vdecay v128) (local $vstep v128) (local $vbc2 v128)
+    (local.set $vb1 (f64x2.splat (local.get $b1)))
+    (local.set $vc1 (f64x2.splat (local.get $c1)))
+    (local.set $vb2 (f64x2.splat (local.get $b2)))
+    (local.set $vc2 (f64x2.splat (local.get $c2)))
+    (local.set $veps (f64x2.splat (local.get $eps)))
+    (local.set $vdecay (f64x2.splat (local.get $decay)))
+    (local.set $vstep (f64x2.splat (local.get $stepSize)))
+    (local.set $vbc2 (f64x2.splat (local.get $bc2Sqrt)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 3)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $at))))
+        (local.set $mv (f64x2.add (f64x2.mul (local.get $vb1) (v128.load (i32.add (local.get $m) (local.get $at))))
+                                  (f64x2.mul (local.get $vc1) (local.get $gv))))
+        (local.set $vv (f64x2.add (f64x2.mul (local.get $vb2) (v128.load (i32.add (local.get $v) (local.get $at))))
+                                  (f64x2.mul (local.get $vc2) (f64x2.mul (local.get $gv) (local.get $gv)))))
+        (v128.store (i32.add (local.get $m) (local.get $at)) (local.get $mv))
+        (v128.store (i32.add (local.get $v) (local.get $at)) (local.get $vv))
+        (v128.store (i32.add (local.get $p) (local.get $at))
+          (f64x2.sub (f64x2.mul (v128.load (i32.add (local.get $p) (local.get $at))) (local.get $vdecay))
+            (f64x2.mul (local.get $vstep)
+              (f64x2.div (local.get $mv)
+                (f64x2.add (f64x2.div (f64x2.sqrt (local.get $vv)) (local.get $vbc2)) (local.get $veps))))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $next))))
+
+  ;; 1 when every one of the n elements is finite, else 0: x − x is 0 for a
+  ;; finite x and NaN for ±Infinity and NaN (and NaN ≠ 0).
+  (func (export "finite32") (param $x i32) (param $n i32) (result i32)
+    (local $at i32) (local $end i32) (local $bad v128) (local $v v128)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $v (v128.load (i32.add (local.get $x) (local.get $at))))
+        (local.set $bad (v128.or (local.get $bad) (f32x4.ne (f32x4.sub (local.get $v) (local.get $v)) (f32x4.splat (f32.const 0)))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $next)))
+    (i32.eqz (v128.any_true (local.get $bad))))
+
+  (func (export "finite64") (param $x i32) (param $n i32) (result i32)
+    (local $at i32) (local $end i32) (local $bad v128) (local $v v128)
+    (local.set $end (i32.shl (local.get $n) (i32.const 3)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $v (v128.load (i32.add (local.get $x) (local.get $at))))
+        (local.set $bad (v128.or (local.get $bad) (f64x2.ne (f64x2.sub (local.get $v) (local.get $v)) (f64x2.splat (f64.const 0)))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $next)))
+    (i32.eqz (v128.any_true (local.get $bad))))
+)

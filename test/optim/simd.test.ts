@@ -1,0 +1,129 @@
+/**
+ * The WebAssembly SIMD kernels of the standalone Lion and AdamW steps
+ * (src/optim/kernels/optim.wat, used from 2048 elements on):
+ * - give the bits of the JavaScript loops, float32 and float64, over
+ *   several steps with state carried, on sizes that leave vector tails and
+ *   span several 128 KB chunks, with values that probe rounding (±0,
+ *   subnormals, huge and tiny magnitudes) and with option groups;
+ * - give Lion the bits of graphUpdate run on the reference backend (float32);
+ * - the committed bytes are what scripts/build-wasm.mjs builds from the .wat;
+ * - importing the package compiles no WebAssembly; the first large step does, once.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AdamW, Lion, referenceBackend, tensor, trace, type Floats } from '../../src/index.js';
+import { useSimdKernels } from '../../src/optim/kernels/simd.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+afterEach(() => useSimdKernels(true));
+
+const SIZES = [2048, 2051, 32768 * 2 + 5, 16384 * 3 + 1];
+const SPECIAL = [0, -0, 1e-40, -1e-42, 3e38, -3e38, 1e-30, 65504, 1, -1];
+
+function values(n: number, seed: number, wide: boolean): Floats {
+  const a = wide ? new Float64Array(n) : new Float32Array(n);
+  let x = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    a[i] = i % 97 === 0 ? SPECIAL[(x >>> 8) % SPECIAL.length] : (x / 2 ** 32 - 0.5) * 2 ** ((x % 13) - 6);
+  }
+  return a;
+}
+
+const bits = (a: Floats): number[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.byteLength / 4));
+
+type Make = () => Lion | AdamW;
+const OPTIMIZERS: [string, Make][] = [
+  ['Lion', () => new Lion({ lr: 3e-3, weightDecay: 0.1, groups: [{ params: [1], lrScale: 0.5, weightDecay: 0 }] })],
+  ['Lion betas 0.95/0.98', () => new Lion({ lr: 1e-4, betas: [0.95, 0.98] })],
+  ['AdamW', () => new AdamW({ lr: 3e-3, weightDecay: 0.1, groups: [{ params: [1], lrScale: 2 }] })],
+  ['AdamW eps 1e-6', () => new AdamW({ lr: 1e-2, eps: 1e-6, betas: [0.8, 0.9] })],
+];
+
+describe.each(OPTIMIZERS)('%s: SIMD kernels', (_name, make) => {
+  it.each([['float32', false], ['float64', true]] as const)('%s: the bits of the JavaScript loop over 4 steps, every size', (_dtype, wide) => {
+    for (const n of SIZES) {
+      const run = (simd: boolean): Floats[] => {
+        useSimdKernels(simd);
+        const opt = make();
+        const params = [values(n, 1, wide), values(n + 3, 2, wide)];
+        for (let t = 0; t < 4; t++) opt.step(params, [values(n, 10 + t, wide), values(n + 3, 20 + t, wide)]);
+        return [...params, ...opt.state().buffers.flat()];
+      };
+      const [fast, slow] = [run(true), run(false)];
+      fast.forEach((a, i) => expect(bits(a), `n ${n}, array ${i}`).toEqual(bits(slow[i])));
+    }
+  });
+});
+
+describe('SIMD kernels against the graph form', () => {
+  // (AdamW's standalone and graph forms agree within a tolerance, not in bits: see adamw.test.ts.)
+  it.each([['Lion', () => new Lion({ lr: 1e-2, weightDecay: 0.3 }), 1]] as const)(
+    '%s float32: a large standalone step has the bits of graphUpdate on the reference backend', async (_name, make, slots) => {
+      const n = 4099;
+      const opt = make();
+      const graph = trace((lr, step, p, g, ...s) => {
+        const u = opt.graphUpdate([p], [g], [s], { lr, step });
+        return [...u.params, ...u.slots.flat()];
+      }, [{ shape: [] }, { shape: [], dtype: 'int32' }, { shape: [n] }, { shape: [n] }, ...Array.from({ length: slots }, () => ({ shape: [n] }))]);
+      const exe = await referenceBackend.compile(graph);
+      await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 1000 }), async (seed) => {
+        const standalone = make();
+        const p = values(n, seed, false) as Float32Array;
+        let state = [tensor(p.slice()), ...Array.from({ length: slots }, () => tensor(new Float32Array(n)))];
+        for (let t = 1; t <= 3; t++) {
+          const g = values(n, seed + t, false) as Float32Array;
+          standalone.step([p], [g]);
+          const out = await exe.run([tensor(Math.fround(opt.defaults.lr)), tensor(t, { dtype: 'int32' }), state[0], tensor(g), ...state.slice(1)]);
+          state = out;
+        }
+        expect(bits(p)).toEqual(bits(state[0].data() as Float32Array));
+        standalone.state().buffers[0].forEach((b, i) => expect(bits(b)).toEqual(bits(state[1 + i].data() as Float32Array)));
+      }), { numRuns: 4 });
+    });
+});
+
+describe('the finiteness check', () => {
+  it.each([['float32', false], ['float64', true]] as const)('%s: a step with a non-finite gradient anywhere is refused, naming the first, and changes nothing', (_dtype, wide) => {
+    for (const n of [2048, 2051, 40000]) {
+      for (const [at, bad] of [[0, NaN], [n - 1, Infinity], [Math.floor(n / 2), -Infinity]] as const) {
+        const opt = new Lion();
+        const p = values(n, 1, wide);
+        const before = bits(p);
+        const g = values(n, 2, wide);
+        g[at] = bad;
+        expect(() => opt.step([p], [g])).toThrow(new RegExp(`grads\\[0\\] expected finite values, got ${bad} at index ${at}`));
+        expect(bits(p)).toEqual(before);
+        expect(opt.stepCount).toBe(0);
+      }
+    }
+  });
+});
+
+describe('the kernels module', () => {
+  it('is what scripts/build-wasm.mjs builds from optim.wat', async () => {
+    const script = `${root}/scripts/build-wasm.mjs`;
+    const { buildOptimWasm, optimWasmSource } = await import(script) as { buildOptimWasm(root: string): Promise<Uint8Array>; optimWasmSource(b: Uint8Array): string };
+    expect(readFileSync(`${root}/src/optim/kernels/optim-wasm.ts`, 'utf8')).toBe(optimWasmSource(await buildOptimWasm(root)));
+  });
+
+  it('is not compiled when the package is imported, and once on the first large step', () => {
+    const script = `
+      let compiled = 0;
+      const Module = WebAssembly.Module;
+      WebAssembly.Module = function (bytes) { compiled++; return new Module(bytes); };
+      const { Lion } = await import('./dist/index.js');
+      const before = compiled;
+      const opt = new Lion();
+      const p = new Float32Array(5000), g = new Float32Array(5000).fill(1);
+      opt.step([p], [g]);
+      opt.step([p], [g]);
+      console.log(JSON.stringify([before, compiled]));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([0, 1]);
+  });
+});
