@@ -14,7 +14,7 @@
 import * as ortNodeModule from 'onnxruntime-node';
 import * as ortWebModule from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
-import { add, ByteTokenizer, DecoderLM, Lion, TokenBatches, trace, Trainer } from '../../src/index.js';
+import { add, ByteTokenizer, DecoderLM, Lion, tensor, TokenBatches, trace, Trainer } from '../../src/index.js';
 import { lowerGraph, ortNode } from '../../src/node.js';
 import { ortWeb } from '../../src/web.js';
 import { NODE_DEVICES } from '../../src/backends/ort-node/index.js';
@@ -64,5 +64,26 @@ describe('ortWeb trains on wasm', () => {
     const [cpu, wasm] = [await losses(ortNode, 'cpu'), await losses(ortWeb, 'wasm')];
     wasm.forEach((l, k) => expect(Math.abs(l - cpu[k]), `step ${k + 1}: wasm ${l}, cpu ${cpu[k]}`).toBeLessThan(1e-5));
     expect(wasm[3]).toBeLessThan(wasm[0] - 0.2);
+  });
+});
+
+describe('session options', () => {
+  it('spinning: false runs the same graph to the same bits (a session that takes turns with others)', async () => {
+    const graph = trace((a, b) => add(a, b), [{ shape: [3] }, { shape: [3] }]);
+    const inputs = [tensor([1, 2, 3]), tensor([0.5, 0.25, -1])];
+    const [spinning, quiet] = await Promise.all([ortNode.compile(graph, { device: 'cpu' }), ortNode.compile(graph, { device: 'cpu', spinning: false })]);
+    const [[a], [b]] = await Promise.all([spinning.run(inputs), quiet.run(inputs)]);
+    expect(Array.from(b.data() as Float32Array)).toEqual(Array.from(a.data() as Float32Array));
+    await Promise.all([spinning.dispose(), quiet.dispose()]);
+  });
+
+  it.each<[string, object, RegExp]>([
+    ['spinning "no"', { spinning: 'no' }, /^ort-node\.compile: spinning expected true or false, got "no"/],
+    ['strictDevice 1', { strictDevice: 1 }, /^ort-node\.compile: strictDevice expected true or false, got 1/],
+    ['intraOpNumThreads 0', { intraOpNumThreads: 0 }, /^ort-node\.compile: intraOpNumThreads expected a positive integer, got 0/],
+    ['graphOptimizationLevel "max"', { graphOptimizationLevel: 'max' }, /^ort-node\.compile: graphOptimizationLevel expected one of 'disabled', 'basic', 'extended', 'all', got "max"/],
+  ])('rejects %s by name, before ONNX Runtime sees it', async (_label, options, message) => {
+    const graph = trace((a, b) => add(a, b), [{ shape: [3] }, { shape: [3] }]);
+    await expect(ortNode.compile(graph, { device: 'cpu', ...options } as never)).rejects.toThrow(message);
   });
 });

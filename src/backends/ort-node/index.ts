@@ -24,7 +24,7 @@ export const NODE_DEVICES: DeviceTable<OrtNodeCompileOptions> = {
     webgpu: { resident: 'gpu-buffer', lowering: PORTABLE_CAPS, accelerator: true },
   },
   defaultDevice: 'cpu',
-  options: optionKeys<OrtNodeCompileOptions>({ device: true, deviceId: true, intraOpNumThreads: true, graphOptimizationLevel: true, strictDevice: true, residentOutputs: true }),
+  options: optionKeys<OrtNodeCompileOptions>({ device: true, deviceId: true, intraOpNumThreads: true, graphOptimizationLevel: true, strictDevice: true, spinning: true, residentOutputs: true }),
   providers(device, options) {
     if (device === 'cuda') return [{ name: 'cuda', deviceId: options.deviceId ?? 0 }];
     return [device];

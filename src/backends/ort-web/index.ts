@@ -21,7 +21,7 @@ export const WEB_DEVICES: DeviceTable<OrtWebCompileOptions> = {
     webgpu: { resident: 'gpu-buffer', lowering: PORTABLE_CAPS, accelerator: true },
   },
   defaultDevice: 'wasm',
-  options: optionKeys<OrtWebCompileOptions>({ device: true, intraOpNumThreads: true, graphOptimizationLevel: true, strictDevice: true, residentOutputs: true }),
+  options: optionKeys<OrtWebCompileOptions>({ device: true, intraOpNumThreads: true, graphOptimizationLevel: true, strictDevice: true, spinning: true, residentOutputs: true }),
   providers: (device) => [device],
   explain(device, error) {
     const cause = messageOf(error);
