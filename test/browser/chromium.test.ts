@@ -34,7 +34,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CASE_NAMES, type Dims, type RunReport } from './page/cases.js';
+import { CASE_NAMES, optimizerBits, type Dims, type RunReport } from './page/cases.js';
+import { useSimdKernels } from '../../src/optim/kernels/simd.js';
 import type { PageResults } from './page/main.js';
 import { bundlePage, CHROMIUM_FLAGS, servePage } from './harness.js';
 import { chromiumPath, chromiumUnavailable, IN_CI } from '../setup/availability.js';
@@ -139,6 +140,16 @@ if (why) {
       expect(bundle.includes('onnxruntime-node')).toBe(false);
       expect(inputs.filter((f) => f.includes('onnxruntime-node'))).toEqual([]);
       expect(inputs.filter((f) => f.includes('node_modules/onnxruntime-web/'))).toHaveLength(1);
+    });
+
+    it('runs the standalone Lion and AdamW on WebAssembly SIMD to the bits of the JavaScript loops in Node', () => {
+      expect(results.wasmSimd).toBe(true);
+      useSimdKernels(false);
+      try {
+        expect(results.optimizers).toEqual(optimizerBits());
+      } finally {
+        useSimdKernels(true);
+      }
     });
 
     it('exposes navigator.gpu and a WebGPU adapter', () => {

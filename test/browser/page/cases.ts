@@ -4,8 +4,8 @@
  * here touches the DOM or onnxruntime, so it also runs under Node.
  */
 import {
-  abs, argMax, cast, concat, crossEntropy, DecoderLM, exp, expand, gather, greater, iota, log, matmul, maximum, mean, mul,
-  pad, randomUniform, reshape, scatterAdd, sliceAxis, softmax, sqrt, sum, tanh, tensor, trace, transpose, vjp, where,
+  abs, AdamW, argMax, cast, concat, crossEntropy, DecoderLM, exp, expand, gather, greater, iota, log, matmul, maximum, mean, mul,
+  Lion, pad, randomUniform, reshape, scatterAdd, sliceAxis, softmax, sqrt, sum, tanh, tensor, trace, transpose, vjp, where,
   type Backend, type Dim, type DType, type Executable, type Graph, type PositionKind, type Tensor,
 } from '../../../src/index.js';
 import type { OrtCompileOptions } from '../../../src/web.js';
@@ -252,4 +252,34 @@ export async function runCase(c: Case, backend: Backend, device: string, strictF
     return { ...head, compileMs: t1 - t0, runMs: performance.now() - t1, error: `run: ${message(e)}`, runs };
   }
   return { ...head, compileMs: t1 - t0, runMs: performance.now() - t1, runs };
+}
+
+/**
+ * Three standalone Lion and AdamW steps over 5003 float32 parameters from a
+ * fixed generator (large enough for the WebAssembly SIMD kernels), as the
+ * FNV-1a hash of the parameters' and state's bits: the page computes it in
+ * the browser, the test in Node with the JavaScript loops.
+ */
+export function optimizerBits(): { lion: number; adamw: number } {
+  const n = 5003;
+  const values = (seed: number): Float32Array => {
+    const a = new Float32Array(n);
+    let x = seed >>> 0;
+    for (let i = 0; i < n; i++) {
+      x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+      a[i] = (x / 2 ** 32 - 0.5) * 2 ** ((x % 9) - 4);
+    }
+    return a;
+  };
+  const hash = (arrays: Float32Array[]): number => {
+    let h = 0x811c9dc5;
+    for (const a of arrays) for (const w of new Uint32Array(a.buffer, a.byteOffset, a.length)) h = Math.imul(h ^ w, 0x01000193) >>> 0;
+    return h;
+  };
+  const run = (opt: Lion | AdamW): number => {
+    const p = values(1);
+    for (let t = 0; t < 3; t++) opt.step([p], [values(10 + t)]);
+    return hash([p, ...(opt.state().buffers[0] as Float32Array[])]);
+  };
+  return { lion: run(new Lion({ lr: 1e-3, weightDecay: 0.1 })), adamw: run(new AdamW({ lr: 1e-3, weightDecay: 0.1 })) };
 }

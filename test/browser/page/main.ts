@@ -12,7 +12,8 @@
 import * as ort from 'onnxruntime-web';
 import { referenceBackend, type Tensor } from '../../../src/index.js';
 import { ortWeb } from '../../../src/web.js';
-import { ATOL, buildCases, RTOL, runCase, type RunReport } from './cases.js';
+import { OPTIM_WASM_BASE64 } from '../../../src/optim/kernels/optim-wasm.js';
+import { ATOL, buildCases, optimizerBits, RTOL, runCase, type RunReport } from './cases.js';
 
 /** What the page publishes. */
 export interface PageResults {
@@ -23,6 +24,10 @@ export interface PageResults {
   readonly rtol: number;
   readonly reports: readonly RunReport[];
   readonly totalMs: number;
+  /** The standalone optimizers' bits in this browser (WebAssembly SIMD where it has it): see optimizerBits. */
+  readonly optimizers?: { lion: number; adamw: number };
+  /** Whether this browser validates WebAssembly SIMD. */
+  readonly wasmSimd?: boolean;
   readonly error?: string;
 }
 
@@ -63,7 +68,10 @@ async function main(): Promise<PageResults> {
       reports.push(await runCase(c, ortWeb, 'webgpu', true, reference));
     }
   }
-  return { userAgent: g.navigator.userAgent, hasGpu, adapter, atol: ATOL, rtol: RTOL, reports, totalMs: performance.now() - start };
+  // The library's own kernels module validates only where the runtime has WebAssembly SIMD.
+  const kernels = Uint8Array.from(atob(OPTIM_WASM_BASE64), (c) => c.charCodeAt(0));
+  const wasmSimd = (globalThis as unknown as { WebAssembly: { validate(b: Uint8Array): boolean } }).WebAssembly.validate(kernels);
+  return { userAgent: g.navigator.userAgent, hasGpu, adapter, atol: ATOL, rtol: RTOL, reports, totalMs: performance.now() - start, optimizers: optimizerBits(), wasmSimd };
 }
 
 main().then(
