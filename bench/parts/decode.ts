@@ -12,12 +12,12 @@ import { median, paired, signSentence, timeInterleaved } from '../lib/timing.js'
 import type { Part, Row, RunSettings } from '../lib/types.js';
 
 const KINDS: readonly [string, number][] = [['multi-head', 4], ['grouped-query', 2], ['multi-query', 1]];
-const contexts = (s: RunSettings): number[] => ({ quick: [16], default: [64, 512], full: [64, 256, 1024] })[s.mode];
+const contexts = (s: RunSettings): number[] => ({ quick: [16], default: [64, 512, 2048], full: [64, 256, 1024, 2048] })[s.mode];
 const NEW = (s: RunSettings): number => (s.mode === 'quick' ? 4 : 16);
 
 function lm(kvHeads: number, s: RunSettings): DecoderLM {
   const small = s.mode === 'quick';
-  return new DecoderLM({ vocab: 256, dim: small ? 32 : 128, layers: small ? 1 : 4, heads: 4, kvHeads, maxPositions: 2048, seed: 1 });
+  return new DecoderLM({ vocab: 256, dim: small ? 32 : 128, layers: small ? 1 : 4, heads: 4, kvHeads, maxPositions: 4096, seed: 1 });
 }
 
 const prompt = (n: number): number[] => Array.from({ length: n }, (_, i) => (i * 37 + 11) % 256);
@@ -49,7 +49,7 @@ async function bareDecode(session: ort.InferenceSession, layers: number, kvHeads
 export const decodePart: Part = {
   name: 'decode',
   title: 'KV-cached decoding: multi-head vs grouped-query vs multi-query',
-  about: 'Greedy decoding of 16 new tokens after a prompt of L tokens, 4 layers of width 128 with 4 query heads, on ort-node cpu through llm-tricks\' TextGenerator: decode tokens/s (prefill excluded: the median difference between 16 tokens and 1 token timed in alternation, over 15) and the KV cache after decoding. The peer of the multi-query rows is a bare InferenceSession loop over the same model exported with exportLanguageModel.',
+  about: 'Greedy decoding of 16 new tokens after a prompt of L tokens, 4 layers of width 128 with 4 query heads, on ort-node cpu through llm-tricks\' TextGenerator: decode tokens/s (prefill excluded: the median difference between 16 tokens and 1 token timed in alternation, over 15) and the KV cache after decoding. The peer of the multi-query rows is a bare InferenceSession loop over the same model exported with exportLanguageModel, timed in alternation with a TextGenerator; both sessions run with spinning off (`spinning: false`, ONNX Runtime\'s allow_spinning 0), since sessions that take turns otherwise spin against each other.',
   count: (s) => contexts(s).length * (KINDS.length + (s.device === 'cpu' ? 1 : 0)),
   summary(rows) {
     return [...new Set(rows.map((r) => r.task))].flatMap((task) => {
@@ -90,11 +90,15 @@ export const decodePart: Part = {
         report(row);
         // The bare loop runs onnxruntime-node on the CPU: its peer only on that device.
         if (kvHeads === 1 && s.device === 'cpu') {
-          const session = await ort.InferenceSession.create(exportLanguageModel(model).model);
+          // Two sessions taking turns: neither spins (see docs/backends.md, spinning).
+          const quiet = await TextGenerator.create(model, { backend: on.backend, compile: { device: on.device, spinning: false } as never });
+          const session = await ort.InferenceSession.create(exportLanguageModel(model).model, { extra: { session: { intra_op: { allow_spinning: '0' } } } });
           const c = model.config;
           // Timed in alternation with the TextGenerator, so the comparison does not ride on the machine's drift;
           // the TextGenerator's own runs of this comparison go to the JSON with the peer's.
-          const [mine, bare] = await timeInterleaved([() => gen.generate(ids, { maxNewTokens: n }), () => bareDecode(session, c.layers, c.kvHeads, c.headDim, ids, n)], 1, 2 * runs);
+          const [mine, bare] = await timeInterleaved([() => quiet.generate(ids, { maxNewTokens: n }), () => bareDecode(session, c.layers, c.kvHeads, c.headDim, ids, n)], 1, 2 * runs);
+          await quiet.dispose();
+          await session.release();
           const p = paired(bare, mine);
           report({ part: 'decode', task, impl: `onnxruntime-node ${ort.env.versions.common} InferenceSession loop`, group: kind, isPeer: true, ms: bare, median: median(bare), extra: { generatorMedianMs: Number(median(mine).toFixed(2)), pairedDeltaMs: Number(p.medianDelta.toFixed(2)), generatorSlowerRounds: p.slower, rounds: p.rounds }, data: { generatorMs: mine } });
         }
