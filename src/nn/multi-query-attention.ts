@@ -6,7 +6,7 @@ import { sum } from '../trace/ops/reduce.js';
 import { iota } from '../trace/ops/creation.js';
 import { matmul } from '../trace/ops/linalg.js';
 import { concat, expand, reshape, swapAxes, transpose, unsqueeze } from '../trace/ops/movement.js';
-import { formatShape, type Dim } from '../core/shape.js';
+import { formatShape, mayEqual, type Dim } from '../core/shape.js';
 import { tensor, type Tensor } from '../trace/tensor.js';
 import { AlibiBias } from './alibi-bias.js';
 import { Dropout } from './dropout.js';
@@ -90,10 +90,9 @@ export function defaultPositions(site: string, T: Dim, P: Dim): Tensor {
  * the mask and the biases assume); or per row, (B, T), when `perRow` allows.
  */
 export function checkPositions(site: string, positions: Tensor, T: Dim, P: Dim, perRow?: { B: Dim }): void {
-  const fits = (a: Dim, b: Dim): boolean => typeof a !== 'number' || typeof b !== 'number' || a === b;
   const intType = positions.dtype === 'int32' || positions.dtype === 'int64';
   if (perRow && positions.rank === 2) {
-    if (!intType || !fits(positions.shape[0], perRow.B) || !fits(positions.shape[1], T)) fail(site, `positions expected an int32 tensor of shape [${perRow.B}, ${T}], got ${positions.dtype}${formatShape(positions.shape)}`);
+    if (!intType || !mayEqual(positions.shape[0], perRow.B) || !mayEqual(positions.shape[1], T)) fail(site, `positions expected an int32 tensor of shape [${perRow.B}, ${T}], got ${positions.dtype}${formatShape(positions.shape)}`);
     return;
   }
   if (positions.rank !== 1 || !intType || (typeof T === 'number' && positions.shape[0] !== T)) {
@@ -193,8 +192,7 @@ export class MultiQueryAttention extends Module {
     const mask = call?.attentionMask;
     if (mask !== undefined) {
       expectTensor(self, 'attentionMask', mask);
-      const fits = (a: Dim, b: Dim): boolean => typeof a !== 'number' || typeof b !== 'number' || a === b;
-      if (mask.rank !== 2 || !['int32', 'int64', 'bool'].includes(mask.dtype) || !fits(mask.shape[0], B) || !fits(mask.shape[1], S)) {
+      if (mask.rank !== 2 || !['int32', 'int64', 'bool'].includes(mask.dtype) || !mayEqual(mask.shape[0], B) || !mayEqual(mask.shape[1], S)) {
         fail(self, `attentionMask expected an int32, int64 or bool tensor of shape [${B}, ${S}] (the cached and new tokens), got ${mask.dtype}${formatShape(mask.shape)}`);
       }
     }

@@ -6,7 +6,7 @@ import { gather } from '../trace/ops/indexing.js';
 import { concat, reshape, slice, sliceAxis } from '../trace/ops/movement.js';
 import { iota } from '../trace/ops/creation.js';
 import { tensor, type Tensor } from '../trace/tensor.js';
-import type { Dim } from '../core/shape.js';
+import { mayEqual } from '../core/shape.js';
 import { Module, positiveInt } from './module.js';
 import { expectTensor } from '../trace/apply.js';
 
@@ -223,8 +223,7 @@ export class RotaryEmbedding extends Module {
     const T = x.shape[x.rank - 2];
     const pos = positions ?? iota(T, 'int32');
     const perRow = pos.rank === 2 && x.rank >= 3;
-    const sameDim = (a: Dim, b: Dim): boolean => typeof a !== 'number' || typeof b !== 'number' || a === b;
-    if ((pos.rank !== 1 && !perRow) || (pos.dtype !== 'int32' && pos.dtype !== 'int64') || !sameDim(pos.shape[pos.rank - 1], T) || (perRow && !sameDim(pos.shape[0], x.shape[0]))) {
+    if ((pos.rank !== 1 && !perRow) || (pos.dtype !== 'int32' && pos.dtype !== 'int64') || !mayEqual(pos.shape[pos.rank - 1], T) || (perRow && !mayEqual(pos.shape[0], x.shape[0]))) {
       fail(site, `positions expected an int32 tensor of shape [${T}]${x.rank >= 3 ? ` or [${x.shape[0]}, ${T}]` : ''}, got ${pos.dtype}[${pos.shape.join(', ')}]`);
     }
     const dtype = x.dtype === 'float64' ? 'float64' : 'float32';
