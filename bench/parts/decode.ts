@@ -6,7 +6,10 @@
  */
 import * as ort from 'onnxruntime-node';
 import { DecoderLM, TextGenerator } from 'llm-tricks';
-import { exportLanguageModel } from 'llm-tricks/node';
+import { exportLanguageModel, exportTransformersJs, ortNode } from 'llm-tricks/node';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { deviceBackend } from '../lib/device.js';
 import { median, paired, signSentence, timeInterleaved } from '../lib/timing.js';
 import type { Part, Row, RunSettings } from '../lib/types.js';
@@ -46,25 +49,51 @@ async function bareDecode(session: ort.InferenceSession, layers: number, kvHeads
   }
 }
 
+const QUIET = { session: { intra_op: { allow_spinning: '0' } } };
+
+/** Times a quiet TextGenerator against `peer` in alternation and reports the peer's row with the comparison. */
+async function compare(report: (row: Row) => void, task: string, kind: string, model: DecoderLM, ids: number[], n: number, runs: number, impl: string, peer: () => Promise<unknown>): Promise<void> {
+  const quiet = await TextGenerator.create(model, { backend: ortNode, compile: { device: 'cpu', spinning: false } });
+  const [mine, theirs] = await timeInterleaved([() => quiet.generate(ids, { maxNewTokens: n }), peer], 1, 2 * runs);
+  await quiet.dispose();
+  const p = paired(theirs, mine);
+  report({ part: 'decode', task, impl, group: kind, isPeer: true, ms: theirs, median: median(theirs), extra: { generatorMedianMs: Number(median(mine).toFixed(2)), pairedDeltaMs: Number(p.medianDelta.toFixed(2)), generatorSlowerRounds: p.slower, rounds: p.rounds }, data: { generatorMs: mine } });
+}
+
+/** transformers.js generating greedily from the model exported with exportTransformersJs (local files only). */
+async function transformersJs(model: DecoderLM): Promise<{ version: string; generate(ids: number[], n: number): Promise<unknown>; dispose(): Promise<void> }> {
+  const tjs = await import('@huggingface/transformers');
+  const dir = mkdtempSync(join(tmpdir(), 'bench-tjs-'));
+  exportTransformersJs(model, join(dir, 'model'));
+  tjs.env.allowRemoteModels = false;
+  tjs.env.localModelPath = dir;
+  const m = await tjs.AutoModelForCausalLM.from_pretrained('model', { local_files_only: true, dtype: 'fp32', device: 'cpu', session_options: { extra: QUIET } });
+  return {
+    version: tjs.env.version,
+    generate: (ids, n) => m.generate({ inputs: new tjs.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]), max_new_tokens: n, min_new_tokens: n, do_sample: false }),
+    dispose: async () => { await m.dispose(); rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
 export const decodePart: Part = {
   name: 'decode',
   title: 'KV-cached decoding: multi-head vs grouped-query vs multi-query',
-  about: 'Greedy decoding of 16 new tokens after a prompt of L tokens, 4 layers of width 128 with 4 query heads, on ort-node cpu through llm-tricks\' TextGenerator: decode tokens/s (prefill excluded: the median difference between 16 tokens and 1 token timed in alternation, over 15) and the KV cache after decoding. The peer of the multi-query rows is a bare InferenceSession loop over the same model exported with exportLanguageModel, timed in alternation with a TextGenerator; both sessions run with spinning off (`spinning: false`, ONNX Runtime\'s allow_spinning 0), since sessions that take turns otherwise spin against each other.',
-  count: (s) => contexts(s).length * (KINDS.length + (s.device === 'cpu' ? 1 : 0)),
+  about: 'Greedy decoding of 16 new tokens after a prompt of L tokens, 4 layers of width 128 with 4 query heads, on ort-node cpu through llm-tricks\' TextGenerator: decode tokens/s (prefill excluded: the median difference between 16 tokens and 1 token timed in alternation, over 15) and the KV cache after decoding. The peers of the multi-query rows are a bare InferenceSession loop over the same model exported with exportLanguageModel, and transformers.js generating greedily from it exported with exportTransformersJs, each timed in alternation with a TextGenerator; all sessions run with spinning off (`spinning: false`, ONNX Runtime\'s allow_spinning 0), since sessions that take turns otherwise spin against each other.',
+  count: (s) => contexts(s).length * (KINDS.length + (s.device === 'cpu' ? 2 : 0)),
   summary(rows) {
     return [...new Set(rows.map((r) => r.task))].flatMap((task) => {
       const L = task.replace('context ', '');
       const at = rows.filter((r) => r.task === task && !r.isPeer);
       const mha = at.find((r) => r.group === 'multi-head');
       const mqa = at.find((r) => r.group === 'multi-query');
-      const bare = rows.find((r) => r.task === task && r.isPeer);
+      const peers = rows.filter((r) => r.task === task && r.isPeer && r.extra?.generatorMedianMs !== undefined);
       if (!mha || !mqa) return [];
       const lines = [`context ${L}: multi-query decodes ${Number(mqa.extra?.tokensPerSecond).toFixed(0)} tokens/s vs multi-head ${Number(mha.extra?.tokensPerSecond).toFixed(0)} (${(Number(mqa.extra?.tokensPerSecond) / Number(mha.extra?.tokensPerSecond)).toFixed(2)}×), with a KV cache of ${Number(mqa.extra?.kvBytes) / 1024} KiB vs ${Number(mha.extra?.kvBytes) / 1024} KiB (${(Number(mqa.extra?.kvBytes) / Number(mha.extra?.kvBytes)).toFixed(2)}×).`];
-      if (bare?.extra) {
-        const { generatorMedianMs: mine, pairedDeltaMs: delta, generatorSlowerRounds: slower, rounds } = bare.extra;
-        const pct = (Number(mine) / bare.median - 1) * 100;
+      for (const peer of peers) {
+        const { generatorMedianMs: mine, pairedDeltaMs: delta, generatorSlowerRounds: slower, rounds } = peer.extra!;
+        const pct = (Number(mine) / peer.median - 1) * 100;
         const sign = signSentence('the TextGenerator slower', Number(slower), Number(rounds), 'the TextGenerator is slower', 'the TextGenerator is faster');
-        lines.push(`context ${L}: timed in alternation (multi-query, prefill and 16 tokens), the TextGenerator took ${Number(mine).toFixed(1)} ms and a bare InferenceSession loop over the exported model ${bare.median.toFixed(1)} ms (${Math.abs(pct).toFixed(1)}% ${pct >= 0 ? 'more' : 'less'}); median paired difference ${Number(delta).toFixed(1)} ms, ${sign}.`);
+        lines.push(`context ${L}: timed in alternation (multi-query, prefill and 16 tokens), the TextGenerator took ${Number(mine).toFixed(1)} ms and ${peer.impl} ${peer.median.toFixed(1)} ms (${Math.abs(pct).toFixed(1)}% ${pct >= 0 ? 'more' : 'less'}); median paired difference ${Number(delta).toFixed(1)} ms, ${sign}.`);
       }
       return lines;
     });
@@ -88,20 +117,19 @@ export const decodePart: Part = {
         const perToken = paired(one, full).medianDelta / (n - 1);
         const row: Row = { part: 'decode', task, impl: `llm-tricks ${kind}`, group: kind, isPeer: false, ms: full, median: median(full), extra: { kvHeads, tokensPerSecond: Math.round(1000 / perToken), kvBytes } };
         report(row);
-        // The bare loop runs onnxruntime-node on the CPU: its peer only on that device.
+        // The peers run onnxruntime-node on the CPU: only on that device. Each is timed in alternation with a
+        // TextGenerator, so the comparison does not ride on the machine's drift; the TextGenerator's own runs of each
+        // comparison go to the JSON with the peer's. Sessions that take turns: none spins (docs/backends.md, spinning).
         if (kvHeads === 1 && s.device === 'cpu') {
-          // Two sessions taking turns: neither spins (see docs/backends.md, spinning).
-          const quiet = await TextGenerator.create(model, { backend: on.backend, compile: { device: on.device, spinning: false } as never });
-          const session = await ort.InferenceSession.create(exportLanguageModel(model).model, { extra: { session: { intra_op: { allow_spinning: '0' } } } });
           const c = model.config;
-          // Timed in alternation with the TextGenerator, so the comparison does not ride on the machine's drift;
-          // the TextGenerator's own runs of this comparison go to the JSON with the peer's.
-          const [mine, bare] = await timeInterleaved([() => quiet.generate(ids, { maxNewTokens: n }), () => bareDecode(session, c.layers, c.kvHeads, c.headDim, ids, n)], 1, 2 * runs);
-          await quiet.dispose();
+          const session = await ort.InferenceSession.create(exportLanguageModel(model).model, { extra: QUIET });
+          await compare(report, task, kind, model, ids, n, runs, `onnxruntime-node ${ort.env.versions.common} InferenceSession loop`, () => bareDecode(session, c.layers, c.kvHeads, c.headDim, ids, n));
           await session.release();
-          const p = paired(bare, mine);
-          report({ part: 'decode', task, impl: `onnxruntime-node ${ort.env.versions.common} InferenceSession loop`, group: kind, isPeer: true, ms: bare, median: median(bare), extra: { generatorMedianMs: Number(median(mine).toFixed(2)), pairedDeltaMs: Number(p.medianDelta.toFixed(2)), generatorSlowerRounds: p.slower, rounds: p.rounds }, data: { generatorMs: mine } });
+          const tjs = await transformersJs(model);
+          await compare(report, task, kind, model, ids, n, runs, `transformers.js ${tjs.version} generate`, () => tjs.generate(ids, n));
+          await tjs.dispose();
         }
+        await gen.dispose();
       }
     }
   },
