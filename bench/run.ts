@@ -6,8 +6,8 @@
  * Prints each measurement as it lands, then writes <name>.json and the
  * report <name>.md with its figures under bench/out/ (ignored by git; <name>:
  * the mode, then the --only parts, then the device, joined by '-', e.g.
- * quick-train-wasm) and prints where. Only `--write-docs` (a default or full
- * CPU run of every part) replaces the committed report: docs/bench.md, its
+ * quick-train-wasm) and prints where. Only `--write-docs` (a default CPU
+ * run of every part) replaces the committed report: docs/bench.md, its
  * figures in docs/img/ and bench/results/default.json. Timings live here,
  * never in tests. Exits 1 after writing the report when a part's check fails
  * (e.g. the timed training steps do not learn), 2 on bad options.
@@ -53,8 +53,8 @@ if (!DEVICES.includes(values.device)) fail(`--device expected one of ${DEVICES.j
 const unknown = (values.only ?? []).filter((p) => !PARTS.some((q) => q.name === p));
 if (unknown.length) fail(`--only expected one of ${PARTS.map((p) => p.name).join(', ')}, got '${unknown.join(', ')}'`);
 const writeDocs = values['write-docs'];
-if (writeDocs && (values.quick || values.only || values.device !== 'cpu' || values.report || values.results)) {
-  fail('--write-docs expected a default or full CPU run of every part (no --quick, --only, --device, --report or --results): it replaces the committed report');
+if (writeDocs && (values.quick || values.full || values.only || values.device !== 'cpu' || values.report || values.results)) {
+  fail('--write-docs expected a default CPU run of every part (no --quick, --full, --only, --device, --report or --results): it replaces the committed report');
 }
 
 const mode = values.quick ? 'quick' : values.full ? 'full' : 'default';

@@ -41,12 +41,12 @@ export function shapesEqual(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** True when `d` is a valid dimension: a non-negative integer or a non-empty name. */
 /** Whether two dims may be equal: equal numbers, or at least one symbolic (its value is known only at run time). */
 export function mayEqual(a: Dim, b: Dim): boolean {
   return typeof a !== 'number' || typeof b !== 'number' || a === b;
 }
 
+/** True when `d` is a valid dimension: a non-negative integer or a non-empty name. */
 export function isDim(d: unknown): d is Dim {
   return (typeof d === 'number' && Number.isInteger(d) && d >= 0) || (typeof d === 'string' && d.length > 0);
 }

@@ -155,17 +155,19 @@ function signOf(c: number): number {
  */
 function lionStep32(p: Float32Array, g: Float32Array, m: Float32Array, b1: number, c1: number, b2: number, c2: number, lr: number, decay: number): void {
   for (let i = 0; i < p.length; i++) {
-    const c = f(b1 * m[i]) + f(c1 * g[i]);
+    const gi = g[i];
+    const c = f(b1 * m[i]) + f(c1 * gi);
     p[i] = f(p[i] * decay) - lr * signOf(c);
-    m[i] = f(b2 * m[i]) + f(c2 * g[i]);
+    m[i] = f(b2 * m[i]) + f(c2 * gi);
   }
 }
 
 /** The float64 Lion step. */
 function lionStep64(p: Float64Array, g: Float64Array, m: Float64Array, b1: number, c1: number, b2: number, c2: number, lr: number, decay: number): void {
   for (let i = 0; i < p.length; i++) {
-    p[i] = p[i] * decay - lr * signOf(b1 * m[i] + c1 * g[i]);
-    m[i] = b2 * m[i] + c2 * g[i];
+    const gi = g[i];
+    p[i] = p[i] * decay - lr * signOf(b1 * m[i] + c1 * gi);
+    m[i] = b2 * m[i] + c2 * gi;
   }
 }
 

@@ -94,6 +94,11 @@ export function scaledLr(lr: Tensor, dtype: DType, lrScale: number): Tensor {
 }
 
 /** Index of the first NaN or ±Infinity, or -1. A plain loop: this runs over every gradient each step. */
+/** Whether two arrays share any byte of memory. */
+function overlaps(a: Floats, b: Floats): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
 function firstNonFinite(g: Floats): number {
   for (let i = 0; i < g.length; i++) {
     // x - x is 0 for finite x and NaN for NaN and ±Infinity.
@@ -221,7 +226,10 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
     this.steps++;
     params.forEach((p, i) => {
       const o = this.optionsFor(i);
-      this.update(p, grads[i], this.buffers![i], o, lr, this.steps);
+      // A gradient that shares memory with its parameter (the same array, or overlapping views) is read as it was
+      // before the step: copied first, so the in-place update cannot change it midway, on any path.
+      const g = overlaps(p, grads[i]) ? grads[i].slice() : grads[i];
+      this.update(p, g, this.buffers![i], o, lr, this.steps);
     });
   }
 

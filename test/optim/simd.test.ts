@@ -7,7 +7,11 @@
  *   subnormals, huge and tiny magnitudes) and with option groups;
  * - give Lion the bits of graphUpdate run on the reference backend (float32);
  * - the committed bytes are what scripts/build-wasm.mjs builds from the .wat;
- * - importing the package compiles no WebAssembly; the first large step does, once.
+ * - importing the package compiles no WebAssembly; the first large step does, once;
+ *   a runtime that refuses to compile it runs the loops instead;
+ * - a gradient that shares memory with its parameter (the same array, or
+ *   overlapping views) acts as its copy taken before the step, on both paths
+ *   (the Lion loop read g again after writing p, the kernel did not).
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -86,6 +90,31 @@ describe('SIMD kernels against the graph form', () => {
     });
 });
 
+describe('a gradient sharing memory with its parameter', () => {
+  it.each(OPTIMIZERS)('%s: the same array, or overlapping views, act as a copy of the gradient taken before the step', (_name, make) => {
+    for (const n of [100, 4099]) {
+      for (const simd of [true, false]) {
+        useSimdKernels(simd);
+        // The same array as parameter and gradient.
+        const [alias, copy] = [values(n, 3, false), values(n, 3, false)];
+        const [a, b] = [make(), make()];
+        for (let t = 0; t < 3; t++) {
+          a.step([alias, values(n + 3, 4, false)], [alias, values(n + 3, 5, false)]);
+          b.step([copy, values(n + 3, 4, false)], [copy.slice(), values(n + 3, 5, false)]);
+        }
+        expect(bits(alias), `n ${n}, simd ${simd}`).toEqual(bits(copy));
+        // Views of one buffer, one element apart.
+        const buffer = values(n + 1, 6, false);
+        const [p, g] = [buffer.subarray(1), buffer.subarray(0, n)];
+        const [p2, g2] = [p.slice(), g.slice()];
+        make().step([p, values(n + 3, 4, false)], [g, values(n + 3, 5, false)]);
+        make().step([p2, values(n + 3, 4, false)], [g2, values(n + 3, 5, false)]);
+        expect(bits(p), `views, n ${n}, simd ${simd}`).toEqual(bits(p2));
+      }
+    }
+  });
+});
+
 describe('the finiteness check', () => {
   it.each([['float32', false], ['float64', true]] as const)('%s: a step with a non-finite gradient anywhere is refused, naming the first, and changes nothing', (_dtype, wide) => {
     for (const n of [2048, 2051, 40000]) {
@@ -125,5 +154,25 @@ describe('the kernels module', () => {
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([0, 1]);
+  });
+
+  it('a runtime that refuses to compile it (no wasm-unsafe-eval, say) runs the loops, to the same bits', () => {
+    const script = `
+      WebAssembly.Module = function () { throw new WebAssembly.CompileError('refused by policy'); };
+      const { Lion } = await import('./dist/index.js');
+      const p = Float32Array.from({ length: 5000 }, (_, i) => Math.sin(i)), g = Float32Array.from({ length: 5000 }, (_, i) => Math.cos(i));
+      const opt = new Lion({ weightDecay: 0.1 });
+      opt.step([p], [g]);
+      opt.step([p], [g]);
+      console.log(JSON.stringify(Array.from(new Uint32Array(p.buffer)).slice(0, 64)));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    useSimdKernels(false);
+    const p = Float32Array.from({ length: 5000 }, (_, i) => Math.sin(i));
+    const g = Float32Array.from({ length: 5000 }, (_, i) => Math.cos(i));
+    const opt = new Lion({ weightDecay: 0.1 });
+    opt.step([p], [g]);
+    opt.step([p], [g]);
+    expect(JSON.parse(r.stdout)).toEqual(bits(p).slice(0, 64));
   });
 });

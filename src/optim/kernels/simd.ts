@@ -43,8 +43,13 @@ function load(): Exports | null {
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (typeof wasm !== 'object' || typeof atob !== 'function') return kernels;
   const bytes = Uint8Array.from(atob(OPTIM_WASM_BASE64), (c) => c.charCodeAt(0));
-  // Synchronous compile: the module is under the 4 KB browsers allow on the main thread.
-  if (wasm.validate(bytes)) kernels = new wasm.Instance(new wasm.Module(bytes), {}).exports as Exports;
+  // Synchronous compile: the module is under the 4 KB browsers allow on the main thread. A runtime may validate
+  // it and still refuse to compile from bytes (a page whose CSP lacks wasm-unsafe-eval, some edge hosts): then the loops run.
+  try {
+    if (wasm.validate(bytes)) kernels = new wasm.Instance(new wasm.Module(bytes), {}).exports as Exports;
+  } catch {
+    kernels = null;
+  }
   return kernels;
 }
 
