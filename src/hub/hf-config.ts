@@ -7,7 +7,7 @@
  */
 import { fail, show } from '../core/errors.js';
 import { checkOptions, optionKeys } from '../core/options.js';
-import type { DecoderLMConfig } from '../nn/decoder-lm.js';
+import type { DecoderLM, DecoderLMConfig } from '../nn/decoder-lm.js';
 import type { RopeScaling } from '../nn/rotary-embedding.js';
 
 /** A parsed `config.json`. */
@@ -232,11 +232,7 @@ function ropeFromHf(site: string, json: HfConfig, configMax: number): { rope: No
  * 'llama' ('qwen2' for q/k/v biases), rope written as `rope_theta` and
  * `rope_scaling` (read by transformers 4 and 5 alike).
  */
-export function decoderConfigToHf(site: string, config: {
-  vocab: number; dim: number; layers: number; heads: number; kvHeads: number; headDim: number; hidden: number; position: string; norm: string;
-  eps: number; tiedEmbeddings: boolean; maxPositions: number; attentionBias: 'none' | 'qkv' | 'all'; dtype: string;
-  rope: DecoderLMConfig['rope'] | null;
-}, tokens: { bos?: number; eos?: number } = {}): HfConfig {
+export function decoderConfigToHf(site: string, config: DecoderLM['config'], tokens: { bos?: number; eos?: number } = {}): HfConfig {
   if (config.position !== 'rope') fail(site, `model expected position 'rope' (LLaMA's), got '${config.position}'`);
   if (config.norm !== 'rms') fail(site, `model expected norm 'rms' (LLaMA's), got '${config.norm}'`);
   const rope = config.rope ?? {};

@@ -48,7 +48,7 @@ export function exportTransformersJs(model: DecoderLM, dir: string, options: Tra
   if (typeof dir !== 'string' || dir === '') fail(site, `dir expected a directory name, got ${show(dir)}`);
   checkOptions(site, options, optionKeys<TransformersJsOptions>({ tokenizer: true }));
   // The configs and tokenizer files as savePretrained writes them; the weights go into model.onnx instead.
-  const files = pretrainedFiles(site, model, { ...(options?.tokenizer ? { tokenizer: options.tokenizer } : {}) }, false);
+  const files = pretrainedFiles(site, model, options ?? {}, false);
   const bytes = model.parameters().reduce((n, p) => n + p.value.size * DTYPE_INFO[p.value.dtype].bytes, 0);
   if (bytes > MAX_INLINE) fail(site, `model expected at most 2 GiB of weights (they stay inside model.onnx), got ${bytes} bytes`);
   if (existsSync(dir) && !statSync(dir).isDirectory()) fail(site, `dir expected a directory, got '${dir}' (a file)`);

@@ -32,7 +32,7 @@ export function readSafetensorsFile(site: string, path: string): Safetensors & {
     for (const entry of entries) {
       const bytes = new Uint8Array(entry.end - entry.begin);
       readExactly(site, path, fd, bytes, dataStart + entry.begin);
-      tensors.set(entry.name, decodeEntry(entry, bytes));
+      tensors.set(entry.name, decodeEntry(entry, bytes, true));
     }
     return { tensors, metadata, entries };
   } finally {

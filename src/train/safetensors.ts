@@ -195,15 +195,20 @@ export function decodeSafetensors(bytes: Uint8Array, site = 'decodeSafetensors',
   return { tensors, metadata };
 }
 
-/** The tensor of one entry from its bytes (16-bit floats widened to float32). */
-export function decodeEntry(entry: SafetensorsEntry, bytes: Uint8Array): Tensor {
+/**
+ * The tensor of one entry from its bytes (16-bit floats widened to float32).
+ * `owned`: the bytes are a fresh array of their own (offset 0), which the
+ * tensor may keep; otherwise they are copied.
+ */
+export function decodeEntry(entry: SafetensorsEntry, bytes: Uint8Array, owned = false): Tensor {
   const { shape, dtype, half } = entry;
   // A fresh, aligned buffer independent of the input. Not bytes.slice(): on a Node Buffer (what readFileSync
   // returns) slice is a view, and its .buffer the whole shared pool, so the tensor read the wrong bytes.
-  const copy = new Uint8Array(bytes.length);
-  copy.set(bytes);
-  if (!half) return new Tensor(shape, dtype, new DTYPE_INFO[dtype].array(copy.buffer) as TypedArray);
-  const h = new Uint16Array(copy.buffer);
+  const fresh = owned && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  const copy = fresh ? bytes : new Uint8Array(bytes.length);
+  if (!fresh) copy.set(bytes);
+  if (!half) return new Tensor(shape, dtype, new DTYPE_INFO[dtype].array(copy.buffer as ArrayBuffer) as TypedArray);
+  const h = new Uint16Array(copy.buffer as ArrayBuffer);
   const out = new Float32Array(h.length);
   if (half === 'BF16') {
     // bfloat16 is the top half of a float32.
