@@ -23,12 +23,13 @@ import { backendsPart } from './parts/backends.js';
 import { matmulPart } from './parts/matmul.js';
 import { optimPart } from './parts/optim.js';
 import { trainPart } from './parts/train.js';
+import { scalePart } from './parts/scale.js';
 import { decodePart } from './parts/decode.js';
 import { claimsPart } from './parts/claims.js';
 import { writeReport } from './lib/report.js';
 import type { Part, Row, RunSettings } from './lib/types.js';
 
-const PARTS: readonly Part[] = [optimPart, matmulPart, backendsPart, trainPart, decodePart, claimsPart];
+const PARTS: readonly Part[] = [optimPart, matmulPart, backendsPart, trainPart, scalePart, decodePart, claimsPart];
 const DEVICES = ['cpu', 'wasm', 'webgpu'];
 
 const { values } = parseArgs({

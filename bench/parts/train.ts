@@ -42,7 +42,7 @@ const MIN_FALL = 0.05;
 const NOT_LEARNING = 'training steps do not learn: the timings are of broken steps';
 
 /** The losses of a run of training steps, kept in its row's data. */
-interface LossLog {
+export interface LossLog {
   /** What took the steps, e.g. 'ort-web wasm'. */
   device: string;
   /** The loss of each step in order (before its update; NaN where the step threw). */
@@ -55,10 +55,10 @@ interface LossLog {
   error?: string;
 }
 
-const nats = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : String(x));
+export const nats = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : String(x));
 
 /** Whether a run of training steps learns: every loss finite, and the last at least MIN_FALL below the first. */
-function learns(what: string, log: LossLog | undefined): Check {
+export function learns(what: string, log: LossLog | undefined): Check {
   if (!log || log.losses.length < 2) return { ok: false, warning: NOT_LEARNING, line: `${what}: fewer than 2 step losses recorded, so nothing shows the steps learn.` };
   const { losses, batches, device, firstTimedStep } = log;
   const n = losses.length;
@@ -80,7 +80,27 @@ function learns(what: string, log: LossLog | undefined): Check {
   return { ok: true, line: `${what} on ${device} learn: ${path} (falls by ${nats(fall)} nats over ${n} steps); ${where}.` };
 }
 
-const lossLog = (row: Row | undefined): LossLog | undefined => row?.data?.losses as LossLog | undefined;
+/**
+ * One Trainer step per call, on batch j++ of `data` (each its own), its loss
+ * logged for the check that the steps learn. A step that throws (the Trainer
+ * refuses a non-finite loss) is logged as NaN, so the report is still written
+ * and says so.
+ */
+export function loggedSteps(trainer: Trainer, data: TokenBatches, log: LossLog): () => Promise<void> {
+  let j = 0;
+  return async () => {
+    const k = j++;
+    log.batches.push(k);
+    try {
+      log.losses.push((await trainer.step(data.batch(k))).loss);
+    } catch (e) {
+      log.losses.push(NaN);
+      log.error ??= `step ${log.losses.length} threw: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  };
+}
+
+export const lossLog = (row: Row | undefined): LossLog | undefined => row?.data?.losses as LossLog | undefined;
 
 export const trainPart: Part = {
   name: 'train',
@@ -151,21 +171,9 @@ export const trainPart: Part = {
     const base = rssMiB();
     const trainer = await Trainer.create({ model: m, optimizer: new Lion({ lr: 1e-3 }), dropout: 0.1, batchSize: z.B, sequenceLength: z.T, backend: on.backend, compile: { device: on.device } });
     let peak = rssMiB();
-    // Every step of the Trainer, warm-up and timed, on batch j++ (each its own): its loss is kept for the check
-    // that the steps learn. A step that throws (the Trainer refuses a non-finite loss) is logged as NaN, so the
-    // report is still written and says so.
+    // Every step of the Trainer, warm-up and timed, is logged: see loggedSteps.
     const log: LossLog = { device: on.label, losses: [], batches: [], firstTimedStep: s.warmup + 2 };
-    let j = 0;
-    const trainStep = async (): Promise<void> => {
-      const k = j++;
-      log.batches.push(k);
-      try {
-        log.losses.push((await trainer.step(data.batch(k))).loss);
-      } catch (e) {
-        log.losses.push(NaN);
-        log.error ??= `step ${log.losses.length} threw: ${e instanceof Error ? e.message : String(e)}`;
-      }
-    };
+    const trainStep = loggedSteps(trainer, data, log);
     // Warm-up steps of the Trainer alone: its peak memory, before the other variants share the process.
     for (let i = 0; i < s.warmup; i++) {
       await trainStep();

@@ -24,14 +24,14 @@ interface Row { part: string; impl: string; ms: number[]; median: number; missin
 
 it('the quick bench runs every part and writes its results and report', () => {
   const r = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), ['bench/run.ts', '--quick', '--report', join(dir, 'bench.md'), '--results', dir], {
-    cwd: root, encoding: 'utf8', timeout: 120_000,
+    cwd: root, encoding: 'utf8', timeout: 180_000,
   });
   expect(r.status, r.stderr).toBe(0);
   // No third-party banner in the output (tfjs greets Node users unless told otherwise).
   expect(r.stdout + r.stderr).not.toMatch(/looks like you are running TensorFlow\.js/);
   const results = JSON.parse(readFileSync(join(dir, 'quick.json'), 'utf8')) as { rows: Row[]; machine: object; settings: { mode: string } };
   expect(results.settings.mode).toBe('quick');
-  expect(new Set(results.rows.map((row) => row.part))).toEqual(new Set(['optim', 'matmul', 'backends', 'train', 'decode', 'claims']));
+  expect(new Set(results.rows.map((row) => row.part))).toEqual(new Set(['optim', 'matmul', 'backends', 'train', 'scale', 'decode', 'claims']));
   for (const row of results.rows) {
     if (row.missing) {
       expect(row.isPeer, `${row.impl} is missing: ${row.missing}`).toBe(true);
@@ -45,12 +45,13 @@ it('the quick bench runs every part and writes its results and report', () => {
   expect(report).toContain('## Optimizer step: Lion vs AdamW');
   expect(existsSync(join(dir, 'img', 'bench-optim.svg'))).toBe(true);
   expect(existsSync(join(dir, 'img', 'bench-matmul.svg'))).toBe(true);
+  expect(existsSync(join(dir, 'img', 'bench-scale-size.svg'))).toBe(true);
 });
 
 it('rejects unknown options with a clear message', () => {
   const r = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), ['bench/run.ts', '--only', 'nope'], { cwd: root, encoding: 'utf8' });
   expect(r.status).toBe(2);
-  expect(r.stderr).toContain("bench: --only expected one of optim, matmul, backends, train, decode, claims, got 'nope'");
+  expect(r.stderr).toContain("bench: --only expected one of optim, matmul, backends, train, scale, decode, claims, got 'nope'");
 });
 
 it('--device wasm runs the training part on onnxruntime-web under its own report name', () => {
