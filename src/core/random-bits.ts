@@ -25,18 +25,34 @@ function swapHalves(x: number): number {
 }
 
 /**
- * 24 random bits for element `index` of the stream `key`: a 32-bit variant of
- * Widynski's "Squares" counter-based generator (four rounds of square, add a
- * Weyl term, swap halves). It needs no xor, and passes lag-correlation,
- * cross-stream correlation and bucket chi-square checks at 10^5 samples.
+ * The 32-bit word `index` of the stream `key`: a 32-bit variant of Widynski's
+ * "Squares" counter-based generator (four rounds of square, add a Weyl term,
+ * swap halves). It needs no xor.
  */
-export function squares32(key: number, index: number): number {
+export function squaresWord(key: number, index: number): number {
   const y = Math.imul(index + 1, key) >>> 0;
   const z = (y + key) >>> 0;
   let x = y;
   x = swapHalves((Math.imul(x, x) + y) >>> 0);
   x = swapHalves((Math.imul(x, x) + z) >>> 0);
   x = swapHalves((Math.imul(x, x) + y) >>> 0);
-  x = swapHalves((Math.imul(x, x) + z) >>> 0);
-  return x >>> 8;
+  return swapHalves((Math.imul(x, x) + z) >>> 0);
+}
+
+/**
+ * 24 random bits for element `index` of the stream `key`: the top 24 bits of
+ * word `index`. Passes lag-correlation, cross-stream correlation and bucket
+ * chi-square checks at 10^5 samples.
+ */
+export function squares32(key: number, index: number): number {
+  return squaresWord(key, index) >>> 8;
+}
+
+/**
+ * 16 random bits for element `index` of the stream `key`, two per word: the
+ * top half of word ⌊index/2⌋ for an even index, the bottom half for an odd one.
+ */
+export function squares16(key: number, index: number): number {
+  const word = squaresWord(key, index >>> 1);
+  return index & 1 ? word & 0xffff : word >>> 16;
 }

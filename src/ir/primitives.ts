@@ -82,9 +82,10 @@ interface DeclaredAttrs {
   /**
    * Counter-based uniform [0, 1) numbers: a pure function of (seed, step, salt,
    * element index) so masks reproduce on every backend. Inputs: seed, step
-   * (int32 scalars). `salt` separates the random ops of one graph.
+   * (int32 scalars). `salt` separates the random ops of one graph. `bits`:
+   * 24 (one generator word per number) or 16 (two numbers per word).
    */
-  randomUniform: { shape: Shape; dtype: FloatDType; salt: number };
+  randomUniform: { shape: Shape; dtype: FloatDType; salt: number; bits: 16 | 24 };
 }
 
 /** Attributes of each primitive: those declared above, none for the rest. */

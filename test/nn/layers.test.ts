@@ -11,13 +11,14 @@
  *   analytic eps effect |eps·(1 − 1/c²)| / (2·mean(x²)) (relative) + 1e-13;
  * - Dropout: identity in eval mode, at rate 0 and without a rate; at rate p
  *   the kept fraction lies within 5 binomial sigmas of 1 − p and kept values
- *   are x / (1 − p); the mask is a function of (seed, step); the rate can be
+ *   are x / (1 − p); it drops exactly where the 16-bit uniform stream of
+ *   its salt is below p; the mask is a function of (seed, step); the rate can be
  *   a runtime graph input (one traced graph run at two rates).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  Dropout, Embedding, LayerNorm, LearnedPositionEmbedding, Linear, RmsNorm, SwiGlu, sum, tensor, trace, type Tensor,
+  Dropout, Embedding, LayerNorm, LearnedPositionEmbedding, Linear, randomUniform, RmsNorm, SwiGlu, sum, tensor, trace, type Tensor,
 } from '../../src/index.js';
 import { run, vjpGrads } from '../helpers/check-vjp.js';
 import { assertModuleVjp, f64, i32, maxDiff, nums, randn, seedArb } from './util.js';
@@ -165,6 +166,17 @@ describe('Dropout', () => {
       const worst = y.reduce((m, v, k) => (v === 0 ? m : Math.max(m, Math.abs(v - xs[k] / (1 - p)) / Math.abs(v))), 0);
       expect(worst).toBeLessThanOrEqual(1e-15);
     }), { numRuns: 20 });
+  });
+
+  it('drops exactly the elements whose 16-bit uniform number is below p (a rate counts in steps of 2^-16)', () => {
+    const d = new Dropout({ seed: 6 });
+    const u = nums(randomUniform(i32([3], []), i32([9], []), x.shape, { salt: d.salt, bits: 16 }));
+    for (const p of [0.1, 0.5, 2 ** -17, 0.3 + 2 ** -18]) {
+      const y = nums(d.forward(x, ctx(p, 3, 9)));
+      // Below p means below the next multiple of 2^-16 up from p: the numbers are multiples of 2^-16.
+      const step = Math.ceil(p * 2 ** 16) / 2 ** 16;
+      y.forEach((v, k) => expect(v === 0, `element ${k} at rate ${p}`).toBe(u[k] < step));
+    }
   });
 
   it('multiplies by its mask: a NaN or infinity stays NaN even where its element is dropped', () => {

@@ -10,6 +10,13 @@ export interface RandomOptions {
   dtype?: FloatDType;
   /** Separates several random ops fed the same seed and step (default 0). */
   salt?: number;
+  /**
+   * Random bits per number (default 24): 16 draws two numbers from each word
+   * of the generator, half the work, and every number is a multiple of
+   * 2^-16 (what the Dropout layer uses: a rate p then drops with probability
+   * ⌈p · 2^16⌉ / 2^16).
+   */
+  bits?: 16 | 24;
 }
 
 /**
@@ -19,6 +26,6 @@ export interface RandomOptions {
  * graph inputs, so one compiled graph serves every step.
  */
 export function randomUniform(seed: Tensor, step: Tensor, shape: Shape, options?: RandomOptions): Tensor {
-  checkOptions('randomUniform', options, ['dtype', 'salt']);
-  return apply('randomUniform', [seed, step], { shape, dtype: options?.dtype ?? 'float32', salt: options?.salt ?? 0 });
+  checkOptions('randomUniform', options, ['dtype', 'salt', 'bits']);
+  return apply('randomUniform', [seed, step], { shape, dtype: options?.dtype ?? 'float32', salt: options?.salt ?? 0, bits: options?.bits ?? 24 });
 }

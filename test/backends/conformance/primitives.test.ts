@@ -516,11 +516,11 @@ const CASES: Record<Primitive, readonly Case[]> = {
   }],
   randomUniform: [
     {
-      name: 'float32 of a static shape, bit for bit over seeds, steps and salts',
+      name: 'float32 of a static shape (24 and 16 bits), bit for bit over seeds, steps and salts',
       exact: true,
       arb: fc.tuple(small({ maxRank: 3, maxDim: 4 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), seedArb).map(([s, salt, seed]) => ({
         inputs: [{ shape: [], dtype: 'int32', values: V.int(-(2 ** 31), 2 ** 31 - 1) }, { shape: [], dtype: 'int32', values: V.int(0, 10 ** 6) }],
-        fn: (sd: Tensor, st: Tensor) => [randomUniform(sd, st, s, { salt }), randomUniform(sd, st, s, { salt: 0 })],
+        fn: (sd: Tensor, st: Tensor) => [randomUniform(sd, st, s, { salt }), randomUniform(sd, st, s, { salt: 0 }), randomUniform(sd, st, s, { salt, bits: 16 })],
         sizes: [{}, {}, {}],
         seed,
       })),
@@ -532,6 +532,16 @@ const CASES: Record<Primitive, readonly Case[]> = {
       arb: fc.tuple(batch, fc.integer({ min: 0, max: 2 ** 32 - 1 }), seedArb).map(([sizes, salt, seed]) => ({
         inputs: [{ shape: [], dtype: 'int32', values: V.int(-(2 ** 31), 2 ** 31 - 1) }, { shape: [], dtype: 'int32', values: V.int(0, 100) }, { shape: ['B', 3], values: V.any }],
         fn: (sd: Tensor, st: Tensor, x: Tensor) => [randomUniform(sd, st, x.shape, { salt }), randomUniform(sd, st, ['B', 2], { dtype: 'float64', salt: 7 })],
+        sizes, seed,
+      })),
+    },
+    {
+      name: "16 bits (two numbers per word): float32 [B, 3] and float64 of a symbolic shape",
+      exact: true,
+      webgpu: `${SHAPE_MATH}, ${NO_FLOAT64}`,
+      arb: fc.tuple(batch, fc.integer({ min: 0, max: 2 ** 32 - 1 }), seedArb).map(([sizes, salt, seed]) => ({
+        inputs: [{ shape: [], dtype: 'int32', values: V.int(-(2 ** 31), 2 ** 31 - 1) }, { shape: [], dtype: 'int32', values: V.int(0, 100) }, { shape: ['B', 3], values: V.any }],
+        fn: (sd: Tensor, st: Tensor, x: Tensor) => [randomUniform(sd, st, x.shape, { salt, bits: 16 }), randomUniform(sd, st, ['B', 3], { dtype: 'float64', salt: 7, bits: 16 })],
         sizes, seed,
       })),
     },

@@ -101,12 +101,13 @@ function primitiveMix(dims: Dims): Case {
     const scattered = scatterAdd(transpose(w), idx, rows, 0); // (5, 4), repeated indices accumulate
     const noise = randomUniform(seed, step, [B, T, 3]); // a symbolic shape when dims are
     const noise2 = randomUniform(seed, step, [4, 2], { salt: 1 });
+    const noise16 = randomUniform(seed, step, [B, T, 3], { salt: 2, bits: 16 }); // two numbers per generator word
     const smooth = add3(tanh(logits), sqrt(abs(x)), log(exp(mean(x, -1, { keepDims: true }))));
     const gated = where(greater(logits, 0), mul(logits, 2), maximum(logits, -0.25));
     const best = argMax(logits, -1); // (B, T)
     const positions = cast(iota(T, 'int32'), 'float32'); // (T)
     const moved = pad(sliceAxis(concat([x, expand(reshape(positions, [1, T, 1]), [B, T, 1])], 2), 2, 1, 5), [0, 0, 1], [B, T, 6]);
-    return [probs, picked, scattered, noise, noise2, smooth, gated, best, moved];
+    return [probs, picked, scattered, noise, noise2, smooth, gated, best, moved, noise16];
   }, [
     { shape: [B, T, 4], name: 'x' },
     { shape: [4, 5], name: 'w' },
@@ -119,7 +120,7 @@ function primitiveMix(dims: Dims): Case {
     f32(rand, [b, t, 4]), f32(rand, [4, 5]), i32([...ints(rand, t - 1, 5), 0], [t]),
     i32([1234 + k], []), i32([7 * k + 1], []),
   ]);
-  return { name: 'primitive-mix', dims, graph, feeds, bitExact: [3, 4] };
+  return { name: 'primitive-mix', dims, graph, feeds, bitExact: [3, 4, 9] };
 }
 
 function add3(a: Tensor, b: Tensor, c: Tensor): Tensor {

@@ -1,6 +1,7 @@
 import { GOLDEN, mix } from '../../../core/random-bits.js';
 import type { FamilyMembers } from '../../../ir/primitives.js';
 import { ONNX_TYPE } from '../builder.js';
+import { isStatic, sizeOf, type Shape } from '../../../core/shape.js';
 import type { LowerContext, LoweringTable } from './types.js';
 
 // The reference kernel's generator (core/random-bits.ts) in uint32 ops:
@@ -29,6 +30,9 @@ function mixNodes(ctx: LowerContext, h: string): string {
   return addShift(ctx, h, 16);
 }
 
+/** The number of elements of a shape, when every dimension is a literal. */
+const sizeIfStatic = (s: Shape): number | undefined => (isStatic(s) ? sizeOf(s) : undefined);
+
 /** Lowering of the random primitive. */
 export const random: LoweringTable<FamilyMembers<'random'>> = {
   randomUniform: (ctx, node, [seed, step]) => {
@@ -40,15 +44,28 @@ export const random: LoweringTable<FamilyMembers<'random'>> = {
     key = mixNodes(ctx, b.op('Add', [asU32(seed), key]));
     // x | 1 = 2 floor(x / 2) + 1, without an Or kernel.
     key = b.op('Add', [b.op('Mul', [b.op('Div', [key, b.uint32(2)]), b.uint32(2)]), b.uint32(1)]);
-    // Counters 1..N for the N elements (N computed at run time when the shape is symbolic).
+    // Counters 1..W for the W generator words: one per number, or one per two numbers at 16 bits (N computed
+    // at run time when the shape is symbolic).
     const count = b.op('ReduceProd', [ctx.shape(shape)], { keepdims: { i: 0 } });
-    const counter = asU32(b.op('Range', [b.scalar(1, 'int64'), b.op('Add', [count, b.scalar(1, 'int64')]), b.scalar(1, 'int64')]));
+    const words = node.attrs.bits === 16 ? b.op('Div', [b.op('Add', [count, b.scalar(1, 'int64')]), b.scalar(2, 'int64')]) : count;
+    const counter = asU32(b.op('Range', [b.scalar(1, 'int64'), b.op('Add', [words, b.scalar(1, 'int64')]), b.scalar(1, 'int64')]));
     const y = b.op('Mul', [counter, key]);
     const z = b.op('Add', [y, key]);
     const swap = (x: string): string => b.op('Add', [b.op('Mul', [x, b.uint32(0x10000)]), shiftRight(ctx, x, 16)]);
     let x = y;
     for (const w of [y, z, y, z]) x = swap(b.op('Add', [b.op('Mul', [x, x]), w]));
-    const bits = b.op('Cast', [shiftRight(ctx, x, 8)], { to: { i: ONNX_TYPE[node.dtype] } });
-    return b.op('Reshape', [b.op('Mul', [bits, b.scalar(2 ** -24, node.dtype)]), ctx.shape(shape)]);
+    const toFloat = (u: string): string => b.op('Cast', [u], { to: { i: ONNX_TYPE[node.dtype] } });
+    if (node.attrs.bits === 24) {
+      return b.op('Reshape', [b.op('Mul', [toFloat(shiftRight(ctx, x, 8)), b.scalar(2 ** -24, node.dtype)]), ctx.shape(shape)]);
+    }
+    // Number 2k is the top half of word k and number 2k + 1 its bottom half: the halves side by side as
+    // (W, 2), flattened, and cut to N when N is odd (or unknown until run time).
+    const top = shiftRight(ctx, x, 16);
+    const bottom = b.op('Sub', [x, b.op('Mul', [top, b.uint32(0x10000)])]);
+    const column = (u: string): string => b.op('Unsqueeze', [toFloat(u), b.int64s([1])]);
+    let bits = b.op('Reshape', [b.op('Concat', [column(top), column(bottom)], { axis: { i: 1 } }), b.int64s([-1])]);
+    const n = sizeIfStatic(shape);
+    if (n === undefined || n % 2) bits = b.op('Slice', [bits, b.int64s([0]), b.op('Reshape', [count, b.int64s([1])]), b.int64s([0])]);
+    return b.op('Reshape', [b.op('Mul', [bits, b.scalar(2 ** -16, node.dtype)]), ctx.shape(shape)]);
   },
 };
