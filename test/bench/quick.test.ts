@@ -8,6 +8,8 @@
  *
  * A run without --write-docs writes under bench/out/ (ignored) and leaves
  * the committed report alone; --write-docs refuses a partial run.
+ * bench/ab-step.ts (two builds in alternation) runs, and the same build on
+ * both sides computes the same first loss.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -75,4 +77,17 @@ it('a run without --write-docs leaves the committed report alone and says where 
   const refused = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), ['bench/run.ts', '--quick', '--write-docs'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
   expect(refused.status).toBe(2);
   expect(refused.stderr).toMatch(/^bench: --write-docs expected a default CPU run of every part/);
+});
+
+it('ab-step times one build against another: the same build twice computes the same first loss', () => {
+  const tsx = join(root, 'node_modules', '.bin', 'tsx');
+  const r = spawnSync(tsx, ['bench/ab-step.ts', '--a', 'dist', '--b', 'dist', '--rounds', '2'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  expect(r.status, r.stderr).toBe(0);
+  const [, a, b] = /first losses: a (\S+), b (\S+)/.exec(r.stdout) ?? [];
+  expect(Number(a)).toBeGreaterThan(5);
+  expect(b).toBe(a);
+  expect(r.stdout).toMatch(/b slower in \d of 2 rounds \(sign test, 5 %\)/);
+  const bad = spawnSync(tsx, ['bench/ab-step.ts', '--a', 'dist'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  expect(bad.status).toBe(2);
+  expect(bad.stderr).toMatch(/^ab-step: expected --a <dist dir> --b <dist dir>/);
 });
