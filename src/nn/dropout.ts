@@ -1,5 +1,5 @@
 import { fail, show } from '../core/errors.js';
-import { cast, div, less, mul, sub } from '../trace/ops/elementwise.js';
+import { add, cast, div, less, minimum, mul, sub } from '../trace/ops/elementwise.js';
 import { randomUniform } from '../trace/ops/random.js';
 import { Tensor, tensor } from '../trace/tensor.js';
 import { deriveSeed } from './init.js';
@@ -8,9 +8,11 @@ import { expectTensor } from '../trace/apply.js';
 
 /**
  * Inverted dropout whose rate is a runtime input: each element is zeroed
- * with probability p (rounded up to a multiple of 2^-16: the mask compares
- * 16-bit uniform numbers, two per generator word, which halves the cost of
- * drawing them) and the rest scaled by 1/(1 - p). The rate, seed and
+ * with probability q and the rest scaled by 1/(1 - q), where q is the rate p
+ * (in the input's float type) rounded to the nearest multiple of 2^-16, at
+ * most 1 − 2^-16: the mask compares 16-bit uniform numbers, two per
+ * generator word, which halves the cost of drawing them, and the expectation
+ * stays exactly the input. The rate, seed and
  * step come from the forward context, so a schedule such as early dropout
  * changes p every step without rebuilding the graph. The mask is a pure
  * function of (seed, step, this layer's salt, element index). The salt comes
@@ -36,11 +38,15 @@ export class Dropout extends Module {
     if (typeof p === 'number' && !(p >= 0 && p < 1)) fail('Dropout', `rate expected a number in [0, 1), got ${show(p)}`);
     if (!ctx?.seed || !ctx.step) fail('Dropout', 'context expected seed and step (int32 scalars) alongside the rate, got none');
     const rate = p instanceof Tensor ? cast(p, x.dtype) : tensor(p, { dtype: x.dtype });
+    // The uniform numbers are multiples of 2^-16, so the rate is too: rounded to the nearest (at most 1 − 2^-16),
+    // it is exactly the probability of a drop, and scaling by 1/(1 − q) keeps the expectation exact.
+    const steps = cast(cast(add(mul(rate, 2 ** 16), 0.5), 'int32'), x.dtype); // floor(p · 2^16 + 1/2): p ≥ 0
+    const q = minimum(mul(steps, 2 ** -16), 1 - 2 ** -16);
     const u = randomUniform(ctx.seed, ctx.step, x.shape, { salt: this.salt, dtype: x.dtype === 'float64' ? 'float64' : 'float32', bits: 16 });
-    const drop = less(cast(u, x.dtype), rate); // P(u < p) = p, and never for p = 0
-    // x · mask, mask = 0 where dropped and 1/(1-p) elsewhere: a Mul is several times cheaper than a Where
+    const drop = less(cast(u, x.dtype), q); // P(u < q) = q, and never for q = 0
+    // x · mask, mask = 0 where dropped and 1/(1-q) elsewhere: a Mul is several times cheaper than a Where
     // on the CPU. Unlike a select, 0 · ±Infinity and 0 · NaN give NaN, so a non-finite input is never hidden.
     const one = tensor(1, { dtype: x.dtype });
-    return mul(x, div(sub(one, cast(drop, x.dtype)), sub(one, rate)));
+    return mul(x, div(sub(one, cast(drop, x.dtype)), sub(one, q)));
   }
 }

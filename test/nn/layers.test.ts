@@ -10,9 +10,10 @@
  * - RmsNorm is invariant to x -> c·x for c in [1e-2, 1e2], up to the
  *   analytic eps effect |eps·(1 − 1/c²)| / (2·mean(x²)) (relative) + 1e-13;
  * - Dropout: identity in eval mode, at rate 0 and without a rate; at rate p
- *   the kept fraction lies within 5 binomial sigmas of 1 − p and kept values
- *   are x / (1 − p); it drops exactly where the 16-bit uniform stream of
- *   its salt is below p; the mask is a function of (seed, step); the rate can be
+ *   the kept fraction lies within 5 binomial sigmas of 1 − p; in float64 and float32 it rounds p to the nearest
+ *   multiple q of 2^-16 (at most 1 − 2^-16), drops exactly where the 16-bit
+ *   uniform stream of its salt is below q and scales the rest by exactly
+ *   1/(1 − q); the mask is a function of (seed, step); the rate can be
  *   a runtime graph input (one traced graph run at two rates).
  */
 import fc from 'fast-check';
@@ -156,26 +157,36 @@ describe('Dropout', () => {
     expect(d.train().forward(x, ctx(0.5))).not.toBe(x);
   });
 
-  it('keeps a fraction within 5 binomial sigmas of 1 − p and scales kept values by 1/(1 − p)', () => {
+  it('keeps a fraction within 5 binomial sigmas of 1 − p and scales kept values by 1/(1 − q), q = p to the nearest 2^-16', () => {
     fc.assert(fc.property(fc.double({ min: 0.02, max: 0.95, noNaN: true }), seedArb, fc.integer({ min: 1, max: 1000 }), (p, seed, step) => {
       const y = nums(new Dropout({ seed }).forward(x, ctx(p, seed, step)));
       const xs = nums(x);
       const n = xs.length;
       const kept = y.filter((v) => v !== 0).length;
       expect(Math.abs(kept / n - (1 - p))).toBeLessThanOrEqual(5 * Math.sqrt((p * (1 - p)) / n));
-      const worst = y.reduce((m, v, k) => (v === 0 ? m : Math.max(m, Math.abs(v - xs[k] / (1 - p)) / Math.abs(v))), 0);
+      const q = Math.round(p * 2 ** 16) / 2 ** 16;
+      const worst = y.reduce((m, v, k) => (v === 0 ? m : Math.max(m, Math.abs(v - xs[k] / (1 - q)) / Math.abs(v))), 0);
       expect(worst).toBeLessThanOrEqual(1e-15);
     }), { numRuns: 20 });
   });
 
-  it('drops exactly the elements whose 16-bit uniform number is below p (a rate counts in steps of 2^-16)', () => {
-    const d = new Dropout({ seed: 6 });
-    const u = nums(randomUniform(i32([3], []), i32([9], []), x.shape, { salt: d.salt, bits: 16 }));
-    for (const p of [0.1, 0.5, 2 ** -17, 0.3 + 2 ** -18]) {
-      const y = nums(d.forward(x, ctx(p, 3, 9)));
-      // Below p means below the next multiple of 2^-16 up from p: the numbers are multiples of 2^-16.
-      const step = Math.ceil(p * 2 ** 16) / 2 ** 16;
-      y.forEach((v, k) => expect(v === 0, `element ${k} at rate ${p}`).toBe(u[k] < step));
+  it('rounds the rate to the nearest multiple of 2^-16, drops exactly where the 16-bit stream is below it, and scales by its complement', () => {
+    for (const dtype of ['float64', 'float32'] as const) {
+      const d = new Dropout({ seed: 6 });
+      const xs = dtype === 'float64' ? x : tensor(nums(x), { shape: x.shape as number[], dtype });
+      const u = nums(randomUniform(i32([3], []), i32([9], []), x.shape, { salt: d.salt, bits: 16 }));
+      const k0 = u[0] * 2 ** 16; // element 0's number, in steps of 2^-16
+      // [rate, the multiple of 2^-16 it rounds to]: element 0 is kept at the first two, dropped at the third.
+      const rates: [number, number][] = [[(k0 + 0.4) / 2 ** 16, k0 / 2 ** 16], [k0 / 2 ** 16, k0 / 2 ** 16], [(k0 + 0.6) / 2 ** 16, (k0 + 1) / 2 ** 16], [0.1, 6554 / 2 ** 16], [3 * 2 ** -18, 2 ** -16], [0.9999999, 1 - 2 ** -16]];
+      for (const [p, q] of rates) {
+        const y = nums(d.forward(xs, ctx(p, 3, 9)));
+        const round = dtype === 'float32' ? Math.fround : (v: number) => v;
+        const scale = round(1 / round(1 - q));
+        y.forEach((v, k) => {
+          expect(v === 0, `${dtype} element ${k} at rate ${p}`).toBe(u[k] < q);
+          if (u[k] >= q) expect(v, `${dtype} element ${k} at rate ${p}`).toBe(round(nums(xs)[k] * scale));
+        });
+      }
     }
   });
 

@@ -13,8 +13,8 @@ export interface RandomOptions {
   /**
    * Random bits per number (default 24): 16 draws two numbers from each word
    * of the generator, half the work, and every number is a multiple of
-   * 2^-16 (what the Dropout layer uses: a rate p then drops with probability
-   * ⌈p · 2^16⌉ / 2^16).
+   * 2^-16 (what the Dropout layer uses; it rounds its rate to a multiple of
+   * 2^-16 to match).
    */
   bits?: 16 | 24;
 }
