@@ -55,9 +55,9 @@ export const random: LoweringTable<FamilyMembers<'random'>> = {
     let x = y;
     for (const w of [y, z, y, z]) x = swap(b.op('Add', [b.op('Mul', [x, x]), w]));
     const toFloat = (u: string): string => b.op('Cast', [u], { to: { i: ONNX_TYPE[node.dtype] } });
-    if (node.attrs.bits === 24) {
-      return b.op('Reshape', [b.op('Mul', [toFloat(shiftRight(ctx, x, 8)), b.scalar(2 ** -24, node.dtype)]), ctx.shape(shape)]);
-    }
+    // allowzero: a literal 0 in the shape is a 0, not "copy that dimension" (as the reshape lowering does).
+    const shaped = (flat: string): string => b.op('Reshape', [flat, ctx.shape(shape)], { allowzero: { i: shape.includes(0) ? 1 : 0 } });
+    if (node.attrs.bits !== 16) return shaped(b.op('Mul', [toFloat(shiftRight(ctx, x, 8)), b.scalar(2 ** -24, node.dtype)]));
     // Number 2k is the top half of word k and number 2k + 1 its bottom half: the halves side by side as
     // (W, 2), flattened, and cut to N when N is odd (or unknown until run time).
     const top = shiftRight(ctx, x, 16);
@@ -66,6 +66,6 @@ export const random: LoweringTable<FamilyMembers<'random'>> = {
     let bits = b.op('Reshape', [b.op('Concat', [column(top), column(bottom)], { axis: { i: 1 } }), b.int64s([-1])]);
     const n = sizeIfStatic(shape);
     if (n === undefined || n % 2) bits = b.op('Slice', [bits, b.int64s([0]), b.op('Reshape', [count, b.int64s([1])]), b.int64s([0])]);
-    return b.op('Reshape', [b.op('Mul', [bits, b.scalar(2 ** -16, node.dtype)]), ctx.shape(shape)]);
+    return shaped(b.op('Mul', [bits, b.scalar(2 ** -16, node.dtype)]));
   },
 };
