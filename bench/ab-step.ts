@@ -3,9 +3,12 @@
  * alternation in one process: whether a change to the library makes the
  * step faster. Not part of the bench report (that compares against peers).
  *
- *   cp -r dist /tmp/dist-before        # the build before the change
+ *   cp -r dist bench/out/dist-before   # the build before the change
  *   npm run build                      # the build after it, in dist/
- *   npx tsx bench/ab-step.ts --a /tmp/dist-before --b dist [--size 22m] [--rounds 20]
+ *   npx tsx bench/ab-step.ts --a bench/out/dist-before --b dist [--size 22m] [--rounds 20]
+ *
+ * Keep the copy inside the repository (bench/out/ is ignored): a build
+ * imports its dependencies from the node_modules above it.
  *
  * Each build lowers the step of the same decoder (the training part's, or
  * with --size 22m the scale part's largest) for onnxruntime-node's CPU; the

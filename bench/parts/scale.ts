@@ -82,7 +82,10 @@ export const scalePart: Part = {
           report({ part: 'scale', task: task(z, dim), impl: `pytorch cpu ${compile ? 'torch.compile' : 'eager'}`, group: 'pytorch', isPeer: true, ms: [], median: NaN, missing: peer.missing });
           continue;
         }
-        if (peer.extra.params !== params) throw new Error(`bench scale: the PyTorch model has ${peer.extra.params} parameters, expected ${params}`);
+        if (peer.extra.params !== params) {
+          for (const p of [...torch, peer]) p.close();
+          throw new Error(`bench scale: the PyTorch model has ${peer.extra.params} parameters, expected ${params}`);
+        }
         // The first call compiles under torch.compile: untimed, as is the warm-up round below.
         await peer.step();
         torch.push(peer);

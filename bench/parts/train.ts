@@ -195,7 +195,10 @@ export const trainPart: Part = {
         report({ part: 'train', task, impl: `pytorch cpu ${compile ? 'torch.compile' : 'eager'}`, group: 'pytorch', isPeer: true, ms: [], median: NaN, missing: peer.missing });
         continue;
       }
-      if (peer.extra.params !== m.parameterCount()) throw new Error(`bench train: the PyTorch model has ${peer.extra.params} parameters, expected ${m.parameterCount()}`);
+      if (peer.extra.params !== m.parameterCount()) {
+        for (const p of [...torch, peer]) p.close();
+        throw new Error(`bench train: the PyTorch model has ${peer.extra.params} parameters, expected ${m.parameterCount()}`);
+      }
       torch.push(peer);
     }
     let k = 0;

@@ -8,11 +8,11 @@
  *
  * A run without --write-docs writes under bench/out/ (ignored) and leaves
  * the committed report alone; --write-docs refuses a partial run.
- * bench/ab-step.ts (two builds in alternation) runs, and the same build on
- * both sides computes the same first loss.
+ * bench/ab-step.ts (two builds in alternation) runs, and a build and a copy
+ * of it (two module instances) compute the same first loss.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,9 +79,14 @@ it('a run without --write-docs leaves the committed report alone and says where 
   expect(refused.stderr).toMatch(/^bench: --write-docs expected a default CPU run of every part/);
 });
 
-it('ab-step times one build against another: the same build twice computes the same first loss', () => {
+it('ab-step times one build against another: a copy of the build computes the same first loss', () => {
   const tsx = join(root, 'node_modules', '.bin', 'tsx');
-  const r = spawnSync(tsx, ['bench/ab-step.ts', '--a', 'dist', '--b', 'dist', '--rounds', '2'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  // A copy, as its usage says: a second module instance, importing its dependencies from the repository's node_modules.
+  const copy = join(root, 'bench', 'out', `ab-step-test-${process.pid}`);
+  mkdirSync(join(root, 'bench', 'out'), { recursive: true });
+  cpSync(join(root, 'dist'), copy, { recursive: true });
+  const r = spawnSync(tsx, ['bench/ab-step.ts', '--a', copy, '--b', 'dist', '--rounds', '2'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  rmSync(copy, { recursive: true, force: true });
   expect(r.status, r.stderr).toBe(0);
   const [, a, b] = /first losses: a (\S+), b (\S+)/.exec(r.stdout) ?? [];
   expect(Number(a)).toBeGreaterThan(5);

@@ -194,8 +194,8 @@ if (why) {
       expect(rs).toHaveLength(3);
       for (const r of rs) {
         expect(r.error).toBeUndefined();
-        // Outputs 3 and 4 of primitive-mix: randomUniform with shape [B, T, 3] and [4, 2] (salt 1).
-        for (const run of r.runs) for (const o of [run[3], run[4]]) expect([o.exact, o.shapeMatches, o.bitMismatches]).toEqual([true, true, 0]);
+        // Outputs 3, 4 and 9 of primitive-mix: randomUniform with shape [B, T, 3], [4, 2] (salt 1) and [B, T, 3] at 16 bits.
+        for (const run of r.runs) for (const o of [run[3], run[4], run[9]]) expect([o.exact, o.shapeMatches, o.bitMismatches]).toEqual([true, true, 0]);
       }
     });
 

@@ -58,6 +58,7 @@ const GRAPHS: Record<string, () => Graph> = {
   ]),
   'randomUniform of static and symbolic shapes': () => trace((seed, step, x) => [
     randomUniform(seed, step, [2, 3], { salt: 2 ** 32 - 1 }), mul(x, randomUniform(seed, step, x.shape)), randomUniform(seed, step, ['B', 2], { dtype: 'float64' }),
+    randomUniform(seed, step, [3, 3], { bits: 16 }), randomUniform(seed, step, ['B', 5], { bits: 16 }),
   ], [{ name: 'seed', shape: [], dtype: 'int32' }, { name: 'step', shape: [], dtype: 'int32' }, { name: 'x', shape: ['B', 5] }]),
   'a graph whose outputs repeat an input and a constant': () => trace((x) => [x, x, tensor([1, 2], { dtype: 'int64' })], [{ name: 'x', shape: ['B'] }]),
 };

@@ -25,6 +25,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LlmTricksError, randomUniform, referenceBackend, scalar, tensor, trace, type Tensor } from '../../../src/index.js';
+import { randomKey, squaresWord } from '../../../src/core/random-bits.js';
 
 const i32 = (v: number): Tensor => scalar(v, 'int32');
 const draw = (seed: number, step: number, n: number, salt = 0, dtype: 'float32' | 'float64' = 'float32', bits: 16 | 24 = 24): number[] =>
@@ -157,6 +158,9 @@ describe('16 bits: two numbers per generator word', () => {
         expect(narrow[2 * k] * 2 ** 16).toBe(Math.floor(u * 2 ** 16));
         expect(Math.floor(narrow[2 * k + 1] * 2 ** 8)).toBe(Math.round((u * 2 ** 24) % 2 ** 8));
       });
+      // All 32 bits of each word: the generator's word, split.
+      const key = randomKey(seed >>> 0, step >>> 0, salt);
+      for (let k = 0; k < 50; k++) expect([narrow[2 * k], narrow[2 * k + 1]].map((v) => v * 2 ** 16)).toEqual([squaresWord(key, k) >>> 16, squaresWord(key, k) & 0xffff]);
     }), { numRuns: 30 });
   });
 
