@@ -25,8 +25,8 @@ function randomArray(n: number, seed: number): Float32Array {
 export const optimPart: Part = {
   name: 'optim',
   title: 'Optimizer step: Lion vs AdamW',
-  about: 'One step over N float32 parameters (the article uses Lion for its lower memory: one state buffer instead of two). Peers: the same update in NumPy, in place, and in PyTorch on the CPU (its AdamW with foreach ops; Lion, which PyTorch does not ship, written with foreach ops), on the same number of threads as there are cores. The memory bandwidth probe copies as many bytes as the step must move (Lion reads p, g, m and writes p, m: 20 bytes per parameter; AdamW 28) with one `TypedArray.set`: the floor an in-place step can reach.',
-  count: (s) => sizes(s).length * 8,
+  about: 'One step over N float32 parameters (the article uses Lion for its lower memory: one state buffer instead of two). Peers: the same update in NumPy, in place, and in PyTorch on the CPU (its AdamW with foreach ops; Lion, which PyTorch does not ship, written with foreach ops), on the same number of threads as there are cores. The memory bandwidth probe copies as many bytes as the step must move (Lion reads p, g, m and writes p, m: 20 bytes per parameter; AdamW 28) with one `TypedArray.set`: the floor an in-place step can reach. The `allocate()` rows step arrays allocated by the optimizer (`opt.allocate([N])`) in its WebAssembly memory, with its state: no copies in and out of that memory, which ordinary arrays need.',
+  count: (s) => sizes(s).length * 10,
   summary(rows) {
     const tasks = [...new Set(rows.map((r) => r.task))];
     return tasks.flatMap((task) => {
@@ -36,8 +36,10 @@ export const optimPart: Part = {
       const state = Number(lion.extra?.stateBytes) / Number(adamw.extra?.stateBytes);
       const lines = [`${task}: Lion's step takes ${(lion.median / adamw.median).toFixed(2)}× AdamW's time; its state is ${state}× AdamW's.`];
       for (const mine of [lion, adamw]) {
+        const resident = rows.find((r) => r.task === task && r.impl === `${mine.impl}, allocate()`);
         for (const peer of rows.filter((r) => r.task === task && r.isPeer && r.group === mine.group && r.ms.length)) {
-          lines.push(`${task}, ${mine.group}: ${peer.impl} ÷ llm-tricks = ${(peer.median / mine.median).toFixed(2)}.`);
+          const also = resident ? `; with allocate() ${(peer.median / resident.median).toFixed(2)}` : '';
+          lines.push(`${task}, ${mine.group}: ${peer.impl} ÷ llm-tricks = ${(peer.median / mine.median).toFixed(2)}${also}.`);
         }
       }
       return lines;
@@ -53,6 +55,13 @@ export const optimPart: Part = {
         const ms = await timeRuns(() => opt.step([p], [g]), s.warmup, s.runs);
         const stateBytes = opt.state().buffers.flat().reduce((b, x) => b + x.byteLength, 0);
         report({ part: 'optim', task, impl: `llm-tricks ${name}`, group: name, isPeer: false, ms, median: median(ms), extra: { stateBytes } });
+        // The same step on arrays the optimizer allocated, with its state, in its own WebAssembly memory.
+        const resident = make();
+        const { params, grads } = resident.allocate([n]);
+        params[0].set(p);
+        grads[0].set(g);
+        const residentMs = await timeRuns(() => resident.step(params, grads), s.warmup, s.runs);
+        report({ part: 'optim', task, impl: `llm-tricks ${name}, allocate()`, group: name, isPeer: false, ms: residentMs, median: median(residentMs) });
         const peers: [string, PeerResult][] = [
           ['numpy', runPeer('numpy_peer.py', [name.toLowerCase(), n, s.warmup, s.runs])],
           ['pytorch cpu', runPeer('torch_peer.py', [name.toLowerCase(), JSON.stringify({ size: n, threads: availableParallelism() }), s.warmup, s.runs])],

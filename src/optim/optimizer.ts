@@ -1,4 +1,4 @@
-import { allFiniteSimd } from './kernels/simd.js';
+import { allFiniteSimd, allocateResident } from './kernels/simd.js';
 import { checkOptions } from '../core/options.js';
 import { fail, show } from '../core/errors.js';
 import { describe, type DType } from '../core/dtype.js';
@@ -233,6 +233,29 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
     });
   }
 
+  /**
+   * Parameters and gradients of `lengths` elements, and this optimizer's
+   * state for them, allocated together where the WebAssembly SIMD kernels
+   * run, in a memory of their own: `step(params, grads)` then updates them
+   * where they are, without the copies in and out of WebAssembly memory that
+   * ordinary arrays need (about half of Lion's step time). Elsewhere they are
+   * ordinary arrays. Fill `params` (e.g. `params[0].set(weights)`) and each
+   * step's `grads` in place. Call it before the first step; the arrays are
+   * zeros, and stay valid as long as they are referenced.
+   */
+  allocate(lengths: readonly number[], dtype: 'float32' | 'float64' = 'float32'): { params: Floats[]; grads: Floats[] } {
+    const site = `${this.name}.allocate`;
+    if (this.buffers) fail(site, 'expected an optimizer without state (before its first step and any loadState), got one with state');
+    if (!Array.isArray(lengths) || lengths.length === 0 || !lengths.every((n) => Number.isSafeInteger(n) && n >= 0)) fail(site, `lengths expected a non-empty array of non-negative integers, got ${describe(lengths)}`);
+    if (dtype !== 'float32' && dtype !== 'float64') fail(site, `dtype expected 'float32' or 'float64', got ${show(dtype)}`);
+    const per = 2 + this.slots.length;
+    const sizes = lengths.flatMap((n) => Array<number>(per).fill(n));
+    const arrays = allocateResident(sizes, dtype === 'float64') ?? sizes.map((n) => (dtype === 'float64' ? new Float64Array(n) : new Float32Array(n)));
+    const at = (i: number): Floats[] => arrays.slice(i * per, (i + 1) * per);
+    this.buffers = lengths.map((_, i) => at(i).slice(2));
+    return { params: lengths.map((_, i) => at(i)[0]), grads: lengths.map((_, i) => at(i)[1]) };
+  }
+
   /** A copy of the state: the step count and every buffer. */
   state(): OptimizerState {
     return { name: this.name, step: this.steps, buffers: (this.buffers ?? []).map((b) => b.map((x) => x.slice())) };
@@ -251,7 +274,11 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
       if (!ok) fail(site, `buffers[${i}] expected ${this.slots.length} equal-length float arrays (${this.slots.join(', ')}), got ${describe(b)}`);
     });
     this.steps = state.step;
-    this.buffers = state.buffers.length ? state.buffers.map((b) => b.map((x: Floats) => x.slice())) : undefined;
+    // Buffers of the same layout (e.g. allocated with the parameters by allocate()) are written in place.
+    const same = this.buffers?.length === state.buffers.length
+      && state.buffers.every((b, i) => b.every((x: Floats, j: number) => x.constructor === this.buffers![i][j].constructor && x.length === this.buffers![i][j].length));
+    if (same) state.buffers.forEach((b, i) => b.forEach((x: Floats, j: number) => this.buffers![i][j].set(x)));
+    else this.buffers = state.buffers.length ? state.buffers.map((b) => b.map((x: Floats) => x.slice())) : undefined;
   }
 }
 

@@ -9,6 +9,9 @@
  * in cache, so main memory sees each array read once and the updated ones
  * written once — the traffic of an in-place loop (Lion: 20 bytes per float32
  * parameter) — and no parameter needs to be allocated anywhere special.
+ * The copies still cost about half of a Lion step's time; arrays allocated
+ * with {@link allocateResident} live in a WebAssembly memory of their own and
+ * are updated where they are, with no copy.
  */
 import { OPTIM_WASM_BASE64 } from './optim-wasm.js';
 
@@ -22,7 +25,7 @@ interface WasmApi {
 }
 
 interface Exports {
-  readonly memory: { readonly buffer: ArrayBuffer };
+  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   lion32(p: number, g: number, m: number, n: number, b1: number, c1: number, b2: number, c2: number, lr: number, decay: number): void;
   lion64(p: number, g: number, m: number, n: number, b1: number, c1: number, b2: number, c2: number, lr: number, decay: number): void;
   adamw32(p: number, g: number, m: number, v: number, n: number, ...k: number[]): void;
@@ -33,8 +36,12 @@ interface Exports {
 
 // Four arrays of 128 KB each fill the module's 8 pages (512 KB).
 const CHUNK_BYTES = 1 << 17;
+const PAGE_BYTES = 1 << 16;
 let kernels: Exports | null | undefined;
+let compiled: { wasm: WasmApi; module: object } | undefined;
 let enabled = true;
+/** The instance that owns each resident memory, by its buffer. */
+const residents = new WeakMap<ArrayBuffer, Exports>();
 
 /** The instantiated module, or null where the runtime has no WebAssembly SIMD. */
 function load(): Exports | null {
@@ -46,11 +53,49 @@ function load(): Exports | null {
   // Synchronous compile: the module is under the 4 KB browsers allow on the main thread. A runtime may validate
   // it and still refuse to compile from bytes (a page whose CSP lacks wasm-unsafe-eval, some edge hosts): then the loops run.
   try {
-    if (wasm.validate(bytes)) kernels = new wasm.Instance(new wasm.Module(bytes), {}).exports as Exports;
+    if (wasm.validate(bytes)) {
+      compiled = { wasm, module: new wasm.Module(bytes) };
+      kernels = new wasm.Instance(compiled.module, {}).exports as Exports;
+    }
   } catch {
     kernels = null;
   }
   return kernels;
+}
+
+/**
+ * Arrays of `lengths` elements (float64 when `wide`, else float32), zeros,
+ * in a WebAssembly memory of their own: an instance of the kernels grown
+ * once to hold them and never again, so the views stay valid for as long as
+ * they are referenced. The steps over such arrays run on that instance's
+ * memory in place. Null where the kernels do not run (or the memory cannot
+ * grow): the caller allocates ordinary arrays.
+ */
+export function allocateResident(lengths: readonly number[], wide: boolean): Floats[] | null {
+  if (!enabled || !load() || !compiled) return null;
+  const bytes = wide ? 8 : 4;
+  // 16-byte aligned starts, after the 512 KB the module reserves for streaming.
+  const starts: number[] = [];
+  let end = 8 * PAGE_BYTES;
+  for (const n of lengths) {
+    starts.push(end);
+    end += Math.ceil((n * bytes) / 16) * 16;
+  }
+  try {
+    const k = new compiled.wasm.Instance(compiled.module, {}).exports as Exports;
+    const have = k.memory.buffer.byteLength;
+    if (end > have) k.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
+    residents.set(k.memory.buffer, k);
+    return lengths.map((n, i) => (wide ? new Float64Array(k.memory.buffer, starts[i], n) : new Float32Array(k.memory.buffer, starts[i], n)));
+  } catch {
+    return null;
+  }
+}
+
+/** The kernels whose memory holds every one of `arrays` (they were allocated together), or null. */
+function residentKernels(arrays: readonly Floats[]): Exports | null {
+  const k = residents.get(arrays[0].buffer as ArrayBuffer);
+  return k && arrays.every((a) => a.buffer === arrays[0].buffer) ? k : null;
 }
 
 /**
@@ -62,9 +107,15 @@ export function useSimdKernels(on: boolean): void {
   enabled = on;
 }
 
-/** Whether a step over `n` elements goes through WebAssembly: below a few thousand the copies and the call are not worth it. */
-function simd(n: number): Exports | null {
-  return enabled && n >= 2048 ? load() : null;
+/**
+ * The kernels a step over `arrays` runs on: those owning their memory when
+ * they are resident, else the shared instance from a few thousand elements
+ * on (below that the copies and the call are not worth it); null for the
+ * JavaScript loops.
+ */
+function simd(arrays: readonly Floats[]): Exports | null {
+  if (!enabled) return null;
+  return residentKernels(arrays) ?? (arrays[0].length >= 2048 ? load() : null);
 }
 
 /**
@@ -75,8 +126,16 @@ function simd(n: number): Exports | null {
  */
 function stream(k: Exports, arrays: readonly Floats[], written: number, kernel: (offsets: number[], n: number) => void, tail: (views: Floats[], from: number, to: number) => void): void {
   const wide = arrays[0] instanceof Float64Array;
-  const per = CHUNK_BYTES / (wide ? 8 : 4);
   const lanes = wide ? 2 : 4;
+  if (residentKernels(arrays) === k) {
+    // Allocated in this instance's memory: updated where they are.
+    const n = arrays[0].length;
+    const aligned = n - (n % lanes);
+    kernel(arrays.map((a) => a.byteOffset), aligned);
+    if (aligned < n) tail([...arrays], aligned, n);
+    return;
+  }
+  const per = CHUNK_BYTES / (wide ? 8 : 4);
   const heap = wide ? new Float64Array(k.memory.buffer) : new Float32Array(k.memory.buffer);
   const offsets = arrays.map((_, i) => i * CHUNK_BYTES);
   const views = arrays.map((_, i) => heap.subarray(i * per, (i + 1) * per));
@@ -97,7 +156,7 @@ function stream(k: Exports, arrays: readonly Floats[], written: number, kernel: 
  * undefined where it does not run (the caller checks in JavaScript).
  */
 export function allFiniteSimd(x: Floats): boolean | undefined {
-  const k = simd(x.length);
+  const k = simd([x]);
   if (!k) return undefined;
   const check = x instanceof Float64Array ? k.finite64 : k.finite32;
   let ok = true;
@@ -116,7 +175,7 @@ export interface LionConstants { b1: number; c1: number; b2: number; c2: number;
  * each chunk's tail.
  */
 export function lionSimd(p: Floats, g: Floats, m: Floats, c: LionConstants, loop: (p: Floats, g: Floats, m: Floats) => void): boolean {
-  const k = simd(p.length);
+  const k = simd([p, m, g]);
   if (!k) return false;
   const run = p instanceof Float64Array ? k.lion64 : k.lion32;
   stream(k, [p, m, g], 2, ([po, mo, go], n) => run(po, go, mo, n, c.b1, c.c1, c.b2, c.c2, c.lr, c.decay), ([pv, mv, gv], from, to) => loop(pv.subarray(from, to), gv.subarray(from, to), mv.subarray(from, to)));
@@ -128,7 +187,7 @@ export interface AdamConstants { b1: number; c1: number; b2: number; c2: number;
 
 /** AdamW over (p, g, m, v), as {@link lionSimd}. */
 export function adamwSimd(p: Floats, g: Floats, m: Floats, v: Floats, c: AdamConstants, loop: (p: Floats, g: Floats, m: Floats, v: Floats) => void): boolean {
-  const k = simd(p.length);
+  const k = simd([p, m, v, g]);
   if (!k) return false;
   const run = p instanceof Float64Array ? k.adamw64 : k.adamw32;
   stream(k, [p, m, v, g], 3, ([po, mo, vo, go], n) => run(po, go, mo, vo, n, c.b1, c.c1, c.b2, c.c2, c.eps, c.decay, c.stepSize, c.bc2Sqrt),
