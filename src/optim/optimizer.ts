@@ -138,6 +138,8 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
   /** The parameter groups, by index into the arrays given to `step`. */
   readonly groups: readonly ParamGroup<O>[];
   private buffers: Floats[][] | undefined;
+  /** Whether `buffers` were allocated by allocate(), with the parameters. */
+  private allocated = false;
   private steps = 0;
 
   /** Merges `options` over `template` (unknown names are errors) and checks the result and the groups. */
@@ -240,8 +242,11 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
    * where they are, without the copies in and out of WebAssembly memory that
    * ordinary arrays need (about half of Lion's step time). Elsewhere they are
    * ordinary arrays. Fill `params` (e.g. `params[0].set(weights)`) and each
-   * step's `grads` in place. Call it before the first step; the arrays are
-   * zeros, and stay valid as long as they are referenced.
+   * step's `grads` in place, and pass these arrays to every step (others
+   * work, but are copied through as ordinary arrays are). Call it once,
+   * before the first step; the arrays are zeros, and stay valid as long as
+   * they are referenced. One WebAssembly memory holds at most 4 GiB: larger
+   * sets get ordinary arrays.
    */
   allocate(lengths: readonly number[], dtype: 'float32' | 'float64' = 'float32'): { params: Floats[]; grads: Floats[] } {
     const site = `${this.name}.allocate`;
@@ -250,9 +255,15 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
     if (dtype !== 'float32' && dtype !== 'float64') fail(site, `dtype expected 'float32' or 'float64', got ${show(dtype)}`);
     const per = 2 + this.slots.length;
     const sizes = lengths.flatMap((n) => Array<number>(per).fill(n));
-    const arrays = allocateResident(sizes, dtype === 'float64') ?? sizes.map((n) => (dtype === 'float64' ? new Float64Array(n) : new Float32Array(n)));
+    let arrays = allocateResident(sizes, dtype === 'float64');
+    try {
+      arrays ??= sizes.map((n) => (dtype === 'float64' ? new Float64Array(n) : new Float32Array(n)));
+    } catch (e) {
+      fail(site, `lengths expected arrays that fit in memory, got ${describe(lengths)} (${e instanceof Error ? e.message : String(e)})`);
+    }
     const at = (i: number): Floats[] => arrays.slice(i * per, (i + 1) * per);
     this.buffers = lengths.map((_, i) => at(i).slice(2));
+    this.allocated = true;
     return { params: lengths.map((_, i) => at(i)[0]), grads: lengths.map((_, i) => at(i)[1]) };
   }
 
@@ -274,11 +285,16 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
       if (!ok) fail(site, `buffers[${i}] expected ${this.slots.length} equal-length float arrays (${this.slots.join(', ')}), got ${describe(b)}`);
     });
     this.steps = state.step;
-    // Buffers of the same layout (e.g. allocated with the parameters by allocate()) are written in place.
-    const same = this.buffers?.length === state.buffers.length
-      && state.buffers.every((b, i) => b.every((x: Floats, j: number) => x.constructor === this.buffers![i][j].constructor && x.length === this.buffers![i][j].length));
-    if (same) state.buffers.forEach((b, i) => b.forEach((x: Floats, j: number) => this.buffers![i][j].set(x)));
-    else this.buffers = state.buffers.length ? state.buffers.map((b) => b.map((x: Floats) => x.slice())) : undefined;
+    const copies: Floats[][] = state.buffers.map((b) => b.map((x: Floats) => x.slice()));
+    const own = this.buffers;
+    const same = own?.length === copies.length && copies.every((b, i) => b.every((x: Floats, j: number) => x.constructor === own[i][j].constructor && x.length === own[i][j].length));
+    if (this.allocated && own && (same || copies.length === 0)) {
+      // State allocated with the parameters stays where it is: written in place (an empty state zeroes it).
+      own.forEach((b, i) => b.forEach((x, j) => (copies.length ? x.set(copies[i][j]) : x.fill(0))));
+    } else {
+      this.buffers = copies.length ? copies : undefined;
+      this.allocated = false;
+    }
   }
 }
 

@@ -6,16 +6,19 @@
  *   float32 and float64, sizes below and above the SIMD threshold and with
  *   vector tails, over several steps, with groups; and without SIMD (the
  *   arrays are then ordinary ones);
- * - the arrays live in WebAssembly memory and stay valid (not detached)
- *   after other optimizers allocate and step;
+ * - the steps run the kernels on them in place (counted), where ordinary
+ *   arrays are streamed through in chunks; the arrays share one memory and
+ *   stay valid (not detached) after other optimizers allocate and step;
  * - state() and loadState() round-trip through them, loadState writing in
- *   place, and a resumed optimizer continues bit for bit;
+ *   place (every slot), and a resumed optimizer continues bit for bit; an
+ *   empty state zeroes the allocated state in place; a state of another
+ *   layout replaces it (ordinary arrays from then on);
  * - gradients from elsewhere still work (copied through, as ordinary ones);
  * - bad calls are refused, naming the place, and change nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdamW, LlmTricksError, Lion, type Floats } from '../../src/index.js';
-import { useSimdKernels } from '../../src/optim/kernels/simd.js';
+import { kernelCalls, useSimdKernels } from '../../src/optim/kernels/simd.js';
 
 afterEach(() => useSimdKernels(true));
 
@@ -64,13 +67,18 @@ describe.each(OPTIMIZERS)('%s.allocate', (_name, grouped, make) => {
     }
   });
 
-  it('the arrays live in WebAssembly memory and stay valid after other optimizers allocate and step', () => {
+  it('steps run the kernels in place, not streamed; the arrays share one memory and stay valid after other optimizers allocate', () => {
     const a = make();
     const { params, grads } = a.allocate([10_000]);
-    // One memory holds the parameter, its gradient and its state, after the 512 KB the kernels stream through.
     expect(grads[0].buffer).toBe(params[0].buffer);
-    expect(stateOf(a)[0][0].buffer).toBe(params[0].buffer);
-    expect(params[0].byteOffset).toBeGreaterThanOrEqual(512 * 1024);
+    stateOf(a)[0].forEach((b) => expect(b.buffer).toBe(params[0].buffer));
+    const before = { ...kernelCalls };
+    a.step(params, grads);
+    // The gradients' finiteness check and the update: both in place, nothing streamed.
+    expect([kernelCalls.inPlace - before.inPlace, kernelCalls.streamed - before.streamed]).toEqual([2, 0]);
+    make().step([new Float32Array(10_000)], [new Float32Array(10_000)]);
+    expect(kernelCalls.inPlace - before.inPlace).toBe(2);
+    expect(kernelCalls.streamed - before.streamed).toBeGreaterThan(0);
     params[0].fill(0.5);
     for (let k = 0; k < 3; k++) {
       const other = make();
@@ -101,7 +109,7 @@ describe.each(OPTIMIZERS)('%s.allocate', (_name, grouped, make) => {
     resumed.loadState(saved);
     // Written in place: the state stays in the memory it was allocated in, with the parameters.
     expect(resumed.state().step).toBe(2);
-    stateOf(resumed).forEach((b, i) => expect(b[0].buffer).toBe(r.params[i].buffer));
+    stateOf(resumed).forEach((b, i) => b.forEach((x) => expect(x.buffer).toBe(r.params[i].buffer)));
     for (let t = 2; t < 4; t++) {
       grads.forEach((g, i) => fill(g, 10 * t + i));
       r.grads.forEach((g, i) => g.set(grads[i]));
@@ -109,6 +117,28 @@ describe.each(OPTIMIZERS)('%s.allocate', (_name, grouped, make) => {
       resumed.step(r.params, r.grads);
     }
     r.params.forEach((p, i) => expect(bits(p)).toEqual(bits(params[i])));
+  });
+
+  it('an empty state zeroes the allocated state in place; a state of another layout replaces it', () => {
+    const opt = make();
+    const { params, grads } = opt.allocate([3000, 0]);
+    grads[0].fill(0.25);
+    opt.step(params, grads);
+    expect(stateOf(opt)[0][0].some((v) => v !== 0)).toBe(true);
+    opt.loadState(make().state());
+    expect(opt.state().step).toBe(0);
+    stateOf(opt)[0].forEach((x) => expect([x.buffer === params[0].buffer, x.every((v) => v === 0)]).toEqual([true, true]));
+    // Steps after the reset equal a fresh optimizer's.
+    const fresh = make();
+    const p = params.map((x) => x.slice());
+    opt.step(params, grads);
+    fresh.step(p, grads.map((g) => g.slice()));
+    expect(bits(params[0])).toEqual(bits(p[0]));
+    const other = make();
+    other.step([new Float32Array(7)], [new Float32Array(7).fill(1)]);
+    opt.loadState(other.state());
+    expect(stateOf(opt)[0][0].buffer).not.toBe(params[0].buffer);
+    expect(() => opt.step(params, grads)).toThrow(/params expected 1 arrays as in the optimizer's state, got 2/);
   });
 
   it('gradients from elsewhere work too (as ordinary arrays)', () => {
@@ -136,6 +166,7 @@ describe.each(OPTIMIZERS)('%s.allocate', (_name, grouped, make) => {
     expect(() => opt.allocate([3, -1])).toThrow(LlmTricksError);
     expect(() => opt.allocate([2.5])).toThrow(LlmTricksError);
     expect(() => opt.allocate([3], 'int32' as never)).toThrow(new RegExp(`^${site}.allocate: dtype expected 'float32' or 'float64', got "int32"`));
+    expect(() => opt.allocate([2 ** 53 - 1])).toThrow(new RegExp(`^${site}.allocate: lengths expected arrays that fit in memory, got`));
     expect(opt.state().buffers).toEqual([]);
     opt.step([new Float32Array(3)], [new Float32Array(3)]);
     expect(() => opt.allocate([3])).toThrow(new RegExp(`^${site}.allocate: expected an optimizer without state`));

@@ -42,6 +42,8 @@ let compiled: { wasm: WasmApi; module: object } | undefined;
 let enabled = true;
 /** The instance that owns each resident memory, by its buffer. */
 const residents = new WeakMap<ArrayBuffer, Exports>();
+/** Kernel calls so far: on arrays in place (allocated with allocateResident), and on chunks copied through. For tests. */
+export const kernelCalls = { inPlace: 0, streamed: 0 };
 
 /** The instantiated module, or null where the runtime has no WebAssembly SIMD. */
 function load(): Exports | null {
@@ -68,15 +70,16 @@ function load(): Exports | null {
  * in a WebAssembly memory of their own: an instance of the kernels grown
  * once to hold them and never again, so the views stay valid for as long as
  * they are referenced. The steps over such arrays run on that instance's
- * memory in place. Null where the kernels do not run (or the memory cannot
- * grow): the caller allocates ordinary arrays.
+ * memory in place (it never streams, so they start at 0). Null where the
+ * kernels do not run, or the memory cannot grow to hold them (a WebAssembly
+ * memory holds at most 4 GiB): the caller allocates ordinary arrays.
  */
 export function allocateResident(lengths: readonly number[], wide: boolean): Floats[] | null {
   if (!enabled || !load() || !compiled) return null;
   const bytes = wide ? 8 : 4;
-  // 16-byte aligned starts, after the 512 KB the module reserves for streaming.
+  // 16-byte aligned starts.
   const starts: number[] = [];
-  let end = 8 * PAGE_BYTES;
+  let end = 0;
   for (const n of lengths) {
     starts.push(end);
     end += Math.ceil((n * bytes) / 16) * 16;
@@ -132,6 +135,7 @@ function stream(k: Exports, arrays: readonly Floats[], written: number, kernel: 
     const n = arrays[0].length;
     const aligned = n - (n % lanes);
     kernel(arrays.map((a) => a.byteOffset), aligned);
+    kernelCalls.inPlace++;
     if (aligned < n) tail([...arrays], aligned, n);
     return;
   }
@@ -146,6 +150,7 @@ function stream(k: Exports, arrays: readonly Floats[], written: number, kernel: 
     arrays.forEach((a, i) => views[i].set(a.subarray(start, end)));
     const aligned = count - (count % lanes);
     kernel(offsets, aligned);
+    kernelCalls.streamed++;
     if (aligned < count) tail(views, aligned, count);
     for (let i = 0; i < written; i++) arrays[i].set(views[i].subarray(0, count), start);
   }
