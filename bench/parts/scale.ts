@@ -7,13 +7,11 @@
  * largest. Each width is timed in alternation with its peers, as in the
  * training part. The figure plots tokens/s against parameters.
  */
-import { availableParallelism } from 'node:os';
 import { ByteTokenizer, DecoderLM, Lion, TokenBatches, Trainer } from 'llm-tricks';
 import { deviceBackend } from '../lib/device.js';
-import { startPeer, type PeerProcess } from '../lib/peer.js';
 import { median, paired, signSentence, timeInterleaved } from '../lib/timing.js';
 import type { Check, Part, Row, RunSettings } from '../lib/types.js';
-import { learns, loggedSteps, lossLog, type LossLog } from './train.js';
+import { learns, loggedSteps, lossLog, startTorchTrainers, type LossLog } from './train.js';
 
 interface Shape { layers: number; heads: number; kvHeads: number; B: number; T: number }
 const shape = (s: RunSettings): Shape => (s.mode === 'quick' ? { layers: 1, heads: 4, kvHeads: 2, B: 2, T: 16 } : { layers: 8, heads: 8, kvHeads: 2, B: 4, T: 256 });
@@ -74,22 +72,9 @@ export const scalePart: Part = {
       const log: LossLog = { device: on.label, losses: [], batches: [], firstTimedStep: 3 };
       const step = loggedSteps(trainer, data, log);
       await step();
-      const torchConfig = { vocab: 256, dim, layers: z.layers, heads: z.heads, kvHeads: z.kvHeads, hidden: m.config.hidden, B: z.B, T: z.T, dropout: 0.1, threads: availableParallelism() };
-      const torch: PeerProcess[] = [];
-      for (const compile of s.mode !== 'quick' && dim === largest ? [false, true] : [false]) {
-        const peer = await startPeer('torch_peer.py', ['train', JSON.stringify({ ...torchConfig, compile })]);
-        if ('missing' in peer) {
-          report({ part: 'scale', task: task(z, dim), impl: `pytorch cpu ${compile ? 'torch.compile' : 'eager'}`, group: 'pytorch', isPeer: true, ms: [], median: NaN, missing: peer.missing });
-          continue;
-        }
-        if (peer.extra.params !== params) {
-          for (const p of [...torch, peer]) p.close();
-          throw new Error(`bench scale: the PyTorch model has ${peer.extra.params} parameters, expected ${params}`);
-        }
-        // The first call compiles under torch.compile: untimed, as is the warm-up round below.
-        await peer.step();
-        torch.push(peer);
-      }
+      const torch = await startTorchTrainers('scale', task(z, dim), m, z.B, z.T, s.mode !== 'quick' && dim === largest ? [false, true] : [false], report);
+      // The first call compiles under torch.compile: untimed, as is the warm-up round below.
+      for (const p of torch) await p.step();
       const [ours, ...peers] = await timeInterleaved([step, ...torch.map((p) => () => p.step())], 1, rounds(s), 50);
       for (const p of torch) p.close();
       await trainer.dispose();

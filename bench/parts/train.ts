@@ -100,6 +100,30 @@ export function loggedSteps(trainer: Trainer, data: TokenBatches, log: LossLog):
   };
 }
 
+/**
+ * The PyTorch peers of a training step (bench/peers/torch_peer.py 'train'), one per entry of `compile`
+ * (false: eager, true: torch.compile), running `m`'s shape on B × T tokens with ONNX Runtime's thread count.
+ * A peer that cannot start is reported missing; one whose parameter count differs from `m`'s stops the bench.
+ */
+export async function startTorchTrainers(part: string, task: string, m: DecoderLM, B: number, T: number, compile: readonly boolean[], report: (row: Row) => void): Promise<PeerProcess[]> {
+  const c = m.config;
+  const config = { vocab: c.vocab, dim: c.dim, layers: c.layers, heads: c.heads, kvHeads: c.kvHeads, hidden: c.hidden, B, T, dropout: 0.1, threads: availableParallelism() };
+  const torch: PeerProcess[] = [];
+  for (const mode of compile) {
+    const peer = await startPeer('torch_peer.py', ['train', JSON.stringify({ ...config, compile: mode })]);
+    if ('missing' in peer) {
+      report({ part, task, impl: `pytorch cpu ${mode ? 'torch.compile' : 'eager'}`, group: 'pytorch', isPeer: true, ms: [], median: NaN, missing: peer.missing });
+      continue;
+    }
+    if (peer.extra.params !== m.parameterCount()) {
+      for (const p of [...torch, peer]) p.close();
+      throw new Error(`bench ${part}: the PyTorch model has ${peer.extra.params} parameters, expected ${m.parameterCount()}`);
+    }
+    torch.push(peer);
+  }
+  return torch;
+}
+
 export const lossLog = (row: Row | undefined): LossLog | undefined => row?.data?.losses as LossLog | undefined;
 
 export const trainPart: Part = {
@@ -187,20 +211,7 @@ export const trainPart: Part = {
     // Parameters by name, optimizer slots zeroed, in the layout's state order.
     let state = layout.state.map((x) => params.get(x.name) ?? tensor(new Float32Array(x.shape.reduce((a, d) => a * d, 1)), { shape: [...x.shape] }));
     const copyLog: LossLog = { device: on.label, losses: [], batches: [], firstTimedStep: 2 };
-    const torchConfig = { vocab: 256, dim: z.dim, layers: z.layers, heads: m.config.heads, kvHeads: m.config.kvHeads, hidden: m.config.hidden, B: z.B, T: z.T, dropout: 0.1, threads: availableParallelism() };
-    const torch: PeerProcess[] = [];
-    for (const compile of s.mode === 'quick' ? [false] : [false, true]) {
-      const peer = await startPeer('torch_peer.py', ['train', JSON.stringify({ ...torchConfig, compile })]);
-      if ('missing' in peer) {
-        report({ part: 'train', task, impl: `pytorch cpu ${compile ? 'torch.compile' : 'eager'}`, group: 'pytorch', isPeer: true, ms: [], median: NaN, missing: peer.missing });
-        continue;
-      }
-      if (peer.extra.params !== m.parameterCount()) {
-        for (const p of [...torch, peer]) p.close();
-        throw new Error(`bench train: the PyTorch model has ${peer.extra.params} parameters, expected ${m.parameterCount()}`);
-      }
-      torch.push(peer);
-    }
+    const torch = await startTorchTrainers('train', task, m, z.B, z.T, s.mode === 'quick' ? [false] : [false, true], report);
     let k = 0;
     // The first call of each peer (torch.compile compiles then) is timed apart from the rounds.
     const firstCall: number[] = [];
