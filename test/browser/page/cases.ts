@@ -258,10 +258,11 @@ export async function runCase(c: Case, backend: Backend, device: string, strictF
 /**
  * Three standalone Lion and AdamW steps over 5003 float32 parameters from a
  * fixed generator (large enough for the WebAssembly SIMD kernels), as the
- * FNV-1a hash of the parameters' and state's bits: the page computes it in
- * the browser, the test in Node with the JavaScript loops.
+ * FNV-1a hash of the parameters' and state's bits, on ordinary arrays and on
+ * arrays from `allocate()` (stepped in place where SIMD runs): the page
+ * computes it in the browser, the test in Node with the JavaScript loops.
  */
-export function optimizerBits(): { lion: number; adamw: number } {
+export function optimizerBits(): { lion: number; adamw: number; lionAllocated: number; adamwAllocated: number } {
   const n = 5003;
   const values = (seed: number): Float32Array => {
     const a = new Float32Array(n);
@@ -282,5 +283,16 @@ export function optimizerBits(): { lion: number; adamw: number } {
     for (let t = 0; t < 3; t++) opt.step([p], [values(10 + t)]);
     return hash([p, ...(opt.state().buffers[0] as Float32Array[])]);
   };
-  return { lion: run(new Lion({ lr: 1e-3, weightDecay: 0.1 })), adamw: run(new AdamW({ lr: 1e-3, weightDecay: 0.1 })) };
+  const allocated = (opt: Lion | AdamW): number => {
+    const { params, grads } = opt.allocate([n]);
+    params[0].set(values(1));
+    for (let t = 0; t < 3; t++) {
+      grads[0].set(values(10 + t));
+      opt.step(params, grads);
+    }
+    return hash([params[0] as Float32Array, ...(opt.state().buffers[0] as Float32Array[])]);
+  };
+  const lion = (): Lion => new Lion({ lr: 1e-3, weightDecay: 0.1 });
+  const adamw = (): AdamW => new AdamW({ lr: 1e-3, weightDecay: 0.1 });
+  return { lion: run(lion()), adamw: run(adamw()), lionAllocated: allocated(lion()), adamwAllocated: allocated(adamw()) };
 }

@@ -10,7 +10,7 @@
  * uses, so `env` set here is the env its sessions read.
  */
 import * as ort from 'onnxruntime-web';
-import { referenceBackend, type Tensor } from '../../../src/index.js';
+import { Lion, referenceBackend, type Tensor } from '../../../src/index.js';
 import { ortWeb } from '../../../src/web.js';
 import { OPTIM_WASM_BASE64 } from '../../../src/optim/kernels/optim-wasm.js';
 import { ATOL, buildCases, optimizerBits, RTOL, runCase, type RunReport } from './cases.js';
@@ -25,7 +25,9 @@ export interface PageResults {
   readonly reports: readonly RunReport[];
   readonly totalMs: number;
   /** The standalone optimizers' bits in this browser (WebAssembly SIMD where it has it): see optimizerBits. */
-  readonly optimizers?: { lion: number; adamw: number };
+  readonly optimizers?: ReturnType<typeof optimizerBits>;
+  /** Whether allocate() put a parameter and its gradient in one (WebAssembly) memory here. */
+  readonly allocatedTogether?: boolean;
   /** Whether this browser validates WebAssembly SIMD. */
   readonly wasmSimd?: boolean;
   readonly error?: string;
@@ -71,7 +73,9 @@ async function main(): Promise<PageResults> {
   // The library's own kernels module validates only where the runtime has WebAssembly SIMD.
   const kernels = Uint8Array.from(atob(OPTIM_WASM_BASE64), (c) => c.charCodeAt(0));
   const wasmSimd = (globalThis as unknown as { WebAssembly: { validate(b: Uint8Array): boolean } }).WebAssembly.validate(kernels);
-  return { userAgent: g.navigator.userAgent, hasGpu, adapter, atol: ATOL, rtol: RTOL, reports, totalMs: performance.now() - start, optimizers: optimizerBits(), wasmSimd };
+  const { params, grads } = new Lion().allocate([8]);
+  const allocatedTogether = params[0].buffer === grads[0].buffer;
+  return { userAgent: g.navigator.userAgent, hasGpu, adapter, atol: ATOL, rtol: RTOL, reports, totalMs: performance.now() - start, optimizers: optimizerBits(), wasmSimd, allocatedTogether };
 }
 
 main().then(
