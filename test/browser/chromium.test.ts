@@ -142,7 +142,7 @@ if (why) {
       expect(inputs.filter((f) => f.includes('node_modules/onnxruntime-web/'))).toHaveLength(1);
     });
 
-    it('runs the standalone Lion and AdamW on WebAssembly SIMD, on ordinary and allocate() arrays, to the bits of the JavaScript loops in Node', () => {
+    it('runs the standalone Lion, AdamW and clipGradNorm on WebAssembly SIMD, on ordinary and allocate() arrays, to the bits of the JavaScript loops in Node', () => {
       expect(results.wasmSimd).toBe(true);
       // allocate() gave arrays in one WebAssembly memory, stepped in place.
       expect(results.allocatedTogether).toBe(true);

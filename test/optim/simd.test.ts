@@ -11,15 +11,20 @@
  *   a runtime that refuses to compile it runs the loops instead;
  * - a gradient that shares memory with its parameter (the same array, or
  *   overlapping views) acts as its copy taken before the step, on both paths
- *   (the Lion loop read g again after writing p, the kernel did not).
+ *   (the Lion loop read g again after writing p, the kernel did not);
+ * - clipGradNorm's norm is the documented sum (eight float64 partial sums,
+ *   element j into sum j mod 8, combined pairwise), computed here by hand,
+ *   with and without SIMD; the clipped gradients have the same bits on both
+ *   paths and on arrays allocated by an optimizer, where the kernels run in
+ *   place (counted).
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AdamW, Lion, referenceBackend, tensor, trace, type Floats } from '../../src/index.js';
-import { useSimdKernels } from '../../src/optim/kernels/simd.js';
+import { AdamW, clipGradNorm, Lion, referenceBackend, tensor, trace, type Floats } from '../../src/index.js';
+import { kernelCalls, useSimdKernels } from '../../src/optim/kernels/simd.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 afterEach(() => useSimdKernels(true));
@@ -129,6 +134,55 @@ describe('the finiteness check', () => {
         expect(opt.stepCount).toBe(0);
       }
     }
+  });
+});
+
+describe('clipGradNorm on the SIMD kernels', () => {
+  /** The documented sum of squares, by hand: eight partial sums, element j of each array into sum j mod 8. */
+  function documentedNorm(grads: readonly Floats[]): number {
+    const s = [0, 0, 0, 0, 0, 0, 0, 0];
+    for (const g of grads) g.forEach((x, j) => { s[j % 8] += x * x; });
+    return Math.sqrt(((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])));
+  }
+  /** Values of magnitudes 2^-7 to 2^5, whose squares all count in the sum (values() has ±3e38, whose square swamps the rest). */
+  const moderate = (n: number, seed: number, wide: boolean): Floats => values(n, seed, wide).map((x) => (Math.abs(x) > 64 || Math.abs(x) < 2 ** -8 ? 0.5 : x));
+  const lists = (wide: boolean): Floats[][] => [
+    ...SIZES.map((n, i) => [moderate(n, 30 + i, wide)]),
+    [moderate(5, 40, wide), moderate(4099, 41, wide), moderate(3, 42, wide), moderate(40_003, 43, wide)],
+    [values(40_003, 44, wide)],
+  ];
+
+  it.each([['float32', false], ['float64', true]] as const)('%s: the norm is the documented sum and the clipped gradients have the same bits, with and without SIMD', (_dtype, wide) => {
+    lists(wide).forEach((list, l) => {
+      const want = documentedNorm(list);
+      for (const max of [want * 2, want / 3]) {
+        const got = [true, false].map((simd) => {
+          useSimdKernels(simd);
+          const grads = list.map((g) => g.slice());
+          const before = { ...kernelCalls };
+          expect(clipGradNorm(grads, max), `list ${l}, simd ${simd}`).toBe(want);
+          // The first list's arrays are all large enough for the kernels: they ran (or not) as asked.
+          if (l === 0) expect(kernelCalls.streamed > before.streamed, `list ${l}, simd ${simd}`).toBe(simd);
+          return grads;
+        });
+        got[0].forEach((g, i) => expect(bits(g), `list ${l}, array ${i}, max ${max}`).toEqual(bits(got[1][i])));
+        if (max > want) got[0].forEach((g, i) => expect(bits(g)).toEqual(bits(list[i])));
+      }
+    });
+  });
+
+  it.each([['float32'], ['float64']] as const)('%s: gradients allocated by an optimizer are clipped in place, to the bits of ordinary arrays', (dtype) => {
+    const lengths = [4099, 40_003, 7];
+    const { grads } = new Lion().allocate(lengths, dtype);
+    const plain = lengths.map((n, i) => moderate(n, 50 + i, dtype === 'float64'));
+    grads.forEach((g, i) => g.set(plain[i]));
+    const want = documentedNorm(plain);
+    const before = kernelCalls.inPlace;
+    expect(clipGradNorm(grads, want / 2)).toBe(want);
+    // A sum and a scaling per array, the 7-element one too (allocated arrays always run on their kernels).
+    expect(kernelCalls.inPlace - before).toBe(6);
+    clipGradNorm(plain, want / 2);
+    grads.forEach((g, i) => expect(bits(g)).toEqual(bits(plain[i])));
   });
 });
 

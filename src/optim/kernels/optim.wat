@@ -1,8 +1,9 @@
-;; SIMD kernels of the standalone optimizer steps (Lion, AdamW) for float32
-;; (f32x4) and float64 (f64x2). Each updates n elements in place, n a
-;; multiple of the vector width; the caller runs the tail in JavaScript.
-;; Every lane performs the operations of the JavaScript loops in
-;; src/optim/lion.ts and src/optim/adamw.ts in the same order, each rounded
+;; SIMD kernels of the standalone optimizer steps (Lion, AdamW) and of
+;; clipGradNorm, for float32 (f32x4) and float64 (f64x2). Each updates n
+;; elements in place, n a multiple of the vector width; the caller runs the
+;; tail in JavaScript. Every lane performs the operations of the JavaScript
+;; loops in src/optim/lion.ts, src/optim/adamw.ts and src/optim/clip-grad.ts
+;; in the same order, each rounded
 ;; to the element type as those loops round, so the results are
 ;; bit-identical. Pointers are byte offsets into the exported memory.
 ;;
@@ -143,6 +144,108 @@
             (f64x2.mul (local.get $vstep)
               (f64x2.div (local.get $mv)
                 (f64x2.add (f64x2.div (f64x2.sqrt (local.get $vv)) (local.get $vbc2)) (local.get $veps))))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $next))))
+
+  ;; clipGradNorm's sum of squares: element j of an array goes to partial sum
+  ;; j mod 8 (float64), each partial sum adding its elements in order, so the
+  ;; JavaScript loop in src/optim/clip-grad.ts gets the same bits. The eight
+  ;; sums carry over between calls in the globals s0..s7 (the caller zeroes
+  ;; and reads them); n is a multiple of 8. Squares of float32 values are
+  ;; exact in float64.
+  (global $s0 (export "s0") (mut f64) (f64.const 0))
+  (global $s1 (export "s1") (mut f64) (f64.const 0))
+  (global $s2 (export "s2") (mut f64) (f64.const 0))
+  (global $s3 (export "s3") (mut f64) (f64.const 0))
+  (global $s4 (export "s4") (mut f64) (f64.const 0))
+  (global $s5 (export "s5") (mut f64) (f64.const 0))
+  (global $s6 (export "s6") (mut f64) (f64.const 0))
+  (global $s7 (export "s7") (mut f64) (f64.const 0))
+
+  (func $loadSums (result v128 v128 v128 v128)
+    (f64x2.replace_lane 1 (f64x2.splat (global.get $s0)) (global.get $s1))
+    (f64x2.replace_lane 1 (f64x2.splat (global.get $s2)) (global.get $s3))
+    (f64x2.replace_lane 1 (f64x2.splat (global.get $s4)) (global.get $s5))
+    (f64x2.replace_lane 1 (f64x2.splat (global.get $s6)) (global.get $s7)))
+
+  (func $storeSums (param $a v128) (param $b v128) (param $c v128) (param $d v128)
+    (global.set $s0 (f64x2.extract_lane 0 (local.get $a)))
+    (global.set $s1 (f64x2.extract_lane 1 (local.get $a)))
+    (global.set $s2 (f64x2.extract_lane 0 (local.get $b)))
+    (global.set $s3 (f64x2.extract_lane 1 (local.get $b)))
+    (global.set $s4 (f64x2.extract_lane 0 (local.get $c)))
+    (global.set $s5 (f64x2.extract_lane 1 (local.get $c)))
+    (global.set $s6 (f64x2.extract_lane 0 (local.get $d)))
+    (global.set $s7 (f64x2.extract_lane 1 (local.get $d))))
+
+  (func (export "sumsq32") (param $x i32) (param $n i32)
+    (local $at i32) (local $end i32) (local $a v128) (local $b v128) (local $c v128) (local $d v128)
+    (local $lo v128) (local $hi v128) (local $t v128)
+    (call $loadSums) (local.set $d) (local.set $c) (local.set $b) (local.set $a)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $lo (v128.load (i32.add (local.get $x) (local.get $at))))
+        (local.set $hi (v128.load offset=16 (i32.add (local.get $x) (local.get $at))))
+        (local.set $t (f64x2.promote_low_f32x4 (local.get $lo)))
+        (local.set $a (f64x2.add (local.get $a) (f64x2.mul (local.get $t) (local.get $t))))
+        (local.set $t (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $lo) (local.get $lo))))
+        (local.set $b (f64x2.add (local.get $b) (f64x2.mul (local.get $t) (local.get $t))))
+        (local.set $t (f64x2.promote_low_f32x4 (local.get $hi)))
+        (local.set $c (f64x2.add (local.get $c) (f64x2.mul (local.get $t) (local.get $t))))
+        (local.set $t (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $hi) (local.get $hi))))
+        (local.set $d (f64x2.add (local.get $d) (f64x2.mul (local.get $t) (local.get $t))))
+        (local.set $at (i32.add (local.get $at) (i32.const 32)))
+        (br $next)))
+    (call $storeSums (local.get $a) (local.get $b) (local.get $c) (local.get $d)))
+
+  (func (export "sumsq64") (param $x i32) (param $n i32)
+    (local $at i32) (local $end i32) (local $a v128) (local $b v128) (local $c v128) (local $d v128) (local $t v128)
+    (call $loadSums) (local.set $d) (local.set $c) (local.set $b) (local.set $a)
+    (local.set $end (i32.shl (local.get $n) (i32.const 3)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $t (v128.load (i32.add (local.get $x) (local.get $at))))
+        (local.set $a (f64x2.add (local.get $a) (f64x2.mul (local.get $t) (local.get $t))))
+        (local.set $t (v128.load offset=16 (i32.add (local.get $x) (local.get $at))))
+        (local.set $b (f64x2.add (local.get $b) (f64x2.mul (local.get $t) (local.get $t))))
+        (local.set $t (v128.load offset=32 (i32.add (local.get $x) (local.get $at))))
+        (local.set $c (f64x2.add (local.get $c) (f64x2.mul (local.get $t) (local.get $t))))
+        (local.set $t (v128.load offset=48 (i32.add (local.get $x) (local.get $at))))
+        (local.set $d (f64x2.add (local.get $d) (f64x2.mul (local.get $t) (local.get $t))))
+        (local.set $at (i32.add (local.get $at) (i32.const 64)))
+        (br $next)))
+    (call $storeSums (local.get $a) (local.get $b) (local.get $c) (local.get $d)))
+
+  ;; x = x · coef, coef a float64: a float32 element is promoted, multiplied in
+  ;; float64 and rounded back once, as `x[j] *= coef` on a Float32Array.
+  (func (export "scale32") (param $x i32) (param $n i32) (param $coef f64)
+    (local $at i32) (local $end i32) (local $k v128) (local $v v128)
+    (local.set $k (f64x2.splat (local.get $coef)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $v (v128.load (i32.add (local.get $x) (local.get $at))))
+        (v128.store (i32.add (local.get $x) (local.get $at))
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+            (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (local.get $v)) (local.get $k)))
+            (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $k)))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $next))))
+
+  (func (export "scale64") (param $x i32) (param $n i32) (param $coef f64)
+    (local $at i32) (local $end i32) (local $k v128)
+    (local.set $k (f64x2.splat (local.get $coef)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 3)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (v128.store (i32.add (local.get $x) (local.get $at))
+          (f64x2.mul (v128.load (i32.add (local.get $x) (local.get $at))) (local.get $k)))
         (local.set $at (i32.add (local.get $at) (i32.const 16)))
         (br $next))))
 

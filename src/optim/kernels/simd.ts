@@ -1,6 +1,6 @@
 /**
- * The standalone optimizer steps over WebAssembly SIMD (optim.wat): the
- * module (1 KB) is compiled on the first large step, not on import, and
+ * The standalone optimizer steps and clipGradNorm over WebAssembly SIMD (optim.wat): the
+ * module (2 KB) is compiled on the first large step, not on import, and
  * only where the runtime validates SIMD; elsewhere the JavaScript loops run.
  *
  * The user's arrays live outside WebAssembly memory, so the step streams
@@ -32,6 +32,13 @@ interface Exports {
   adamw64(p: number, g: number, m: number, v: number, n: number, ...k: number[]): void;
   finite32(x: number, n: number): number;
   finite64(x: number, n: number): number;
+  sumsq32(x: number, n: number): void;
+  sumsq64(x: number, n: number): void;
+  scale32(x: number, n: number, coef: number): void;
+  scale64(x: number, n: number, coef: number): void;
+  /** The eight partial sums of sumsq32/sumsq64, carried between calls. */
+  readonly s0: { value: number }; readonly s1: { value: number }; readonly s2: { value: number }; readonly s3: { value: number };
+  readonly s4: { value: number }; readonly s5: { value: number }; readonly s6: { value: number }; readonly s7: { value: number };
 }
 
 // Four arrays of 128 KB each fill the module's 8 pages (512 KB).
@@ -124,12 +131,14 @@ function simd(arrays: readonly Floats[]): Exports | null {
 /**
  * Streams `arrays` (all of one length and type; the first `written` are
  * copied back) through WebAssembly memory, chunk by chunk: `kernel(offsets,
- * n)` updates the vector-width-aligned front of a chunk, `tail(views, from,
- * to)` the rest in JavaScript.
+ * n)` updates the front of a chunk whose length is a multiple of the
+ * kernel's width (elements per iteration: the vector's lanes unless given),
+ * `tail(views, from, to)` the rest in JavaScript. Chunks start at multiples
+ * of 8 elements.
  */
-function stream(k: Exports, arrays: readonly Floats[], written: number, kernel: (offsets: number[], n: number) => void, tail: (views: Floats[], from: number, to: number) => void): void {
+function stream(k: Exports, arrays: readonly Floats[], written: number, kernel: (offsets: number[], n: number) => void, tail: (views: Floats[], from: number, to: number) => void, width?: number): void {
   const wide = arrays[0] instanceof Float64Array;
-  const lanes = wide ? 2 : 4;
+  const lanes = width ?? (wide ? 2 : 4);
   if (residentKernels(arrays) === k) {
     // Allocated in this instance's memory: updated where they are.
     const n = arrays[0].length;
@@ -197,5 +206,36 @@ export function adamwSimd(p: Floats, g: Floats, m: Floats, v: Floats, c: AdamCon
   const run = p instanceof Float64Array ? k.adamw64 : k.adamw32;
   stream(k, [p, m, v, g], 3, ([po, mo, vo, go], n) => run(po, go, mo, vo, n, c.b1, c.c1, c.b2, c.c2, c.eps, c.decay, c.stepSize, c.bc2Sqrt),
     ([pv, mv, vv, gv], from, to) => loop(pv.subarray(from, to), gv.subarray(from, to), mv.subarray(from, to), vv.subarray(from, to)));
+  return true;
+}
+
+const SUMS = ['s0', 's1', 's2', 's3', 's4', 's5', 's6', 's7'] as const;
+
+/**
+ * Adds the squares of `x` to clipGradNorm's eight partial sums (element j to
+ * `sums[j % 8]`) with the SIMD kernel, returning false where it does not run
+ * (the caller runs `loop`, which adds elements [from, to) of an array, from
+ * a multiple of 8, and also runs on each chunk's tail).
+ */
+export function sumSquaresSimd(x: Floats, sums: Float64Array, loop: (x: Floats, sums: Float64Array, from: number, to: number) => void): boolean {
+  const k = simd([x]);
+  if (!k) return false;
+  const run = x instanceof Float64Array ? k.sumsq64 : k.sumsq32;
+  SUMS.forEach((s, i) => { k[s].value = sums[i]; });
+  stream(k, [x], 0, ([xo], n) => run(xo, n), ([xv], from, to) => {
+    SUMS.forEach((s, i) => { sums[i] = k[s].value; });
+    loop(xv, sums, from, to);
+    SUMS.forEach((s, i) => { k[s].value = sums[i]; });
+  }, 8);
+  SUMS.forEach((s, i) => { sums[i] = k[s].value; });
+  return true;
+}
+
+/** `x[j] *= coef` for every element, as {@link sumSquaresSimd} (`loop` scales elements [from, to)). */
+export function scaleSimd(x: Floats, coef: number, loop: (x: Floats, coef: number, from: number, to: number) => void): boolean {
+  const k = simd([x]);
+  if (!k) return false;
+  const run = x instanceof Float64Array ? k.scale64 : k.scale32;
+  stream(k, [x], 1, ([xo], n) => run(xo, n, coef), ([xv], from, to) => loop(xv, coef, from, to));
   return true;
 }

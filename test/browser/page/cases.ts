@@ -4,7 +4,7 @@
  * here touches the DOM or onnxruntime, so it also runs under Node.
  */
 import {
-  abs, AdamW, argMax, cast, concat, crossEntropy, DecoderLM, exp, expand, gather, greater, iota, log, matmul, maximum, mean, mul,
+  abs, AdamW, argMax, cast, clipGradNorm, concat, crossEntropy, DecoderLM, exp, expand, gather, greater, iota, log, matmul, maximum, mean, mul,
   Lion, pad, randomUniform, reshape, scatterAdd, sliceAxis, softmax, sqrt, sum, tanh, tensor, trace, transpose, vjp, where,
   type Backend, type Dim, type DType, type Executable, type Graph, type PositionKind, type Tensor,
 } from '../../../src/index.js';
@@ -257,8 +257,9 @@ export async function runCase(c: Case, backend: Backend, device: string, strictF
 
 /**
  * Three standalone Lion and AdamW steps over 5003 float32 parameters from a
- * fixed generator (large enough for the WebAssembly SIMD kernels), as the
- * FNV-1a hash of the parameters' and state's bits, on ordinary arrays and on
+ * fixed generator (large enough for the WebAssembly SIMD kernels), each
+ * gradient clipped to norm 1 with clipGradNorm first, as the FNV-1a hash of
+ * the parameters', state's and norms' bits, on ordinary arrays and on
  * arrays from `allocate()` (stepped in place where SIMD runs): the page
  * computes it in the browser, the test in Node with the JavaScript loops.
  */
@@ -278,19 +279,25 @@ export function optimizerBits(): { lion: number; adamw: number; lionAllocated: n
     for (const a of arrays) for (const w of new Uint32Array(a.buffer, a.byteOffset, a.length)) h = Math.imul(h ^ w, 0x01000193) >>> 0;
     return h;
   };
+  const norms = new Float64Array(3);
   const run = (opt: Lion | AdamW): number => {
     const p = values(1);
-    for (let t = 0; t < 3; t++) opt.step([p], [values(10 + t)]);
-    return hash([p, ...(opt.state().buffers[0] as Float32Array[])]);
+    for (let t = 0; t < 3; t++) {
+      const g = values(10 + t);
+      norms[t] = clipGradNorm([g], 1);
+      opt.step([p], [g]);
+    }
+    return hash([p, ...(opt.state().buffers[0] as Float32Array[]), new Float32Array(norms.buffer)]);
   };
   const allocated = (opt: Lion | AdamW): number => {
     const { params, grads } = opt.allocate([n]);
     params[0].set(values(1));
     for (let t = 0; t < 3; t++) {
       grads[0].set(values(10 + t));
+      norms[t] = clipGradNorm(grads, 1);
       opt.step(params, grads);
     }
-    return hash([params[0] as Float32Array, ...(opt.state().buffers[0] as Float32Array[])]);
+    return hash([params[0] as Float32Array, ...(opt.state().buffers[0] as Float32Array[]), new Float32Array(norms.buffer)]);
   };
   const lion = (): Lion => new Lion({ lr: 1e-3, weightDecay: 0.1 });
   const adamw = (): AdamW => new AdamW({ lr: 1e-3, weightDecay: 0.1 });
