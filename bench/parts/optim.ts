@@ -3,11 +3,11 @@
  * llm-tricks' standalone form, with NumPy's in-place version of each as the
  * peer. Lion keeps one state buffer per parameter and AdamW two.
  */
-import { AdamW, Lion } from 'llm-tricks';
+import { AdamW, clipGradNorm, Lion } from 'llm-tricks';
 import { availableParallelism } from 'node:os';
 import { runPeer, type PeerResult } from '../lib/peer.js';
 import { median, timeRuns } from '../lib/timing.js';
-import type { Part, RunSettings } from '../lib/types.js';
+import type { Part, Row, RunSettings } from '../lib/types.js';
 
 const sizes = (s: RunSettings): number[] => ({ quick: [100_000], default: [1_000_000, 10_000_000], full: [1_000_000, 10_000_000, 30_000_000] })[s.mode];
 const label = (n: number): string => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
@@ -25,8 +25,8 @@ function randomArray(n: number, seed: number): Float32Array {
 export const optimPart: Part = {
   name: 'optim',
   title: 'Optimizer step: Lion vs AdamW',
-  about: 'One step over N float32 parameters (the article uses Lion for its lower memory: one state buffer instead of two). Peers: the same update in NumPy, in place, and in PyTorch on the CPU (its AdamW with foreach ops; Lion, which PyTorch does not ship, written with foreach ops), on the same number of threads as there are cores. The memory bandwidth probe copies as many bytes as the step must move (Lion reads p, g, m and writes p, m: 20 bytes per parameter; AdamW 28) with one `TypedArray.set`: the floor an in-place step can reach. The `allocate()` rows step arrays allocated by the optimizer (`opt.allocate([N])`) in its WebAssembly memory, with its state: no copies in and out of that memory, which ordinary arrays need.',
-  count: (s) => sizes(s).length * 10,
+  about: 'One step over N float32 parameters (the article uses Lion for its lower memory: one state buffer instead of two). Peers: the same update in NumPy, in place, and in PyTorch on the CPU (its AdamW with foreach ops; Lion, which PyTorch does not ship, written with foreach ops), on the same number of threads as there are cores. The memory bandwidth probe copies as many bytes as the step must move (Lion reads p, g, m and writes p, m: 20 bytes per parameter; AdamW 28) with one `TypedArray.set`: the floor an in-place step can reach. The `allocate()` rows step arrays allocated by the optimizer (`opt.allocate([N])`) in its WebAssembly memory, with its state: no copies in and out of that memory, which ordinary arrays need. The clipGradNorm rows clip N float32 gradients to 0.9 times the norm the previous call left, so every call sums the squares and scales (PyTorch\'s clip_grad_norm_ with foreach ops; NumPy\'s linalg.norm and an in-place multiply; the probe moves 12 bytes per gradient: read once for the norm, read and written once to scale).',
+  count: (s) => sizes(s).length * 15,
   summary(rows) {
     const tasks = [...new Set(rows.map((r) => r.task))];
     return tasks.flatMap((task) => {
@@ -35,7 +35,8 @@ export const optimPart: Part = {
       if (!lion || !adamw) return [];
       const state = Number(lion.extra?.stateBytes) / Number(adamw.extra?.stateBytes);
       const lines = [`${task}: Lion's step takes ${(lion.median / adamw.median).toFixed(2)}× AdamW's time; its state is ${state}× AdamW's.`];
-      for (const mine of [lion, adamw]) {
+      const clip = rows.find((r) => r.task === task && r.impl === 'llm-tricks clipGradNorm');
+      for (const mine of clip ? [lion, adamw, clip] : [lion, adamw]) {
         const resident = rows.find((r) => r.task === task && r.impl === `${mine.impl}, allocate()`);
         for (const peer of rows.filter((r) => r.task === task && r.isPeer && r.group === mine.group && r.ms.length)) {
           const also = resident ? `; with allocate() ${(peer.median / resident.median).toFixed(2)}` : '';
@@ -78,6 +79,34 @@ export const optimPart: Part = {
         const probe = await timeRuns(() => to.set(from), s.warmup, s.runs);
         report({ part: 'optim', task, impl: `bandwidth probe ${name} (${moved} B/param)`, group: name, isPeer: true, ms: probe, median: median(probe) });
       }
+      await clipRows(s, n, task, g, report);
     }
   },
 };
+
+/** clipGradNorm of n gradients against its peers: each call clips to 0.9 times the norm the previous one left. */
+async function clipRows(s: RunSettings, n: number, task: string, g0: Float32Array, report: (row: Row) => void): Promise<void> {
+  const group = 'clipGradNorm';
+  const clipping = (grads: Float32Array[]): (() => void) => {
+    let bound = clipGradNorm(grads, Number.MAX_VALUE);
+    return () => { bound *= 0.9; clipGradNorm(grads, bound); };
+  };
+  const ms = await timeRuns(clipping([g0.slice()]), s.warmup, s.runs);
+  report({ part: 'optim', task, impl: 'llm-tricks clipGradNorm', group, isPeer: false, ms, median: median(ms) });
+  const { grads } = new Lion().allocate([n]);
+  grads[0].set(g0);
+  const residentMs = await timeRuns(clipping(grads as Float32Array[]), s.warmup, s.runs);
+  report({ part: 'optim', task, impl: 'llm-tricks clipGradNorm, allocate()', group, isPeer: false, ms: residentMs, median: median(residentMs) });
+  const peers: [string, PeerResult][] = [
+    ['numpy', runPeer('numpy_peer.py', ['clip', n, s.warmup, s.runs])],
+    ['pytorch cpu', runPeer('torch_peer.py', ['clip', JSON.stringify({ size: n, threads: availableParallelism() }), s.warmup, s.runs])],
+  ];
+  for (const [who, peer] of peers) {
+    report('missing' in peer
+      ? { part: 'optim', task, impl: `${who} clip`, group, isPeer: true, ms: [], median: NaN, missing: peer.missing }
+      : { part: 'optim', task, impl: `${peer.peer} clip_grad_norm`, group, isPeer: true, ms: peer.ms, median: median(peer.ms) });
+  }
+  const [from, to] = [new Float32Array((n * 12) / 8), new Float32Array((n * 12) / 8)];
+  const probe = await timeRuns(() => to.set(from), s.warmup, s.runs);
+  report({ part: 'optim', task, impl: 'bandwidth probe clipGradNorm (12 B/param)', group, isPeer: true, ms: probe, median: median(probe) });
+}

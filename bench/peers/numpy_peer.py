@@ -3,7 +3,9 @@
 Usage: python3 numpy_peer.py <case> <size> <warmup> <runs>
 Prints one JSON object: {"peer": "numpy <version>", "ms": [per-run milliseconds]}.
 Cases: lion, adamw (one optimizer step over <size> float32 parameters),
-matmul (a <size> x <size> float32 product).
+clip (global-norm clipping of <size> float32 gradients, to 0.9 times the
+norm the previous call left, so every call scales), matmul (a <size> x
+<size> float32 product).
 """
 import json
 import sys
@@ -31,6 +33,13 @@ def adamw_step(p, g, m, v, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, wd=0.01):
     p -= step_size * m / denom
 
 
+def clip_step(g, bound):
+    norm = float(np.linalg.norm(g))
+    bound[0] *= 0.9
+    if norm > bound[0]:
+        g *= bound[0] / (norm + 1e-6)
+
+
 def main():
     case, size, warmup, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     rng = np.random.default_rng(0)
@@ -43,7 +52,9 @@ def main():
         g = rng.standard_normal(size, dtype=np.float32)
         m = np.zeros(size, dtype=np.float32)
         v = np.zeros(size, dtype=np.float32)
-        step = (lambda t: lion_step(p, g, m)) if case == "lion" else (lambda t: adamw_step(p, g, m, v, t))
+        bound = [float(np.linalg.norm(g))]
+        steps = {"lion": lambda t: lion_step(p, g, m), "adamw": lambda t: adamw_step(p, g, m, v, t), "clip": lambda t: clip_step(g, bound)}
+        step = steps[case]
     ms = []
     for i in range(warmup + runs):
         start = time.perf_counter()

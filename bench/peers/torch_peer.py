@@ -24,6 +24,9 @@ Cases
   lion, adamw
            one optimizer step over settings.size float32 parameters in one
            tensor: Lion by hand (foreach ops), AdamW from torch.optim.
+  clip     clip_grad_norm_ (foreach) of settings.size float32 gradients in
+           one tensor, to 0.9 times the norm the previous call left, so
+           every call scales.
 
 settings.threads sets torch.set_num_threads (the bench passes ONNX Runtime's
 thread count), so both sides use the same cores.
@@ -144,6 +147,13 @@ def optim_case(case, c):
     gen = torch.Generator().manual_seed(0)
     p = torch.nn.Parameter(torch.randn(n, generator=gen))
     p.grad = torch.randn(n, generator=gen)
+    if case == "clip":
+        bound = [p.grad.norm().item()]
+
+        def clip(_):
+            bound[0] *= 0.9
+            torch.nn.utils.clip_grad_norm_([p], bound[0], foreach=True)
+        return clip, {}
     opt = Lion([p], lr=1e-4, wd=0.1) if case == "lion" else torch.optim.AdamW([p], lr=1e-3, weight_decay=0.01, foreach=True)
     return (lambda _: opt.step()), {}
 
