@@ -46,9 +46,10 @@ export class AdamW extends Optimizer<AdamWOptions> {
     checkNumber(site, 'weightDecay', o.weightDecay, 0);
   }
 
-  // float32 rounds after every operation in the graph form's order, so the
-  // two forms differ only in the bias corrections (double here, float32 in
-  // the graph); float64 is PyTorch's rule exactly.
+  // float32 rounds after every operation in the graph form's order (as
+  // PyTorch's float32 AdamW does: sqrt(v) rounds before the division), so
+  // the two forms differ only in the bias corrections (double here, float32
+  // in the graph); float64 is PyTorch's rule exactly.
   protected update(p: Floats, g: Floats, [m, v]: Floats[], o: AdamWOptions & { lrScale: number }, lr: number, t: number): void {
     const [b1, b2] = o.betas;
     const rate = lr * o.lrScale;
@@ -113,7 +114,7 @@ function adamStep32(p: Float32Array, g: Float32Array, m: Float32Array, v: Float3
     const vi = f(f(b2 * v[i]) + f(c2 * f(gi * gi)));
     m[i] = mi;
     v[i] = vi;
-    const denom = f(f(Math.sqrt(vi) / bc2Sqrt) + eps);
+    const denom = f(f(f(Math.sqrt(vi)) / bc2Sqrt) + eps);
     p[i] = f(p[i] * decay) - f(stepSize * f(mi / denom));
   }
 }

@@ -7,6 +7,10 @@
  *   (p *= 1 - lr wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²;
  *   step_size = lr / (1 - b1^t); denom = sqrt(v) / sqrt(1 - b2^t) + eps;
  *   p -= step_size m / denom), with lrScale groups (lr * lrScale);
+ * - Float32Array params and moments equal, exactly, the same rule with every
+ *   operation rounded to float32 in that order (sqrt(v) rounded before the
+ *   division by sqrt(1 - b2^t), as PyTorch's float32 AdamW and the graph form
+ *   do), the step's constants computed in float64 and rounded once;
  * - float32 `step` and `graphUpdate` traced and run on referenceBackend agree
  *   over 12 steps with state fed back, within |Δp| <= 2e-4 Σ lr + 4 ulp(max(|p|, 1)):
  *   the graph computes the bias corrections in float32 (1 - fround(0.999)^t
@@ -71,6 +75,36 @@ describe('AdamW: PyTorch semantics', () => {
       ref.forEach((p, i) => expect(same(params[i], p), `param ${i}`).toBe(true));
       opt.state().buffers.forEach(([m, v], i) => expect(same(m, ms[i]) && same(v, vs[i]), `moments ${i}`).toBe(true));
     }), { numRuns: 150 });
+  });
+
+  it('in float32, rounds after every operation of that rule, sqrt(v) before its division', () => {
+    const f = Math.fround;
+    /** The rule in float32, every operation rounded; constants computed in float64, rounded once. */
+    function adamwReference32(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, t: number, o: Ref): void {
+      const [b1, b2, c1, c2, eps] = [f(o.b1), f(o.b2), f(1 - o.b1), f(1 - o.b2), f(o.eps)];
+      const [decay, stepSize, bc2Sqrt] = [f(1 - o.lr * o.wd), f(o.lr / (1 - o.b1 ** t)), f(Math.sqrt(1 - o.b2 ** t))];
+      for (let i = 0; i < p.length; i++) {
+        m[i] = f(f(b1 * m[i]) + f(c1 * g[i]));
+        v[i] = f(f(b2 * v[i]) + f(c2 * f(g[i] * g[i])));
+        const denom = f(f(f(Math.sqrt(v[i])) / bc2Sqrt) + eps);
+        p[i] = f(f(p[i] * decay) - f(stepSize * f(m[i] / denom)));
+      }
+    }
+    // Sizes below and above the SIMD kernels' threshold (2048), with a vector tail.
+    const sizes = [7, 4099];
+    const arrays = fc.tuple(...sizes.map((n) => fc.float32Array({ minLength: n, maxLength: n, min: -4, max: 4, noNaN: true })));
+    fc.assert(fc.property(arrays, fc.array(arrays, { minLength: 1, maxLength: 4 }), hyper, ({ 0: a, 1: b }, grads, h) => {
+      const opt = new AdamW({ lr: h.lr, weightDecay: h.wd, betas: [h.b1, h.b2], eps: h.eps });
+      const params = [a.slice(), b.slice()];
+      const ref = [a.slice(), b.slice()];
+      const [ms, vs] = [sizes.map((n) => new Float32Array(n)), sizes.map((n) => new Float32Array(n))];
+      grads.forEach((g, s) => {
+        opt.step(params, [...g]);
+        ref.forEach((p, i) => adamwReference32(p, g[i], ms[i], vs[i], s + 1, h));
+      });
+      ref.forEach((p, i) => expect(same(params[i], p), `param ${i}`).toBe(true));
+      opt.state().buffers.forEach(([m, v], i) => expect(same(m, ms[i]) && same(v, vs[i]), `moments ${i}`).toBe(true));
+    }), { numRuns: 60 });
   });
 
   it('holds two buffers per parameter, of the parameter type', () => {

@@ -74,8 +74,8 @@
         (br $next))))
 
   ;; AdamW: m = b1·m + c1·g; v = b2·v + c2·(g·g);
-  ;; p = p·decay − stepSize·(m / (sqrt(v) / bc2Sqrt + eps)).
-  ;; (The float32 loop takes sqrt(v) / bc2Sqrt in float64 before rounding; so does adamw32.)
+  ;; p = p·decay − stepSize·(m / (sqrt(v) / bc2Sqrt + eps)), each operation
+  ;; rounded to the element type.
   (func (export "adamw32") (param $p i32) (param $g i32) (param $m i32) (param $v i32) (param $n i32)
         (param $b1 f32) (param $c1 f32) (param $b2 f32) (param $c2 f32) (param $eps f32)
         (param $decay f32) (param $stepSize f32) (param $bc2Sqrt f32)
@@ -89,7 +89,7 @@
     (local.set $veps (f32x4.splat (local.get $eps)))
     (local.set $vdecay (f32x4.splat (local.get $decay)))
     (local.set $vstep (f32x4.splat (local.get $stepSize)))
-    (local.set $vbc2 (f64x2.splat (f64.promote_f32 (local.get $bc2Sqrt))))
+    (local.set $vbc2 (f32x4.splat (local.get $bc2Sqrt)))
     (local.set $end (i32.shl (local.get $n) (i32.const 2)))
     (block $done
       (loop $next
@@ -101,12 +101,7 @@
                                   (f32x4.mul (local.get $vc2) (f32x4.mul (local.get $gv) (local.get $gv)))))
         (v128.store (i32.add (local.get $m) (local.get $at)) (local.get $mv))
         (v128.store (i32.add (local.get $v) (local.get $at)) (local.get $vv))
-        ;; sqrt(v) / bc2Sqrt in float64, rounded once, as f(Math.sqrt(v) / bc2Sqrt) in adamStep32:
-        ;; each half of the lanes promoted, divided, demoted, then the halves joined.
-        (local.set $q (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
-          (f32x4.demote_f64x2_zero (f64x2.div (f64x2.sqrt (f64x2.promote_low_f32x4 (local.get $vv))) (local.get $vbc2)))
-          (f32x4.demote_f64x2_zero (f64x2.div (f64x2.sqrt (f64x2.promote_low_f32x4
-            (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $vv) (local.get $vv)))) (local.get $vbc2)))))
+        (local.set $q (f32x4.div (f32x4.sqrt (local.get $vv)) (local.get $vbc2)))
         (v128.store (i32.add (local.get $p) (local.get $at))
           (f32x4.sub (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $at))) (local.get $vdecay))
             (f32x4.mul (local.get $vstep)
