@@ -3,7 +3,7 @@ import { describe } from '../core/dtype.js';
 import { add, div, greater, mul, sqrt, where } from '../trace/ops/elementwise.js';
 import { sum } from '../trace/ops/reduce.js';
 import { tensor, type Tensor } from '../trace/tensor.js';
-import type { Floats } from './optimizer.js';
+import { checkDense, type Floats } from './optimizer.js';
 import { scaleSimd, sumSquaresSimd } from './kernels/simd.js';
 
 // Added to the norm before dividing, as PyTorch's clip_grad_norm_ does.
@@ -25,6 +25,7 @@ export function clipGradNorm(grads: readonly Floats[], maxNorm: number): number 
   const site = 'clipGradNorm';
   if (!Array.isArray(grads)) fail(site, `grads expected an array of Float32Array or Float64Array, got ${describe(grads)}`);
   if (typeof maxNorm !== 'number' || !(maxNorm > 0) || !Number.isFinite(maxNorm)) fail(site, `maxNorm expected a finite number > 0, got ${show(maxNorm)}`);
+  checkDense(site, 'grads', grads);
   grads.forEach((g, i) => {
     if (!(g instanceof Float32Array || g instanceof Float64Array)) fail(site, `grads[${i}] expected a Float32Array or Float64Array, got ${describe(g)}`);
   });

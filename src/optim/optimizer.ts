@@ -71,6 +71,15 @@ export interface GraphOptimizer {
 }
 
 /** Checks [beta1, beta2]: two numbers in [0, 1). */
+/**
+ * Fails unless the array `a` has no empty slots: a sparse array such as
+ * `[x, , y]` has a length that counts its holes, but `forEach` and `every`
+ * skip them, so unchecked it would pass validation with a parameter missing.
+ */
+export function checkDense(site: string, name: string, a: readonly unknown[]): void {
+  for (let i = 0; i < a.length; i++) if (!(i in a)) fail(site, `${name}[${i}] expected a value, got an empty slot (a sparse array)`);
+}
+
 export function checkBetas(site: string, betas: unknown): void {
   if (!Array.isArray(betas) || betas.length !== 2) fail(site, `betas expected [beta1, beta2], got ${show(betas)}`);
   checkNumber(site, 'betas[0]', betas[0], 0, 1);
@@ -208,6 +217,8 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
     checkOptions(site, options, ['lr']);
     const lr = checkNumber(site, 'lr', options?.lr ?? this.defaults.lr, 0);
     if (!Array.isArray(params) || !Array.isArray(grads)) fail(site, `params and grads expected arrays, got ${describe(params)} and ${describe(grads)}`);
+    checkDense(site, 'params', params);
+    checkDense(site, 'grads', grads);
     if (params.length !== grads.length) fail(site, `grads expected one per parameter (${params.length}), got ${grads.length}`);
     if (this.buffers && this.buffers.length !== params.length) fail(site, `params expected ${this.buffers.length} arrays as in the optimizer's state, got ${params.length}`);
     const top = Math.max(-1, ...this.groups.flatMap((g) => g.params));
@@ -251,6 +262,7 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
   allocate(lengths: readonly number[], dtype: 'float32' | 'float64' = 'float32'): { params: Floats[]; grads: Floats[] } {
     const site = `${this.name}.allocate`;
     if (this.buffers) fail(site, 'expected an optimizer without state (before its first step and any loadState), got one with state');
+    if (Array.isArray(lengths)) checkDense(site, 'lengths', lengths);
     if (!Array.isArray(lengths) || lengths.length === 0 || !lengths.every((n) => Number.isSafeInteger(n) && n >= 0)) fail(site, `lengths expected a non-empty array of non-negative integers, got ${describe(lengths)}`);
     if (dtype !== 'float32' && dtype !== 'float64') fail(site, `dtype expected 'float32' or 'float64', got ${show(dtype)}`);
     const per = 2 + this.slots.length;
@@ -279,7 +291,9 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
     if (state.name !== this.name) fail(site, `state expected one saved by ${this.name}, got ${show(state.name)}`);
     if (!Number.isInteger(state.step) || state.step < 0) fail(site, `step expected a non-negative integer, got ${show(state.step)}`);
     if (!Array.isArray(state.buffers)) fail(site, `buffers expected an array, got ${describe(state.buffers)}`);
+    checkDense(site, 'buffers', state.buffers);
     state.buffers.forEach((b, i) => {
+      if (Array.isArray(b)) checkDense(site, `buffers[${i}]`, b);
       const ok = Array.isArray(b) && b.length === this.slots.length
         && b.every((x: unknown) => (x instanceof Float32Array || x instanceof Float64Array) && x.length === b[0].length && x.constructor === b[0].constructor);
       if (!ok) fail(site, `buffers[${i}] expected ${this.slots.length} equal-length float arrays (${this.slots.join(', ')}), got ${describe(b)}`);
