@@ -77,19 +77,48 @@ describe('AdamW: PyTorch semantics', () => {
     }), { numRuns: 150 });
   });
 
-  it('in float32, rounds after every operation of that rule, sqrt(v) before its division', () => {
-    const f = Math.fround;
-    /** The rule in float32, every operation rounded; constants computed in float64, rounded once. */
-    function adamwReference32(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, t: number, o: Ref): void {
-      const [b1, b2, c1, c2, eps] = [f(o.b1), f(o.b2), f(1 - o.b1), f(1 - o.b2), f(o.eps)];
-      const [decay, stepSize, bc2Sqrt] = [f(1 - o.lr * o.wd), f(o.lr / (1 - o.b1 ** t)), f(Math.sqrt(1 - o.b2 ** t))];
-      for (let i = 0; i < p.length; i++) {
-        m[i] = f(f(b1 * m[i]) + f(c1 * g[i]));
-        v[i] = f(f(b2 * v[i]) + f(c2 * f(g[i] * g[i])));
-        const denom = f(f(f(Math.sqrt(v[i])) / bc2Sqrt) + eps);
-        p[i] = f(f(p[i] * decay) - f(stepSize * f(m[i] / denom)));
-      }
+  const f = Math.fround;
+  /**
+   * The rule in float32, every operation rounded; constants computed in float64, rounded once. With `once`,
+   * sqrt(v) / sqrt(1 - b2^t) is rounded once instead (the rule before this version), to show the tests tell them apart.
+   */
+  function adamwReference32(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, t: number, o: Ref, once = false): void {
+    const [b1, b2, c1, c2, eps] = [f(o.b1), f(o.b2), f(1 - o.b1), f(1 - o.b2), f(o.eps)];
+    const [decay, stepSize, bc2Sqrt] = [f(1 - o.lr * o.wd), f(o.lr / (1 - o.b1 ** t)), f(Math.sqrt(1 - o.b2 ** t))];
+    for (let i = 0; i < p.length; i++) {
+      m[i] = f(f(b1 * m[i]) + f(c1 * g[i]));
+      v[i] = f(f(b2 * v[i]) + f(c2 * f(g[i] * g[i])));
+      const denom = f(f((once ? Math.sqrt(v[i]) : f(Math.sqrt(v[i]))) / bc2Sqrt) + eps);
+      p[i] = f(f(p[i] * decay) - f(stepSize * f(m[i] / denom)));
     }
+  }
+
+  it('in float32, has the bits of that rule with every operation rounded, on the loop and the SIMD kernel (PyTorch defaults)', () => {
+    // 2047 elements run the loop, 4099 the kernel (from 2048 on); values over normal magnitudes, five steps.
+    const sizes = [2047, 4099];
+    let x = 7;
+    const values = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => {
+      x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+      return (x / 2 ** 32 - 0.5) * scale * 2 ** ((x % 11) - 5);
+    });
+    const h = { lr: 1e-3, wd: 0.01, b1: 0.9, b2: 0.999, eps: 1e-8 };
+    const opt = new AdamW();
+    const params = sizes.map((n) => values(n, 1));
+    const [ref, once] = [params.map((p) => p.slice()), params.map((p) => p.slice())];
+    const state = (): Float32Array[][] => sizes.map((n) => [new Float32Array(n), new Float32Array(n)]);
+    const [refState, onceState] = [state(), state()];
+    for (let t = 1; t <= 5; t++) {
+      const grads = sizes.map((n) => values(n, 0.1));
+      opt.step(params, grads);
+      ref.forEach((p, i) => adamwReference32(p, grads[i], refState[i][0], refState[i][1], t, h));
+      once.forEach((p, i) => adamwReference32(p, grads[i], onceState[i][0], onceState[i][1], t, h, true));
+    }
+    ref.forEach((p, i) => expect(same(params[i], p), `param ${i}`).toBe(true));
+    // The two roundings differ on these values, in both arrays: the comparison above can tell them apart.
+    once.forEach((p, i) => expect(same(p, ref[i]), `param ${i}, rounded once`).toBe(false));
+  });
+
+  it('in float32, rounds after every operation of that rule, sqrt(v) before its division', () => {
     // Sizes below and above the SIMD kernels' threshold (2048), with a vector tail.
     const sizes = [7, 4099];
     const arrays = fc.tuple(...sizes.map((n) => fc.float32Array({ minLength: n, maxLength: n, min: -4, max: 4, noNaN: true })));
