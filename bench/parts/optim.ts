@@ -87,9 +87,18 @@ export const optimPart: Part = {
 /** clipGradNorm of n gradients against its peers: each call clips to 0.9 times the norm the previous one left. */
 async function clipRows(s: RunSettings, n: number, task: string, g0: Float32Array, report: (row: Row) => void): Promise<void> {
   const group = 'clipGradNorm';
+  // After about 66 calls (more than a run makes) the gradients are refilled, before they shrink towards subnormals.
   const clipping = (grads: Float32Array[]): (() => void) => {
-    let bound = clipGradNorm(grads, Number.MAX_VALUE);
-    return () => { bound *= 0.9; clipGradNorm(grads, bound); };
+    const start = clipGradNorm(grads, Number.MAX_VALUE);
+    let bound = start;
+    return () => {
+      bound *= 0.9;
+      if (bound < start / 1000) {
+        grads[0].set(g0);
+        bound = start * 0.9;
+      }
+      clipGradNorm(grads, bound);
+    };
   };
   const ms = await timeRuns(clipping([g0.slice()]), s.warmup, s.runs);
   report({ part: 'optim', task, impl: 'llm-tricks clipGradNorm', group, isPeer: false, ms, median: median(ms) });
