@@ -97,8 +97,19 @@ export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredMod
   };
   const outputs = lowerNodes(ctx, graph, graph.inputs.map((n) => n.name));
   const outputNames = options.outputNames ?? graph.outputs.map((_, i) => (taken.has(`output${i}`) ? b.fresh(`output${i}`) : `output${i}`));
-  // Identity nodes give each output its own name, even when two outputs are one value or an input.
-  outputs.forEach((name, i) => b.nodes.push({ opType: 'Identity', input: [name], output: [outputNames[i]], name: b.fresh('n_output') }));
+  // Each output takes its own name: the node computing it is renamed, so nothing is copied; a value that is an
+  // input, an initializer or already another output is copied by an Identity (ONNX Runtime copies graph outputs
+  // of Identity nodes: a step's new parameters, or a decoding step's whole KV cache, every run).
+  const producers = new Set(b.nodes.flatMap((n) => n.output ?? []));
+  const renamed = new Map<string, string>();
+  outputs.forEach((name, i) => {
+    if (producers.has(name) && !renamed.has(name)) renamed.set(name, outputNames[i]);
+    else b.nodes.push({ opType: 'Identity', input: [name], output: [outputNames[i]], name: b.fresh('n_output') });
+  });
+  for (const n of b.nodes) {
+    n.input = n.input?.map((x) => renamed.get(x) ?? x);
+    n.output = n.output?.map((x) => renamed.get(x) ?? x);
+  }
   const bytes = b.encode(
     fed.map((n) => valueInfo(n.name, n.dtype, n.shape)),
     graph.outputs.map((o, i) => valueInfo(outputNames[i], o.dtype, o.shape)),
