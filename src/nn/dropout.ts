@@ -1,5 +1,5 @@
 import { fail, show } from '../core/errors.js';
-import { add, cast, div, less, minimum, mul, sub } from '../trace/ops/elementwise.js';
+import { add, cast, div, greater, minimum, mul, sub } from '../trace/ops/elementwise.js';
 import { randomUniform } from '../trace/ops/random.js';
 import { Tensor, tensor } from '../trace/tensor.js';
 import { deriveSeed } from './init.js';
@@ -43,10 +43,12 @@ export class Dropout extends Module {
     const steps = cast(cast(add(mul(rate, 2 ** 16), 0.5), 'int32'), x.dtype); // floor(p · 2^16 + 1/2): p ≥ 0
     const q = minimum(mul(steps, 2 ** -16), 1 - 2 ** -16);
     const u = randomUniform(ctx.seed, ctx.step, x.shape, { salt: this.salt, dtype: x.dtype === 'float64' ? 'float64' : 'float32', bits: 16 });
-    const drop = less(cast(u, x.dtype), q); // P(u < q) = q, and never for q = 0
+    // Kept where u ≥ q (probability 1 − q; always for q = 0). u and q are multiples of 2^-16, so u ≥ q is
+    // u > q − 2^-17 (exact in either float type): one comparison with a scalar, no negation pass.
+    const keep = greater(cast(u, x.dtype), sub(q, 2 ** -17));
     // x · mask, mask = 0 where dropped and 1/(1-q) elsewhere: a Mul is several times cheaper than a Where
     // on the CPU. Unlike a select, 0 · ±Infinity and 0 · NaN give NaN, so a non-finite input is never hidden.
     const one = tensor(1, { dtype: x.dtype });
-    return mul(x, div(sub(one, cast(drop, x.dtype)), sub(one, q)));
+    return mul(x, mul(cast(keep, x.dtype), div(one, sub(one, q))));
   }
 }
