@@ -1,7 +1,7 @@
 /**
  * `optimizer.allocate(lengths)`: parameters, gradients and state in a
  * WebAssembly memory of their own, updated in place (no copies):
- * - steps on them give the bits of the same optimizer on ordinary arrays
+ * - steps on them, each after clipGradNorm, give the bits (and norms) of the same optimizer on ordinary arrays
  *   (which the SIMD tests tie to the JavaScript loops), Lion and AdamW,
  *   float32 and float64, sizes below and above the SIMD threshold and with
  *   vector tails, over several steps, with groups; and without SIMD (the
@@ -17,7 +17,7 @@
  * - bad calls are refused, naming the place, and change nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { AdamW, LlmTricksError, Lion, type Floats } from '../../src/index.js';
+import { AdamW, clipGradNorm, LlmTricksError, Lion, type Floats } from '../../src/index.js';
 import { kernelCalls, useSimdKernels } from '../../src/optim/kernels/simd.js';
 
 afterEach(() => useSimdKernels(true));
@@ -59,6 +59,8 @@ describe.each(OPTIMIZERS)('%s.allocate', (_name, grouped, make) => {
       for (let t = 0; t < 4; t++) {
         const g = SIZES.map((n, i) => fill(new ctor(n), 100 * t + i));
         grads.forEach((x, i) => x.set(g[i]));
+        // Clipped first, as a training loop would: in place on the allocated gradients, streamed on the others.
+        expect(clipGradNorm(grads, 1)).toBe(clipGradNorm(g, 1));
         plain.step(plainParams, g);
         resident.step(params, grads);
       }
