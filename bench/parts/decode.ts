@@ -54,7 +54,9 @@ const QUIET = { session: { intra_op: { allow_spinning: '0' } } };
 /** Times a quiet TextGenerator against `peer` in alternation and reports the peer's row with the comparison. */
 async function compare(report: (row: Row) => void, task: string, kind: string, model: DecoderLM, ids: number[], n: number, runs: number, impl: string, peer: () => Promise<unknown>): Promise<void> {
   const quiet = await TextGenerator.create(model, { backend: ortNode, compile: { device: 'cpu', spinning: false } });
-  const [mine, theirs] = await timeInterleaved([() => quiet.generate(ids, { maxNewTokens: n }), peer], 1, 2 * runs);
+  // 4 × runs rounds (56 by default): on a 2-core machine two alternating sessions differ by a few % from round to
+  // round, and 28 rounds left the sign test's verdict to chance.
+  const [mine, theirs] = await timeInterleaved([() => quiet.generate(ids, { maxNewTokens: n }), peer], 1, 4 * runs);
   await quiet.dispose();
   const p = paired(theirs, mine);
   report({ part: 'decode', task, impl, group: kind, isPeer: true, ms: theirs, median: median(theirs), extra: { generatorMedianMs: Number(median(mine).toFixed(2)), pairedDeltaMs: Number(p.medianDelta.toFixed(2)), generatorSlowerRounds: p.slower, rounds: p.rounds }, data: { generatorMs: mine } });
