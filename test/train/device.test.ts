@@ -10,7 +10,8 @@
  *   DeviceTensor is rejected as a feed;
  * - ort-node webgpu (software Vulkan, strictDevice): resident outputs stay
  *   GPU buffers, chain through runs and read back right, without calling
- *   getData() (which aborts Node);
+ *   getData() (which aborts Node); a plain run() of such an executable reads
+ *   them back too;
  * - a tiny DecoderLM's training steps on ort-node webgpu (strictDevice, so
  *   every op of the step graph runs on the GPU) match ort-node cpu: losses
  *   and parameters within the WebGPU tolerance.
@@ -67,6 +68,16 @@ describe(`ort-node webgpu${missing && !IN_CI ? ` (skipped: ${missing})` : ''}`, 
     }
     expect((await (x as DeviceTensor).read()).toArray()).toEqual([[3, 4, 5], [6, 7, 8]]);
     (x as DeviceTensor).dispose();
+  });
+
+  gpuIt('a plain run of an executable with resident outputs reads them back (they were GPU buffers it could not read)', async () => {
+    if (missing) throw new Error(`the WebGPU device is needed in CI: ${missing}`);
+    const exe = await ortNode.compile(graph, { device: 'webgpu', strictDevice: true, residentOutputs: [0] });
+    for (let k = 0; k < 2; k++) {
+      const [sum, doubled] = await exe.run([tensor([[0, 1, 2], [3, 4, 5]]), ones]);
+      expect([sum.toArray(), doubled.toArray()]).toEqual([[[1, 2, 3], [4, 5, 6]], [[0, 2, 4], [6, 8, 10]]]);
+    }
+    await exe.dispose();
   });
 
   gpuIt('takes the training steps ort-node cpu takes, every op on the GPU', async () => {

@@ -139,7 +139,17 @@ export function ortBackend<O extends OrtCompileOptions>(name: string, pkg: { rea
           const ortFeeds: Record<string, OrtTensor> = {};
           ordered.forEach((t, i) => { ortFeeds[model.inputNames[i]] = toOrt(t); });
           const out = await session.run(ortFeeds);
-          return model.outputNames.map((n, i) => fromOrt(out[n], i));
+          // Outputs compiled as resident stay on the GPU (preferredOutputLocation) even in a plain run: read back and freed.
+          return Promise.all(model.outputNames.map(async (n, i) => {
+            const o = out[n];
+            if (o.location !== 'gpu-buffer') return fromOrt(o, i);
+            try {
+              if (!reader) fail(`${name}.run`, `expected output ${i} on the CPU, got one in ${o.location}`);
+              return await reader.read(o, graph.outputs[i].dtype);
+            } finally {
+              o.dispose();
+            }
+          }));
         }),
         runResident: (feeds: readonly (Tensor | DeviceTensor)[]) => life.use(`${name}.runResident`, async (): Promise<(Tensor | DeviceTensor)[]> => {
           const at = `${name}.runResident`;
