@@ -1,4 +1,6 @@
 import { checkOptions, optionKeys } from '../../core/options.js';
+import { fail } from '../../core/errors.js';
+import { describe } from '../../core/dtype.js';
 import { expectGraph, type FusedKernel, type Graph, type Node } from '../../ir/graph.js';
 import type { Primitive } from '../../ir/primitives.js';
 import { evaluateDim, isStatic, type Dim, type Shape } from '../../core/shape.js';
@@ -55,6 +57,16 @@ export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredMod
   const b = new OnnxBuilder();
   // Generated names must not repeat an input's (an input named 'output0' or 'add_0' made the model invalid).
   const taken = new Set(graph.inputs.map((n) => n.name));
+  const given = options.outputNames;
+  if (given !== undefined) {
+    if (!Array.isArray(given) || given.length !== graph.outputs.length || given.some((n) => typeof n !== 'string' || n === '')) {
+      fail('lowerGraph', `outputNames expected ${graph.outputs.length} non-empty strings (one per output), got ${describe(given)}`);
+    }
+    const clash = given.find((n, i) => taken.has(n) || given.indexOf(n) !== i);
+    if (clash !== undefined) fail('lowerGraph', `outputNames expected names unlike each other and the inputs', got '${clash}' twice or as an input's`);
+    // Generated names avoid them too.
+    for (const n of given) taken.add(n);
+  }
   const fresh = b.fresh.bind(b);
   b.fresh = (prefix) => { let name = fresh(prefix); while (taken.has(name)) name = fresh(prefix); return name; };
   // Inputs given a value become initializers under their own names (weights of an exported model).
