@@ -18,6 +18,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median, paired, signSentence, timeInterleaved } from './lib/timing.js';
+import { repeatedClipping } from './lib/clipping.js';
 
 const { values } = parseArgs({ options: { a: { type: 'string' }, b: { type: 'string' }, size: { type: 'string', default: '10000000' }, rounds: { type: 'string', default: '20' } } });
 const n = Number(values.size);
@@ -65,17 +66,7 @@ const step = (name: 'Lion' | 'AdamW', allocated: boolean): Task => (lib) => {
 };
 const clip = (allocated: boolean): Task => (lib) => {
   const { grads } = arrays(lib, null, allocated);
-  const start = lib.clipGradNorm(grads, Number.MAX_VALUE);
-  let bound = start;
-  // Every ~66 calls the gradients are refilled, before they shrink towards subnormals (whose arithmetic is slower).
-  const run = (): void => {
-    bound *= 0.9;
-    if (bound < start / 1000) {
-      grads[0].set(g0);
-      bound = start * 0.9;
-    }
-    lib.clipGradNorm(grads, bound);
-  };
+  const run = repeatedClipping((gs, max) => lib.clipGradNorm(gs, max), grads, g0);
   return { run, result: grads[0] };
 };
 const TASKS: [string, Task][] = [

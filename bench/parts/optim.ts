@@ -7,6 +7,7 @@ import { AdamW, clipGradNorm, Lion } from 'llm-tricks';
 import { availableParallelism } from 'node:os';
 import { runPeer, type PeerResult } from '../lib/peer.js';
 import { median, timeRuns } from '../lib/timing.js';
+import { repeatedClipping } from '../lib/clipping.js';
 import type { Part, Row, RunSettings } from '../lib/types.js';
 
 const sizes = (s: RunSettings): number[] => ({ quick: [100_000], default: [1_000_000, 10_000_000], full: [1_000_000, 10_000_000, 30_000_000] })[s.mode];
@@ -87,19 +88,7 @@ export const optimPart: Part = {
 /** clipGradNorm of n gradients against its peers: each call clips to 0.9 times the norm the previous one left. */
 async function clipRows(s: RunSettings, n: number, task: string, g0: Float32Array, report: (row: Row) => void): Promise<void> {
   const group = 'clipGradNorm';
-  // After about 66 calls (more than a run makes) the gradients are refilled, before they shrink towards subnormals.
-  const clipping = (grads: Float32Array[]): (() => void) => {
-    const start = clipGradNorm(grads, Number.MAX_VALUE);
-    let bound = start;
-    return () => {
-      bound *= 0.9;
-      if (bound < start / 1000) {
-        grads[0].set(g0);
-        bound = start * 0.9;
-      }
-      clipGradNorm(grads, bound);
-    };
-  };
+  const clipping = (grads: Float32Array[]): (() => void) => repeatedClipping(clipGradNorm, grads, g0);
   const ms = await timeRuns(clipping([g0.slice()]), s.warmup, s.runs);
   report({ part: 'optim', task, impl: 'llm-tricks clipGradNorm', group, isPeer: false, ms, median: median(ms) });
   const { grads } = new Lion().allocate([n]);

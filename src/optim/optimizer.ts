@@ -70,7 +70,6 @@ export interface GraphOptimizer {
   graphUpdate(params: readonly Tensor[], grads: readonly Tensor[], slots: readonly (readonly Tensor[])[], inputs: GraphStepInputs): GraphUpdate;
 }
 
-/** Checks [beta1, beta2]: two numbers in [0, 1). */
 /**
  * Fails unless the array `a` has no empty slots: a sparse array such as
  * `[x, , y]` has a length that counts its holes, but `forEach` and `every`
@@ -80,6 +79,7 @@ export function checkDense(site: string, name: string, a: readonly unknown[]): v
   for (let i = 0; i < a.length; i++) if (!(i in a)) fail(site, `${name}[${i}] expected a value, got an empty slot (a sparse array)`);
 }
 
+/** Checks [beta1, beta2]: two numbers in [0, 1). */
 export function checkBetas(site: string, betas: unknown): void {
   if (!Array.isArray(betas) || betas.length !== 2) fail(site, `betas expected [beta1, beta2], got ${show(betas)}`);
   checkNumber(site, 'betas[0]', betas[0], 0, 1);

@@ -110,8 +110,9 @@ export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredMod
   const outputs = lowerNodes(ctx, graph, graph.inputs.map((n) => n.name));
   const outputNames = options.outputNames ?? graph.outputs.map((_, i) => (taken.has(`output${i}`) ? b.fresh(`output${i}`) : `output${i}`));
   // Each output takes its own name: the node computing it is renamed, so nothing is copied; a value that is an
-  // input, an initializer or already another output is copied by an Identity (ONNX Runtime copies graph outputs
-  // of Identity nodes: a step's new parameters, or a decoding step's whole KV cache, every run).
+  // input, an initializer or already another output is copied by an Identity. (ONNX Runtime drops an output's
+  // Identity itself only when nothing else reads the value; otherwise, as for a decoding step's KV cache, it copied
+  // the value every run.)
   const producers = new Set(b.nodes.flatMap((n) => n.output ?? []));
   const renamed = new Map<string, string>();
   outputs.forEach((name, i) => {
