@@ -2,7 +2,10 @@
  * The bench suite: `npm run bench` (default), `-- --quick` (a smoke run of
  * every part), `-- --full`, `-- --only <part>`, `-- --device <cpu|wasm|webgpu>`
  * (where the training and decoding parts run llm-tricks: onnxruntime-node's
- * CPU, onnxruntime-web's WebAssembly, onnxruntime-node's WebGPU).
+ * CPU, onnxruntime-web's WebAssembly, onnxruntime-node's WebGPU),
+ * `-- --peer-device cuda` (the PyTorch peers of the training steps run on an
+ * NVIDIA GPU; the CPU-only peers of the training part, the reference backend
+ * and TensorFlow.js, are then left out).
  * Prints each measurement as it lands, then writes <name>.json and the
  * report <name>.md with its figures under bench/out/ (ignored by git; <name>:
  * the mode, then the --only parts, then the device, joined by '-', e.g.
@@ -38,6 +41,7 @@ const { values } = parseArgs({
     full: { type: 'boolean', default: false },
     only: { type: 'string', multiple: true },
     device: { type: 'string', default: 'cpu' },
+    'peer-device': { type: 'string', default: 'cpu' },
     report: { type: 'string' },
     results: { type: 'string' },
     'write-docs': { type: 'boolean', default: false },
@@ -51,15 +55,17 @@ function fail(message: string): never {
 
 if (values.quick && values.full) fail('--quick and --full expected one at a time, got both');
 if (!DEVICES.includes(values.device)) fail(`--device expected one of ${DEVICES.join(', ')}, got '${values.device}'`);
+const peerDevice = values['peer-device'];
+if (peerDevice !== 'cpu' && peerDevice !== 'cuda') fail(`--peer-device expected cpu or cuda, got '${peerDevice}'`);
 const unknown = (values.only ?? []).filter((p) => !PARTS.some((q) => q.name === p));
 if (unknown.length) fail(`--only expected one of ${PARTS.map((p) => p.name).join(', ')}, got '${unknown.join(', ')}'`);
 const writeDocs = values['write-docs'];
-if (writeDocs && (values.quick || values.full || values.only || values.device !== 'cpu' || values.report || values.results)) {
-  fail('--write-docs expected a default CPU run of every part (no --quick, --full, --only, --device, --report or --results): it replaces the committed report');
+if (writeDocs && (values.quick || values.full || values.only || values.device !== 'cpu' || peerDevice !== 'cpu' || values.report || values.results)) {
+  fail('--write-docs expected a default CPU run of every part (no --quick, --full, --only, --device, --peer-device, --report or --results): it replaces the committed report');
 }
 
 const mode = values.quick ? 'quick' : values.full ? 'full' : 'default';
-const settings: RunSettings = { mode, device: values.device, ...(values.only ? { only: values.only } : {}), ...(writeDocs ? { writeDocs } : {}), warmup: mode === 'quick' ? 1 : 5, runs: { quick: 3, default: 7, full: 15 }[mode] };
+const settings: RunSettings = { mode, device: values.device, peerDevice, ...(values.only ? { only: values.only } : {}), ...(writeDocs ? { writeDocs } : {}), warmup: mode === 'quick' ? 1 : 5, runs: { quick: 3, default: 7, full: 15 }[mode] };
 const parts = PARTS.filter((p) => !values.only || values.only.includes(p.name));
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -85,7 +91,7 @@ for (const part of parts) {
 }
 bar?.stop();
 // Every run gets its own name; only --write-docs replaces the committed report.
-const name = [mode, ...(values.only ? [values.only.join('+')] : []), ...(values.device !== 'cpu' ? [values.device] : [])].join('-');
+const name = [mode, ...(values.only ? [values.only.join('+')] : []), ...(values.device !== 'cpu' ? [values.device] : []), ...(peerDevice !== 'cpu' ? [`peers-${peerDevice}`] : [])].join('-');
 const resultsDir = values.results ?? (writeDocs ? 'bench/results' : 'bench/out');
 const reportPath = values.report ?? (writeDocs ? 'docs/bench.md' : `${resultsDir}/${name}.md`);
 // The Python peers name their versions in their rows ('numpy 2.4.6', 'pytorch 2.15.0 ...').

@@ -1,4 +1,5 @@
 /** Writes a run's raw results (JSON) and the Markdown report with its figures. */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, type as osType, release } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -14,6 +15,13 @@ export function machine(): Record<string, string | number> {
     os: `${osType()} ${release()}`,
     node: process.version,
   };
+}
+
+/** The NVIDIA GPUs as nvidia-smi names them (name, driver, memory), or why none is named. */
+export function nvidiaGpus(): string {
+  const r = spawnSync('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'], { encoding: 'utf8', timeout: 30_000 });
+  if (r.error || r.status !== 0) return `none found by nvidia-smi (${r.error?.message ?? (r.stderr.trim() || `exit ${r.status}`)})`;
+  return r.stdout.trim().split('\n').join('; ');
 }
 
 /** The peer row a row is compared with: same part, task and group. */
@@ -47,7 +55,10 @@ export interface PartCheck extends Check {
 export async function writeReport(
   parts: readonly Part[], rows: readonly Row[], settings: RunSettings, versions: Record<string, string>, reportPath: string, resultsDir: string, name: string,
 ): Promise<PartCheck[]> {
-  const info = { machine: machine(), versions, settings, date: new Date().toISOString() };
+  // A run on a GPU names it: the WebGPU device and the peers' CUDA are only as good as the GPU under them.
+  const onMachine = machine();
+  if (settings.device === 'webgpu' || settings.peerDevice === 'cuda') onMachine.gpu = nvidiaGpus();
+  const info = { machine: onMachine, versions, settings, date: new Date().toISOString() };
   const checks: PartCheck[] = parts.flatMap((part) => {
     const own = rows.filter((r) => r.part === part.name);
     return own.length && part.checks ? part.checks(own).map((c) => ({ part: part.name, ...c })) : [];
@@ -59,6 +70,7 @@ export async function writeReport(
     ...(settings.writeDocs ? ['--write-docs'] : []),
     ...(settings.only ?? []).map((p) => `--only ${p}`),
     ...(settings.device === 'cpu' ? [] : [`--device ${settings.device}`]),
+    ...(settings.peerDevice === 'cpu' ? [] : [`--peer-device ${settings.peerDevice}`]),
   ];
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify({ ...info, checks, rows }, null, 2)}\n`);
@@ -95,7 +107,7 @@ Medians of ${settings.runs} timed runs after ${settings.warmup} warm-up runs, de
 "peer ÷ this" is the peer's median over this row's for the same task: above 1, llm-tricks is faster.
 Raw timings: \`${relative(dirname(reportPath), join(resultsDir, `${name}.json`))}\`.
 
-Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}.
+Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}.${'gpu' in m ? `\nGPU (nvidia-smi): ${m.gpu}.` : ''}
 Versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}.
 `;
   // A failing check means timings of something broken: said first, before any table.

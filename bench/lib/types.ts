@@ -5,6 +5,8 @@ import type { Series } from './plot.js';
 export interface RunSettings {
   readonly mode: 'quick' | 'default' | 'full';
   readonly device: string;
+  /** Where the PyTorch peers of the training steps run: 'cpu', or 'cuda' on a machine with an NVIDIA GPU. */
+  readonly peerDevice: 'cpu' | 'cuda';
   /** The parts asked for with --only (absent: every part). */
   readonly only?: readonly string[];
   /** Whether this run replaces the committed report (docs/bench.md). */

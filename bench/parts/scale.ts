@@ -30,7 +30,7 @@ const point = (r: Row): [number, number] => [Number(r.extra?.params) / 1e6, Numb
 export const scalePart: Part = {
   name: 'scale',
   title: 'Training step: tokens/s against model size',
-  about: "The training part's step (forward, loss, backward, clipping to norm 1, Lion update; dropout 0.1 on the embeddings, attention probabilities and both residual branches) on bigger decoders: 8 layers, 8 heads sharing 2 key/value heads, SwiGLU, RoPE, at widths 256, 384 and 512 (the largest about 22M parameters), on batches of 4 × 256 tokens. The peers: PyTorch on the CPU running the same model (the training part's peer, same parameter count) eager at every width, and with torch.compile at the largest, on ONNX Runtime's thread count. At each width llm-tricks and its peers are timed in alternation, one step each per round (the order reversed every other round, 50 ms idle before each step).",
+  about: "The training part's step (forward, loss, backward, clipping to norm 1, Lion update; dropout 0.1 on the embeddings, attention probabilities and both residual branches) on bigger decoders: 8 layers, 8 heads sharing 2 key/value heads, SwiGLU, RoPE, at widths 256, 384 and 512 (the largest about 22M parameters), on batches of 4 × 256 tokens. The peers: PyTorch on the CPU running the same model (the training part's peer, same parameter count) eager at every width, and with torch.compile at the largest, on ONNX Runtime's thread count (on an NVIDIA GPU with `--peer-device cuda`). At each width llm-tricks and its peers are timed in alternation, one step each per round (the order reversed every other round, 50 ms idle before each step).",
   count: (s) => widths(s).length * 2 + (s.mode === 'quick' ? 0 : 1),
   checks(rows) {
     return rows.filter((r) => r.group === 'step').map((r): Check => learns(`Training steps at ${r.task}`, lossLog(r)));
@@ -72,7 +72,7 @@ export const scalePart: Part = {
       const log: LossLog = { device: on.label, losses: [], batches: [], firstTimedStep: 3 };
       const step = loggedSteps(trainer, data, log);
       await step();
-      const torch = await startTorchTrainers('scale', task(z, dim), m, z.B, z.T, s.mode !== 'quick' && dim === largest ? [false, true] : [false], report);
+      const torch = await startTorchTrainers('scale', task(z, dim), m, z.B, z.T, s.mode !== 'quick' && dim === largest ? [false, true] : [false], s.peerDevice, report);
       // The first call compiles under torch.compile: untimed, as is the warm-up round below.
       for (const p of torch) await p.step();
       const [ours, ...peers] = await timeInterleaved([step, ...torch.map((p) => () => p.step())], 1, rounds(s), 50);

@@ -102,17 +102,18 @@ export function loggedSteps(trainer: Trainer, data: TokenBatches, log: LossLog):
 
 /**
  * The PyTorch peers of a training step (bench/peers/torch_peer.py 'train'), one per entry of `compile`
- * (false: eager, true: torch.compile), running `m`'s shape on B × T tokens with ONNX Runtime's thread count.
- * A peer that cannot start is reported missing; one whose parameter count differs from `m`'s stops the bench.
+ * (false: eager, true: torch.compile), running `m`'s shape on B × T tokens on `device` (the CPU with ONNX
+ * Runtime's thread count, or CUDA). A peer that cannot start is reported missing; one whose parameter
+ * count differs from `m`'s stops the bench.
  */
-export async function startTorchTrainers(part: string, task: string, m: DecoderLM, B: number, T: number, compile: readonly boolean[], report: (row: Row) => void): Promise<PeerProcess[]> {
+export async function startTorchTrainers(part: string, task: string, m: DecoderLM, B: number, T: number, compile: readonly boolean[], device: RunSettings['peerDevice'], report: (row: Row) => void): Promise<PeerProcess[]> {
   const c = m.config;
-  const config = { vocab: c.vocab, dim: c.dim, layers: c.layers, heads: c.heads, kvHeads: c.kvHeads, hidden: c.hidden, B, T, dropout: 0.1, threads: availableParallelism() };
+  const config = { vocab: c.vocab, dim: c.dim, layers: c.layers, heads: c.heads, kvHeads: c.kvHeads, hidden: c.hidden, B, T, dropout: 0.1, threads: availableParallelism(), device };
   const torch: PeerProcess[] = [];
   for (const mode of compile) {
     const peer = await startPeer('torch_peer.py', ['train', JSON.stringify({ ...config, compile: mode })]);
     if ('missing' in peer) {
-      report({ part, task, impl: `pytorch cpu ${mode ? 'torch.compile' : 'eager'}`, group: 'pytorch', isPeer: true, ms: [], median: NaN, missing: peer.missing });
+      report({ part, task, impl: `pytorch ${device} ${mode ? 'torch.compile' : 'eager'}`, group: 'pytorch', isPeer: true, ms: [], median: NaN, missing: peer.missing });
       continue;
     }
     if (peer.extra.params !== m.parameterCount()) {
@@ -129,7 +130,7 @@ export const lossLog = (row: Row | undefined): LossLog | undefined => row?.data?
 export const trainPart: Part = {
   name: 'train',
   title: 'Training step: tokens/s',
-  about: "One training step (forward, loss, backward, clipping, Lion update: one backend run) of the training example's byte-level decoder, 4 layers of width 128 with multi-query attention, on batches of 16 × 64 tokens. The peers: the reference backend (pure TypeScript); PyTorch on the CPU, eager and with torch.compile, running the same model (the same parameter count, scaled_dot_product_attention with grouped-query support, the same dropout sites, gradient clipping and a Lion step written with foreach ops) on the same number of threads as ONNX Runtime; and the same decoder written with TensorFlow.js ops and trained with its Adam, on its CPU and WASM backends (tfjs tiles the single key/value head across query heads). Also: the step with parameters and optimizer state copied through JavaScript every step (plain run) against kept in reused output buffers (runResident); the step of early dropout's second phase (rate 0 for good: the Trainer then runs a graph compiled without dropout, no random numbers) against the step with dropout 0.1; and model FLOP/s against ONNX Runtime's MatMul on the same threads. llm-tricks, its copying variant and the PyTorch peers are timed in alternation, one step each per round (the order reversed every other round, 50 ms idle before each step), so the machine's drift falls on all of them alike; the reference backend and tfjs run alone.",
+  about: "One training step (forward, loss, backward, clipping, Lion update: one backend run) of the training example's byte-level decoder, 4 layers of width 128 with multi-query attention, on batches of 16 × 64 tokens. The peers: the reference backend (pure TypeScript); PyTorch on the CPU, eager and with torch.compile, running the same model (the same parameter count, scaled_dot_product_attention with grouped-query support, the same dropout sites, gradient clipping and a Lion step written with foreach ops) on the same number of threads as ONNX Runtime; and the same decoder written with TensorFlow.js ops and trained with its Adam, on its CPU and WASM backends (tfjs tiles the single key/value head across query heads). With `--peer-device cuda` PyTorch runs on an NVIDIA GPU instead, and the CPU-only peers (the reference backend and tfjs) are left out. Also: the step with parameters and optimizer state copied through JavaScript every step (plain run) against kept in reused output buffers (runResident); the step of early dropout's second phase (rate 0 for good: the Trainer then runs a graph compiled without dropout, no random numbers) against the step with dropout 0.1; and model FLOP/s against ONNX Runtime's MatMul on the same threads. llm-tricks, its copying variant and the PyTorch peers are timed in alternation, one step each per round (the order reversed every other round, 50 ms idle before each step), so the machine's drift falls on all of them alike; the reference backend and tfjs run alone.",
   count: (s) => 7 + (s.mode === 'quick' ? 1 : 2),
   checks(rows) {
     return [
@@ -176,8 +177,11 @@ export const trainPart: Part = {
     const task = `step, ${z.layers}×${z.dim}, ${z.B}×${z.T} tokens`;
     const on = deviceBackend(s.device);
     const tokensPerSecond = (ms: number): number => Math.round((z.B * z.T) / (ms / 1000));
+    // The CPU-only peers (the reference backend here, TensorFlow.js below) are left out when the PyTorch
+    // peers run on a GPU: they say nothing of a GPU's step, and a lent GPU machine's time is short.
+    const cpuPeers = s.peerDevice === 'cpu';
     // The reference backend is slow: a few runs on their own are enough to place it.
-    {
+    if (cpuPeers) {
       const m = model(z);
       const trainer = await Trainer.create({ model: m, optimizer: new Lion({ lr: 1e-3 }), dropout: 0.1, batchSize: z.B, sequenceLength: z.T, backend: referenceBackend });
       let k = 0;
@@ -211,7 +215,7 @@ export const trainPart: Part = {
     // Parameters by name, optimizer slots zeroed, in the layout's state order.
     let state = layout.state.map((x) => params.get(x.name) ?? tensor(new Float32Array(x.shape.reduce((a, d) => a * d, 1)), { shape: [...x.shape] }));
     const copyLog: LossLog = { device: on.label, losses: [], batches: [], firstTimedStep: 2 };
-    const torch = await startTorchTrainers('train', task, m, z.B, z.T, s.mode === 'quick' ? [false] : [false, true], report);
+    const torch = await startTorchTrainers('train', task, m, z.B, z.T, s.mode === 'quick' ? [false] : [false, true], s.peerDevice, report);
     let k = 0;
     // The first call of each peer (torch.compile compiles then) is timed apart from the rounds.
     const firstCall: number[] = [];
@@ -243,7 +247,7 @@ export const trainPart: Part = {
     report({ part: 'train', task, impl: `${on.label}, state through JS`, group: 'copy', isPeer: false, ms: copied, median: median(copied), extra: { residentMedianMs: Number(med.toFixed(2)), ...vsResident(copied) }, data: { losses: copyLog } });
     torch.forEach((p, i) => report({ part: 'train', task, impl: p.peer, group: 'pytorch', isPeer: true, ms: peers[i], median: median(peers[i]), extra: { tokensPerSecond: tokensPerSecond(median(peers[i])), threads: p.extra.threads, firstCallMs: Math.round(firstCall[i]), ...vsResident(peers[i]) } }));
     // TensorFlow.js: the same decoder written with its ops, trained with its Adam, on its CPU (JavaScript) and WASM backends.
-    for (const name of ['cpu', 'wasm'] as const) {
+    for (const name of cpuPeers ? (['cpu', 'wasm'] as const) : []) {
       const impl = `tfjs ${tf.version.tfjs} ${name}`;
       if (!(await useBackend(name))) {
         report({ part: 'train', task, impl, group: 'tfjs', isPeer: true, ms: [], median: NaN, missing: `the tfjs ${name} backend did not start` });

@@ -1,4 +1,4 @@
-"""PyTorch peer for the llm-tricks bench suite (CPU only).
+"""PyTorch peer for the llm-tricks bench suite (on the CPU, or CUDA for the training step).
 
 Usage: python3 torch_peer.py <case> <json settings> <warmup> <runs>
 Prints one JSON object as its last line:
@@ -20,7 +20,9 @@ Cases
            a Lion update written with torch._foreach ops (PyTorch ships no
            Lion). settings: vocab, dim, layers, heads, kvHeads, hidden, B, T,
            dropout, compile (false = eager, true = torch.compile of the
-           model's forward and loss).
+           model's forward and loss), device ("cpu", the default, or
+           "cuda": the model, its data and the optimizer on the GPU; each
+           step ends when the GPU has finished it).
   lion, adamw
            one optimizer step over settings.size float32 parameters in one
            tensor: Lion by hand (foreach ops), AdamW from torch.optim.
@@ -117,29 +119,35 @@ class Lion:
 
 
 def train_case(c):
+    device = torch.device(c.get("device", "cpu"))
     torch.manual_seed(1)
     model = Decoder(c)
     for p in model.parameters():
         if p.dim() == 2:
             torch.nn.init.normal_(p, std=0.02)
-    model.train()
+    model.to(device).train()
     forward = torch.compile(model) if c["compile"] else model
     opt = Lion(model.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(1)
     B, T, V = c["B"], c["T"], c["vocab"]
 
     def step(_):
-        ids = torch.randint(0, V, (B, T), generator=gen)
-        targets = torch.randint(0, V, (B, T), generator=gen)
+        ids = torch.randint(0, V, (B, T), generator=gen).to(device)
+        targets = torch.randint(0, V, (B, T), generator=gen).to(device)
         loss = forward(ids, targets)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0, foreach=True)
         opt.step()
         model.zero_grad(set_to_none=True)
+        # item() waits for the step's kernels on a GPU: a timed step ends when the GPU is done.
         return loss.item()
 
     params = sum(p.numel() for p in model.parameters())
-    return step, {"params": params}
+    extra = {"params": params}
+    if device.type == "cuda":
+        extra["gpu"] = torch.cuda.get_device_name(device)
+        extra["cuda"] = torch.version.cuda
+    return step, extra
 
 
 def optim_case(case, c):
@@ -171,7 +179,7 @@ def main():
     started = time.perf_counter()
     step, extra = train_case(c) if case == "train" else optim_case(case, c)
     mode = "torch.compile" if c.get("compile") else "eager"
-    peer = f"pytorch {torch.__version__.split('+')[0]} cpu {mode}"
+    peer = f"pytorch {torch.__version__.split('+')[0]} {c.get('device', 'cpu')} {mode}"
     extra["threads"] = torch.get_num_threads()
     if sys.argv[3] == "serve":
         return serve(step, peer, extra)
