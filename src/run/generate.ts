@@ -13,6 +13,7 @@ import { Tensor, tensor } from '../trace/tensor.js';
 import type { LanguageModel } from '../nn/language-model.js';
 import { isTextTokenizer, type TextTokenizer } from '../core/tokenizer.js';
 import { decodeStep } from './decode-step.js';
+import { disposeHeld, runHeld, type Held } from './held.js';
 
 /** Options of {@link TextGenerator.generate}. */
 export interface GenerateOptions {
@@ -71,8 +72,13 @@ export class TextGenerator {
     options ??= {};
     if (options.tokenizer !== undefined && !isTextTokenizer(options.tokenizer)) fail('TextGenerator', `tokenizer expected an object with encode(text) and decode(ids), got ${show(options.tokenizer)}`);
     const { graph } = decodeStep('TextGenerator', model, { ids: 'int32', parameters: 'constants' });
+    const compile = options.compile ?? ({} as O);
+    if (typeof compile === 'object' && compile !== null && 'residentOutputs' in compile) fail('TextGenerator', `compile options expected no residentOutputs (the TextGenerator keeps its KV cache resident itself), got ${show(compile.residentOutputs)}`);
+    // The KV cache (every output after the logits) stays on the device between tokens where the backend can keep
+    // it there: on WebGPU each run otherwise read the whole cache back and uploaded it again.
+    const cache = graph.outputs.slice(1).map((_, i) => i + 1);
     // Without a backend the options go to the reference backend, which checks them at run time.
-    return new TextGenerator(model, await (options.backend ?? (referenceBackend as Backend<CompileOptions>)).compile(graph, options.compile), options.tokenizer ?? null);
+    return new TextGenerator(model, await (options.backend ?? (referenceBackend as Backend<CompileOptions>)).compile(graph, { ...compile, residentOutputs: cache }), options.tokenizer ?? null);
   }
 
   /** Continues `prompt` (token ids, or text when the TextGenerator has a tokenizer) by up to `maxNewTokens` tokens. */
@@ -100,26 +106,33 @@ export class TextGenerator {
     if (!Number.isInteger(topK) || topK < 1) fail(site, `topK expected a positive integer, got ${show(topK)}`);
     if (!Number.isSafeInteger(seed)) fail(site, `seed expected an integer, got ${show(seed)}`);
     if (stopToken !== undefined && (!Number.isInteger(stopToken) || stopToken < 0 || stopToken >= vocab)) fail(site, `stopToken expected a token id in [0, ${vocab - 1}], got ${show(stopToken)}`);
-    let cache: Tensor[] = cacheLayout.flatMap(({ kvHeads, headDim, dtype }) => [0, 1].map(() => new Tensor([1, kvHeads, 0, headDim], dtype, allocate(dtype, 0))));
+    let cache: Held[] = cacheLayout.flatMap(({ kvHeads, headDim, dtype }) => [0, 1].map(() => new Tensor([1, kvHeads, 0, headDim], dtype, allocate(dtype, 0))));
     let input = ids;
     let position = 0;
     const tokens: number[] = [];
     const key = randomKey(seed >>> 0, 0, 0x6e6);
-    for (let t = 0; t < maxNewTokens; t++) {
-      const positions = tensor([input.map((_, i) => position + i)], { dtype: 'int32' });
-      const [logits, ...present] = await this.step.run([tensor([input], { dtype: 'int32' }), positions, ...cache]);
-      position += input.length;
-      cache = present;
-      // The logits of the last input position pick the next token. Read in place: data() would copy all of them,
-      // the prompt's included (a fresh array of T × vocab per prefill, which cost a 512-token prompt ~10% of its run).
-      const last = (logits._data as Float32Array | Float64Array).subarray((input.length - 1) * vocab);
-      const next = pick(last, temperature, topK, squares32(key, t) / 2 ** 24);
-      tokens.push(next);
-      if (next === stopToken) break;
-      input = [next];
+    try {
+      for (let t = 0; t < maxNewTokens; t++) {
+        const positions = tensor([input.map((_, i) => position + i)], { dtype: 'int32' });
+        const [logits, ...present] = await runHeld(this.step, [tensor([input], { dtype: 'int32' }), positions, ...cache]);
+        position += input.length;
+        // The cache just fed is spent: a device buffer goes back to the backend now, not when the collector finds it.
+        cache.forEach(disposeHeld);
+        cache = present;
+        if (!(logits instanceof Tensor)) fail(site, 'expected the logits as a Tensor from the backend, got a DeviceTensor (the backend kept an output resident that was not asked for)');
+        // The logits of the last input position pick the next token. Read in place: data() would copy all of them,
+        // the prompt's included (a fresh array of T × vocab per prefill, which cost a 512-token prompt ~10% of its run).
+        const last = (logits._data as Float32Array | Float64Array).subarray((input.length - 1) * vocab);
+        const next = pick(last, temperature, topK, squares32(key, t) / 2 ** 24);
+        tokens.push(next);
+        if (next === stopToken) break;
+        input = [next];
+      }
+      const cacheBytes = cache.reduce((n, c) => n + (c instanceof Tensor ? c.size : c.shape.reduce((a, d) => a * d, 1)) * DTYPE_INFO[c.dtype].bytes, 0);
+      return this.tokenizer ? { tokens, text: this.tokenizer.decode(tokens), cacheBytes } : { tokens, cacheBytes };
+    } finally {
+      cache.forEach(disposeHeld);
     }
-    const cacheBytes = cache.reduce((n, c) => n + c.size * DTYPE_INFO[c.dtype].bytes, 0);
-    return this.tokenizer ? { tokens, text: this.tokenizer.decode(tokens), cacheBytes } : { tokens, cacheBytes };
   }
 
   /** True once {@link dispose} has been called. */

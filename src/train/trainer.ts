@@ -15,7 +15,7 @@ import { allocate, describe, isDType } from '../core/dtype.js';
 import { fail, LlmTricksError, show } from '../core/errors.js';
 import { formatShape, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../trace/tensor.js';
-import { disposeHeld, readHeld, runHeld, type Held } from './held.js';
+import { disposeHeld, readHeld, runHeld, type Held } from '../run/held.js';
 import { checkBatch, FLOAT32_MAX, languageModelLoss, nextTokenReduction, staysZero } from './loss.js';
 import { buildStepGraph, type GraphOptimizer, type LossFn, type StepGraph } from './step-graph.js';
 

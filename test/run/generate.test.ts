@@ -11,10 +11,15 @@
  * - stopToken ends generation; bad prompts and options raise LlmTricksError;
  * - a float64 model decodes (its cache and logits in float64, the cache's
  *   bytes counted at 8 per element), equal to recomputing without a cache,
- *   on the reference backend and on ort-node cpu.
+ *   on the reference backend and on ort-node cpu;
+ * - on a backend that keeps outputs resident, the KV cache goes back in as
+ *   the DeviceTensors the previous run returned (never read back to the
+ *   CPU), and every one of them is disposed by the end of the generation,
+ *   also when a run fails half-way; residentOutputs in the compile options
+ *   is refused (the TextGenerator chooses them).
  */
 import { describe, expect, it } from 'vitest';
-import { argMax, ByteTokenizer, DecoderLM, TextGenerator, tensor } from '../../src/index.js';
+import { argMax, ByteTokenizer, DecoderLM, Tensor, TextGenerator, tensor, type Backend, type CompileOptions, type DeviceTensor } from '../../src/index.js';
 import { ortNode } from '../../src/node.js';
 
 function model(kvHeads: number, position: 'rope' | 'alibi'): DecoderLM {
@@ -88,5 +93,61 @@ describe('TextGenerator', () => {
     expect(fromText.tokens).toEqual(fromIds.tokens);
     expect(fromText.text).toBe(tokenizer.decode(fromIds.tokens));
     expect(fromIds.text).toBeUndefined();
+  });
+
+  it('keeps the KV cache on the device between tokens and disposes every buffer it was given, also when a run fails', async () => {
+    const m = model(2, 'rope');
+    const prompt = [3, 1, 4];
+    const want = greedyWithoutCache(m, prompt, 5);
+    // ort-node's runResident wrapped: what the TextGenerator compiles with, feeds and is given back.
+    const compiled: (CompileOptions | undefined)[] = [];
+    const deviceFeeds: number[] = [];
+    const given: DeviceTensor[] = [];
+    let plainRuns = 0;
+    let failAt = Infinity;
+    const spy: Backend = {
+      name: 'spy',
+      async compile(graph, options) {
+        compiled.push(options);
+        const exe = await ortNode.compile(graph, { ...options, device: 'cpu', intraOpNumThreads: 1 });
+        return {
+          graph,
+          get disposed() { return exe.disposed; },
+          run: (feeds) => { plainRuns++; return exe.run(feeds); },
+          async runResident(feeds) {
+            if (deviceFeeds.length === failAt) throw new Error('device lost');
+            deviceFeeds.push(feeds.filter((f) => !(f instanceof Tensor)).length);
+            const out = await exe.runResident!(feeds);
+            given.push(...out.filter((o): o is DeviceTensor => !(o instanceof Tensor)));
+            return out;
+          },
+          dispose: () => exe.dispose(),
+        };
+      },
+    };
+    const gen = await TextGenerator.create(m, { backend: spy });
+    expect(compiled[0]?.residentOutputs).toEqual([1, 2, 3, 4]);
+    const out = await gen.generate(prompt, { maxNewTokens: 5 });
+    expect(out.tokens).toEqual(want);
+    expect(out.cacheBytes).toBe(2 * 2 * 2 * (prompt.length + 5 - 1) * 4 * 4);
+    expect(plainRuns).toBe(0);
+    // The prompt's run starts from empty CPU tensors; every later run is fed the 4 cache tensors it was given.
+    expect(deviceFeeds).toEqual([0, 4, 4, 4, 4]);
+    expect(given).toHaveLength(5 * 4);
+    expect(given.filter((t) => !t.disposed)).toEqual([]);
+
+    deviceFeeds.length = 0;
+    given.length = 0;
+    failAt = 3;
+    await expect(gen.generate(prompt, { maxNewTokens: 5 })).rejects.toThrow('device lost');
+    expect(given).toHaveLength(3 * 4);
+    expect(given.filter((t) => !t.disposed)).toEqual([]);
+    await gen.dispose();
+  });
+
+  it('refuses residentOutputs in its compile options: it chooses them itself', async () => {
+    await expect(TextGenerator.create(model(1, 'rope'), { backend: ortNode, compile: { device: 'cpu', residentOutputs: [0] } })).rejects.toThrow(
+      /^TextGenerator: compile options expected no residentOutputs \(the TextGenerator keeps its KV cache resident itself\), got \[0\]/,
+    );
   });
 });
