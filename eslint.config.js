@@ -3,7 +3,7 @@ import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  globalIgnores(['dist/', 'node_modules/', '.venv/', 'coverage/', 'docs/api/', 'src/backends/onnx/generated/', 'examples/browser/dist/']),
+  globalIgnores(['dist/', 'node_modules/', '.venv/', 'coverage/', 'docs/api/', 'src/backends/onnx/generated/', 'examples/browser/dist/', 'bench/out/']),
   js.configs.recommended,
   tseslint.configs.recommended,
   // CommonJS config files of tools (dependency-cruiser's).

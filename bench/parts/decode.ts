@@ -25,10 +25,15 @@ function lm(kvHeads: number, s: RunSettings): DecoderLM {
 
 const prompt = (n: number): number[] => Array.from({ length: n }, (_, i) => (i * 37 + 11) % 256);
 
-/** Greedy decoding with a bare InferenceSession on the exported model: what a host without llm-tricks would write. */
+/**
+ * Greedy decoding with a bare InferenceSession on the exported model: what a host without llm-tricks would write.
+ * On WebGPU the session keeps the present keys and values on the GPU (see {@link bareSession}); each is disposed
+ * once the next run has consumed it.
+ */
 async function bareDecode(session: ort.InferenceSession, layers: number, kvHeads: number, headDim: number, ids: number[], n: number): Promise<void> {
   const empty = new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
   let past: ort.Tensor[] = Array.from({ length: 2 * layers }, () => empty);
+  const release = (ts: ort.Tensor[]): void => ts.forEach((p) => { if (p.location === 'gpu-buffer') p.dispose(); });
   let input = ids;
   let position = 0;
   for (let t = 0; t < n; t++) {
@@ -39,6 +44,7 @@ async function bareDecode(session: ort.InferenceSession, layers: number, kvHeads
     past.forEach((p, i) => { feeds[`past_key_values.${i >> 1}.${i % 2 ? 'value' : 'key'}`] = p; });
     const out = await session.run(feeds);
     position += input.length;
+    release(past);
     past = Array.from({ length: 2 * layers }, (_, i) => out[`present.${i >> 1}.${i % 2 ? 'value' : 'key'}`]);
     const logits = out.logits.data as Float32Array;
     const V = out.logits.dims[2];
@@ -47,13 +53,22 @@ async function bareDecode(session: ort.InferenceSession, layers: number, kvHeads
     for (let v = 1; v < V; v++) if (last[v] > last[best]) best = v;
     input = [best];
   }
+  release(past);
+}
+
+/** The bare loop's session: on the CPU without spinning; on WebGPU with the present keys and values kept on the GPU. */
+function bareSession(model: DecoderLM, device: string): Promise<ort.InferenceSession> {
+  const { model: bytes } = exportLanguageModel(model);
+  if (device !== 'webgpu') return ort.InferenceSession.create(bytes, { extra: QUIET });
+  const present = Array.from({ length: 2 * model.config.layers }, (_, i) => `present.${i >> 1}.${i % 2 ? 'value' : 'key'}`);
+  return ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'], preferredOutputLocation: { logits: 'cpu', ...Object.fromEntries(present.map((n) => [n, 'gpu-buffer'])) } });
 }
 
 const QUIET = { session: { intra_op: { allow_spinning: '0' } } };
 
 /** Times a quiet TextGenerator against `peer` in alternation and reports the peer's row with the comparison. */
-async function compare(report: (row: Row) => void, task: string, kind: string, model: DecoderLM, ids: number[], n: number, runs: number, impl: string, peer: () => Promise<unknown>): Promise<void> {
-  const quiet = await TextGenerator.create(model, { backend: ortNode, compile: { device: 'cpu', spinning: false } });
+async function compare(report: (row: Row) => void, task: string, kind: string, model: DecoderLM, device: string, ids: number[], n: number, runs: number, impl: string, peer: () => Promise<unknown>): Promise<void> {
+  const quiet = await TextGenerator.create(model, { backend: ortNode, compile: device === 'webgpu' ? { device } : { device: 'cpu', spinning: false } });
   // 4 × runs rounds (56 by default): on a 2-core machine two alternating sessions differ by a few % from round to
   // round, and 28 rounds left the sign test's verdict to chance.
   const [mine, theirs] = await timeInterleaved([() => quiet.generate(ids, { maxNewTokens: n }), peer], 1, 4 * runs);
@@ -80,8 +95,8 @@ async function transformersJs(model: DecoderLM): Promise<{ version: string; gene
 export const decodePart: Part = {
   name: 'decode',
   title: 'KV-cached decoding: multi-head vs grouped-query vs multi-query',
-  about: 'Greedy decoding of 16 new tokens after a prompt of L tokens, 4 layers of width 128 with 4 query heads, on the run\'s device (ort-node cpu unless `--device` names another) through llm-tricks\' TextGenerator: decode tokens/s (prefill excluded: the median difference between 16 tokens and 1 token timed in alternation, over 15) and the KV cache after decoding. On ort-node cpu, the peers of the multi-query rows are a bare InferenceSession loop over the same model exported with exportLanguageModel, and transformers.js generating greedily from it exported with exportTransformersJs, each timed in alternation with a TextGenerator; all sessions run with spinning off (`spinning: false`, ONNX Runtime\'s allow_spinning 0), since sessions that take turns otherwise spin against each other.',
-  count: (s) => contexts(s).length * (KINDS.length + (s.device === 'cpu' ? 2 : 0)),
+  about: 'Greedy decoding of 16 new tokens after a prompt of L tokens, 4 layers of width 128 with 4 query heads, on the run\'s device (ort-node cpu unless `--device` names another) through llm-tricks\' TextGenerator: decode tokens/s (prefill excluded: the median difference between 16 tokens and 1 token timed in alternation, over 15) and the KV cache after decoding. On ort-node cpu, the peers of the multi-query rows are a bare InferenceSession loop over the same model exported with exportLanguageModel, and transformers.js generating greedily from it exported with exportTransformersJs, each timed in alternation with a TextGenerator (on webgpu: the bare loop on the WebGPU provider with its present keys and values kept on the GPU, preferredOutputLocation \'gpu-buffer\'); on the CPU all sessions run with spinning off (`spinning: false`, ONNX Runtime\'s allow_spinning 0), since sessions that take turns otherwise spin against each other.',
+  count: (s) => contexts(s).length * (KINDS.length + ({ cpu: 2, webgpu: 1 }[s.device] ?? 0)),
   summary(rows) {
     return [...new Set(rows.map((r) => r.task))].flatMap((task) => {
       const L = task.replace('context ', '');
@@ -119,16 +134,20 @@ export const decodePart: Part = {
         const perToken = paired(one, full).medianDelta / (n - 1);
         const row: Row = { part: 'decode', task, impl: `llm-tricks ${kind}`, group: kind, isPeer: false, ms: full, median: median(full), extra: { kvHeads, tokensPerSecond: Math.round(1000 / perToken), kvBytes } };
         report(row);
-        // The peers run onnxruntime-node on the CPU: only on that device. Each is timed in alternation with a
-        // TextGenerator, so the comparison does not ride on the machine's drift; the TextGenerator's own runs of each
-        // comparison go to the JSON with the peer's. Sessions that take turns: none spins (docs/backends.md, spinning).
-        if (kvHeads === 1 && s.device === 'cpu') {
+        // The peers run onnxruntime-node: the bare loop on the CPU and on WebGPU, transformers.js on the CPU. Each is
+        // timed in alternation with a TextGenerator, so the comparison does not ride on the machine's drift; the
+        // TextGenerator's own runs of each comparison go to the JSON with the peer's. Sessions that take turns on the
+        // CPU: none spins (docs/backends.md, spinning).
+        if (kvHeads === 1 && (s.device === 'cpu' || s.device === 'webgpu')) {
           const c = model.config;
-          const session = await ort.InferenceSession.create(exportLanguageModel(model).model, { extra: QUIET });
-          await compare(report, task, kind, model, ids, n, runs, `onnxruntime-node ${ort.env.versions.common} InferenceSession loop`, () => bareDecode(session, c.layers, c.kvHeads, c.headDim, ids, n));
+          const session = await bareSession(model, s.device);
+          const where = s.device === 'webgpu' ? ' on webgpu' : '';
+          await compare(report, task, kind, model, s.device, ids, n, runs, `onnxruntime-node ${ort.env.versions.common} InferenceSession loop${where}`, () => bareDecode(session, c.layers, c.kvHeads, c.headDim, ids, n));
           await session.release();
+        }
+        if (kvHeads === 1 && s.device === 'cpu') {
           const tjs = await transformersJs(model);
-          await compare(report, task, kind, model, ids, n, runs, `transformers.js ${tjs.version} generate`, () => tjs.generate(ids, n));
+          await compare(report, task, kind, model, s.device, ids, n, runs, `transformers.js ${tjs.version} generate`, () => tjs.generate(ids, n));
           await tjs.dispose();
         }
         await gen.dispose();
