@@ -72,13 +72,11 @@ export class TextGenerator {
     options ??= {};
     if (options.tokenizer !== undefined && !isTextTokenizer(options.tokenizer)) fail('TextGenerator', `tokenizer expected an object with encode(text) and decode(ids), got ${show(options.tokenizer)}`);
     const { graph } = decodeStep('TextGenerator', model, { ids: 'int32', parameters: 'constants' });
-    const compile = options.compile ?? ({} as O);
-    if (typeof compile === 'object' && compile !== null && 'residentOutputs' in compile) fail('TextGenerator', `compile options expected no residentOutputs (the TextGenerator keeps its KV cache resident itself), got ${show(compile.residentOutputs)}`);
     // The KV cache (every output after the logits) stays on the device between tokens where the backend can keep
     // it there: on WebGPU each run otherwise read the whole cache back and uploaded it again.
     const cache = graph.outputs.slice(1).map((_, i) => i + 1);
     // Without a backend the options go to the reference backend, which checks them at run time.
-    return new TextGenerator(model, await (options.backend ?? (referenceBackend as Backend<CompileOptions>)).compile(graph, { ...compile, residentOutputs: cache }), options.tokenizer ?? null);
+    return new TextGenerator(model, await (options.backend ?? (referenceBackend as Backend<CompileOptions>)).compile(graph, withResidentCache(options.compile, cache) as O), options.tokenizer ?? null);
   }
 
   /** Continues `prompt` (token ids, or text when the TextGenerator has a tokenizer) by up to `maxNewTokens` tokens. */
@@ -119,7 +117,10 @@ export class TextGenerator {
         // The cache just fed is spent: a device buffer goes back to the backend now, not when the collector finds it.
         cache.forEach(disposeHeld);
         cache = present;
-        if (!(logits instanceof Tensor)) fail(site, 'expected the logits as a Tensor from the backend, got a DeviceTensor (the backend kept an output resident that was not asked for)');
+        if (!(logits instanceof Tensor)) {
+          disposeHeld(logits);
+          fail(site, 'expected the logits as a Tensor from the backend, got a DeviceTensor (the backend kept an output resident that was not asked for)');
+        }
         // The logits of the last input position pick the next token. Read in place: data() would copy all of them,
         // the prompt's included (a fresh array of T × vocab per prefill, which cost a 512-token prompt ~10% of its run).
         const last = (logits._data as Float32Array | Float64Array).subarray((input.length - 1) * vocab);
@@ -150,6 +151,21 @@ export class TextGenerator {
   [Symbol.asyncDispose](): Promise<void> {
     return this.dispose();
   }
+}
+
+/**
+ * A copy of the compile options with `residentOutputs` set to the cache's
+ * outputs. Options that are not an object go to the backend as given, for it
+ * to refuse; an object's enumerable options, inherited ones too, are copied.
+ */
+function withResidentCache(compile: unknown, cache: readonly number[]): unknown {
+  if (compile === undefined || compile === null) return { residentOutputs: cache };
+  if (typeof compile !== 'object' || Array.isArray(compile)) return compile;
+  const given = (compile as CompileOptions).residentOutputs;
+  if (given !== undefined) fail('TextGenerator', `compile options expected no residentOutputs (the TextGenerator keeps its KV cache resident itself), got ${show(given)}`);
+  const copy: Record<string, unknown> = {};
+  for (const key in compile) copy[key] = (compile as Record<string, unknown>)[key];
+  return { ...copy, residentOutputs: cache };
 }
 
 /** The greedy choice, or a sample from the tempered top-k softmax using the uniform `u` in [0, 1). */

@@ -15,8 +15,10 @@
  * - on a backend that keeps outputs resident, the KV cache goes back in as
  *   the DeviceTensors the previous run returned (never read back to the
  *   CPU), and every one of them is disposed by the end of the generation,
- *   also when a run fails half-way; residentOutputs in the compile options
- *   is refused (the TextGenerator chooses them).
+ *   each as soon as the next run has consumed it, and also when a run
+ *   fails half-way or a backend returns the logits resident;
+ *   residentOutputs in the compile options is refused (the TextGenerator
+ *   chooses them), and options that are not an object reach the backend.
  */
 import { describe, expect, it } from 'vitest';
 import { argMax, ByteTokenizer, DecoderLM, Tensor, TextGenerator, tensor, type Backend, type CompileOptions, type DeviceTensor } from '../../src/index.js';
@@ -103,6 +105,7 @@ describe('TextGenerator', () => {
     const compiled: (CompileOptions | undefined)[] = [];
     const deviceFeeds: number[] = [];
     const given: DeviceTensor[] = [];
+    const liveAtStart: number[] = [];
     let plainRuns = 0;
     let failAt = Infinity;
     const spy: Backend = {
@@ -115,6 +118,8 @@ describe('TextGenerator', () => {
           get disposed() { return exe.disposed; },
           run: (feeds) => { plainRuns++; return exe.run(feeds); },
           async runResident(feeds) {
+            // Released as soon as consumed: when a run starts, only the previous run's cache (its feeds) is live.
+            liveAtStart.push(given.filter((t) => !t.disposed && !feeds.includes(t)).length);
             if (deviceFeeds.length === failAt) throw new Error('device lost');
             deviceFeeds.push(feeds.filter((f) => !(f instanceof Tensor)).length);
             const out = await exe.runResident!(feeds);
@@ -135,6 +140,7 @@ describe('TextGenerator', () => {
     expect(deviceFeeds).toEqual([0, 4, 4, 4, 4]);
     expect(given).toHaveLength(5 * 4);
     expect(given.filter((t) => !t.disposed)).toEqual([]);
+    expect(liveAtStart).toEqual([0, 0, 0, 0, 0]);
 
     deviceFeeds.length = 0;
     given.length = 0;
@@ -145,9 +151,40 @@ describe('TextGenerator', () => {
     await gen.dispose();
   });
 
-  it('refuses residentOutputs in its compile options: it chooses them itself', async () => {
+  it('refuses residentOutputs in its compile options (it chooses them itself), and leaves bad options to the backend', async () => {
     await expect(TextGenerator.create(model(1, 'rope'), { backend: ortNode, compile: { device: 'cpu', residentOutputs: [0] } })).rejects.toThrow(
       /^TextGenerator: compile options expected no residentOutputs \(the TextGenerator keeps its KV cache resident itself\), got \[0\]/,
     );
+    // undefined means the default, as everywhere.
+    const gen = await TextGenerator.create(model(1, 'rope'), { backend: ortNode, compile: { device: 'cpu', residentOutputs: undefined } });
+    expect((await gen.generate([1], { maxNewTokens: 2 })).tokens).toHaveLength(2);
+    await gen.dispose();
+    // Options that are not an object reach the backend unchanged, which names them.
+    for (const bad of [5, [], 'cpu']) {
+      await expect(TextGenerator.create(model(1, 'rope'), { backend: ortNode, compile: bad as never })).rejects.toThrow(/^ort-node\.compile: compile options expected an object/);
+    }
+    // Inherited options reach the backend too: an unknown device is still refused.
+    await expect(TextGenerator.create(model(1, 'rope'), { backend: ortNode, compile: Object.create({ device: 'nonexistent' }) as never })).rejects.toThrow(/^ort-node\.compile: device expected one of/);
+  });
+
+  it('refuses logits kept resident by a backend, and releases them', async () => {
+    // A third-party backend that keeps every output on its device, the logits included.
+    const kept: DeviceTensor[] = [];
+    const all: Backend = {
+      name: 'all-resident',
+      async compile(graph, options) {
+        const exe = await ortNode.compile(graph, { ...options, device: 'cpu', residentOutputs: graph.outputs.map((_, i) => i) });
+        return { graph, get disposed() { return exe.disposed; }, run: (f) => exe.run(f), dispose: () => exe.dispose(), async runResident(feeds) {
+          const out = await exe.runResident!(feeds);
+          kept.push(...(out as DeviceTensor[]));
+          return out;
+        } };
+      },
+    };
+    const gen = await TextGenerator.create(model(1, 'rope'), { backend: all });
+    await expect(gen.generate([1, 2], { maxNewTokens: 3 })).rejects.toThrow(/^TextGenerator\.generate: expected the logits as a Tensor from the backend, got a DeviceTensor/);
+    expect(kept).toHaveLength(5);
+    expect(kept.filter((t) => !t.disposed)).toEqual([]);
+    await gen.dispose();
   });
 });
