@@ -57,6 +57,7 @@ if (values.quick && values.full) fail('--quick and --full expected one at a time
 if (!DEVICES.includes(values.device)) fail(`--device expected one of ${DEVICES.join(', ')}, got '${values.device}'`);
 const peerDevice = values['peer-device'];
 if (peerDevice !== 'cpu' && peerDevice !== 'cuda') fail(`--peer-device expected cpu or cuda, got '${peerDevice}'`);
+if (peerDevice !== 'cpu' && values.only && !values.only.some((p) => p === 'train' || p === 'scale')) fail(`--peer-device ${peerDevice} expected a run with the train or scale part (their PyTorch peers are the only ones it moves), got --only ${values.only.join(', ')}`);
 const unknown = (values.only ?? []).filter((p) => !PARTS.some((q) => q.name === p));
 if (unknown.length) fail(`--only expected one of ${PARTS.map((p) => p.name).join(', ')}, got '${unknown.join(', ')}'`);
 const writeDocs = values['write-docs'];
@@ -79,7 +80,7 @@ const say = (line: string): void => {
   else console.log(line);
 };
 
-say(`llm-tricks ${pkg.version} bench, ${mode}, device ${settings.device}: ${total} measurements`);
+say(`llm-tricks ${pkg.version} bench, ${mode}, device ${settings.device}${peerDevice === 'cpu' ? '' : `, PyTorch peers on ${peerDevice}`}: ${total} measurements`);
 for (const part of parts) {
   say(`\n== ${part.title}`);
   await part.run(settings, (row) => {

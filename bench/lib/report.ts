@@ -107,7 +107,7 @@ Medians of ${settings.runs} timed runs after ${settings.warmup} warm-up runs, de
 "peer ÷ this" is the peer's median over this row's for the same task: above 1, llm-tricks is faster.
 Raw timings: \`${relative(dirname(reportPath), join(resultsDir, `${name}.json`))}\`.
 
-Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}.${'gpu' in m ? `\nGPU (nvidia-smi): ${m.gpu}.` : ''}
+Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}.${'gpu' in m ? `\nNVIDIA GPUs on the machine (nvidia-smi; WebGPU's adapter is the one its Vulkan driver gives): ${m.gpu}.` : ''}
 Versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}.
 `;
   // A failing check means timings of something broken: said first, before any table.

@@ -11,7 +11,7 @@ import { ByteTokenizer, DecoderLM, Lion, TokenBatches, Trainer } from 'llm-trick
 import { deviceBackend } from '../lib/device.js';
 import { median, paired, signSentence, timeInterleaved } from '../lib/timing.js';
 import type { Check, Part, Row, RunSettings } from '../lib/types.js';
-import { learns, loggedSteps, lossLog, startTorchTrainers, type LossLog } from './train.js';
+import { learns, loggedSteps, lossLog, startTorchTrainers, torchFacts, type LossLog } from './train.js';
 
 interface Shape { layers: number; heads: number; kvHeads: number; B: number; T: number }
 const shape = (s: RunSettings): Shape => (s.mode === 'quick' ? { layers: 1, heads: 4, kvHeads: 2, B: 2, T: 16 } : { layers: 8, heads: 8, kvHeads: 2, B: 4, T: 256 });
@@ -82,7 +82,7 @@ export const scalePart: Part = {
       report({ part: 'scale', task: task(z, dim), impl: `llm-tricks ${on.label}`, group: 'step', isPeer: false, ms: ours, median: med, extra: { tokensPerSecond: tokensPerSecond(med), params }, data: { losses: log } });
       torch.forEach((p, i) => {
         const d = paired(ours, peers[i]);
-        report({ part: 'scale', task: task(z, dim), impl: p.peer, group: 'pytorch', isPeer: true, ms: peers[i], median: median(peers[i]), extra: { tokensPerSecond: tokensPerSecond(median(peers[i])), params, threads: p.extra.threads, pairedDeltaMs: Number(d.medianDelta.toFixed(1)), slowerRounds: d.slower, rounds: d.rounds } });
+        report({ part: 'scale', task: task(z, dim), impl: p.peer, group: 'pytorch', isPeer: true, ms: peers[i], median: median(peers[i]), extra: { tokensPerSecond: tokensPerSecond(median(peers[i])), params, ...torchFacts(p), pairedDeltaMs: Number(d.medianDelta.toFixed(1)), slowerRounds: d.slower, rounds: d.rounds } });
       });
     }
   },

@@ -125,13 +125,20 @@ export async function startTorchTrainers(part: string, task: string, m: DecoderL
   return torch;
 }
 
+/** What a PyTorch peer's row notes of where it ran: its threads on the CPU, the GPU and CUDA version on CUDA. */
+export function torchFacts(p: PeerProcess): Record<string, number | string> {
+  return p.extra.gpu === undefined ? { threads: p.extra.threads } : { gpu: p.extra.gpu, cuda: p.extra.cuda };
+}
+
 export const lossLog = (row: Row | undefined): LossLog | undefined => row?.data?.losses as LossLog | undefined;
 
 export const trainPart: Part = {
   name: 'train',
   title: 'Training step: tokens/s',
   about: "One training step (forward, loss, backward, clipping, Lion update: one backend run) of the training example's byte-level decoder, 4 layers of width 128 with multi-query attention, on batches of 16 × 64 tokens. The peers: the reference backend (pure TypeScript); PyTorch on the CPU, eager and with torch.compile, running the same model (the same parameter count, scaled_dot_product_attention with grouped-query support, the same dropout sites, gradient clipping and a Lion step written with foreach ops) on the same number of threads as ONNX Runtime; and the same decoder written with TensorFlow.js ops and trained with its Adam, on its CPU and WASM backends (tfjs tiles the single key/value head across query heads). With `--peer-device cuda` PyTorch runs on an NVIDIA GPU instead, and the CPU-only peers (the reference backend and tfjs) are left out. Also: the step with parameters and optimizer state copied through JavaScript every step (plain run) against kept in reused output buffers (runResident); the step of early dropout's second phase (rate 0 for good: the Trainer then runs a graph compiled without dropout, no random numbers) against the step with dropout 0.1; and model FLOP/s against ONNX Runtime's MatMul on the same threads. llm-tricks, its copying variant and the PyTorch peers are timed in alternation, one step each per round (the order reversed every other round, 50 ms idle before each step), so the machine's drift falls on all of them alike; the reference backend and tfjs run alone.",
-  count: (s) => 7 + (s.mode === 'quick' ? 1 : 2),
+  // The reference backend and tfjs cpu and wasm (left out when the PyTorch peers run on CUDA), the step and its
+  // two variants, the GEMM, and the PyTorch peers.
+  count: (s) => (s.peerDevice === 'cpu' ? 3 : 0) + 4 + (s.mode === 'quick' ? 1 : 2),
   checks(rows) {
     return [
       learns('Training steps', lossLog(rows.find((r) => r.group === 'step' && !r.isPeer))),
@@ -245,7 +252,7 @@ export const trainPart: Part = {
     await phase2.dispose();
     report({ part: 'train', task, impl: `${on.label}, no dropout (early dropout's second phase)`, group: 'phase', isPeer: false, ms: noDropout, median: median(noDropout), extra: { residentMedianMs: Number(med.toFixed(2)), ...vsResident(noDropout) } });
     report({ part: 'train', task, impl: `${on.label}, state through JS`, group: 'copy', isPeer: false, ms: copied, median: median(copied), extra: { residentMedianMs: Number(med.toFixed(2)), ...vsResident(copied) }, data: { losses: copyLog } });
-    torch.forEach((p, i) => report({ part: 'train', task, impl: p.peer, group: 'pytorch', isPeer: true, ms: peers[i], median: median(peers[i]), extra: { tokensPerSecond: tokensPerSecond(median(peers[i])), threads: p.extra.threads, firstCallMs: Math.round(firstCall[i]), ...vsResident(peers[i]) } }));
+    torch.forEach((p, i) => report({ part: 'train', task, impl: p.peer, group: 'pytorch', isPeer: true, ms: peers[i], median: median(peers[i]), extra: { tokensPerSecond: tokensPerSecond(median(peers[i])), ...torchFacts(p), firstCallMs: Math.round(firstCall[i]), ...vsResident(peers[i]) } }));
     // TensorFlow.js: the same decoder written with its ops, trained with its Adam, on its CPU (JavaScript) and WASM backends.
     for (const name of cpuPeers ? (['cpu', 'wasm'] as const) : []) {
       const impl = `tfjs ${tf.version.tfjs} ${name}`;

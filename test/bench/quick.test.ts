@@ -9,7 +9,9 @@
  * A run without --write-docs writes under bench/out/ (ignored) and leaves
  * the committed report alone; --write-docs refuses a partial run.
  * bench/ab-step.ts (two builds in alternation) runs, and a build and a copy
- * of it (two module instances) compute the same first loss.
+ * of it (two module instances) compute the same first loss; bench/ab-decode.ts
+ * runs, and the two generate the same tokens. `--device webgpu` times the
+ * TextGenerator against a bare InferenceSession loop on WebGPU.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
+import { IN_CI, webgpuUnavailable } from '../setup/availability.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'bench-'));
@@ -54,6 +57,31 @@ it('rejects unknown options with a clear message', () => {
   const r = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), ['bench/run.ts', '--only', 'nope'], { cwd: root, encoding: 'utf8' });
   expect(r.status).toBe(2);
   expect(r.stderr).toContain("bench: --only expected one of optim, matmul, backends, train, scale, decode, claims, got 'nope'");
+});
+
+it('--peer-device takes cpu or cuda, and only with a part whose PyTorch peers it moves', () => {
+  const run = (...args: string[]) => spawnSync(join(root, 'node_modules', '.bin', 'tsx'), ['bench/run.ts', ...args], { cwd: root, encoding: 'utf8' });
+  const bad = run('--peer-device', 'tpu');
+  expect(bad.status).toBe(2);
+  expect(bad.stderr).toContain("bench: --peer-device expected cpu or cuda, got 'tpu'");
+  const idle = run('--only', 'decode', '--peer-device', 'cuda');
+  expect(idle.status).toBe(2);
+  expect(idle.stderr).toContain('bench: --peer-device cuda expected a run with the train or scale part (their PyTorch peers are the only ones it moves), got --only decode');
+});
+
+const webgpuMissing = webgpuUnavailable();
+// Skipped without a Vulkan driver outside CI (the reason is in the name); CI installs one, and the test throws there if it is missing.
+(webgpuMissing && !IN_CI ? it.skip : it)(`--device webgpu times the TextGenerator against a bare InferenceSession loop on WebGPU${webgpuMissing && !IN_CI ? ` (skipped: ${webgpuMissing})` : ''}`, () => {
+  if (webgpuMissing) throw new Error(`ort-node webgpu is needed in CI: ${webgpuMissing}`);
+  const r = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), ['bench/run.ts', '--quick', '--only', 'decode', '--device', 'webgpu', '--results', dir], {
+    cwd: root, encoding: 'utf8', timeout: 180_000,
+  });
+  expect(r.status, r.stderr).toBe(0);
+  const results = JSON.parse(readFileSync(join(dir, 'quick-decode-webgpu.json'), 'utf8')) as { rows: Row[] };
+  const peer = results.rows.find((row) => row.impl.endsWith('InferenceSession loop on webgpu'));
+  expect(peer?.missing).toBeUndefined();
+  expect(peer?.ms.length).toBeGreaterThan(0);
+  expect(results.rows.filter((row) => row.impl.startsWith('transformers.js'))).toEqual([]);
 });
 
 it('--device wasm runs the training part on onnxruntime-web under its own report name', () => {
@@ -95,4 +123,19 @@ it('ab-step times one build against another: a copy of the build computes the sa
   const bad = spawnSync(tsx, ['bench/ab-step.ts', '--a', 'dist'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
   expect(bad.status).toBe(2);
   expect(bad.stderr).toMatch(/^ab-step: expected --a <dist dir> --b <dist dir>/);
+});
+
+it('ab-decode times the TextGenerator of one build against another: the two generate the same tokens', () => {
+  const tsx = join(root, 'node_modules', '.bin', 'tsx');
+  const copy = join(root, 'bench', 'out', `ab-decode-test-${process.pid}`);
+  mkdirSync(join(root, 'bench', 'out'), { recursive: true });
+  cpSync(join(root, 'dist'), copy, { recursive: true });
+  const r = spawnSync(tsx, ['bench/ab-decode.ts', '--a', copy, '--b', 'dist', '--rounds', '1'], { cwd: root, encoding: 'utf8', timeout: 180_000 });
+  rmSync(copy, { recursive: true, force: true });
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stdout.match(/tokens the same$/gm)).toHaveLength(3);
+  expect(r.stdout).toMatch(/multi-head, context 2048, 16 tokens: a \S+ ms, b \S+ ms .*b slower in \d of 1 rounds \(sign test, 5 %\)/);
+  const bad = spawnSync(tsx, ['bench/ab-decode.ts', '--a', 'dist', '--b', 'dist', '--device', 'tpu'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  expect(bad.status).toBe(2);
+  expect(bad.stderr).toMatch(/^ab-decode: expected --a <dist dir> --b <dist dir> \[--device cpu\|wasm\|webgpu\]/);
 });
