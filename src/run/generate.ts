@@ -165,7 +165,8 @@ function withResidentCache(compile: unknown, cache: readonly number[]): unknown 
   if (given !== undefined) fail('TextGenerator', `compile options expected no residentOutputs (the TextGenerator keeps its KV cache resident itself), got ${show(given)}`);
   const copy: Record<string, unknown> = {};
   for (const key in compile) copy[key] = (compile as Record<string, unknown>)[key];
-  return { ...copy, residentOutputs: cache };
+  copy.residentOutputs = cache;
+  return copy;
 }
 
 /** The greedy choice, or a sample from the tempered top-k softmax using the uniform `u` in [0, 1). */

@@ -13,7 +13,7 @@
  * runs, and the two generate the same tokens. `--device webgpu` times the
  * TextGenerator against a bare InferenceSession loop on WebGPU.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,14 +107,25 @@ it('a run without --write-docs leaves the committed report alone and says where 
   expect(refused.stderr).toMatch(/^bench: --write-docs expected a default CPU run of every part/);
 });
 
-it('ab-step times one build against another: a copy of the build computes the same first loss', () => {
-  const tsx = join(root, 'node_modules', '.bin', 'tsx');
-  // A copy, as its usage says: a second module instance, importing its dependencies from the repository's node_modules.
-  const copy = join(root, 'bench', 'out', `ab-step-test-${process.pid}`);
+const tsx = join(root, 'node_modules', '.bin', 'tsx');
+
+/**
+ * Runs an A/B script (bench/ab-*.ts) with a copy of the build as --a and dist as --b, as its usage says: the copy is
+ * a second module instance, importing its dependencies from the repository's node_modules.
+ */
+function abAgainstCopy(script: string, args: string[], timeout: number): SpawnSyncReturns<string> {
+  const copy = join(root, 'bench', 'out', `${script}-test-${process.pid}`);
   mkdirSync(join(root, 'bench', 'out'), { recursive: true });
   cpSync(join(root, 'dist'), copy, { recursive: true });
-  const r = spawnSync(tsx, ['bench/ab-step.ts', '--a', copy, '--b', 'dist', '--rounds', '2'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
-  rmSync(copy, { recursive: true, force: true });
+  try {
+    return spawnSync(tsx, [`bench/${script}.ts`, '--a', copy, '--b', 'dist', ...args], { cwd: root, encoding: 'utf8', timeout });
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
+}
+
+it('ab-step times one build against another: a copy of the build computes the same first loss', () => {
+  const r = abAgainstCopy('ab-step', ['--rounds', '2'], 120_000);
   expect(r.status, r.stderr).toBe(0);
   const [, a, b] = /first losses: a (\S+), b (\S+)/.exec(r.stdout) ?? [];
   expect(Number(a)).toBeGreaterThan(5);
@@ -126,12 +137,7 @@ it('ab-step times one build against another: a copy of the build computes the sa
 });
 
 it('ab-decode times the TextGenerator of one build against another: the two generate the same tokens', () => {
-  const tsx = join(root, 'node_modules', '.bin', 'tsx');
-  const copy = join(root, 'bench', 'out', `ab-decode-test-${process.pid}`);
-  mkdirSync(join(root, 'bench', 'out'), { recursive: true });
-  cpSync(join(root, 'dist'), copy, { recursive: true });
-  const r = spawnSync(tsx, ['bench/ab-decode.ts', '--a', copy, '--b', 'dist', '--rounds', '1'], { cwd: root, encoding: 'utf8', timeout: 180_000 });
-  rmSync(copy, { recursive: true, force: true });
+  const r = abAgainstCopy('ab-decode', ['--rounds', '1'], 180_000);
   expect(r.status, r.stderr).toBe(0);
   expect(r.stdout.match(/tokens the same$/gm)).toHaveLength(3);
   expect(r.stdout).toMatch(/multi-head, context 2048, 16 tokens: a \S+ ms, b \S+ ms .*b slower in \d of 1 rounds \(sign test, 5 %\)/);
