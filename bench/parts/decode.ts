@@ -25,6 +25,9 @@ function lm(kvHeads: number, s: RunSettings): DecoderLM {
 
 const prompt = (n: number): number[] => Array.from({ length: n }, (_, i) => (i * 37 + 11) % 256);
 
+/** The exported model's name of cache tensor i (layer i >> 1; keys at even i, values at odd). */
+const cacheName = (kind: 'past_key_values' | 'present', i: number): string => `${kind}.${i >> 1}.${i % 2 ? 'value' : 'key'}`;
+
 /**
  * Greedy decoding with a bare InferenceSession on the exported model: what a host without llm-tricks would write.
  * On WebGPU the session keeps the present keys and values on the GPU (see {@link bareSession}); each is disposed
@@ -41,11 +44,11 @@ async function bareDecode(session: ort.InferenceSession, layers: number, kvHeads
       input_ids: new ort.Tensor('int64', BigInt64Array.from(input, BigInt), [1, input.length]),
       position_ids: new ort.Tensor('int64', BigInt64Array.from(input, (_, i) => BigInt(position + i)), [1, input.length]),
     };
-    past.forEach((p, i) => { feeds[`past_key_values.${i >> 1}.${i % 2 ? 'value' : 'key'}`] = p; });
+    past.forEach((p, i) => { feeds[cacheName('past_key_values', i)] = p; });
     const out = await session.run(feeds);
     position += input.length;
     release(past);
-    past = Array.from({ length: 2 * layers }, (_, i) => out[`present.${i >> 1}.${i % 2 ? 'value' : 'key'}`]);
+    past = Array.from({ length: 2 * layers }, (_, i) => out[cacheName('present', i)]);
     const logits = out.logits.data as Float32Array;
     const V = out.logits.dims[2];
     const last = logits.subarray((input.length - 1) * V);
@@ -60,7 +63,7 @@ async function bareDecode(session: ort.InferenceSession, layers: number, kvHeads
 function bareSession(model: DecoderLM, device: string): Promise<ort.InferenceSession> {
   const { model: bytes } = exportLanguageModel(model);
   if (device !== 'webgpu') return ort.InferenceSession.create(bytes, { extra: QUIET });
-  const present = Array.from({ length: 2 * model.config.layers }, (_, i) => `present.${i >> 1}.${i % 2 ? 'value' : 'key'}`);
+  const present = Array.from({ length: 2 * model.config.layers }, (_, i) => cacheName('present', i));
   return ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'], preferredOutputLocation: { logits: 'cpu', ...Object.fromEntries(present.map((n) => [n, 'gpu-buffer'])) } });
 }
 
