@@ -52,16 +52,20 @@ export const random: LoweringTable<FamilyMembers<'random'>> = {
     const y = b.op('Mul', [counter, key]);
     const z = b.op('Add', [y, key]);
     const swap = (x: string): string => b.op('Add', [b.op('Mul', [x, b.uint32(0x10000)]), shiftRight(ctx, x, 16)]);
+    const square = (x: string, w: string): string => b.op('Add', [b.op('Mul', [x, x]), w]);
     let x = y;
-    for (const w of [y, z, y, z]) x = swap(b.op('Add', [b.op('Mul', [x, x]), w]));
+    for (const w of [y, z, y]) x = swap(square(x, w));
     const toFloat = (u: string): string => b.op('Cast', [u], { to: { i: ONNX_TYPE[node.dtype] } });
     // allowzero: a literal 0 in the shape is a 0, not "copy that dimension" (as the reshape lowering does).
     const shaped = (flat: string): string => b.op('Reshape', [flat, ctx.shape(shape)], { allowzero: { i: shape.includes(0) ? 1 : 0 } });
-    if (node.attrs.bits !== 16) return shaped(b.op('Mul', [toFloat(shiftRight(ctx, x, 8)), b.scalar(2 ** -24, node.dtype)]));
+    // The last round's square, before its swap of halves.
+    const last = square(x, z);
+    if (node.attrs.bits !== 16) return shaped(b.op('Mul', [toFloat(shiftRight(ctx, swap(last), 8)), b.scalar(2 ** -24, node.dtype)]));
     // Number 2k is the top half of word k and number 2k + 1 its bottom half: the halves side by side as
-    // (W, 2), flattened, and cut to N when N is odd (or unknown until run time).
-    const top = shiftRight(ctx, x, 16);
-    const bottom = b.op('Sub', [x, b.op('Mul', [top, b.uint32(0x10000)])]);
+    // (W, 2), flattened, and cut to N when N is odd (or unknown until run time). The word's top half is the
+    // bottom half of the last square and its bottom half that square's top, so the last swap is never made.
+    const bottom = shiftRight(ctx, last, 16);
+    const top = b.op('Sub', [last, b.op('Mul', [bottom, b.uint32(0x10000)])]);
     const column = (u: string): string => b.op('Unsqueeze', [toFloat(u), b.int64s([1])]);
     let bits = b.op('Reshape', [b.op('Concat', [column(top), column(bottom)], { axis: { i: 1 } }), b.int64s([-1])]);
     const n = sizeIfStatic(shape);
