@@ -3,7 +3,8 @@ import { fail, show } from '../core/errors.js';
 import { add, cast, cos, less, maximum, mul, pow, reciprocal, sin, sub, where } from '../trace/ops/elementwise.js';
 import { max } from '../trace/ops/reduce.js';
 import { gather } from '../trace/ops/indexing.js';
-import { concat, reshape, slice, sliceAxis } from '../trace/ops/movement.js';
+import { concat, reshape, sliceAxis, unsqueeze } from '../trace/ops/movement.js';
+import { matmul } from '../trace/ops/linalg.js';
 import { iota } from '../trace/ops/creation.js';
 import { tensor, type Tensor } from '../trace/tensor.js';
 import { mayEqual } from '../core/shape.js';
@@ -237,28 +238,40 @@ export class RotaryEmbedding extends Module {
     const R = this.rotaryDim;
     const F = R / 2;
     const rot = R === this.headDim ? x : sliceAxis(x, -1, 0, R);
-    const rotated = this.layout === 'half' ? rotateHalf(rot, cos, sin, F) : rotateInterleaved(rot, cos, sin, F);
+    const rotated = rotate(rot, cos, sin, F, this.layout, dtype);
     return R === this.headDim ? rotated : concat([rotated, sliceAxis(x, -1, R, this.headDim)], -1);
   }
 }
 
-// (a, b) -> (a cos − b sin, b cos + a sin): the rotation of one pair.
-function rotatePairs(a: Tensor, b: Tensor, cos: Tensor, sin: Tensor): [Tensor, Tensor] {
-  return [sub(mul(a, cos), mul(b, sin)), add(mul(b, cos), mul(a, sin))];
+// Each rotated pair (a, b) -> (a cos − b sin, b cos + a sin), as x C + (x P) S: C and S hold each pair's cos
+// and sin at both of its places, and P is the constant signed permutation taking x to its partners (−b, a).
+// A product with P is exact (one ±1 per column, the rest exact zeros), so the result is the pairwise formula's
+// for finite inputs, and the backward is a product with Pᵀ: no slices of the head dimension, whose gradients
+// (zero-padding) and concatenations cost more on ONNX Runtime's CPU than the small product.
+function rotate(x: Tensor, cos: Tensor, sin: Tensor, F: number, layout: 'half' | 'interleaved', dtype: 'float32' | 'float64'): Tensor {
+  const both = (t: Tensor): Tensor => (layout === 'half' ? concat([t, t], -1) : reshape(concat([unsqueeze(t, -1), unsqueeze(t, -1)], -1), [...t.shape.slice(0, -1), 2 * F]));
+  return add(mul(x, both(cos)), mul(matmul(x, partners(2 * F, layout, dtype)), both(sin)));
 }
 
-function rotateHalf(x: Tensor, cos: Tensor, sin: Tensor, F: number): Tensor {
-  const [a, b] = rotatePairs(sliceAxis(x, -1, 0, F), sliceAxis(x, -1, F, 2 * F), cos, sin); // (..., T, F) each
-  return concat([a, b], -1);
-}
+const partnerCache = new Map<string, Tensor>();
 
-function rotateInterleaved(x: Tensor, cos: Tensor, sin: Tensor, F: number): Tensor {
-  const pairs = reshape(x, [...x.shape.slice(0, -1), F, 2]); // (..., T, F, 2)
-  const lead = pairs.shape.slice(0, -1);
-  const even = reshape(slice(pairs, pairs.shape.map(() => 0), [...lead, 1]), lead);
-  const odd = reshape(slice(pairs, [...lead.map(() => 0), 1], [...lead, 1]), lead);
-  const [a, b] = rotatePairs(even, odd, cos, sin);
-  return reshape(concat([reshape(a, [...lead, 1]), reshape(b, [...lead, 1])], -1), x.shape);
+/** The (R, R) signed permutation P: (x P)[j] is −x[partner] at a pair's first place, +x[partner] at its second. */
+function partners(R: number, layout: 'half' | 'interleaved', dtype: 'float32' | 'float64'): Tensor {
+  const key = `${R} ${layout} ${dtype}`;
+  let p = partnerCache.get(key);
+  if (!p) {
+    const F = R / 2;
+    const data = new Float64Array(R * R);
+    for (let i = 0; i < F; i++) {
+      // The pair's two places: (i, i + F) in the half layout, (2i, 2i + 1) interleaved.
+      const [first, second] = layout === 'half' ? [i, i + F] : [2 * i, 2 * i + 1];
+      data[second * R + first] = -1; // output first = −x[second]
+      data[first * R + second] = 1; // output second = x[first]
+    }
+    p = tensor(dtype === 'float32' ? Float32Array.from(data) : data, { shape: [R, R], dtype });
+    partnerCache.set(key, p);
+  }
+  return p;
 }
 
 /** A helper for tests and users: the angle table's inverse frequencies for the given settings. */

@@ -113,6 +113,35 @@ describe('RotaryEmbedding', () => {
     }), { numRuns: 40 });
   });
 
+  it('float32, eager and on ONNX Runtime: each pair is exactly (a cos − b sin, b cos + a sin)', async () => {
+    // cos and sin read from the rotation of unit vectors, then the pairwise formula in float32 arithmetic:
+    // the rotation (a product with a signed permutation) must round exactly as the formula does.
+    const f = Math.fround;
+    for (const layout of ['half', 'interleaved'] as const) {
+      const D = 8;
+      const T = 5;
+      const rot = new RotaryEmbedding(D, { layout, rotaryDim: 6, maxPositions: 16 });
+      const x = tensor(Float32Array.from(nums(randn([2, T, D], 3))), { shape: [2, T, D] });
+      const unit = (i: number): number[] => nums(rot.forward(tensor(Float32Array.from({ length: T * D }, (_, k) => (k % D === i ? 1 : 0)), { shape: [T, D] })));
+      const want = nums(x).slice();
+      for (const [i, j] of pairs(6, layout)) {
+        const e = unit(i); // row t: cos at i, sin at j
+        for (let h = 0; h < 2; h++) {
+          for (let t = 0; t < T; t++) {
+            const [c, s] = [e[t * D + i], e[t * D + j]];
+            const [a, b] = [want[(h * T + t) * D + i], want[(h * T + t) * D + j]];
+            want[(h * T + t) * D + i] = f(f(a * c) - f(b * s));
+            want[(h * T + t) * D + j] = f(f(b * c) + f(a * s));
+          }
+        }
+      }
+      expect(nums(rot.forward(x))).toEqual(want);
+      const exe = await ortNode.compile(trace((v) => rot.forward(v), [{ shape: [2, T, D], dtype: 'float32' }]));
+      expect(nums((await exe.run([x]))[0])).toEqual(want);
+      await exe.dispose();
+    }
+  });
+
   it('gradients w.r.t. the input match finite differences (both layouts, partial rotaryDim, scalings)', () => {
     fc.assert(fc.property(configArb, fc.integer({ min: 1, max: 4 }), (c, T) => {
       const rot = rotary(c);
