@@ -235,7 +235,7 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
         fail(site, `params[${i}] expected a ${b?.[0].constructor.name} of length ${b?.[0].length} as in the optimizer's state, got ${describe(p)}`);
       }
     });
-    this.buffers ??= params.map((p) => this.slots.map(() => new (p.constructor as new (n: number) => Floats)(p.length)));
+    this.buffers ??= stateBuffers(params, this.slots.length);
     this.steps++;
     params.forEach((p, i) => {
       const o = this.optionsFor(i);
@@ -251,7 +251,9 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
    * state for them, allocated together where the WebAssembly SIMD kernels
    * run, in a memory of their own: `step(params, grads)` then updates them
    * where they are, without the copies in and out of WebAssembly memory that
-   * ordinary arrays need (about half of Lion's step time). Elsewhere they are
+   * ordinary parameter and gradient arrays need (more than half of Lion's
+   * step time; the state of an optimizer stepping ordinary arrays lives in
+   * WebAssembly memory anyway, from its first step). Elsewhere they are
    * ordinary arrays. Fill `params` (e.g. `params[0].set(weights)`) and each
    * step's `grads` in place, and pass these arrays to every step (others
    * work, but are copied through as ordinary arrays are). Call it once,
@@ -306,10 +308,25 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
       // State allocated with the parameters stays where it is: written in place (an empty state zeroes it).
       own.forEach((b, i) => b.forEach((x, j) => (copies.length ? x.set(copies[i][j]) : x.fill(0))));
     } else {
-      this.buffers = copies.length ? copies : undefined;
+      this.buffers = copies.length ? stateBuffers(copies.map((b) => b[0]), this.slots.length) : undefined;
+      this.buffers?.forEach((b, i) => b.forEach((x, j) => x.set(copies[i][j])));
       this.allocated = false;
     }
   }
+}
+
+/**
+ * `slots` zeroed state buffers for each array of `like` (its type and
+ * length): in a WebAssembly memory of their own where the SIMD kernels run
+ * on some of them and every array has one type, so that a step streams only the parameters
+ * and gradients through WebAssembly memory and updates the state where it
+ * is; ordinary arrays elsewhere.
+ */
+function stateBuffers(like: readonly Floats[], slots: number): Floats[][] {
+  // Where only small arrays are stepped, the JavaScript loops run (simd.ts): no WebAssembly is compiled for them.
+  const kernels = like.some((p) => p.length >= 2048) && like.every((p) => p.constructor === like[0].constructor);
+  const resident = kernels ? allocateResident(like.flatMap((p) => Array<number>(slots).fill(p.length)), like[0] instanceof Float64Array) : null;
+  return like.map((p, i) => Array.from({ length: slots }, (_, j) => resident?.[i * slots + j] ?? new (p.constructor as new (n: number) => Floats)(p.length)));
 }
 
 /** Checks graphUpdate's arguments: one gradient and one list of `slots` tensors per parameter, and the step inputs. */

@@ -16,7 +16,11 @@
  *   element j into sum j mod 8, combined pairwise), computed here by hand,
  *   with and without SIMD; the clipped gradients have the same bits on both
  *   paths and on arrays allocated by an optimizer, where the kernels run in
- *   place (counted).
+ *   place (counted);
+ * - on ordinary arrays a step copies only the parameters and gradients
+ *   through WebAssembly memory (the elements TypedArray.set copies are
+ *   counted): the optimizer's state stays in a memory of its own, and
+ *   loadState writes into it.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -183,6 +187,52 @@ describe('clipGradNorm on the SIMD kernels', () => {
     expect(kernelCalls.inPlace - before).toBe(6);
     clipGradNorm(plain, want / 2);
     grads.forEach((g, i) => expect(bits(g)).toEqual(bits(plain[i])));
+  });
+});
+
+describe('ordinary arrays: what a step copies through WebAssembly memory', () => {
+  it.each([['Lion', () => new Lion()], ['AdamW', () => new AdamW()]] as const)('%s: the parameters and gradients only; the state stays in the optimizer\'s own memory', (_name, make) => {
+    const n = 300_000;
+    const p = values(n, 1, false);
+    const g = values(n, 2, false).map((x) => x / 1e30);
+    const opt = make();
+    opt.step([p], [g]);
+    // Elements copied by TypedArray.prototype.set during the second step: the gradient for the finite check, then
+    // the parameter and the gradient in and the parameter out (chunk by chunk). The state (Lion's m, AdamW's m and v)
+    // was copied in and out as well when it was an ordinary array.
+    const set = Float32Array.prototype.set;
+    let copied = 0;
+    Float32Array.prototype.set = function (this: Float32Array, source: ArrayLike<number>, offset?: number) {
+      copied += source.length;
+      return set.call(this, source, offset);
+    };
+    try {
+      opt.step([p], [g]);
+    } finally {
+      delete (Float32Array.prototype as { set?: unknown }).set;
+    }
+    expect(Float32Array.prototype.set).toBe(set);
+    expect(copied).toBe(4 * n);
+  });
+
+  it('loadState writes the loaded state into the optimizer\'s own memory: the next step continues from it', () => {
+    const n = 100_000;
+    const g = values(n, 4, false).map((x) => x / 1e30);
+    const p = values(n, 3, false);
+    const a = new AdamW();
+    a.step([p], [g]);
+    const saved = a.state();
+    const p1 = p.slice();
+    a.step([p], [g]);
+    // Another optimizer with state of its own in its memory, then the saved state loaded over it.
+    const q = values(n, 5, false);
+    const c = new AdamW();
+    c.step([q], [g]);
+    c.step([q], [g]);
+    c.loadState(saved);
+    q.set(p1);
+    c.step([q], [g]);
+    expect(bits(q)).toEqual(bits(p));
   });
 });
 

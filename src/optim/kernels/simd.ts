@@ -9,9 +9,11 @@
  * in cache, so main memory sees each array read once and the updated ones
  * written once — the traffic of an in-place loop (Lion: 20 bytes per float32
  * parameter) — and no parameter needs to be allocated anywhere special.
- * The copies still cost about half of a Lion step's time; arrays allocated
- * with {@link allocateResident} live in a WebAssembly memory of their own and
- * are updated where they are, with no copy.
+ * The optimizer's own state is allocated with {@link allocateResident} in a
+ * WebAssembly memory of its own, so only the parameters and gradients are
+ * copied through (their three copies of Lion's five, AdamW's seven); arrays
+ * allocated there with the parameters too are updated where they are, with
+ * no copy at all.
  */
 import { OPTIM_WASM_BASE64 } from './optim-wasm.js';
 
@@ -43,6 +45,7 @@ interface Exports {
 
 // Four arrays of 128 KB each fill the module's 8 pages (512 KB).
 const CHUNK_BYTES = 1 << 17;
+const SCRATCH_BYTES = 4 * CHUNK_BYTES;
 const PAGE_BYTES = 1 << 16;
 let kernels: Exports | null | undefined;
 let compiled: { wasm: WasmApi; module: object } | undefined;
@@ -77,16 +80,17 @@ function load(): Exports | null {
  * in a WebAssembly memory of their own: an instance of the kernels grown
  * once to hold them and never again, so the views stay valid for as long as
  * they are referenced. The steps over such arrays run on that instance's
- * memory in place (it never streams, so they start at 0). Null where the
- * kernels do not run, or the memory cannot grow to hold them (a WebAssembly
- * memory holds at most 4 GiB): the caller allocates ordinary arrays.
+ * memory in place; ordinary arrays in the same step are streamed through
+ * its first 512 KB, which the arrays leave free. Null where the kernels do
+ * not run, or the memory cannot grow to hold them (a WebAssembly memory
+ * holds at most 4 GiB): the caller allocates ordinary arrays.
  */
 export function allocateResident(lengths: readonly number[], wide: boolean): Floats[] | null {
   if (!enabled || !load() || !compiled) return null;
   const bytes = wide ? 8 : 4;
-  // 16-byte aligned starts.
+  // 16-byte aligned starts, after the chunks that ordinary arrays stream through.
   const starts: number[] = [];
-  let end = 0;
+  let end = SCRATCH_BYTES;
   for (const n of lengths) {
     starts.push(end);
     end += Math.ceil((n * bytes) / 16) * 16;
@@ -102,10 +106,20 @@ export function allocateResident(lengths: readonly number[], wide: boolean): Flo
   }
 }
 
-/** The kernels whose memory holds every one of `arrays` (they were allocated together), or null. */
+/**
+ * The kernels whose memory holds some of `arrays` (allocated with
+ * allocateResident), or null when none is, or when they are in the
+ * memories of different instances (then all are streamed).
+ */
 function residentKernels(arrays: readonly Floats[]): Exports | null {
-  const k = residents.get(arrays[0].buffer as ArrayBuffer);
-  return k && arrays.every((a) => a.buffer === arrays[0].buffer) ? k : null;
+  let owner: Exports | null = null;
+  for (const a of arrays) {
+    const k = residents.get(a.buffer as ArrayBuffer);
+    if (!k) continue;
+    if (owner && k !== owner) return null;
+    owner = k;
+  }
+  return owner;
 }
 
 /**
@@ -118,9 +132,9 @@ export function useSimdKernels(on: boolean): void {
 }
 
 /**
- * The kernels a step over `arrays` runs on: those owning their memory when
- * they are resident, else the shared instance from a few thousand elements
- * on (below that the copies and the call are not worth it); null for the
+ * The kernels a step over `arrays` runs on: those owning the memory of the
+ * resident ones, else the shared instance from a few thousand elements on
+ * (below that the copies and the call are not worth it); null for the
  * JavaScript loops.
  */
 function simd(arrays: readonly Floats[]): Exports | null {
@@ -134,34 +148,36 @@ function simd(arrays: readonly Floats[]): Exports | null {
  * n)` updates the front of a chunk whose length is a multiple of the
  * kernel's width (elements per iteration: the vector's lanes unless given),
  * `tail(views, from, to)` the rest in JavaScript. Chunks start at multiples
- * of 8 elements.
+ * of 8 elements. Arrays in `k`'s own memory are not copied: the kernel
+ * reads and writes them where they are.
  */
 function stream(k: Exports, arrays: readonly Floats[], written: number, kernel: (offsets: number[], n: number) => void, tail: (views: Floats[], from: number, to: number) => void, width?: number): void {
   const wide = arrays[0] instanceof Float64Array;
+  const bytes = wide ? 8 : 4;
   const lanes = width ?? (wide ? 2 : 4);
-  if (residentKernels(arrays) === k) {
+  const inPlace = arrays.map((a) => a.buffer === k.memory.buffer);
+  const n = arrays[0].length;
+  if (inPlace.every(Boolean)) {
     // Allocated in this instance's memory: updated where they are.
-    const n = arrays[0].length;
     const aligned = n - (n % lanes);
     kernel(arrays.map((a) => a.byteOffset), aligned);
     kernelCalls.inPlace++;
     if (aligned < n) tail([...arrays], aligned, n);
     return;
   }
-  const per = CHUNK_BYTES / (wide ? 8 : 4);
+  const per = CHUNK_BYTES / bytes;
   const heap = wide ? new Float64Array(k.memory.buffer) : new Float32Array(k.memory.buffer);
-  const offsets = arrays.map((_, i) => i * CHUNK_BYTES);
-  const views = arrays.map((_, i) => heap.subarray(i * per, (i + 1) * per));
-  const n = arrays[0].length;
+  const scratch = arrays.map((_, i) => heap.subarray(i * per, (i + 1) * per));
   for (let start = 0; start < n; start += per) {
     const end = Math.min(n, start + per);
     const count = end - start;
-    arrays.forEach((a, i) => views[i].set(a.subarray(start, end)));
+    const views = arrays.map((a, i) => (inPlace[i] ? a.subarray(start, end) : scratch[i]));
+    arrays.forEach((a, i) => { if (!inPlace[i]) scratch[i].set(a.subarray(start, end)); });
     const aligned = count - (count % lanes);
-    kernel(offsets, aligned);
+    kernel(arrays.map((a, i) => (inPlace[i] ? a.byteOffset + start * bytes : i * CHUNK_BYTES)), aligned);
     kernelCalls.streamed++;
     if (aligned < count) tail(views, aligned, count);
-    for (let i = 0; i < written; i++) arrays[i].set(views[i].subarray(0, count), start);
+    for (let i = 0; i < written; i++) if (!inPlace[i]) arrays[i].set(scratch[i].subarray(0, count), start);
   }
 }
 
