@@ -245,9 +245,11 @@ export class RotaryEmbedding extends Module {
 
 // Each rotated pair (a, b) -> (a cos − b sin, b cos + a sin), as x C + (x P) S: C and S hold each pair's cos
 // and sin at both of its places, and P is the constant signed permutation taking x to its partners (−b, a).
-// A product with P is exact (one ±1 per column, the rest exact zeros), so the result is the pairwise formula's
-// for finite inputs, and the backward is a product with Pᵀ: no slices of the head dimension, whose gradients
-// (zero-padding) and concatenations cost more on ONNX Runtime's CPU than the small product.
+// A product with P is exact (one ±1 per column, the rest exact zeros; not under TF32, which ONNX Runtime's CUDA
+// provider uses by default), so the result is the pairwise formula's for finite inputs, up to the sign of a
+// zero; a NaN or an infinity reaches the whole rotated vector (0 · ∞). The backward is a product with Pᵀ: no
+// slices of the head dimension, whose gradients (zero-padding) and concatenations cost more on ONNX Runtime's
+// CPU than the small product.
 function rotate(x: Tensor, cos: Tensor, sin: Tensor, F: number, layout: 'half' | 'interleaved', dtype: 'float32' | 'float64'): Tensor {
   const both = (t: Tensor): Tensor => (layout === 'half' ? concat([t, t], -1) : reshape(concat([unsqueeze(t, -1), unsqueeze(t, -1)], -1), [...t.shape.slice(0, -1), 2 * F]));
   return add(mul(x, both(cos)), mul(matmul(x, partners(2 * F, layout, dtype)), both(sin)));
