@@ -20,7 +20,8 @@
  * - on ordinary arrays a step copies only the parameters and gradients
  *   through WebAssembly memory (the elements TypedArray.set copies are
  *   counted): the optimizer's state stays in a memory of its own, and
- *   loadState writes into it.
+ *   loadState writes into it; arrays in two optimizers' memories step to
+ *   the bits of ordinary arrays.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -191,15 +192,8 @@ describe('clipGradNorm on the SIMD kernels', () => {
 });
 
 describe('ordinary arrays: what a step copies through WebAssembly memory', () => {
-  it.each([['Lion', () => new Lion()], ['AdamW', () => new AdamW()]] as const)('%s: the parameters and gradients only; the state stays in the optimizer\'s own memory', (_name, make) => {
-    const n = 300_000;
-    const p = values(n, 1, false);
-    const g = values(n, 2, false).map((x) => x / 1e30);
-    const opt = make();
-    opt.step([p], [g]);
-    // Elements copied by TypedArray.prototype.set during the second step: the gradient for the finite check, then
-    // the parameter and the gradient in and the parameter out (chunk by chunk). The state (Lion's m, AdamW's m and v)
-    // was copied in and out as well when it was an ordinary array.
+  /** The elements TypedArray.prototype.set copies into or out of Float32Arrays while `fn` runs. */
+  function copiedDuring(fn: () => void): number {
     const set = Float32Array.prototype.set;
     let copied = 0;
     Float32Array.prototype.set = function (this: Float32Array, source: ArrayLike<number>, offset?: number) {
@@ -207,15 +201,42 @@ describe('ordinary arrays: what a step copies through WebAssembly memory', () =>
       return set.call(this, source, offset);
     };
     try {
-      opt.step([p], [g]);
+      fn();
     } finally {
       delete (Float32Array.prototype as { set?: unknown }).set;
     }
     expect(Float32Array.prototype.set).toBe(set);
-    expect(copied).toBe(4 * n);
+    return copied;
+  }
+
+  it.each([['Lion', () => new Lion()], ['AdamW', () => new AdamW()]] as const)('%s: the parameters and gradients only; the state stays in the optimizer\'s own memory', (_name, make) => {
+    const n = 300_000;
+    const p = values(n, 1, false);
+    const g = values(n, 2, false).map((x) => x / 1e30);
+    const opt = make();
+    opt.step([p], [g]);
+    // The second step copies the gradient for the finite check, then the parameter and the gradient in and the
+    // parameter out (chunk by chunk). The state (Lion's m, AdamW's m and v) was copied in and out as well when it
+    // was an ordinary array.
+    expect(copiedDuring(() => opt.step([p], [g]))).toBe(4 * n);
   });
 
-  it('loadState writes the loaded state into the optimizer\'s own memory: the next step continues from it', () => {
+  it('arrays in two optimizers\' memories (one stepping the other\'s allocate() arrays): the bits of ordinary arrays', () => {
+    const n = 70_000;
+    const owner = new Lion();
+    const { params, grads } = owner.allocate([n]);
+    params[0].set(values(n, 6, false));
+    grads[0].set(values(n, 7, false).map((x) => x / 1e30));
+    const [p, g] = [params[0].slice(), grads[0].slice()];
+    const [other, plain] = [new AdamW(), new AdamW()];
+    for (let i = 0; i < 3; i++) {
+      other.step(params, grads);
+      plain.step([p], [g]);
+    }
+    expect(bits(params[0])).toEqual(bits(p));
+  });
+
+  it('loadState writes the loaded state into the optimizer\'s own memory: the next step continues from it, copying only the parameters and gradients', () => {
     const n = 100_000;
     const g = values(n, 4, false).map((x) => x / 1e30);
     const p = values(n, 3, false);
@@ -224,15 +245,19 @@ describe('ordinary arrays: what a step copies through WebAssembly memory', () =>
     const saved = a.state();
     const p1 = p.slice();
     a.step([p], [g]);
-    // Another optimizer with state of its own in its memory, then the saved state loaded over it.
+    // An optimizer with state of its own in its memory, then the saved state loaded over it; and a fresh one.
     const q = values(n, 5, false);
     const c = new AdamW();
     c.step([q], [g]);
-    c.step([q], [g]);
     c.loadState(saved);
     q.set(p1);
-    c.step([q], [g]);
+    expect(copiedDuring(() => c.step([q], [g]))).toBe(4 * n);
     expect(bits(q)).toEqual(bits(p));
+    const r = p1.slice();
+    const d = new AdamW();
+    d.loadState(saved);
+    expect(copiedDuring(() => d.step([r], [g]))).toBe(4 * n);
+    expect(bits(r)).toEqual(bits(p));
   });
 });
 

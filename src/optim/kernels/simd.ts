@@ -107,18 +107,18 @@ export function allocateResident(lengths: readonly number[], wide: boolean): Flo
 }
 
 /**
- * The kernels whose memory holds some of `arrays` (allocated with
- * allocateResident), or null when none is, or when they are in the
- * memories of different instances (then all are streamed).
+ * The kernels whose memory holds the most of `arrays` (allocated with
+ * allocateResident: an optimizer's state, or arrays from allocate()), or
+ * null when none is; arrays in other memories are streamed through its.
  */
 function residentKernels(arrays: readonly Floats[]): Exports | null {
-  let owner: Exports | null = null;
+  const held = new Map<Exports, number>();
   for (const a of arrays) {
     const k = residents.get(a.buffer as ArrayBuffer);
-    if (!k) continue;
-    if (owner && k !== owner) return null;
-    owner = k;
+    if (k) held.set(k, (held.get(k) ?? 0) + 1);
   }
+  let owner: Exports | null = null;
+  for (const [k, count] of held) if (!owner || count > held.get(owner)!) owner = k;
   return owner;
 }
 
