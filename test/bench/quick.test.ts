@@ -48,6 +48,10 @@ it('the quick bench runs every part and writes its results and report', () => {
   }
   const report = readFileSync(join(dir, 'bench.md'), 'utf8');
   expect(report).toContain('## Optimizer step: Lion vs AdamW');
+  // llm-tricks' optimizer rows and the bandwidth probes are timed round by round: their ratios are the rounds'.
+  expect(report).toMatch(/step, 100k params, Lion: timed in alternation with the bandwidth probe Lion \(20 B\/param\), llm-tricks took [\d.]+× its time \(the median of the rounds' ratios\); with allocate\(\) [\d.]+×\./);
+  const optimRows = results.rows.filter((row) => row.part === 'optim' && (!row.isPeer || row.impl.startsWith('bandwidth probe')));
+  expect(new Set(optimRows.map((row) => row.ms.length)).size).toBe(1);
   expect(existsSync(join(dir, 'img', 'bench-optim.svg'))).toBe(true);
   expect(existsSync(join(dir, 'img', 'bench-matmul.svg'))).toBe(true);
   expect(existsSync(join(dir, 'img', 'bench-scale-size.svg'))).toBe(true);
