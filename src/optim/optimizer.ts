@@ -318,9 +318,9 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
 /**
  * `slots` zeroed state buffers for each array of `like` (its type and
  * length): in a WebAssembly memory of their own where the SIMD kernels run
- * on some of them and every array has one type, so that a step streams only the parameters
- * and gradients through WebAssembly memory and updates the state where it
- * is; ordinary arrays elsewhere.
+ * on some of them and every array has one type, so that a step streams
+ * only the parameters and gradients through WebAssembly memory and updates
+ * the state where it is; ordinary arrays elsewhere.
  */
 function stateBuffers(like: readonly Floats[], slots: number): Floats[][] {
   // Where only small arrays are stepped, the JavaScript loops run (simd.ts): no WebAssembly is compiled for them.
