@@ -234,6 +234,9 @@ describe('ordinary arrays: what a step copies through WebAssembly memory', () =>
       plain.step([p], [g]);
     }
     expect(bits(params[0])).toEqual(bits(p));
+    // The step runs on the memory holding the parameter and gradient (the gradient's finite check too): only
+    // AdamW's m and v, in its own memory, are copied in and out.
+    expect(copiedDuring(() => other.step(params, grads))).toBe(4 * n);
   });
 
   it('loadState writes the loaded state into the optimizer\'s own memory: the next step continues from it, copying only the parameters and gradients', () => {
