@@ -16,15 +16,9 @@
  * no copy at all.
  */
 import { OPTIM_WASM_BASE64 } from './optim-wasm.js';
+import { compileWasm, type CompiledWasm } from '../../core/wasm.js';
 
 type Floats = Float32Array | Float64Array;
-
-// The WebAssembly API as far as it is used here (the library's types target no DOM).
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: unknown };
-}
 
 interface Exports {
   readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
@@ -48,7 +42,7 @@ const CHUNK_BYTES = 1 << 17;
 const SCRATCH_BYTES = 4 * CHUNK_BYTES;
 const PAGE_BYTES = 1 << 16;
 let kernels: Exports | null | undefined;
-let compiled: { wasm: WasmApi; module: object } | undefined;
+let compiled: CompiledWasm | null | undefined;
 let enabled = true;
 /** The instance that owns each resident memory, by its buffer. */
 const residents = new WeakMap<ArrayBuffer, Exports>();
@@ -59,16 +53,9 @@ export const kernelCalls = { inPlace: 0, streamed: 0 };
 function load(): Exports | null {
   if (kernels !== undefined) return kernels;
   kernels = null;
-  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  if (typeof wasm !== 'object' || typeof atob !== 'function') return kernels;
-  const bytes = Uint8Array.from(atob(OPTIM_WASM_BASE64), (c) => c.charCodeAt(0));
-  // Synchronous compile: the module is under the 4 KB browsers allow on the main thread. A runtime may validate
-  // it and still refuse to compile from bytes (a page whose CSP lacks wasm-unsafe-eval, some edge hosts): then the loops run.
+  compiled = compileWasm(OPTIM_WASM_BASE64);
   try {
-    if (wasm.validate(bytes)) {
-      compiled = { wasm, module: new wasm.Module(bytes) };
-      kernels = new wasm.Instance(compiled.module, {}).exports as Exports;
-    }
+    if (compiled) kernels = new compiled.wasm.Instance(compiled.module, {}).exports as Exports;
   } catch {
     kernels = null;
   }
