@@ -10,9 +10,10 @@
  * Keep the copy inside the repository (bench/out/ is ignored): a build
  * imports its dependencies from the node_modules above it.
  *
- * Each build lowers the step of the same decoder (the training part's, or
- * with --size 22m the scale part's largest) for onnxruntime-node's CPU; the
- * two sessions then run one step each per round, the order reversed every
+ * Each build compiles the step of the same decoder (the training part's, or
+ * with --size 22m the scale part's largest) with its own ortNode backend
+ * for the CPU (so each lowers, and feeds, the step its own way); the
+ * two executables then run one step each per round, the order reversed every
  * other round, 50 ms idle before each step (as in the bench). Prints each
  * build's median and the sign test of the rounds. Both sessions are fed the
  * same state, so the first outputs (the losses) show whether the builds
@@ -21,7 +22,6 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import * as ort from 'onnxruntime-node';
 import { median, paired, signSentence, timeInterleaved } from './lib/timing.js';
 
 const { values } = parseArgs({ options: { a: { type: 'string' }, b: { type: 'string' }, size: { type: 'string', default: 'small' }, rounds: { type: 'string', default: '20' } } });
@@ -35,20 +35,18 @@ const z = values.size === '22m' ? { dim: 512, layers: 8, heads: 8, kvHeads: 2, B
 async function stepOf(dir: string): Promise<{ run: () => Promise<unknown>; loss: number }> {
   const url = (file: string): string => pathToFileURL(resolve(dir, file)).href;
   const lib = await import(url('index.js'));
-  const { lowerGraph, FULL_CAPS } = await import(url('node.js'));
+  const { ortNode } = await import(url('node.js'));
   const m = new lib.DecoderLM({ vocab: 256, dim: z.dim, layers: z.layers, heads: z.heads, kvHeads: z.kvHeads, dropout: true, maxPositions: z.T, seed: 1 });
   const spec = { shape: [z.B, z.T], dtype: 'int32' };
   const { graph, layout } = lib.buildStepGraph({ model: m, loss: lib.languageModelLoss, optimizer: new lib.Lion({ lr: 1e-3 }), batch: [spec, spec], maxGradNorm: 1 });
-  const lowered = lowerGraph(graph, { caps: FULL_CAPS });
-  const session = await ort.InferenceSession.create(lowered.bytes, { graphOptimizationLevel: 'all' });
+  const exe = await ortNode.compile(graph, { device: 'cpu' });
   const params = new Map(m.namedParameters().map(([name, p]: [string, { value: unknown }]) => [name, p.value]));
   const state = layout.state.map((x: { name: string; shape: number[] }) => params.get(x.name) ?? lib.zeros(x.shape));
   const tokens = new lib.ByteTokenizer().encode('Four score and seven years ago our fathers brought forth on this continent a new nation. '.repeat(200));
   const batch = new lib.TokenBatches(tokens, { batchSize: z.B, length: z.T, seed: 1 }).batch(0);
   const inputs = layout.feed({ state, batch, scalars: { lr: 1e-3, step: 1, dropout: 0.1, seed: 0 } });
-  const feeds = Object.fromEntries(inputs.map((t: { dtype: ort.Tensor.Type; data(): ort.Tensor.DataType; shape: number[] }, i: number) => [lowered.inputNames[i], new ort.Tensor(t.dtype, t.data(), t.shape)]));
-  const out = await session.run(feeds);
-  return { run: () => session.run(feeds), loss: (out[lowered.outputNames[0]].data as Float32Array)[0] };
+  const out = await exe.run(inputs);
+  return { run: () => exe.run(inputs), loss: out[0].item() };
 }
 
 const a = await stepOf(values.a);

@@ -10,7 +10,8 @@
  */
 export { ortNode, type OrtNodeCompileOptions } from './backends/ort-node/index.js';
 export type { OrtCompileOptions } from './backends/ort/session.js';
-export { lowerGraph, type LoweredModel, type LowerOptions } from './backends/onnx/lower.js';
+export { lowerGraph, type LoweredModel, type LowerOptions, type RandomInput } from './backends/onnx/lower.js';
+export { allocateUniform } from './core/random-fill.js';
 export { FULL_CAPS, PORTABLE_CAPS, type LoweringCaps } from './backends/onnx/lower/types.js';
 export { exportLanguageModel, exportDecoderLM, type ExportOptions, type ExportedModel } from './run/export.js';
 export { exportOnnx, type ExportFileOptions } from './run/export-file.js';

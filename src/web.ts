@@ -7,7 +7,8 @@
  */
 export { ortWeb, type OrtWebCompileOptions } from './backends/ort-web/index.js';
 export type { OrtCompileOptions } from './backends/ort/session.js';
-export { lowerGraph, type LoweredModel, type LowerOptions } from './backends/onnx/lower.js';
+export { lowerGraph, type LoweredModel, type LowerOptions, type RandomInput } from './backends/onnx/lower.js';
+export { allocateUniform } from './core/random-fill.js';
 export { FULL_CAPS, PORTABLE_CAPS, type LoweringCaps } from './backends/onnx/lower/types.js';
 export { exportLanguageModel, exportDecoderLM, type ExportOptions, type ExportedModel } from './run/export.js';
 export { referenceBackend } from './run/reference-backend.js';

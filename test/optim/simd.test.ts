@@ -265,10 +265,12 @@ describe('ordinary arrays: what a step copies through WebAssembly memory', () =>
 });
 
 describe('the kernels module', () => {
-  it('is what scripts/build-wasm.mjs builds from optim.wat', async () => {
+  it('is what scripts/build-wasm.mjs builds from optim.wat, as the random generator module is from random.wat', async () => {
     const script = `${root}/scripts/build-wasm.mjs`;
-    const { buildOptimWasm, optimWasmSource } = await import(script) as { buildOptimWasm(root: string): Promise<Uint8Array>; optimWasmSource(b: Uint8Array): string };
-    expect(readFileSync(`${root}/src/optim/kernels/optim-wasm.ts`, 'utf8')).toBe(optimWasmSource(await buildOptimWasm(root)));
+    type Module = { wat: string; ts: string };
+    const { WASM_MODULES, buildWasm, wasmSource } = await import(script) as { WASM_MODULES: Module[]; buildWasm(wat: string, root: string): Promise<Uint8Array>; wasmSource(m: Module, b: Uint8Array): string };
+    expect(WASM_MODULES.map((m) => m.wat)).toEqual(['src/optim/kernels/optim.wat', 'src/core/kernels/random.wat']);
+    for (const m of WASM_MODULES) expect(readFileSync(`${root}/${m.ts}`, 'utf8')).toBe(wasmSource(m, await buildWasm(m.wat, root)));
   });
 
   it('is not compiled when the package is imported, and once on the first large step', () => {

@@ -1,10 +1,13 @@
 import { checkOptions, optionKeys } from '../../core/options.js';
 import { fail } from '../../core/errors.js';
 import { describe } from '../../core/dtype.js';
-import { expectGraph, type FusedKernel, type Graph, type Node } from '../../ir/graph.js';
+import { expectGraph, type FusedKernel, type Graph, type Node, type PrimitiveNode } from '../../ir/graph.js';
 import type { Primitive } from '../../ir/primitives.js';
-import { evaluateDim, isStatic, type Dim, type Shape } from '../../core/shape.js';
+import { evaluateDim, isStatic, sizeOf, type Dim, type Shape } from '../../core/shape.js';
 import type { Tensor } from '../../trace/tensor.js';
+import { evaluatePrimitive, type Buffer } from '../../ir/evaluate.js';
+import { randomKey } from '../../core/random-bits.js';
+import { fillUniform } from '../../core/random-fill.js';
 import { OnnxBuilder, valueInfo } from './builder.js';
 import { creation } from './lower/creation.js';
 import { elementwise } from './lower/elementwise.js';
@@ -34,6 +37,35 @@ export interface LowerOptions {
    * ONNX Runtime device.
    */
   readonly caps?: LoweringCaps;
+  /**
+   * Leave the random numbers to the caller (default false): each float32
+   * randomUniform node of static shape whose seed and step are computed
+   * from scalar inputs alone (as a training step's dropout masks are)
+   * becomes an input, listed in {@link LoweredModel.randomInputs}, which the
+   * caller fills before each run with the numbers the node would draw.
+   * Worth it where the host draws them faster than the graph does (on the
+   * CPU, SIMD WebAssembly takes a fifth of ONNX Runtime's time for a
+   * training step's masks); the model then no longer runs on its own.
+   */
+  readonly randomInputs?: boolean;
+}
+
+/**
+ * An input of a model lowered with {@link LowerOptions.randomInputs}: a
+ * randomUniform node's numbers, which the caller computes before each run.
+ */
+export interface RandomInput {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype: 'float32';
+  readonly bits: 16 | 24;
+  /**
+   * Fills `out` (as many elements as the shape has; allocated with
+   * `allocateUniform`, the fast way, or any Float32Array) with the numbers
+   * the node draws in the run whose inputs `read` gives: `read(i)` is the
+   * value of input i, by its index in `inputNames` (only scalars are read).
+   */
+  fill(out: Float32Array, read: (input: number) => Buffer): void;
 }
 
 /** An IR graph as ONNX: the model bytes and the names of its inputs and outputs. */
@@ -41,6 +73,8 @@ export interface LoweredModel {
   readonly bytes: Uint8Array;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** The random inputs, after those of `inputNames` (none unless {@link LowerOptions.randomInputs}). */
+  readonly randomInputs: readonly RandomInput[];
 }
 
 /**
@@ -52,7 +86,7 @@ export interface LoweredModel {
  */
 export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredModel {
   expectGraph('lowerGraph', graph);
-  checkOptions('lowerGraph', options, optionKeys<LowerOptions>({ name: true, outputNames: true, initializers: true, caps: true }));
+  checkOptions('lowerGraph', options, optionKeys<LowerOptions>({ name: true, outputNames: true, initializers: true, caps: true, randomInputs: true }));
   options ??= {};
   const b = new OnnxBuilder();
   // Generated names must not repeat an input's (an input named 'output0' or 'add_0' made the model invalid).
@@ -107,7 +141,34 @@ export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredMod
       return b.op('Concat', s.map((d) => ctx.dim(d)), { axis: { i: 0 } });
     },
   };
-  const outputs = lowerNodes(ctx, graph, graph.inputs.map((n) => n.name));
+  const random: RandomInput[] = [];
+  let hosts: (HostScalar | undefined)[] | undefined;
+  let hoist: HoistRandom | undefined;
+  if (options.randomInputs !== undefined && typeof options.randomInputs !== 'boolean') fail('lowerGraph', `randomInputs expected true or false, got ${describe(options.randomInputs)}`);
+  if (options.randomInputs) {
+    hosts = graph.inputs.map((n) => {
+      const i = fed.indexOf(n);
+      return i >= 0 && n.shape.length === 0 ? (r) => r.read(i) : undefined;
+    });
+    hoist = (node, seed, step) => {
+      if (!seed || !step || node.dtype !== 'float32' || !isStatic(node.shape)) return undefined;
+      const { salt, bits } = node.attrs;
+      const name = b.fresh('random');
+      const size = sizeOf(node.shape);
+      random.push({
+        name, shape: node.shape as readonly number[], dtype: 'float32', bits,
+        fill(out, read) {
+          const at = `RandomInput '${name}'.fill`;
+          if (!(out instanceof Float32Array) || out.length !== size) fail(at, `out expected a Float32Array of ${size} elements, got ${describe(out)}`);
+          if (typeof read !== 'function') fail(at, `read expected a function (input index) => value, got ${describe(read)}`);
+          const r: HostRun = { read, memo: new Map() };
+          fillUniform(out, randomKey(Number(seed(r).data[0]) >>> 0, Number(step(r).data[0]) >>> 0, salt), bits);
+        },
+      });
+      return name;
+    };
+  }
+  const outputs = lowerNodes(ctx, graph, graph.inputs.map((n) => n.name), hosts && { hosts, hoist: hoist! });
   const outputNames = options.outputNames ?? graph.outputs.map((_, i) => (taken.has(`output${i}`) ? b.fresh(`output${i}`) : `output${i}`));
   // Each output takes its own name: the node computing it is renamed, so nothing is copied; a value that is an
   // input, an initializer or already another output is copied by an Identity. (ONNX Runtime drops an output's
@@ -124,11 +185,11 @@ export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredMod
     n.output = n.output?.map((x) => renamed.get(x) ?? x);
   }
   const bytes = b.encode(
-    fed.map((n) => valueInfo(n.name, n.dtype, n.shape)),
+    [...fed.map((n) => valueInfo(n.name, n.dtype, n.shape)), ...random.map((r) => valueInfo(r.name, r.dtype, r.shape))],
     graph.outputs.map((o, i) => valueInfo(outputNames[i], o.dtype, o.shape)),
     options.name ?? 'llm_tricks',
   );
-  return { bytes, inputNames: fed.map((n) => n.name), outputNames };
+  return { bytes, inputNames: fed.map((n) => n.name), outputNames, randomInputs: random };
 }
 
 /**
@@ -141,18 +202,52 @@ const FUSED: Readonly<Record<FusedKernel, (ctx: LowerContext, args: readonly str
   softmax: (ctx, [x]) => ctx.b.op('Softmax', [x], { axis: { i: -1 } }),
 };
 
-/** Emits a graph's nodes given the ONNX names of its inputs; returns its outputs' names. */
-function lowerNodes(ctx: LowerContext, graph: Graph, inputNames: readonly string[]): string[] {
+/** One run's host evaluation of scalars: the graph's fed inputs, and each scalar's value once computed. */
+interface HostRun {
+  read(input: number): Buffer;
+  readonly memo: Map<HostScalar, Buffer>;
+}
+
+/** A scalar value of the graph that the host can compute before a run from its scalar inputs. */
+type HostScalar = (run: HostRun) => Buffer;
+
+/** Makes a randomUniform node an input, given its seed and step if host-computable; its name, or undefined. */
+type HoistRandom = (node: PrimitiveNode<'randomUniform'>, seed: HostScalar | undefined, step: HostScalar | undefined) => string | undefined;
+
+/**
+ * Emits a graph's nodes given the ONNX names of its inputs; returns its
+ * outputs' names. With `random` (lowering with randomInputs), it also
+ * follows which scalars the host can compute (`hosts`: each input's
+ * evaluator, or undefined), so that `hoist` may make a randomUniform node an
+ * input.
+ */
+function lowerNodes(ctx: LowerContext, graph: Graph, inputNames: readonly string[], random?: { readonly hosts: readonly (HostScalar | undefined)[]; readonly hoist: HoistRandom }): string[] {
   const names = new Map<Node, string>();
-  graph.inputs.forEach((n, i) => names.set(n, inputNames[i]));
+  const host = new Map<Node, HostScalar>();
+  graph.inputs.forEach((n, i) => {
+    names.set(n, inputNames[i]);
+    const h = random?.hosts[i];
+    if (h) host.set(n, h);
+  });
   for (const node of graph.nodes) {
     if (node.kind === 'input') continue;
     const args = node.inputs.map((x) => names.get(x)!);
     if (node.kind === 'call') {
       const kernel = node.composite.kernel;
-      names.set(node, kernel ? FUSED[kernel](ctx, args) : lowerNodes(ctx, node.body, args)[0]);
-    } else {
-      names.set(node, (LOWERINGS[node.op] as Lowering<Primitive>)(ctx, node as never, args));
+      names.set(node, kernel ? FUSED[kernel](ctx, args) : lowerNodes(ctx, node.body, args, random && { hosts: node.inputs.map((x) => host.get(x)), hoist: random.hoist })[0]);
+      continue;
+    }
+    const input = node.op === 'randomUniform' && random?.hoist(node as PrimitiveNode<'randomUniform'>, host.get(node.inputs[0]), host.get(node.inputs[1]));
+    names.set(node, input || (LOWERINGS[node.op] as Lowering<Primitive>)(ctx, node as never, args));
+    // A scalar of host-computable scalars (the step's arithmetic on its step number) is host-computable.
+    if (random && node.shape.length === 0 && node.op !== 'randomUniform' && node.inputs.every((x) => host.has(x))) {
+      const from = node.inputs.map((x) => host.get(x)!);
+      const value: HostScalar = (run) => {
+        let v = run.memo.get(value);
+        if (!v) run.memo.set(value, v = evaluatePrimitive(node.op, `lowerGraph: host scalar ${node.op}`, from.map((f) => f(run)), node.attrs));
+        return v;
+      };
+      host.set(node, value);
     }
   }
   return graph.outputs.map((o) => names.get(o)!);

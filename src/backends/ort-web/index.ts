@@ -17,8 +17,8 @@ export interface OrtWebCompileOptions extends OrtCompileOptions {
 export const WEB_DEVICES: DeviceTable<OrtWebCompileOptions> = {
   devices: {
     // onnxruntime-web's wasm returns preallocated outputs unwritten (still zeros): its outputs are never pooled.
-    wasm: { resident: 'copied', lowering: FULL_CAPS, accelerator: false },
-    webgpu: { resident: 'gpu-buffer', lowering: PORTABLE_CAPS, accelerator: true },
+    wasm: { resident: 'copied', lowering: FULL_CAPS, accelerator: false, hostRandom: false },
+    webgpu: { resident: 'gpu-buffer', lowering: PORTABLE_CAPS, accelerator: true, hostRandom: false },
   },
   defaultDevice: 'wasm',
   options: optionKeys<OrtWebCompileOptions>({ device: true, intraOpNumThreads: true, graphOptimizationLevel: true, strictDevice: true, spinning: true, residentOutputs: true }),

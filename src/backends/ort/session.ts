@@ -14,6 +14,9 @@ import { fail, LlmTricksError, show } from '../../core/errors.js';
 import { allocate, describe, DTYPE_INFO, type DType, type TypedArray } from '../../core/dtype.js';
 import { Tensor, type EagerTensor } from '../../trace/tensor.js';
 import { lowerGraph } from '../onnx/lower.js';
+import { uniformKernelAvailable } from '../../core/random-fill.js';
+import { RandomFeeds } from './random-feeds.js';
+import type { Buffer } from '../../ir/evaluate.js';
 import type { LoweringCaps } from '../onnx/lower/types.js';
 
 /** The parts of an onnxruntime module a binding uses. */
@@ -69,6 +72,8 @@ export interface DeviceInfo {
   readonly lowering: LoweringCaps;
   /** An accelerator, where `strictDevice` (no CPU fallback) applies. */
   readonly accelerator: boolean;
+  /** Draw dropout's random numbers on the host and feed them (LowerOptions.randomInputs): faster on the CPU, measured. */
+  readonly hostRandom: boolean;
 }
 
 /** How a binding turns a device name into execution providers, and explains a failure. */
@@ -113,7 +118,9 @@ export function ortBackend<O extends OrtCompileOptions>(name: string, pkg: { rea
       for (const i of resident) {
         if (!Number.isInteger(i) || i < 0 || i >= graph.outputs.length) fail(site, `residentOutputs expected output indices below ${graph.outputs.length}, got ${show(i)}`);
       }
-      const model = lowerGraph(graph, { caps: info.lowering });
+      // Without the SIMD kernel, drawing in JavaScript would be slower than in the graph.
+      const model = lowerGraph(graph, { caps: info.lowering, randomInputs: info.hostRandom && uniformKernelAvailable() });
+      const random = model.randomInputs.length ? new RandomFeeds((data, dims) => new ort.Tensor('float32', data, dims), model.randomInputs) : undefined;
       const sessionOptions: InferenceSession.SessionOptions = {
         executionProviders: table.providers(device, options),
         graphOptimizationLevel: options.graphOptimizationLevel ?? (hasFloat64(graph) ? 'basic' : 'all'),
@@ -138,7 +145,13 @@ export function ortBackend<O extends OrtCompileOptions>(name: string, pkg: { rea
           const ordered = orderFeeds(`${name}.run`, graph, feeds);
           const ortFeeds: Record<string, OrtTensor> = {};
           ordered.forEach((t, i) => { ortFeeds[model.inputNames[i]] = toOrt(t); });
-          const out = await session.run(ortFeeds);
+          const drawn = random?.draw(ortFeeds, (i) => ({ data: ordered[i]._data, shape: ordered[i].shape as readonly number[], dtype: ordered[i].dtype }));
+          let out: InferenceSession.ReturnType;
+          try {
+            out = await session.run(ortFeeds);
+          } finally {
+            if (drawn) random!.give(drawn);
+          }
           // Outputs compiled as resident stay on the GPU (preferredOutputLocation) even in a plain run: read back and freed.
           return Promise.all(model.outputNames.map(async (n, i) => {
             const o = out[n];
@@ -179,12 +192,15 @@ export function ortBackend<O extends OrtCompileOptions>(name: string, pkg: { rea
             taken.set(i, [pool, t]);
             fetches[n] = t;
           });
+          const drawn = random?.draw(ortFeeds, (i) => hostValue(at, graph.inputs[i].name, feeds[i]));
           let out: InferenceSession.ReturnType;
           try {
             out = await session.run(ortFeeds, fetches as InferenceSession.FetchesType);
           } catch (e) {
             for (const [pool, t] of taken.values()) pool.give(t);
             throw e;
+          } finally {
+            if (drawn) random!.give(drawn);
           }
           return model.outputNames.map((n, i) => {
             if (!resident.has(i)) return fromOrt(out[n], i);
@@ -262,6 +278,13 @@ async function createSession(ort: OrtModule, table: DeviceTable, site: string, d
   } catch (e) {
     throw new LlmTricksError(site, table.explain(device, e));
   }
+}
+
+/** A scalar fed to runResident, on the host: a Tensor, or a DeviceTensor kept in CPU memory. */
+function hostValue(site: string, name: string, t: Tensor | DeviceTensor): Buffer {
+  if (t instanceof OrtDeviceTensor && t.tensor.location === 'cpu') return { data: t.tensor.data as TypedArray, shape: t.shape, dtype: t.dtype };
+  if (t instanceof Tensor && t._data) return { data: t._data, shape: t.shape as readonly number[], dtype: t.dtype };
+  return fail(site, `input '${name}' expected a tensor in CPU memory (the random numbers of this run are drawn from it on the host), got ${describe(t)}`);
 }
 
 /** Reusable output arrays of one output: a run takes a free one, dispose gives it back. */
