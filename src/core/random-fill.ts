@@ -17,8 +17,8 @@ interface Exports {
 }
 
 const PAGE_BYTES = 1 << 16;
-/** The most elements one array may have: 4 GiB of float32, a WebAssembly memory's limit. */
-const MAX_LENGTH = 2 ** 30;
+/** The most elements one array may have: under 4 GiB of float32, a WebAssembly memory's limit (the kernel counts bytes in 32 bits). */
+const MAX_LENGTH = 2 ** 30 - 1;
 let compiled: CompiledWasm | null | undefined;
 /** The instance whose memory holds each array of allocateUniform, by its buffer. */
 const owners = new WeakMap<ArrayBuffer, Exports>();
@@ -36,7 +36,7 @@ export function uniformKernelAvailable(): boolean {
  * their own (an instance of the kernel grown once to hold them and never
  * again, so the views stay valid), which the generator fills in place;
  * ordinary arrays where the kernel does not run or they do not fit in one
- * memory (4 GiB). For the random inputs of a model lowered with
+ * memory (4 GiB). Each array holds fewer than 2^30 elements. For the random inputs of a model lowered with
  * `randomInputs`: `allocateUniform(model.randomInputs.map(r => size of
  * r.shape))`, once, and `r.fill(array, read)` before each run.
  */
@@ -45,7 +45,7 @@ export function allocateUniform(lengths: readonly number[]): Float32Array[] {
   if (!Array.isArray(lengths)) fail(site, `lengths expected an array of element counts, got ${describe(lengths)}`);
   for (let i = 0; i < lengths.length; i++) {
     const n = lengths[i];
-    if (!Number.isInteger(n) || n < 0 || n > MAX_LENGTH) fail(site, `lengths[${i}] expected an integer from 0 to 2^30, got ${show(n)}`);
+    if (!Number.isInteger(n) || n < 0 || n > MAX_LENGTH) fail(site, `lengths[${i}] expected an integer from 0 to 2^30 − 1, got ${show(n)}`);
   }
   if (uniformKernelAvailable()) {
     const starts: number[] = [];

@@ -39,13 +39,14 @@ export interface LowerOptions {
   readonly caps?: LoweringCaps;
   /**
    * Leave the random numbers to the caller (default false): each float32
-   * randomUniform node of static shape whose seed and step are computed
-   * from scalar inputs alone (as a training step's dropout masks are)
-   * becomes an input, listed in {@link LoweredModel.randomInputs}, which the
-   * caller fills before each run with the numbers the node would draw.
-   * Worth it where the host draws them faster than the graph does (on the
-   * CPU, SIMD WebAssembly takes a fifth of ONNX Runtime's time for a
-   * training step's masks); the model then no longer runs on its own.
+   * randomUniform node of static shape whose seed and step are int32
+   * scalar inputs, or sums, differences and products of them and constants
+   * (as a training step's dropout masks are), becomes an input, listed in
+   * {@link LoweredModel.randomInputs}, which the caller fills before each
+   * run with the numbers the node would draw. Worth it where the host draws
+   * them faster than the graph does (on onnxruntime-node's CPU, about 2 ms
+   * for a training step's masks that took the graph some 5 ms); the model
+   * then no longer runs on its own.
    */
   readonly randomInputs?: boolean;
 }
@@ -148,7 +149,14 @@ export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredMod
   if (options.randomInputs) {
     hosts = graph.inputs.map((n) => {
       const i = fed.indexOf(n);
-      return i >= 0 && n.shape.length === 0 ? (r) => r.read(i) : undefined;
+      if (i < 0 || n.shape.length !== 0 || n.dtype !== 'int32') return undefined;
+      return (r) => {
+        const v = r.read(i);
+        if (typeof v !== 'object' || v === null || v.dtype !== 'int32' || !Array.isArray(v.shape) || v.shape.length !== 0 || !(v.data instanceof Int32Array) || v.data.length !== 1) {
+          fail('RandomInput.fill', `read(${i}) expected input '${n.name}' as an int32 scalar { data: Int32Array(1), shape: [], dtype: 'int32' }, got ${describe(v)}`);
+        }
+        return v;
+      };
     });
     hoist = (node, seed, step) => {
       if (!seed || !step || node.dtype !== 'float32' || !isStatic(node.shape)) return undefined;
@@ -156,7 +164,7 @@ export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredMod
       const name = b.fresh('random');
       const size = sizeOf(node.shape);
       random.push({
-        name, shape: node.shape as readonly number[], dtype: 'float32', bits,
+        name, shape: Object.freeze([...node.shape as readonly number[]]), dtype: 'float32', bits,
         fill(out, read) {
           const at = `RandomInput '${name}'.fill`;
           if (!(out instanceof Float32Array) || out.length !== size) fail(at, `out expected a Float32Array of ${size} elements, got ${describe(out)}`);
@@ -202,6 +210,9 @@ const FUSED: Readonly<Record<FusedKernel, (ctx: LowerContext, args: readonly str
   softmax: (ctx, [x]) => ctx.b.op('Softmax', [x], { axis: { i: -1 } }),
 };
 
+/** The primitives lowering with randomInputs evaluates on the host, on int32 scalars. */
+const HOST_OPS: ReadonlySet<Primitive> = new Set(['constant', 'add', 'sub', 'mul']);
+
 /** One run's host evaluation of scalars: the graph's fed inputs, and each scalar's value once computed. */
 interface HostRun {
   read(input: number): Buffer;
@@ -239,8 +250,10 @@ function lowerNodes(ctx: LowerContext, graph: Graph, inputNames: readonly string
     }
     const input = node.op === 'randomUniform' && random?.hoist(node as PrimitiveNode<'randomUniform'>, host.get(node.inputs[0]), host.get(node.inputs[1]));
     names.set(node, input || (LOWERINGS[node.op] as Lowering<Primitive>)(ctx, node as never, args));
-    // A scalar of host-computable scalars (the step's arithmetic on its step number) is host-computable.
-    if (random && node.shape.length === 0 && node.op !== 'randomUniform' && node.inputs.every((x) => host.has(x))) {
+    // int32 scalar arithmetic on host-computable scalars and constants (the step's on its step number) is
+    // host-computable: it wraps modulo 2^32 alike in the reference kernels and in ONNX Runtime. Nothing else is
+    // (a float seed cast to int32 would saturate in ONNX Runtime where the reference kernel wraps).
+    if (random && node.dtype === 'int32' && node.shape.length === 0 && HOST_OPS.has(node.op) && node.inputs.every((x) => host.has(x))) {
       const from = node.inputs.map((x) => host.get(x)!);
       const value: HostScalar = (run) => {
         let v = run.memo.get(value);

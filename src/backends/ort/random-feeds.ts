@@ -16,14 +16,24 @@ export class RandomFeeds {
   /** Fills a free set for the inputs `read` gives and adds it to `feeds`; returns the set. */
   draw(feeds: Record<string, OrtTensor>, read: (input: number) => Buffer): Float32Array[] {
     const set = this.free.pop() ?? allocateUniform(this.inputs.map((r) => r.shape.reduce((a, d) => a * d, 1)));
-    this.inputs.forEach((r, i) => {
-      r.fill(set[i], read);
-      feeds[r.name] = this.tensor(set[i], r.shape);
-    });
+    try {
+      this.inputs.forEach((r, i) => {
+        r.fill(set[i], read);
+        feeds[r.name] = this.tensor(set[i], r.shape);
+      });
+    } catch (e) {
+      this.give(set);
+      throw e;
+    }
     return set;
   }
 
   give(set: Float32Array[]): void {
     this.free.push(set);
+  }
+
+  /** Drops the free sets (an executable's dispose): their memories go with the last reference. */
+  clear(): void {
+    this.free.length = 0;
   }
 }

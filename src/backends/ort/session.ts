@@ -179,6 +179,7 @@ export function ortBackend<O extends OrtCompileOptions>(name: string, pkg: { rea
               ortFeeds[model.inputNames[i]] = toOrt(checkFeed(at, spec, t));
             }
           });
+          const drawn = random?.draw(ortFeeds, (i) => hostValue(at, graph.inputs[i].name, feeds[i]));
           // Where the runtime writes into preallocated outputs, resident outputs of static shape go into reused arrays: no allocation per run.
           const fetches: Record<string, OrtTensor | null> = {};
           const taken = new Map<number, [OutputPool, OrtTensor]>();
@@ -192,7 +193,6 @@ export function ortBackend<O extends OrtCompileOptions>(name: string, pkg: { rea
             taken.set(i, [pool, t]);
             fetches[n] = t;
           });
-          const drawn = random?.draw(ortFeeds, (i) => hostValue(at, graph.inputs[i].name, feeds[i]));
           let out: InferenceSession.ReturnType;
           try {
             out = await session.run(ortFeeds, fetches as InferenceSession.FetchesType);
@@ -213,6 +213,7 @@ export function ortBackend<O extends OrtCompileOptions>(name: string, pkg: { rea
           await reader?.dispose();
           await session.release();
           pools.clear();
+          random?.clear();
         }),
       };
     },
