@@ -23,7 +23,9 @@
  *   reproduce exactly;
  * - rope and the vjp graph run on WebGPU: slice lowers to the cut axes only,
  *   which avoids an onnxruntime-web 1.30 WebGPU bug with a Transpose, a
- *   Slice listing every axis and another Transpose.
+ *   Slice listing every axis and another Transpose;
+ * - the random generator's SIMD fill, which ortWeb's wasm uses for dropout,
+ *   runs in the page and gives the bits of the generator in Node.
  * Without Chromium (CHROMIUM_PATH, default /usr/bin/chromium) it is skipped
  * locally, and fails when CI is set. About 20 s.
  */
@@ -36,6 +38,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CASE_NAMES, optimizerBits, type Dims, type RunReport } from './page/cases.js';
 import { useSimdKernels } from '../../src/optim/kernels/simd.js';
+import { squares16, squares32 } from '../../src/core/random-bits.js';
 import type { PageResults } from './page/main.js';
 import { bundlePage, CHROMIUM_FLAGS, servePage } from './harness.js';
 import { chromiumPath, chromiumUnavailable, IN_CI } from '../setup/availability.js';
@@ -140,6 +143,13 @@ if (why) {
       expect(bundle.includes('onnxruntime-node')).toBe(false);
       expect(inputs.filter((f) => f.includes('onnxruntime-node'))).toEqual([]);
       expect(inputs.filter((f) => f.includes('node_modules/onnxruntime-web/'))).toHaveLength(1);
+    });
+
+    it('draws random numbers over WebAssembly SIMD (as ort-web wasm feeds dropout) with the bits of the generator in Node', () => {
+      expect(results.uniform?.simd).toBe(true);
+      const want = (bits: 16 | 24): number[] => Array.from(new Uint32Array(Float32Array.from({ length: 1001 }, (_, i) => (bits === 16 ? squares16(0x9e3779b9, i) / 65536 : squares32(0x9e3779b9, i) / 2 ** 24)).buffer));
+      expect(results.uniform?.bits16).toEqual(want(16));
+      expect(results.uniform?.bits24).toEqual(want(24));
     });
 
     it('runs the standalone Lion, AdamW and clipGradNorm on WebAssembly SIMD, on ordinary and allocate() arrays, to the bits of the JavaScript loops in Node', () => {

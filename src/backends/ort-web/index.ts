@@ -17,7 +17,7 @@ export interface OrtWebCompileOptions extends OrtCompileOptions {
 export const WEB_DEVICES: DeviceTable<OrtWebCompileOptions> = {
   devices: {
     // onnxruntime-web's wasm returns preallocated outputs unwritten (still zeros): its outputs are never pooled.
-    wasm: { resident: 'copied', lowering: FULL_CAPS, accelerator: false, hostRandom: false },
+    wasm: { resident: 'copied', lowering: FULL_CAPS, accelerator: false, hostRandom: true },
     webgpu: { resident: 'gpu-buffer', lowering: PORTABLE_CAPS, accelerator: true, hostRandom: false },
   },
   defaultDevice: 'wasm',

@@ -72,7 +72,7 @@ export interface DeviceInfo {
   readonly lowering: LoweringCaps;
   /** An accelerator, where `strictDevice` (no CPU fallback) applies. */
   readonly accelerator: boolean;
-  /** Draw dropout's random numbers on the host and feed them (LowerOptions.randomInputs): faster on the CPU, measured. */
+  /** Draw dropout's random numbers on the host and feed them (LowerOptions.randomInputs): faster on CPU and wasm, measured. */
   readonly hostRandom: boolean;
 }
 

@@ -1,25 +1,27 @@
 /**
- * Random numbers drawn on the host (LowerOptions.randomInputs, and the
- * ort-node CPU device, which lowers with it) are the numbers the graph
- * would draw, bit for bit.
+ * Random numbers drawn on the host (LowerOptions.randomInputs, with which
+ * the ort-node CPU and ort-web wasm devices lower) are the numbers the
+ * graph would draw, bit for bit.
  *
  * Proves:
  * - the SIMD kernel and the JavaScript fill give squares16 / squares32 for
  *   every length (whole vectors and the tail), for keys below and above
  *   2^31, and the kernel really runs on arrays from allocateUniform;
  * - lowerGraph hoists exactly the float32 randomUniform nodes of static
- *   shape whose seed and step are computed from scalar inputs (through
- *   composite calls too), and leaves the others in the graph; run on
- *   onnxruntime-node with the inputs filled, the model gives the reference
- *   backend's bits, over seeds and steps;
- * - ortNode's CPU executable hoists them, and run, runResident, runs in
- *   flight together (each on arrays of its own) and runs one after another
- *   give the reference bits; a training step compiled for
- *   the CPU gives the same state, to the bit, as the step lowered without
- *   hoisting;
- * - a non-boolean randomInputs, a fill of the wrong array and lengths that
- *   are not element counts are LlmTricksErrors.
- */
+ *   shape whose seed and step are int32 scalar inputs or int32 arithmetic
+ *   on them (through composite calls too), and leaves the others in the
+ *   graph (a seed through float arithmetic among them); run on
+ *   onnxruntime-node with the inputs filled, the model gives the bits of
+ *   the in-graph lowering and of the reference backend, over seeds and
+ *   steps;
+ * - the executables of ortNode's cpu and ortWeb's wasm hoist them, and
+ *   run, runResident, runs in flight together (each on arrays of its own)
+ *   and runs one after another give the reference bits; a training step
+ *   compiled for the CPU gives the same state, to the bit, as the step
+ *   lowered without hoisting;
+ * - a non-boolean randomInputs, a fill of the wrong array or of junk
+ *   scalars, and lengths that are not element counts (2^30 among them)
+ *   are LlmTricksErrors. */
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import {
@@ -27,6 +29,7 @@ import {
   type Tensor,
 } from '../../../src/index.js';
 import { allocateUniform, FULL_CAPS, lowerGraph, ortNode } from '../../../src/node.js';
+import { ortWeb } from '../../../src/web.js';
 import { fillUniform, uniformKernelCalls } from '../../../src/core/random-fill.js';
 import { randomKey, squares16, squares32 } from '../../../src/core/random-bits.js';
 
@@ -132,9 +135,12 @@ describe('lowerGraph with randomInputs', () => {
   });
 });
 
-describe('ortNode on the CPU draws the random numbers on the host', () => {
+describe.each([
+  ['ortNode cpu', () => ortNode.compile(graph, { device: 'cpu' })],
+  ['ortWeb wasm', () => ortWeb.compile(graph, { device: 'wasm' })],
+])('%s draws the random numbers on the host', (_name, compile) => {
   it('run, runResident and runs in flight together give the reference bits', async () => {
-    const exe = await ortNode.compile(graph, { device: 'cpu' });
+    const exe = await compile();
     const reference = await referenceBackend.compile(graph);
     const calls = uniformKernelCalls.simd;
     const runs = await Promise.all(SEEDS_AND_STEPS.flatMap(([seed, step]) => [exe.run(feeds(seed, step)), exe.runResident!(feeds(seed, step)) as Promise<Tensor[]>]));
@@ -153,7 +159,10 @@ describe('ortNode on the CPU draws the random numbers on the host', () => {
     await exe.dispose();
   });
 
-  it('a training step with dropout gives the state of the step lowered without hoisting, to the bit', async () => {
+});
+
+describe('a training step on ortNode cpu', () => {
+  it('with dropout gives the state of the step lowered without hoisting, to the bit', async () => {
     const model = new DecoderLM({ vocab: 64, dim: 32, layers: 2, heads: 4, kvHeads: 2, dropout: true, maxPositions: 16, seed: 3 });
     const spec = { shape: [4, 16], dtype: 'int32' } as const;
     const { graph: step, layout } = buildStepGraph({ model, loss: languageModelLoss, optimizer: new Lion({ lr: 1e-2 }), batch: [spec, spec], maxGradNorm: 1, accumulate: 2 });

@@ -13,6 +13,7 @@ import * as ort from 'onnxruntime-web';
 import { Lion, referenceBackend, type Tensor } from '../../../src/index.js';
 import { ortWeb } from '../../../src/web.js';
 import { OPTIM_WASM_BASE64 } from '../../../src/optim/kernels/optim-wasm.js';
+import { allocateUniform, fillUniform, uniformKernelCalls } from '../../../src/core/random-fill.js';
 import { ATOL, buildCases, optimizerBits, RTOL, runCase, type RunReport } from './cases.js';
 
 /** What the page publishes. */
@@ -30,6 +31,8 @@ export interface PageResults {
   readonly allocatedTogether?: boolean;
   /** Whether this browser validates WebAssembly SIMD. */
   readonly wasmSimd?: boolean;
+  /** The random generator's SIMD fill here (16 and 24 bits, 1001 numbers each) as uint32 bits, and whether the kernel ran. */
+  readonly uniform?: { readonly bits16: number[]; readonly bits24: number[]; readonly simd: boolean };
   readonly error?: string;
 }
 
@@ -75,7 +78,12 @@ async function main(): Promise<PageResults> {
   const wasmSimd = (globalThis as unknown as { WebAssembly: { validate(b: Uint8Array): boolean } }).WebAssembly.validate(kernels);
   const { params, grads } = new Lion().allocate([8]);
   const allocatedTogether = params[0].buffer === grads[0].buffer;
-  return { userAgent: g.navigator.userAgent, hasGpu, adapter, atol: ATOL, rtol: RTOL, reports, totalMs: performance.now() - start, optimizers: optimizerBits(), wasmSimd, allocatedTogether };
+  const [u16, u24] = allocateUniform([1001, 1001]);
+  const calls = uniformKernelCalls.simd;
+  fillUniform(u16, 0x9e3779b9, 16);
+  fillUniform(u24, 0x9e3779b9, 24);
+  const uniform = { bits16: Array.from(new Uint32Array(u16.slice().buffer)), bits24: Array.from(new Uint32Array(u24.slice().buffer)), simd: uniformKernelCalls.simd === calls + 2 };
+  return { userAgent: g.navigator.userAgent, hasGpu, adapter, atol: ATOL, rtol: RTOL, reports, totalMs: performance.now() - start, optimizers: optimizerBits(), wasmSimd, allocatedTogether, uniform };
 }
 
 main().then(
