@@ -32,13 +32,13 @@ export function uniformKernelAvailable(): boolean {
 }
 
 /**
- * float32 arrays of `lengths` elements, zeros, in a WebAssembly memory of
- * their own (an instance of the kernel grown once to hold them and never
- * again, so the views stay valid), which the generator fills in place;
- * ordinary arrays where the kernel does not run or they do not fit in one
- * memory (4 GiB). Each array holds fewer than 2^30 elements. For the random inputs of a model lowered with
- * `randomInputs`: `allocateUniform(model.randomInputs.map(r => size of
- * r.shape))`, once, and `r.fill(array, read)` before each run.
+ * float32 arrays of `lengths` elements (each under 2^30), zeros, in a
+ * WebAssembly memory of their own (an instance of the kernel grown once to
+ * hold them and never again, so the views stay valid), which the generator
+ * fills in place; ordinary arrays where the kernel does not run or they do
+ * not fit in one memory (4 GiB). For the random inputs of a model lowered
+ * with `randomInputs`: `allocateUniform(model.randomInputs.map(r => size
+ * of r.shape))`, once, and `r.fill(array, read)` before each run.
  */
 export function allocateUniform(lengths: readonly number[]): Float32Array[] {
   const site = 'allocateUniform';
