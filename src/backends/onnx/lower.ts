@@ -143,11 +143,10 @@ export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredMod
     },
   };
   const random: RandomInput[] = [];
-  let hosts: (HostScalar | undefined)[] | undefined;
-  let hoist: HoistRandom | undefined;
+  let hostRandom: HostRandom | undefined;
   if (options.randomInputs !== undefined && typeof options.randomInputs !== 'boolean') fail('lowerGraph', `randomInputs expected true or false, got ${describe(options.randomInputs)}`);
   if (options.randomInputs) {
-    hosts = graph.inputs.map((n) => {
+    const hosts = graph.inputs.map((n): HostScalar | undefined => {
       const i = fed.indexOf(n);
       if (i < 0 || n.shape.length !== 0 || n.dtype !== 'int32') return undefined;
       return (r) => {
@@ -158,7 +157,7 @@ export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredMod
         return v;
       };
     });
-    hoist = (node, seed, step) => {
+    const hoist: HoistRandom = (node, seed, step) => {
       if (!seed || !step || node.dtype !== 'float32' || !isStatic(node.shape)) return undefined;
       const { salt, bits } = node.attrs;
       const name = b.fresh('random');
@@ -175,8 +174,9 @@ export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredMod
       });
       return name;
     };
+    hostRandom = { hosts, hoist };
   }
-  const outputs = lowerNodes(ctx, graph, graph.inputs.map((n) => n.name), hosts && { hosts, hoist: hoist! });
+  const outputs = lowerNodes(ctx, graph, graph.inputs.map((n) => n.name), hostRandom);
   const outputNames = options.outputNames ?? graph.outputs.map((_, i) => (taken.has(`output${i}`) ? b.fresh(`output${i}`) : `output${i}`));
   // Each output takes its own name: the node computing it is renamed, so nothing is copied; a value that is an
   // input, an initializer or already another output is copied by an Identity. (ONNX Runtime drops an output's
@@ -225,6 +225,12 @@ type HostScalar = (run: HostRun) => Buffer;
 /** Makes a randomUniform node an input, given its seed and step if host-computable; its name, or undefined. */
 type HoistRandom = (node: PrimitiveNode<'randomUniform'>, seed: HostScalar | undefined, step: HostScalar | undefined) => string | undefined;
 
+/** What lowering with randomInputs threads through lowerNodes: each input's host evaluator (or undefined), and the hoist. */
+interface HostRandom {
+  readonly hosts: readonly (HostScalar | undefined)[];
+  readonly hoist: HoistRandom;
+}
+
 /**
  * Emits a graph's nodes given the ONNX names of its inputs; returns its
  * outputs' names. With `random` (lowering with randomInputs), it also
@@ -232,7 +238,7 @@ type HoistRandom = (node: PrimitiveNode<'randomUniform'>, seed: HostScalar | und
  * evaluator, or undefined), so that `hoist` may make a randomUniform node an
  * input.
  */
-function lowerNodes(ctx: LowerContext, graph: Graph, inputNames: readonly string[], random?: { readonly hosts: readonly (HostScalar | undefined)[]; readonly hoist: HoistRandom }): string[] {
+function lowerNodes(ctx: LowerContext, graph: Graph, inputNames: readonly string[], random?: HostRandom): string[] {
   const names = new Map<Node, string>();
   const host = new Map<Node, HostScalar>();
   graph.inputs.forEach((n, i) => {

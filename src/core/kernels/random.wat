@@ -10,28 +10,34 @@
 (module
   (memory (export "memory") 0)
 
+  ;; The last square of four words' generator: y = counter · key, z = y + key;
+  ;; three rounds of x = swap(x·x + w) for w = y, z, y; then x·x + z (its
+  ;; swap of halves is left to the caller).
+  (func $square (param $counter v128) (param $k v128) (result v128)
+    (local $y v128) (local $z v128) (local $x v128)
+    (local.set $y (i32x4.mul (local.get $counter) (local.get $k)))
+    (local.set $z (i32x4.add (local.get $y) (local.get $k)))
+    (local.set $x (i32x4.add (i32x4.mul (local.get $y) (local.get $y)) (local.get $y)))
+    (local.set $x (v128.or (i32x4.shl (local.get $x) (i32.const 16)) (i32x4.shr_u (local.get $x) (i32.const 16))))
+    (local.set $x (i32x4.add (i32x4.mul (local.get $x) (local.get $x)) (local.get $z)))
+    (local.set $x (v128.or (i32x4.shl (local.get $x) (i32.const 16)) (i32x4.shr_u (local.get $x) (i32.const 16))))
+    (local.set $x (i32x4.add (i32x4.mul (local.get $x) (local.get $x)) (local.get $y)))
+    (local.set $x (v128.or (i32x4.shl (local.get $x) (i32.const 16)) (i32x4.shr_u (local.get $x) (i32.const 16))))
+    (i32x4.add (i32x4.mul (local.get $x) (local.get $x)) (local.get $z)))
+
   ;; n numbers of 16 bits (n a multiple of 8), two per word: number 2i is the
   ;; top half of word i, number 2i + 1 its bottom half. The word is the swap
   ;; of the last square's halves, so its top half is the square's bottom one.
   (func (export "uniform16") (param $out i32) (param $n i32) (param $key i32)
     (local $at i32) (local $end i32) (local $k v128) (local $counter v128)
-    (local $y v128) (local $z v128) (local $x v128) (local $top v128) (local $bottom v128)
+    (local $x v128) (local $top v128) (local $bottom v128)
     (local.set $k (i32x4.splat (local.get $key)))
     (local.set $counter (v128.const i32x4 1 2 3 4))
     (local.set $end (i32.shl (local.get $n) (i32.const 2)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
-        ;; y = counter · key, z = y + key; three rounds of x = swap(x·x + w) for w = y, z, y; then x·x + z.
-        (local.set $y (i32x4.mul (local.get $counter) (local.get $k)))
-        (local.set $z (i32x4.add (local.get $y) (local.get $k)))
-        (local.set $x (i32x4.add (i32x4.mul (local.get $y) (local.get $y)) (local.get $y)))
-        (local.set $x (v128.or (i32x4.shl (local.get $x) (i32.const 16)) (i32x4.shr_u (local.get $x) (i32.const 16))))
-        (local.set $x (i32x4.add (i32x4.mul (local.get $x) (local.get $x)) (local.get $z)))
-        (local.set $x (v128.or (i32x4.shl (local.get $x) (i32.const 16)) (i32x4.shr_u (local.get $x) (i32.const 16))))
-        (local.set $x (i32x4.add (i32x4.mul (local.get $x) (local.get $x)) (local.get $y)))
-        (local.set $x (v128.or (i32x4.shl (local.get $x) (i32.const 16)) (i32x4.shr_u (local.get $x) (i32.const 16))))
-        (local.set $x (i32x4.add (i32x4.mul (local.get $x) (local.get $x)) (local.get $z)))
+        (local.set $x (call $square (local.get $counter) (local.get $k)))
         (local.set $top (f32x4.mul (f32x4.convert_i32x4_u (v128.and (local.get $x) (v128.const i32x4 0xffff 0xffff 0xffff 0xffff)))
                                    (v128.const f32x4 0x1p-16 0x1p-16 0x1p-16 0x1p-16)))
         (local.set $bottom (f32x4.mul (f32x4.convert_i32x4_u (i32x4.shr_u (local.get $x) (i32.const 16)))
@@ -47,23 +53,14 @@
 
   ;; n numbers of 24 bits (n a multiple of 4), one per word: its top 24 bits.
   (func (export "uniform24") (param $out i32) (param $n i32) (param $key i32)
-    (local $at i32) (local $end i32) (local $k v128) (local $counter v128)
-    (local $y v128) (local $z v128) (local $x v128)
+    (local $at i32) (local $end i32) (local $k v128) (local $counter v128) (local $x v128)
     (local.set $k (i32x4.splat (local.get $key)))
     (local.set $counter (v128.const i32x4 1 2 3 4))
     (local.set $end (i32.shl (local.get $n) (i32.const 2)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
-        (local.set $y (i32x4.mul (local.get $counter) (local.get $k)))
-        (local.set $z (i32x4.add (local.get $y) (local.get $k)))
-        (local.set $x (i32x4.add (i32x4.mul (local.get $y) (local.get $y)) (local.get $y)))
-        (local.set $x (v128.or (i32x4.shl (local.get $x) (i32.const 16)) (i32x4.shr_u (local.get $x) (i32.const 16))))
-        (local.set $x (i32x4.add (i32x4.mul (local.get $x) (local.get $x)) (local.get $z)))
-        (local.set $x (v128.or (i32x4.shl (local.get $x) (i32.const 16)) (i32x4.shr_u (local.get $x) (i32.const 16))))
-        (local.set $x (i32x4.add (i32x4.mul (local.get $x) (local.get $x)) (local.get $y)))
-        (local.set $x (v128.or (i32x4.shl (local.get $x) (i32.const 16)) (i32x4.shr_u (local.get $x) (i32.const 16))))
-        (local.set $x (i32x4.add (i32x4.mul (local.get $x) (local.get $x)) (local.get $z)))
+        (local.set $x (call $square (local.get $counter) (local.get $k)))
         ;; The word's top 24 bits: the swapped square shifted right by 8.
         (local.set $x (i32x4.shr_u (v128.or (i32x4.shl (local.get $x) (i32.const 16)) (i32x4.shr_u (local.get $x) (i32.const 16))) (i32.const 8)))
         (v128.store (i32.add (local.get $out) (local.get $at))
