@@ -137,6 +137,8 @@ export const decodePart: Part = {
         const perToken = paired(one, full).medianDelta / (n - 1);
         const row: Row = { part: 'decode', task, impl: `llm-tricks ${kind}`, group: kind, isPeer: false, ms: full, median: median(full), extra: { kvHeads, tokensPerSecond: Math.round(1000 / perToken), kvBytes } };
         report(row);
+        // Released before the comparisons: its session spins (the default), and none that runs there should.
+        await gen.dispose();
         // The peers run onnxruntime-node: the bare loop on the CPU and on WebGPU, transformers.js on the CPU. Each is
         // timed in alternation with a TextGenerator, so the comparison does not ride on the machine's drift; the
         // TextGenerator's own runs of each comparison go to the JSON with the peer's. Sessions that take turns on the
@@ -153,7 +155,6 @@ export const decodePart: Part = {
           await compare(report, task, kind, model, s.device, ids, n, runs, `transformers.js ${tjs.version} generate`, () => tjs.generate(ids, n));
           await tjs.dispose();
         }
-        await gen.dispose();
       }
     }
   },
