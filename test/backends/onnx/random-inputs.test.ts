@@ -19,6 +19,8 @@
  *   and runs one after another give the reference bits; a training step
  *   compiled for the CPU gives the same state, to the bit, as the step
  *   lowered without hoisting;
+ * - the executable's pool of arrays takes back the set of a fill that
+ *   failed, and dispose's clear drops the free sets;
  * - a non-boolean randomInputs, a fill of the wrong array or of junk
  *   scalars, and lengths that are not element counts (2^30 among them)
  *   are LlmTricksErrors. */
@@ -32,6 +34,9 @@ import { allocateUniform, FULL_CAPS, lowerGraph, ortNode } from '../../../src/no
 import { ortWeb } from '../../../src/web.js';
 import { fillUniform, uniformKernelCalls } from '../../../src/core/random-fill.js';
 import { randomKey, squares16, squares32 } from '../../../src/core/random-bits.js';
+import { RandomFeeds } from '../../../src/backends/ort/random-feeds.js';
+import type { RandomInput } from '../../../src/backends/onnx/lower.js';
+import type { Tensor as OrtTensor } from 'onnxruntime-common';
 
 const int32 = { shape: [], dtype: 'int32' } as const;
 const bitsOf = (x: ArrayLike<number>): number[] => Array.from(new Uint32Array(Float32Array.from(x).buffer));
@@ -159,6 +164,44 @@ describe.each([
     await exe.dispose();
   });
 
+});
+
+describe("RandomFeeds, an executable's pool of random arrays", () => {
+  // One input whose fill fails on demand, and records the array it was given.
+  let failing = false;
+  const given: Float32Array[] = [];
+  const input: RandomInput = {
+    name: 'u', shape: [8], dtype: 'float32', bits: 24,
+    fill(out) {
+      given.push(out);
+      if (failing) throw new Error('fill failed');
+      out.fill(0.5);
+    },
+  };
+  const tensorOf = (data: Float32Array, dims: readonly number[]): OrtTensor => ({ data, dims }) as unknown as OrtTensor;
+  const read = (): never => { throw new Error('no scalars to read'); };
+
+  it('takes back the set of a failed fill: the next draw fills the same arrays', () => {
+    const feeds = new RandomFeeds(tensorOf, [input]);
+    failing = true;
+    expect(() => feeds.draw({}, read)).toThrow('fill failed');
+    failing = false;
+    const out: Record<string, OrtTensor> = {};
+    const set = feeds.draw(out, read);
+    expect(set[0]).toBe(given[given.length - 2]);
+    expect(Array.from(set[0])).toEqual(Array(8).fill(0.5));
+    expect(out.u.data).toBe(set[0]);
+  });
+
+  it('clear drops the free sets: a draw after it fills new arrays', () => {
+    const feeds = new RandomFeeds(tensorOf, [input]);
+    const first = feeds.draw({}, read);
+    feeds.give(first);
+    expect(feeds.draw({}, read)[0]).toBe(first[0]);
+    feeds.give(first);
+    feeds.clear();
+    expect(feeds.draw({}, read)[0]).not.toBe(first[0]);
+  });
 });
 
 describe('a training step on ortNode cpu', () => {
