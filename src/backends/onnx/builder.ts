@@ -10,7 +10,7 @@ import type { Dim } from '../../core/shape.js';
 // Opset 21 is the newest at which every op this lowering emits has a WebGPU
 // kernel in ONNX Runtime 1.30 (Sin and Cos lose theirs at 22, Pad at 24,
 // Transpose at 25), and it has ReduceMax with axes as an input (18+) and
-// ScatterND with reduction 'add' (16+). IR version 10 is opset 21's.
+// ScatterElements with reduction 'add' (16+). IR version 10 is opset 21's.
 export const OPSET = 21;
 const IR_VERSION = 10n;
 
