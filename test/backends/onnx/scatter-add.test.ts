@@ -4,8 +4,10 @@
  * same token at many positions), gives the reference backend's sums bit for
  * bit on ort-node cpu and ort-web wasm, whatever the lowering path: int32 or
  * int64 indices, static or symbolic shapes, a call of its own or the
- * backward of a gather; and a Trainer fed int64 token ids takes, to the bit,
- * the steps it takes on the same ids as int32.
+ * backward of a gather; edge cases too (no indices, static or 0 at run time;
+ * a rank-0 index; symbolic dims on both sides of the axis); and a Trainer fed
+ * int64 token ids takes, to the bit, the steps it takes on the same ids as
+ * int32.
  *
  * ScatterND with reduction 'add' (ONNX Runtime 1.30's CPU kernel) runs its
  * updates in parallel, so two threads adding into one row lose updates: at
@@ -98,6 +100,26 @@ describe('scatterAdd on ONNX Runtime, 8192 rows of 512 into 256 (repeated and ne
       tensor(1),
     ], 1); // output 0 is the forward sum, whose order of additions differs between the backends
   });
+});
+
+describe('scatterAdd edge cases on ONNX Runtime, as on the reference backend', () => {
+  const base = tensor([[1, 2, 3], [4, 5, 6]]);
+  const cases: [string, Parameters<typeof trace>[1], (...xs: Tensor[]) => Tensor, Tensor[]][] = [
+    ...(['int32', 'int64'] as const).map((dtype): [string, Parameters<typeof trace>[1], (...xs: Tensor[]) => Tensor, Tensor[]] => [
+      `no indices (${dtype}, static shapes)`, [{ shape: [2, 3] }, { shape: [0], dtype }, { shape: [0, 3] }], (b, i, u) => scatterAdd(b, i, u, 0),
+      [base, tensor([], { shape: [0], dtype }), tensor([], { shape: [0, 3] })],
+    ]),
+    ['no indices (symbolic shapes, 0 at run time)', [{ shape: ['V', 3] }, { shape: ['N'], dtype: 'int32' }, { shape: ['N', 3] }], (b, i, u) => scatterAdd(b, i, u, 0),
+      [base, tensor([], { shape: [0], dtype: 'int32' }), tensor([], { shape: [0, 3] })]],
+    ['a rank-0 negative int64 index on axis 1 of a symbolic base', [{ shape: ['B', 'V'] }, { shape: [], dtype: 'int64' }, { shape: ['B'] }], (b, i, u) => scatterAdd(b, i, u, 1),
+      [base, tensor(-1, { dtype: 'int64' }), tensor([10, 20])]],
+    ['2-d int64 indices on axis 1 of a rank-3 base, symbolic on both sides', [{ shape: ['B', 'V', 'C'] }, { shape: [2, 2], dtype: 'int64' }, { shape: ['B', 2, 2, 'C'] }],
+      (b, i, u) => scatterAdd(b, i, u, 1),
+      [tensor([[[1, 2], [3, 4], [5, 6]]]), tensor([[0, -1], [2, 0]], { dtype: 'int64' }), tensor([[[[1, 1], [2, 2]], [[3, 3], [4, 4]]]])]],
+  ];
+  for (const [name, specs, fn, feeds] of cases) {
+    it(name, async () => expectReferenceBits(trace(fn, specs), feeds));
+  }
 });
 
 describe('a Trainer fed int64 token ids on ort-node cpu', () => {

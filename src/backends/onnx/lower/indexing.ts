@@ -20,20 +20,24 @@ export const indexing: LoweringTable<FamilyMembers<'indexing'>> = {
     const index = node.inputs[1].dtype === 'int64' ? 'int64' : 'int32';
     const idxShape = node.inputs[1].shape;
     const A = baseShape[axis];
-    // (O, middle, I) as a literal where every dim is static (what WebGPU runs whole), else read at run time.
-    const shape = (middle: readonly Dim[]): string => {
-      const parts = [baseShape.slice(0, axis), middle, baseShape.slice(axis + 1)];
-      if (parts.every(isStatic)) return b.int64s(parts.map((ds) => ds.reduce((p, d) => p * d, 1)));
-      return b.op('Concat', parts.map((ds) => product(ctx, ds)), { axis: { i: 0 } });
-    };
-    const flat = b.op('Reshape', [indices, isStatic(idxShape) ? b.int64s([1, idxShape.reduce((p, d) => p * d, 1), 1]) : b.int64s([1, -1, 1])]);
+    const [before, after] = [baseShape.slice(0, axis), baseShape.slice(axis + 1)];
+    // A shape of three products: a literal where every dim is static (what WebGPU runs whole), else read at run time.
+    const shape3 = (parts: readonly (readonly Dim[])[]): string => (parts.every(isStatic)
+      ? b.int64s(parts.map((ds) => ds.reduce((p, d) => p * d, 1)))
+      : b.op('Concat', parts.map((ds) => product(ctx, ds)), { axis: { i: 0 } }));
+    // allowzero where a dim is or may be 0 (no indices, an empty base): else ONNX reads a 0 as "copy that dim".
+    const reshape = (x: string, shape: string, dims: readonly Dim[]): string => b.op('Reshape', [x, shape], { allowzero: { i: mayBeZero(dims) ? 1 : 0 } });
+    const spread = shape3([before, idxShape, after]); // (O, J, I)
+    const flat = reshape(indices, shape3([[], idxShape, []]), idxShape); // (1, J, 1)
     // Negative indices count from the end, as in gather.
     const size = typeof A === 'number' ? b.scalar(A, index) : b.op('Cast', [b.op('Reshape', [ctx.dim(A), b.int64s([])])], { to: { i: ONNX_TYPE[index] } });
     const wrapped = b.op('Where', [b.op('Less', [flat, b.scalar(0, index)]), b.op('Add', [flat, size]), flat]);
-    const out = b.op('ScatterElements', [b.op('Reshape', [base, shape([A])]), b.op('Expand', [wrapped, shape(idxShape)]), b.op('Reshape', [updates, shape(idxShape)])], {
-      axis: { i: 1 }, reduction: { s: 'add' },
-    });
-    return b.op('Reshape', [out, ctx.shape(baseShape)]);
+    const out = b.op('ScatterElements', [
+      reshape(base, shape3([before, [A], after]), baseShape),
+      b.op('Expand', [wrapped, spread]),
+      reshape(updates, spread, [...before, ...idxShape, ...after]),
+    ], { axis: { i: 1 }, reduction: { s: 'add' } });
+    return reshape(out, ctx.shape(baseShape), baseShape);
   },
 };
 
@@ -42,3 +46,6 @@ function product(ctx: LowerContext, dims: readonly Dim[]): string {
   if (isStatic(dims)) return ctx.b.int64s([dims.reduce((p, d) => p * d, 1)]);
   return dims.map((d) => ctx.dim(d)).reduce((p, d) => ctx.b.op('Mul', [p, d]));
 }
+
+/** Whether a dim of `dims` is 0, or symbolic (0 at run time, maybe). */
+const mayBeZero = (dims: readonly Dim[]): boolean => dims.some((d) => d === 0 || typeof d === 'string');
