@@ -351,6 +351,14 @@ const CASES: Record<Primitive, readonly Case[]> = {
     }))),
   }],
   expand: [{
+    // ONNX Runtime's optimizer took an Expand of a 1 to a literal 0 for a no-op when it sat between two ops.
+    name: 'a computed [1, n] to [0, n] (zero-size), between two ops',
+    exact: true,
+    webgpu: 'zero-size tensors',
+    arb: fc.tuple(fc.integer({ min: 1, max: 3 }), seedArb).map(([n, seed]) => ({
+      inputs: [{ shape: [1, n], values: V.any }], fn: (x: Tensor) => mul(expand(mul(x, 2), [0, n]), 2), sizes: [{}], seed,
+    })),
+  }, {
     name: 'float32 to [B, ...] (B read from another input)',
     exact: true,
     webgpuStatic: SHAPE_MATH,

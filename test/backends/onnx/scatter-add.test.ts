@@ -5,7 +5,8 @@
  * bit on ort-node cpu and ort-web wasm, whatever the lowering path: int32 or
  * int64 indices, static or symbolic shapes, a call of its own or the
  * backward of a gather; edge cases too (no indices, static or 0 at run time;
- * a rank-0 index; symbolic dims on both sides of the axis); and a Trainer fed
+ * a 0 beside the axis; a rank-0 index; symbolic dims on both sides of the
+ * axis; an index below −size, refused); and a Trainer fed
  * int64 token ids takes, to the bit, the steps it takes on the same ids as
  * int32.
  *
@@ -113,6 +114,12 @@ describe('scatterAdd edge cases on ONNX Runtime, as on the reference backend', (
       [base, tensor([], { shape: [0], dtype: 'int32' }), tensor([], { shape: [0, 3] })]],
     ['a rank-0 negative int64 index on axis 1 of a symbolic base', [{ shape: ['B', 'V'] }, { shape: [], dtype: 'int64' }, { shape: ['B'] }], (b, i, u) => scatterAdd(b, i, u, 1),
       [base, tensor(-1, { dtype: 'int64' }), tensor([10, 20])]],
+    ['a 0 before the axis (int64 indices, static shapes)', [{ shape: [0, 2] }, { shape: [1], dtype: 'int64' }, { shape: [0, 1] }], (b, i, u) => scatterAdd(b, i, u, 1),
+      [tensor([], { shape: [0, 2] }), tensor([1], { dtype: 'int64' }), tensor([], { shape: [0, 1] })]],
+    ['a 0 after the axis (int64 indices, static shapes)', [{ shape: [2, 0] }, { shape: [3], dtype: 'int64' }, { shape: [3, 0] }], (b, i, u) => scatterAdd(b, i, u, 0),
+      [tensor([], { shape: [2, 0] }), tensor([1, 0, -1], { dtype: 'int64' }), tensor([], { shape: [3, 0] })]],
+    ['a 0 after a symbolic axis (int32 indices)', [{ shape: ['V', 0] }, { shape: [2], dtype: 'int32' }, { shape: [2, 0] }], (b, i, u) => scatterAdd(b, i, u, 0),
+      [tensor([], { shape: [3, 0] }), tensor([0, -1], { dtype: 'int32' }), tensor([], { shape: [2, 0] })]],
     ['2-d int64 indices on axis 1 of a rank-3 base, symbolic on both sides', [{ shape: ['B', 'V', 'C'] }, { shape: [2, 2], dtype: 'int64' }, { shape: ['B', 2, 2, 'C'] }],
       (b, i, u) => scatterAdd(b, i, u, 1),
       [tensor([[[1, 2], [3, 4], [5, 6]]]), tensor([[0, -1], [2, 0]], { dtype: 'int64' }), tensor([[[[1, 1], [2, 2]], [[3, 3], [4, 4]]]])]],
@@ -120,6 +127,20 @@ describe('scatterAdd edge cases on ONNX Runtime, as on the reference backend', (
   for (const [name, specs, fn, feeds] of cases) {
     it(name, async () => expectReferenceBits(trace(fn, specs), feeds));
   }
+
+  // The wrap adds the axis size once: an index below −size stayed negative, and ScatterElements wrapped it again.
+  it('an index below −size is refused, as on the reference backend, not added into another row', async () => {
+    const graph = trace((b, i, u) => scatterAdd(b, i, u, 0), [{ shape: [2, 3] }, { shape: [1], dtype: 'int32' }, { shape: [1, 3] }]);
+    const feeds = [base, tensor([-3], { dtype: 'int32' }), tensor([[10, 20, 30]])];
+    await expect((await referenceBackend.compile(graph)).run(feeds)).rejects.toThrow('index expected in [-2, 1], got -3');
+    for (const exe of [await ortNode.compile(graph, { device: 'cpu' }), await ortWeb.compile(graph, { device: 'wasm' })]) {
+      try {
+        await expect(exe.run(feeds)).rejects.toThrow(/out of data bounds/);
+      } finally {
+        await exe.dispose();
+      }
+    }
+  });
 });
 
 describe('a Trainer fed int64 token ids on ort-node cpu', () => {

@@ -21,6 +21,9 @@ export const indexing: LoweringTable<FamilyMembers<'indexing'>> = {
     const idxShape = node.inputs[1].shape;
     const A = baseShape[axis];
     const [before, after] = [baseShape.slice(0, axis), baseShape.slice(axis + 1)];
+    // No updates, or an empty base: the base. (ONNX Runtime's optimizer drops an Expand of 1 to a literal 0 as a
+    // no-op, which left the indices and updates of different shapes.)
+    if ([...before, ...idxShape, ...after].includes(0)) return b.op('Identity', [base]);
     // A shape of three products: a literal where every dim is static (what WebGPU runs whole), else read at run time.
     const shape3 = (parts: readonly (readonly Dim[])[]): string => (parts.every(isStatic)
       ? b.int64s(parts.map((ds) => ds.reduce((p, d) => p * d, 1)))
@@ -31,7 +34,11 @@ export const indexing: LoweringTable<FamilyMembers<'indexing'>> = {
     const flat = reshape(indices, shape3([[], idxShape, []]), idxShape); // (1, J, 1)
     // Negative indices count from the end, as in gather.
     const size = typeof A === 'number' ? b.scalar(A, index) : b.op('Cast', [b.op('Reshape', [ctx.dim(A), b.int64s([])])], { to: { i: ONNX_TYPE[index] } });
-    const wrapped = b.op('Where', [b.op('Less', [flat, b.scalar(0, index)]), b.op('Add', [flat, size]), flat]);
+    const zero = b.scalar(0, index);
+    const once = b.op('Where', [b.op('Less', [flat, zero]), b.op('Add', [flat, size]), flat]);
+    // One still negative was below −size: sent past the end, where ONNX Runtime refuses it (ScatterElements would
+    // wrap it a second time and add into a row the reference backend refuses).
+    const wrapped = b.op('Where', [b.op('Less', [once, zero]), size, once]);
     const out = b.op('ScatterElements', [
       reshape(base, shape3([before, [A], after]), baseShape),
       b.op('Expand', [wrapped, spread]),

@@ -18,7 +18,14 @@ export const movement: LoweringTable<FamilyMembers<'movement'>> = {
   // The inferred output shape has no -1; allowzero keeps a literal 0 a 0 rather than "copy".
   reshape: (ctx, node, [x]) => ctx.b.op('Reshape', [x, ctx.shape(node.shape)], { allowzero: { i: node.shape.includes(0) ? 1 : 0 } }),
   transpose: (ctx, node, [x]) => viaFloat(ctx, node.dtype, [x], ([y]) => ctx.b.op('Transpose', [y], { perm: { ints: node.attrs.perm } })),
-  expand: (ctx, node, [x]) => ctx.b.op('Expand', [x, ctx.shape(node.attrs.shape)]),
+  expand: (ctx, node, [x]) => {
+    const { shape } = node.attrs;
+    if (!shape.includes(0)) return ctx.b.op('Expand', [x, ctx.shape(shape)]);
+    // ONNX Runtime's optimizer drops an Expand of a 1 to a literal 0 as a no-op (the result kept the 1): expand
+    // to 1 there, then take nothing along those axes.
+    const full = ctx.b.op('Expand', [x, ctx.shape(shape.map((d) => (d === 0 ? 1 : d)))]);
+    return shape.reduce<string>((y, d, i) => (d === 0 ? ctx.b.op('Gather', [y, ctx.b.int64s([])], { axis: { i } }) : y), full);
+  },
   slice: (ctx, node, [x]) => {
     const { starts, sizes } = node.attrs;
     const input = node.inputs[0].shape;
