@@ -11,8 +11,8 @@ export const indexing: LoweringTable<FamilyMembers<'indexing'>> = {
   // ScatterElements with reduction 'add' on (O, A, I), the indices wrapped and expanded to (O, J, I): ONNX
   // Runtime's CPU kernel splits the work over the (O, I) positions and adds each position's updates in index
   // order, so the sums are the reference backend's, bit for bit. Not ScatterND: its 'add' splits the updates
-  // themselves across threads, and rows that repeat lost sums (ONNX Runtime 1.30, CPU: off by hundreds at 8192
-  // rows of 512). int32 indices stay int32, which WebGPU has kernels for.
+  // themselves across threads, and rows that repeat lost updates (ONNX Runtime 1.30, CPU: whole updates went
+  // missing at 8192 rows of 512). int32 indices stay int32, which WebGPU has kernels for.
   scatterAdd: (ctx, node, [base, indices, updates]) => {
     const { axis } = node.attrs;
     const b = ctx.b;
