@@ -1,4 +1,5 @@
-import type { Dim } from '../../core/shape.js';
+import { formatShape, type Dim } from '../../core/shape.js';
+import { fail } from '../../core/errors.js';
 import { arity, checkAxes, needDType } from './common.js';
 import type { FamilyMembers, PrimitiveAttrs } from '../primitives.js';
 import type { InferFn, InferTable } from './types.js';
@@ -24,6 +25,8 @@ export const reduce: InferTable<FamilyMembers<'reduce'>> = {
   reduceMax: reduceAxes,
   argMax: (site, inputs, { axis, keepDims }) => {
     const out = reduceAxes(site, inputs, { axes: [axis], keepDims });
+    // An empty axis has no index to give (ONNX Runtime returned the int32 extremes, or failed without a message).
+    if (inputs[0].shape[axis] === 0 && !out.shape.includes(0)) fail(site, `x expected a non-empty axis ${axis}, got shape ${formatShape(inputs[0].shape)}`);
     return { shape: out.shape, dtype: 'int32' };
   },
 };

@@ -1,6 +1,7 @@
 import { toNumbers } from '../../core/dtype.js';
 import type { FamilyMembers } from '../primitives.js';
-import { sizeOf, stridesOf } from '../../core/shape.js';
+import { formatShape, sizeOf, stridesOf } from '../../core/shape.js';
+import { fail } from '../../core/errors.js';
 import { fromNumbers } from '../../core/dtype.js';
 import { strideIndex } from './index-maps.js';
 import type { Buffer, KernelTable } from './types.js';
@@ -40,9 +41,13 @@ export const reduce: KernelTable<FamilyMembers<'reduce'>> = {
       const v = a[i];
       if (v > r[into[i]] || Number.isNaN(v)) r[into[i]] = v;
     }
+    // The max of nothing: int32's least value, as int64's above and ONNX Runtime's (not 0, which -Infinity casts to).
+    if (out.dtype === 'int32') r.forEach((v, i) => { if (v === -Infinity) r[i] = -(2 ** 31); });
     return fromNumbers(out.dtype, r);
   },
   argMax: ([x], { axis }, out) => {
+    // No index to give (a symbolic axis that is 0 at run time; a literal 0 fails when traced).
+    if (x.shape[axis] === 0 && sizeOf(out.shape) > 0) fail('argMax', `x expected a non-empty axis ${axis}, got shape ${formatShape(x.shape)}`);
     const a = toNumbers(x.data);
     const into = reduceIndex(x, [axis]);
     const stride = stridesOf(x.shape)[axis];

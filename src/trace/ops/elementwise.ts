@@ -53,7 +53,13 @@ export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
   return apply('where', [expectTensor('where', 'condition', condition), ...operands('where', a, b)], {});
 }
 
-/** Converts to `dtype` (float to int truncates toward zero; non-zero to bool is true). */
+/**
+ * Converts to `dtype` (float to int truncates toward zero; non-zero to bool
+ * is true). A float that is NaN, infinite or outside the integer type's
+ * range has no defined integer: backends differ (ONNX Runtime's CPU and
+ * WebAssembly builds give different extremes), so clamp or mask before
+ * casting where such values can arrive.
+ */
 export function cast(x: Tensor, dtype: DType): Tensor {
   return expectTensor('cast', 'x', x).dtype === dtype ? x : apply('cast', [x], { dtype });
 }

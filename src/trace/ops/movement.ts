@@ -1,4 +1,5 @@
 import { apply, expectTensor } from '../apply.js';
+import { infer } from '../../ir/infer/index.js';
 import { fail } from '../../core/errors.js';
 import { describe } from '../../core/dtype.js';
 import { normalizeAxis, type Dim, type Shape } from '../../core/shape.js';
@@ -6,7 +7,10 @@ import type { Tensor } from '../tensor.js';
 
 /** Same elements in a new shape; one dimension may be -1 (inferred). */
 export function reshape(x: Tensor, shape: readonly (Dim | -1)[]): Tensor {
-  return apply('reshape', [x], { shape }, 'reshape');
+  // The -1 is resolved here, so the node holds every dim: the reference backend re-reads the attributes with the
+  // sizes bound, and a symbolic dim that is 0 at run time left the -1 undetermined there.
+  const resolved = Array.isArray(shape) && shape.includes(-1) ? infer('reshape', 'reshape', [expectTensor('reshape', 'x', x)], { shape }).shape : shape;
+  return apply('reshape', [x], { shape: resolved }, 'reshape');
 }
 
 /** Permutes axes: output axis i is input axis perm[i] (default: reversed). */

@@ -1,7 +1,7 @@
 import { ONNX_TYPE } from '../builder.js';
 import type { FamilyMembers } from '../../../ir/primitives.js';
 import { isStatic, type Dim } from '../../../core/shape.js';
-import type { LowerContext, LoweringTable } from './types.js';
+import { allowZero, type LowerContext, type LoweringTable } from './types.js';
 
 // O dims before the axis, A the axis, J the index dims, I dims after the axis.
 
@@ -28,8 +28,7 @@ export const indexing: LoweringTable<FamilyMembers<'indexing'>> = {
     const shape3 = (parts: readonly (readonly Dim[])[]): string => (parts.every(isStatic)
       ? b.int64s(parts.map((ds) => ds.reduce((p, d) => p * d, 1)))
       : b.op('Concat', parts.map((ds) => product(ctx, ds)), { axis: { i: 0 } }));
-    // allowzero where a dim is or may be 0 (no indices, an empty base): else ONNX reads a 0 as "copy that dim".
-    const reshape = (x: string, shape: string, dims: readonly Dim[]): string => b.op('Reshape', [x, shape], { allowzero: { i: mayBeZero(dims) ? 1 : 0 } });
+    const reshape = (x: string, shape: string, dims: readonly Dim[]): string => b.op('Reshape', [x, shape], { allowzero: allowZero(dims) });
     const spread = shape3([before, idxShape, after]); // (O, J, I)
     const flat = reshape(indices, shape3([[], idxShape, []]), idxShape); // (1, J, 1)
     // Negative indices count from the end, as in gather.
@@ -53,6 +52,3 @@ function product(ctx: LowerContext, dims: readonly Dim[]): string {
   if (isStatic(dims)) return ctx.b.int64s([dims.reduce((p, d) => p * d, 1)]);
   return dims.map((d) => ctx.dim(d)).reduce((p, d) => ctx.b.op('Mul', [p, d]));
 }
-
-/** Whether a dim of `dims` is 0, or symbolic (0 at run time, maybe). */
-const mayBeZero = (dims: readonly Dim[]): boolean => dims.some((d) => d === 0 || typeof d === 'string');

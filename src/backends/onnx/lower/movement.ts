@@ -1,7 +1,8 @@
 import { ONNX_TYPE } from '../builder.js';
 import type { FamilyMembers } from '../../../ir/primitives.js';
 import type { DType } from '../../../core/dtype.js';
-import type { LowerContext, LoweringTable } from './types.js';
+import type { Shape } from '../../../core/shape.js';
+import { allowZero, type LowerContext, type LoweringTable } from './types.js';
 
 /**
  * Emits an op on bool tensors through float32 (0 and 1, exactly) and back
@@ -15,17 +16,11 @@ function viaFloat(ctx: LowerContext, dtype: DType, inputs: readonly string[], em
 
 /** Lowerings of the movement primitives. */
 export const movement: LoweringTable<FamilyMembers<'movement'>> = {
-  // The inferred output shape has no -1; allowzero keeps a literal 0 a 0 rather than "copy".
-  reshape: (ctx, node, [x]) => ctx.b.op('Reshape', [x, ctx.shape(node.shape)], { allowzero: { i: node.shape.includes(0) ? 1 : 0 } }),
+  // The inferred output shape has no -1; allowzero keeps a 0 (literal, or a symbolic dim at run time) a 0 rather
+  // than "copy": a symbolic 0 read as "copy" failed, or silently kept the input's dim (unsqueeze of [B, 0]).
+  reshape: (ctx, node, [x]) => ctx.b.op('Reshape', [x, ctx.shape(node.shape)], { allowzero: allowZero(node.shape) }),
   transpose: (ctx, node, [x]) => viaFloat(ctx, node.dtype, [x], ([y]) => ctx.b.op('Transpose', [y], { perm: { ints: node.attrs.perm } })),
-  expand: (ctx, node, [x]) => {
-    const { shape } = node.attrs;
-    if (!shape.includes(0)) return ctx.b.op('Expand', [x, ctx.shape(shape)]);
-    // ONNX Runtime's optimizer drops an Expand of a 1 to a literal 0 as a no-op (the result kept the 1): expand
-    // to 1 there, then take nothing along those axes.
-    const full = ctx.b.op('Expand', [x, ctx.shape(shape.map((d) => (d === 0 ? 1 : d)))]);
-    return shape.reduce<string>((y, d, i) => (d === 0 ? ctx.b.op('Gather', [y, ctx.b.int64s([])], { axis: { i } }) : y), full);
-  },
+  expand: (ctx, node, [x]) => expandTo(ctx, x, node.attrs.shape),
   slice: (ctx, node, [x]) => {
     const { starts, sizes } = node.attrs;
     const input = node.inputs[0].shape;
@@ -52,3 +47,14 @@ export const movement: LoweringTable<FamilyMembers<'movement'>> = {
   },
   concat: (ctx, node, inputs) => viaFloat(ctx, node.dtype, inputs, (xs) => ctx.b.op('Concat', xs, { axis: { i: node.attrs.axis } })),
 };
+
+/**
+ * ONNX Expand of `x` to `shape`. ONNX Runtime's optimizer drops an Expand
+ * of a 1 to a literal 0 as a no-op (the result kept the 1), so such a shape
+ * is expanded to 1 there and nothing is taken along those axes.
+ */
+export function expandTo(ctx: LowerContext, x: string, shape: Shape): string {
+  if (!shape.includes(0)) return ctx.b.op('Expand', [x, ctx.shape(shape)]);
+  const full = ctx.b.op('Expand', [x, ctx.shape(shape.map((d) => (d === 0 ? 1 : d)))]);
+  return shape.reduce<string>((y, d, i) => (d === 0 ? ctx.b.op('Gather', [y, ctx.b.int64s([])], { axis: { i } }) : y), full);
+}

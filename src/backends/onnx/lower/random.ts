@@ -2,7 +2,7 @@ import { GOLDEN, mix } from '../../../core/random-bits.js';
 import type { FamilyMembers } from '../../../ir/primitives.js';
 import { ONNX_TYPE } from '../builder.js';
 import { isStatic, sizeOf, type Shape } from '../../../core/shape.js';
-import type { LowerContext, LoweringTable } from './types.js';
+import { allowZero, type LowerContext, type LoweringTable } from './types.js';
 
 // The reference kernel's generator (core/random-bits.ts) in uint32 ops:
 // Mul and Add wrap modulo 2^32 and Div by 2^k is a right shift, identically
@@ -56,8 +56,8 @@ export const random: LoweringTable<FamilyMembers<'random'>> = {
     let x = y;
     for (const w of [y, z, y]) x = swap(square(x, w));
     const toFloat = (u: string): string => b.op('Cast', [u], { to: { i: ONNX_TYPE[node.dtype] } });
-    // allowzero: a literal 0 in the shape is a 0, not "copy that dimension" (as the reshape lowering does).
-    const shaped = (flat: string): string => b.op('Reshape', [flat, ctx.shape(shape)], { allowzero: { i: shape.includes(0) ? 1 : 0 } });
+    // allowzero: a 0 in the shape (literal, or a symbolic dim at run time) is a 0, not "copy that dimension".
+    const shaped = (flat: string): string => b.op('Reshape', [flat, ctx.shape(shape)], { allowzero: allowZero(shape) });
     // The last round's square, before its swap of halves.
     const last = square(x, z);
     if (node.attrs.bits !== 16) return shaped(b.op('Mul', [toFloat(shiftRight(ctx, swap(last), 8)), b.scalar(2 ** -24, node.dtype)]));

@@ -1,6 +1,7 @@
 import type { PrimitiveNode } from '../../../ir/graph.js';
 import type { Primitive } from '../../../ir/primitives.js';
 import type { Dim, Shape } from '../../../core/shape.js';
+import type { Attr } from '../builder.js';
 import type { OnnxBuilder } from '../builder.js';
 
 /** What a lowering rule may ask of the driver. */
@@ -52,3 +53,12 @@ export type Lowering<P extends Primitive> = (ctx: LowerContext, node: PrimitiveN
 
 /** One lowering per primitive of a family. */
 export type LoweringTable<P extends Primitive> = { [K in P]: Lowering<K> };
+
+/**
+ * Reshape's allowzero for a target of `dims`: 1 where a dim is 0 or symbolic
+ * (0 at run time, maybe), else ONNX reads a 0 as "copy the input's dim at
+ * this index"; 0 for static shapes without a 0 (the attribute's default).
+ */
+export function allowZero(dims: readonly Dim[]): Attr {
+  return { i: dims.some((d) => d === 0 || typeof d === 'string') ? 1 : 0 };
+}
