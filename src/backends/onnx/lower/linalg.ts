@@ -9,7 +9,7 @@ export const linalg: LoweringTable<FamilyMembers<'linalg'>> = {
     const out = node.shape;
     // An inner dim of 0: zeros. ONNX Runtime's MatMul left all but the first batch uninitialised (garbage).
     if (x.shape[x.shape.length - 1] === 0 || y.shape[y.shape.length - 2] === 0) {
-      return expandTo(ctx, ctx.b.scalar(0, node.dtype as 'float32' | 'float64'), out);
+      return expandTo(ctx, ctx.b.scalar(0, node.dtype), out);
     }
     // A batch dim of 0 while a's are broadcast (fewer, or 1s): a expanded to the batch first. ONNX Runtime's
     // MatMul refused to broadcast a's 1 against b's 0 ("right operand cannot broadcast on dim 0"). A symbolic

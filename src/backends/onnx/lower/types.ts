@@ -1,8 +1,7 @@
 import type { PrimitiveNode } from '../../../ir/graph.js';
 import type { Primitive } from '../../../ir/primitives.js';
 import type { Dim, Shape } from '../../../core/shape.js';
-import type { Attr } from '../builder.js';
-import type { OnnxBuilder } from '../builder.js';
+import type { Attr, OnnxBuilder } from '../builder.js';
 
 /** What a lowering rule may ask of the driver. */
 export interface LowerContext {
