@@ -269,8 +269,9 @@ export const trainPart: Part = {
     await gemmExe.dispose();
     // The step's FLOP/s over the GEMM's, round by round.
     const stepFlops = z.B * z.T * flopsPerToken(m, z.T);
-    const shares = resident.map((ms, i) => (stepFlops / ms) / ((2 * n ** 3) / gemm[i]));
-    report({ part: 'train', task: `GEMM ${n}×${n}×${n}`, impl: `${on.label} MatMul (onnxruntime ${ort.env.versions.common})`, group: 'gemm', isPeer: true, ms: gemm, median: median(gemm), extra: { gflops: Number(((2 * n ** 3) / (median(gemm) / 1000) / 1e9).toFixed(2)), stepShare: Number(median(shares).toFixed(3)), roundsAtTarget: shares.filter((x) => x >= CEILING_TARGET).length, rounds: shares.length } });
+    const gemmFlops = 2 * n ** 3;
+    const shares = resident.map((ms, i) => (stepFlops / ms) / (gemmFlops / gemm[i]));
+    report({ part: 'train', task: `GEMM ${n}×${n}×${n}`, impl: `${on.label} MatMul (onnxruntime ${ort.env.versions.common})`, group: 'gemm', isPeer: true, ms: gemm, median: median(gemm), extra: { gflops: Number((gemmFlops / (median(gemm) / 1000) / 1e9).toFixed(2)), stepShare: Number(median(shares).toFixed(3)), roundsAtTarget: shares.filter((x) => x >= CEILING_TARGET).length, rounds: shares.length } });
     report({ part: 'train', task, impl: `${on.label}, no dropout (early dropout's second phase)`, group: 'phase', isPeer: false, ms: noDropout, median: median(noDropout), extra: { residentMedianMs: Number(med.toFixed(2)), ...vsResident(noDropout) } });
     report({ part: 'train', task, impl: `${on.label}, state through JS`, group: 'copy', isPeer: false, ms: copied, median: median(copied), extra: { residentMedianMs: Number(med.toFixed(2)), ...vsResident(copied) }, data: { losses: copyLog } });
     torch.forEach((p, i) => report({ part: 'train', task, impl: p.peer, group: 'pytorch', isPeer: true, ms: peers[i], median: median(peers[i]), extra: { tokensPerSecond: tokensPerSecond(median(peers[i])), ...torchFacts(p), firstCallMs: Math.round(firstCall[i]), ...vsResident(peers[i]) } }));

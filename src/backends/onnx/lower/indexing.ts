@@ -1,6 +1,6 @@
 import { ONNX_TYPE } from '../builder.js';
 import type { FamilyMembers } from '../../../ir/primitives.js';
-import { isStatic, type Dim } from '../../../core/shape.js';
+import { isStatic, sizeOf, type Dim } from '../../../core/shape.js';
 import { allowZero, type LowerContext, type LoweringTable } from './types.js';
 
 // O dims before the axis, A the axis, J the index dims, I dims after the axis.
@@ -26,7 +26,7 @@ export const indexing: LoweringTable<FamilyMembers<'indexing'>> = {
     if ([...before, ...idxShape, ...after].includes(0)) return b.op('Identity', [base]);
     // A shape of three products: a literal where every dim is static (what WebGPU runs whole), else read at run time.
     const shape3 = (parts: readonly (readonly Dim[])[]): string => (parts.every(isStatic)
-      ? b.int64s(parts.map((ds) => ds.reduce((p, d) => p * d, 1)))
+      ? b.int64s(parts.map(sizeOf))
       : b.op('Concat', parts.map((ds) => product(ctx, ds)), { axis: { i: 0 } }));
     const reshape = (x: string, shape: string, dims: readonly Dim[]): string => b.op('Reshape', [x, shape], { allowzero: allowZero(dims) });
     const spread = shape3([before, idxShape, after]); // (O, J, I)
@@ -49,6 +49,6 @@ export const indexing: LoweringTable<FamilyMembers<'indexing'>> = {
 
 /** An int64 [1] tensor holding the product of `dims` (1 for none), read at run time where they are symbolic. */
 function product(ctx: LowerContext, dims: readonly Dim[]): string {
-  if (isStatic(dims)) return ctx.b.int64s([dims.reduce((p, d) => p * d, 1)]);
+  if (isStatic(dims)) return ctx.b.int64s([sizeOf(dims)]);
   return dims.map((d) => ctx.dim(d)).reduce((p, d) => ctx.b.op('Mul', [p, d]));
 }
