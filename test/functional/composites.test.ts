@@ -26,6 +26,17 @@ const f64 = (v: number): Tensor => tensor(v, { dtype: 'float64' });
 const nums = (t: Tensor): number[] => Array.from(t.data() as ArrayLike<number>, Number);
 const RUNS = { numRuns: 20 };
 
+/** The population variance of each row (last axis) of a rank-2 tensor. */
+const rowVariances = (x: Tensor): number[] => {
+  const v = nums(x);
+  const [n, c] = x.shape as number[];
+  return Array.from({ length: n }, (_, r) => {
+    const row = v.slice(r * c, (r + 1) * c);
+    const m = row.reduce((a, b) => a + b, 0) / c;
+    return row.reduce((a, b) => a + (b - m) ** 2, 0) / c;
+  });
+};
+
 /** A float64 tensor of rank >= 1 together with an axis of it (positive or negative). */
 const withAxis = shape({ minRank: 1, maxRank: 3 }).chain((s) =>
   fc.tuple(floatTensor(s), fc.integer({ min: -s.length, max: s.length - 1 }), seed));
@@ -60,6 +71,9 @@ describe('gradients of the composites match finite differences (float64)', () =>
     const arb = fc.tuple(fc.integer({ min: 2, max: 5 }), fc.integer({ min: 1, max: 3 }))
       .chain(([c, n]) => fc.tuple(floatTensor([n, c]), floatTensor([c]), floatTensor([c])));
     fc.assert(fc.property(arb, seed, ([x, w, b], s) => {
+      // A row of (nearly) equal values sits where x/sqrt(var + eps) bends by ~1/eps^1.5:
+      // five-point differences with steps up to 2e-4 are no reference there.
+      fc.pre(rowVariances(x).every((v) => v >= 1e-2));
       assertVjp((a, g, h) => layerNorm(a, g, h), [x, w, b], { seed: s });
       assertVjp((a, g) => layerNorm(a, g, null), [x, w], { seed: s });
     }), RUNS);
