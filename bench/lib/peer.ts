@@ -2,6 +2,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { OwnTime } from './timing.js';
 
 const peers = fileURLToPath(new URL('../peers/', import.meta.url));
 
@@ -35,8 +36,8 @@ export function runPeer(script: string, args: readonly (string | number)[]): Pee
 export interface PeerProcess {
   readonly peer: string;
   readonly extra: Record<string, number | string>;
-  /** Runs one step in the peer and resolves when it has finished. */
-  step(): Promise<void>;
+  /** Runs one step in the peer and resolves, when it has finished, to the step's milliseconds as the peer timed it. */
+  step(): Promise<OwnTime>;
   close(): void;
 }
 
@@ -62,7 +63,9 @@ export async function startPeer(script: string, args: readonly (string | number)
     async step() {
       child.stdin.write('step\n');
       const answer = await next();
-      if (answer !== 'ok') throw new Error(`bench: peer ${peer} stopped: ${stderr.trim().split('\n').pop() || answer || 'no answer'}`);
+      const ms = Number(/^ok (\S+)$/.exec(answer ?? '')?.[1]);
+      if (!(ms >= 0)) throw new Error(`bench: peer ${peer} stopped: ${stderr.trim().split('\n').pop() || answer || 'no answer'}`);
+      return new OwnTime(ms);
     },
     close() {
       child.stdin.end();

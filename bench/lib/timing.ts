@@ -1,14 +1,10 @@
 /** Timing helpers: every sample is kept, and the median is what the report shows. */
 
-/** Milliseconds of each of `runs` calls of `fn`, after `warmup` untimed calls. */
+/** Milliseconds of each of `runs` calls of `fn`, after `warmup` untimed calls (a call that resolves to an OwnTime gives its own). */
 export async function timeRuns(fn: () => unknown, warmup: number, runs: number): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn();
   const ms: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await fn();
-    ms.push(performance.now() - start);
-  }
+  for (let i = 0; i < runs; i++) ms.push(await timeCall(fn));
   return ms;
 }
 
@@ -20,12 +16,30 @@ export function median(xs: readonly number[]): number {
 }
 
 /**
+ * What a timed function may resolve to: its own measurement of the call,
+ * which the timing helpers then take instead of the wall time around it. A
+ * peer in another process times its step itself, so the pipe's round trip
+ * to it is left out.
+ */
+export class OwnTime {
+  constructor(readonly ms: number) {}
+}
+
+/** The milliseconds of one call of `fn`: its own measurement where it gives one (an OwnTime), else the wall time. */
+async function timeCall(fn: () => unknown): Promise<number> {
+  const start = performance.now();
+  const result = await fn();
+  return result instanceof OwnTime ? result.ms : performance.now() - start;
+}
+
+/**
  * Times two or more functions in alternation: after `warmup` untimed rounds,
  * each of `runs` rounds calls every function once, in turn (the order
  * reversed every other round), so slow drifts of the machine fall on all of
  * them alike. `pauseMs` of idle time go before each timed call, so threads
  * another runtime left spinning (ONNX Runtime's and OpenMP's wait for work
- * that way) have settled. Returns each function's milliseconds, round by round.
+ * that way) have settled. Returns each function's milliseconds, round by
+ * round (a call that resolves to an OwnTime gives its own).
  */
 export async function timeInterleaved(fns: readonly (() => unknown)[], warmup: number, runs: number, pauseMs = 0): Promise<number[][]> {
   for (let i = 0; i < warmup; i++) for (const fn of fns) await fn();
@@ -34,9 +48,7 @@ export async function timeInterleaved(fns: readonly (() => unknown)[], warmup: n
     const order = fns.map((_, j) => (i % 2 ? fns.length - 1 - j : j));
     for (const j of order) {
       if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
-      const start = performance.now();
-      await fns[j]();
-      ms[j].push(performance.now() - start);
+      ms[j].push(await timeCall(fns[j]));
     }
   }
   return ms;

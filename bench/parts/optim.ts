@@ -5,12 +5,14 @@
  */
 import { AdamW, clipGradNorm, Lion } from 'llm-tricks';
 import { availableParallelism } from 'node:os';
-import { runPeer, type PeerResult } from '../lib/peer.js';
-import { median, timeInterleaved } from '../lib/timing.js';
+import { startPeer, type PeerProcess } from '../lib/peer.js';
+import { median, paired, signSentence, timeInterleaved } from '../lib/timing.js';
 import { repeatedClipping } from '../lib/clipping.js';
 import type { Part, Row, RunSettings } from '../lib/types.js';
 
 const sizes = (s: RunSettings): number[] => ({ quick: [100_000], default: [1_000_000, 10_000_000], full: [1_000_000, 10_000_000, 30_000_000] })[s.mode];
+// More rounds than the other parts' runs: the calls are short, and the sign test wants rounds.
+const rounds = (s: RunSettings): number => ({ quick: 3, default: 15, full: 25 })[s.mode];
 const label = (n: number): string => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
 
 function randomArray(n: number, seed: number): Float32Array {
@@ -23,6 +25,20 @@ function randomArray(n: number, seed: number): Float32Array {
   return a;
 }
 
+/** One workload of the part: llm-tricks on ordinary arrays and on allocate()'s, its bandwidth probe, and its peers' case. */
+interface Case {
+  readonly name: string;
+  /** Bytes the workload must move per parameter: what its probe copies. */
+  readonly moved: number;
+  readonly peerCase: string;
+  /** The peers' rows are named `<peer> <what>`. */
+  readonly what: string;
+  readonly stateBytes?: () => number;
+  readonly plain: () => void;
+  readonly allocated: () => void;
+  readonly probe: () => void;
+}
+
 /** The median over rounds of a's time ÷ b's, for rows timed in the same rounds (in alternation). */
 function pairedRatio(a: Row, b: Row): number {
   return median(a.ms.map((x, i) => x / b.ms[i]));
@@ -31,7 +47,7 @@ function pairedRatio(a: Row, b: Row): number {
 export const optimPart: Part = {
   name: 'optim',
   title: 'Optimizer step: Lion vs AdamW',
-  about: 'One step over N float32 parameters (the article uses Lion for its lower memory: one state buffer instead of two). Peers: the same update in NumPy, in place, and in PyTorch on the CPU (its AdamW with foreach ops; Lion, which PyTorch does not ship, written with foreach ops), on the same number of threads as there are cores. The memory bandwidth probe copies as many bytes as the step must move (Lion reads p, g, m and writes p, m: 20 bytes per parameter; AdamW 28) with one `TypedArray.set`: the floor an in-place step can reach. The `allocate()` rows step arrays allocated by the optimizer (`opt.allocate([N])`) in its WebAssembly memory, with its state: no copies in and out of that memory, which ordinary arrays need (their state lives there either way). The clipGradNorm rows clip N float32 gradients to 0.9 times the norm the previous call left, so every call sums the squares and scales (PyTorch\'s clip_grad_norm_ with foreach ops; NumPy\'s linalg.norm and an in-place multiply; the probe moves 12 bytes per gradient: read once for the norm, read and written once to scale). At each N, every llm-tricks row and every probe are timed in alternation, one call each per round (the order reversed every other round), so the ratios between them are taken round by round; NumPy and PyTorch run in processes of their own afterwards, so their ratios divide medians taken at different times.',
+  about: 'One step over N float32 parameters (the article uses Lion for its lower memory: one state buffer instead of two). Peers: the same update in NumPy, in place, and in PyTorch on the CPU (its AdamW with foreach ops; Lion, which PyTorch does not ship, written with foreach ops), on the same number of threads as there are cores. The memory bandwidth probe copies as many bytes as the step must move (Lion reads p, g, m and writes p, m: 20 bytes per parameter; AdamW 28) with one `TypedArray.set`: the floor an in-place step can reach. The `allocate()` rows step arrays allocated by the optimizer (`opt.allocate([N])`) in its WebAssembly memory, with its state: no copies in and out of that memory, which ordinary arrays need (their state lives there either way). The clipGradNorm rows clip N float32 gradients to 0.9 times the norm the previous call left, so every call sums the squares and scales (PyTorch\'s clip_grad_norm_ with foreach ops; NumPy\'s linalg.norm and an in-place multiply; the probe moves 12 bytes per gradient: read once for the norm, read and written once to scale). At each N, every llm-tricks row, every probe and every peer are timed in alternation, one call each per round (the order reversed every other round, one call straight after another), so the ratios between them are taken round by round, each with a sign test. NumPy and PyTorch run in processes of their own, kept running between their calls; each times its own calls, so the pipe to it is not counted. No idle time goes between calls: after a pause PyTorch\'s threads have gone to sleep, and waking them cost its 1M-parameter steps up to several milliseconds on a 2-core virtual machine, which a training loop does not pay.',
   count: (s) => sizes(s).length * 15,
   summary(rows) {
     const tasks = [...new Set(rows.map((r) => r.task))];
@@ -50,8 +66,12 @@ export const optimPart: Part = {
             lines.push(`${task}, ${mine.group}: timed in alternation with the ${peer.impl}, llm-tricks took ${pairedRatio(mine, peer).toFixed(2)}× its time (the median of the rounds' ratios)${also}.`);
             continue;
           }
-          const also = resident ? `; with allocate() ${(peer.median / resident.median).toFixed(2)}` : '';
-          lines.push(`${task}, ${mine.group}: ${peer.impl} ÷ llm-tricks = ${(peer.median / mine.median).toFixed(2)}${also}.`);
+          const versus = (ours: Row): string => {
+            const p = paired(ours.ms, peer.ms);
+            return `${pairedRatio(peer, ours).toFixed(2)} (${signSentence('the peer slower', p.slower, p.rounds, 'llm-tricks faster', 'llm-tricks slower')})`;
+          };
+          const also = resident ? `; with allocate() ${versus(resident)}` : '';
+          lines.push(`${task}, ${mine.group}: ${peer.impl} ÷ llm-tricks = ${versus(mine)}${also}.`);
         }
       }
       return lines;
@@ -72,29 +92,40 @@ export const optimPart: Part = {
         grads[0].set(g);
         // The bandwidth floor: one copy of (bytes moved) / 2 — it reads and writes each byte once.
         const moved = name === 'Lion' ? 20 : 28;
-        return { name, opt, moved, plain: () => opt.step([p], [g]), allocated: () => resident.step(params, grads), probe: copier((n * moved) / 8) };
+        const stateBytes = (): number => opt.state().buffers.flat().reduce((b, a) => b + a.byteLength, 0);
+        return { name, moved, peerCase: name.toLowerCase(), what: name, stateBytes, plain: () => opt.step([p], [g]), allocated: () => resident.step(params, grads), probe: copier((n * moved) / 8) };
       });
       const clipping = (grads: Float32Array[]): (() => void) => repeatedClipping(clipGradNorm, grads, g);
       const clipGrads = new Lion().allocate([n]).grads as Float32Array[];
       clipGrads[0].set(g);
-      const clip = { plain: clipping([g.slice()]), allocated: clipping(clipGrads), probe: copier((n * 12) / 8) };
-      const fns = [...groups.flatMap((x) => [x.plain, x.allocated, x.probe]), clip.plain, clip.allocated, clip.probe];
-      const ms = await timeInterleaved(fns, s.warmup, s.runs);
-      groups.forEach(({ name, opt, moved }, i) => {
+      const clip = { name: 'clipGradNorm', moved: 12, peerCase: 'clip', what: 'clip_grad_norm', plain: clipping([g.slice()]), allocated: clipping(clipGrads), probe: copier((n * 12) / 8) };
+      const all: Case[] = [...groups, clip];
+      // NumPy and PyTorch, one process per case, each stepping when asked: timed in the same rounds.
+      const peers = await Promise.all(all.map((x) => startPeers(n, x.peerCase)));
+      let ms: number[][];
+      try {
+        const running = peers.map((ps) => ps.filter((p): p is PeerProcess => !('missing' in p)));
+        ms = await timeInterleaved([...all.flatMap((x) => [x.plain, x.allocated, x.probe]), ...running.flat().map((p) => () => p.step())], s.warmup, rounds(s));
+      } finally {
+        for (const p of peers.flat()) if (!('missing' in p)) p.close();
+      }
+      let next = 3 * all.length;
+      all.forEach((x, i) => {
         const [plainMs, allocatedMs, probeMs] = ms.slice(3 * i, 3 * i + 3);
-        const stateBytes = opt.state().buffers.flat().reduce((b, x) => b + x.byteLength, 0);
-        report({ part: 'optim', task, impl: `llm-tricks ${name}`, group: name, isPeer: false, ms: plainMs, median: median(plainMs), extra: { stateBytes } });
-        report({ part: 'optim', task, impl: `llm-tricks ${name}, allocate()`, group: name, isPeer: false, ms: allocatedMs, median: median(allocatedMs) });
-        peerRows(s, n, task, name, name.toLowerCase(), name, report);
+        const mine = `llm-tricks ${x.name}`;
+        report({ part: 'optim', task, impl: mine, group: x.name, isPeer: false, ms: plainMs, median: median(plainMs), ...(x.stateBytes ? { extra: { stateBytes: x.stateBytes() } } : {}) });
+        report({ part: 'optim', task, impl: `${mine}, allocate()`, group: x.name, isPeer: false, ms: allocatedMs, median: median(allocatedMs) });
+        peers[i].forEach((p, j) => {
+          if ('missing' in p) {
+            report({ part: 'optim', task, impl: `${PEERS[j][0]} ${x.what}`, group: x.name, isPeer: true, ms: [], median: NaN, missing: p.missing });
+            return;
+          }
+          const peerMs = ms[next++];
+          report({ part: 'optim', task, impl: `${p.peer} ${x.what}`, group: x.name, isPeer: true, ms: peerMs, median: median(peerMs) });
+        });
         // Last in its group, so the table's "peer ÷ this" column keeps NumPy, the first peer.
-        report({ part: 'optim', task, impl: `bandwidth probe ${name} (${moved} B/param)`, group: name, isPeer: true, ms: probeMs, median: median(probeMs) });
+        report({ part: 'optim', task, impl: `bandwidth probe ${x.name} (${x.moved} B/param)`, group: x.name, isPeer: true, ms: probeMs, median: median(probeMs) });
       });
-      const [plainMs, allocatedMs, probeMs] = ms.slice(3 * groups.length);
-      const group = 'clipGradNorm';
-      report({ part: 'optim', task, impl: 'llm-tricks clipGradNorm', group, isPeer: false, ms: plainMs, median: median(plainMs) });
-      report({ part: 'optim', task, impl: 'llm-tricks clipGradNorm, allocate()', group, isPeer: false, ms: allocatedMs, median: median(allocatedMs) });
-      peerRows(s, n, task, group, 'clip', 'clip_grad_norm', report);
-      report({ part: 'optim', task, impl: 'bandwidth probe clipGradNorm (12 B/param)', group, isPeer: true, ms: probeMs, median: median(probeMs) });
     }
   },
 };
@@ -105,15 +136,13 @@ function copier(floats: number): () => void {
   return () => to.set(from);
 }
 
-/** NumPy's and PyTorch's `peerCase` in processes of their own, reported as `<peer> <what>` (or why missing). */
-function peerRows(s: RunSettings, n: number, task: string, group: string, peerCase: string, what: string, report: (row: Row) => void): void {
-  const peers: [string, PeerResult][] = [
-    ['numpy', runPeer('numpy_peer.py', [peerCase, n, s.warmup, s.runs])],
-    ['pytorch cpu', runPeer('torch_peer.py', [peerCase, JSON.stringify({ size: n, threads: availableParallelism() }), s.warmup, s.runs])],
-  ];
-  for (const [who, peer] of peers) {
-    report('missing' in peer
-      ? { part: 'optim', task, impl: `${who} ${what}`, group, isPeer: true, ms: [], median: NaN, missing: peer.missing }
-      : { part: 'optim', task, impl: `${peer.peer} ${what}`, group, isPeer: true, ms: peer.ms, median: median(peer.ms) });
-  }
+/** The peers of each case: who, the script, and its arguments before 'serve'. */
+const PEERS: readonly (readonly [string, string, (n: number, peerCase: string) => (string | number)[]])[] = [
+  ['numpy', 'numpy_peer.py', (n, peerCase) => [peerCase, n]],
+  ['pytorch cpu', 'torch_peer.py', (n, peerCase) => [peerCase, JSON.stringify({ size: n, threads: availableParallelism() })]],
+];
+
+/** NumPy's and PyTorch's `peerCase` over `n` parameters, each in a process of its own kept running (or why it is missing). */
+function startPeers(n: number, peerCase: string): Promise<(PeerProcess | { missing: string })[]> {
+  return Promise.all(PEERS.map(([, script, args]) => startPeer(script, args(n, peerCase))));
 }

@@ -2,6 +2,12 @@
 
 Usage: python3 numpy_peer.py <case> <size> <warmup> <runs>
 Prints one JSON object: {"peer": "numpy <version>", "ms": [per-run milliseconds]}.
+
+or:    python3 numpy_peer.py <case> <size> serve
+Sets the case up, prints {"peer": ..., "extra": {}} on one line, then runs
+one step for each line read from stdin and answers each with the line
+"ok <milliseconds>", the step as timed here; it ends at the end of its
+input. The bench times the peer this way in alternation with llm-tricks.
 Cases: lion, adamw (one optimizer step over <size> float32 parameters),
 clip (global-norm clipping of <size> float32 gradients, to 0.9 times the
 norm the previous call left, so every call scales), matmul (a <size> x
@@ -41,7 +47,7 @@ def clip_step(g, bound):
 
 
 def main():
-    case, size, warmup, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    case, size = sys.argv[1], int(sys.argv[2])
     rng = np.random.default_rng(0)
     if case == "matmul":
         a = rng.standard_normal((size, size), dtype=np.float32)
@@ -55,13 +61,22 @@ def main():
         bound = [float(np.linalg.norm(g))]
         steps = {"lion": lambda t: lion_step(p, g, m), "adamw": lambda t: adamw_step(p, g, m, v, t), "clip": lambda t: clip_step(g, bound)}
         step = steps[case]
+    peer = f"numpy {np.__version__}"
+    if sys.argv[3] == "serve":
+        print(json.dumps({"peer": peer, "extra": {}}), flush=True)
+        for i, _ in enumerate(sys.stdin):
+            start = time.perf_counter()
+            step(i + 1)
+            print(f"ok {(time.perf_counter() - start) * 1000}", flush=True)
+        return
+    warmup, runs = int(sys.argv[3]), int(sys.argv[4])
     ms = []
     for i in range(warmup + runs):
         start = time.perf_counter()
         step(i + 1)
         if i >= warmup:
             ms.append((time.perf_counter() - start) * 1000)
-    print(json.dumps({"peer": f"numpy {np.__version__}", "ms": ms}))
+    print(json.dumps({"peer": peer, "ms": ms}))
 
 
 if __name__ == "__main__":

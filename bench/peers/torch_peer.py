@@ -7,7 +7,8 @@ Prints one JSON object as its last line:
 or:    python3 torch_peer.py <case> <json settings> serve
 Sets the case up, prints {"peer": ..., "extra": {...}} on one line, then
 runs one step for each line read from stdin and answers each with the line
-"ok"; it ends at the end of its input. The bench uses this to time the peer
+"ok <milliseconds>", the step as timed here (the pipe's round trip left
+out); it ends at the end of its input. The bench uses this to time the peer
 in alternation with llm-tricks, so both meet the same machine.
 
 Cases
@@ -169,8 +170,9 @@ def optim_case(case, c):
 def serve(step, peer, extra):
     print(json.dumps({"peer": peer, "extra": extra}), flush=True)
     for i, _ in enumerate(sys.stdin):
+        start = time.perf_counter()
         step(i)
-        print("ok", flush=True)
+        print(f"ok {(time.perf_counter() - start) * 1000}", flush=True)
 
 
 def main():

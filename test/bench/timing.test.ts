@@ -1,6 +1,6 @@
 /** The bench's statistics: medians, alternation order and the sign test behind its verdicts. */
 import { expect, it } from 'vitest';
-import { median, paired, signVerdict, timeInterleaved } from '../../bench/lib/timing.js';
+import { median, OwnTime, paired, signVerdict, timeInterleaved, timeRuns } from '../../bench/lib/timing.js';
 
 it('median of odd and even lists', () => {
   expect(median([3, 1, 2])).toBe(2);
@@ -12,6 +12,14 @@ it('timeInterleaved calls each function once per round, reversing the order ever
   const ms = await timeInterleaved([() => calls.push('a'), () => calls.push('b')], 1, 4);
   expect(calls.join('')).toBe('ab' + 'ab' + 'ba' + 'ab' + 'ba');
   expect(ms.map((m) => m.length)).toEqual([4, 4]);
+});
+
+it('a call that resolves to an OwnTime is timed as it says (a peer in another process times its own step)', async () => {
+  const slow = (): Promise<OwnTime> => new Promise((resolve) => setTimeout(() => resolve(new OwnTime(1.5)), 30));
+  const [own, wall] = await timeInterleaved([slow, () => new Promise((resolve) => setTimeout(resolve, 30))], 0, 2);
+  expect(own).toEqual([1.5, 1.5]);
+  expect(Math.min(...wall)).toBeGreaterThan(20);
+  expect(await timeRuns(slow, 1, 2)).toEqual([1.5, 1.5]);
 });
 
 it('paired compares round by round', () => {
