@@ -34,7 +34,9 @@ import { kernelCalls, useSimdKernels } from '../../src/optim/kernels/simd.js';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 afterEach(() => useSimdKernels(true));
 
-const SIZES = [2048, 2051, 32768 * 2 + 5, 16384 * 3 + 1];
+// 2063 leaves every kernel's one-vector loop work after its unrolled one (Lion's 8 floats an
+// iteration, clipping's 16), and a tail for JavaScript.
+const SIZES = [2048, 2051, 2063, 32768 * 2 + 5, 16384 * 3 + 1];
 const SPECIAL = [0, -0, 1e-40, -1e-42, 3e38, -3e38, 1e-30, 65504, 1, -1];
 
 function values(n: number, seed: number, wide: boolean): Floats {
@@ -138,6 +140,14 @@ describe('the finiteness check', () => {
         expect(bits(p)).toEqual(before);
         expect(opt.stepCount).toBe(0);
       }
+    }
+  });
+  it.each([['float32', false], ['float64', true]] as const)('%s: found at every position of the kernel\'s last iterations and of the tail', (_dtype, wide) => {
+    const n = 2063;
+    for (let at = 1980; at < n; at++) {
+      const g = values(n, 2, wide);
+      g[at] = at % 2 ? NaN : -Infinity;
+      expect(() => new Lion().step([values(n, 1, wide)], [g])).toThrow(`at index ${at}`);
     }
   });
 });
