@@ -56,7 +56,14 @@ export async function startPeer(script: string, args: readonly (string | number)
     await closed;
     return { missing: whyMissing(stderr) };
   }
-  const { peer, extra } = JSON.parse(first) as { peer: string; extra: Record<string, number | string> };
+  let setup: { peer: string; extra: Record<string, number | string> };
+  try {
+    setup = JSON.parse(first) as typeof setup;
+  } catch {
+    child.kill();
+    return { missing: `peer failed: expected its setup line as JSON, got ${first.slice(0, 200)}` };
+  }
+  const { peer, extra } = setup;
   return {
     peer,
     extra,

@@ -40,13 +40,20 @@ async function timeCall(fn: () => unknown): Promise<number> {
  * another runtime left spinning (ONNX Runtime's and OpenMP's wait for work
  * that way) have settled. Returns each function's milliseconds, round by
  * round (a call that resolves to an OwnTime gives its own).
+ *
+ * With `order: 'rotate'` each round starts one function later instead (a,
+ * b, c; then b, c, a; then c, a, b): every function takes every place
+ * equally often, and none runs twice in a row. Reversing runs the last
+ * function twice in a row at every other round's turn, which with no pause
+ * between calls finds its data still in cache and its threads awake.
  */
-export async function timeInterleaved(fns: readonly (() => unknown)[], warmup: number, runs: number, pauseMs = 0): Promise<number[][]> {
+export async function timeInterleaved(fns: readonly (() => unknown)[], warmup: number, runs: number, pauseMs = 0, order: 'reverse' | 'rotate' = 'reverse'): Promise<number[][]> {
   for (let i = 0; i < warmup; i++) for (const fn of fns) await fn();
   const ms = fns.map((): number[] => []);
+  const k = fns.length;
   for (let i = 0; i < runs; i++) {
-    const order = fns.map((_, j) => (i % 2 ? fns.length - 1 - j : j));
-    for (const j of order) {
+    const turn = fns.map((_, j) => (order === 'rotate' ? (i + j) % k : i % 2 ? k - 1 - j : j));
+    for (const j of turn) {
       if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
       ms[j].push(await timeCall(fns[j]));
     }

@@ -6,7 +6,7 @@
 import { AdamW, clipGradNorm, Lion } from 'llm-tricks';
 import { availableParallelism } from 'node:os';
 import { startPeer, type PeerProcess } from '../lib/peer.js';
-import { median, paired, signSentence, timeInterleaved } from '../lib/timing.js';
+import { median, OwnTime, paired, signSentence, timeInterleaved } from '../lib/timing.js';
 import { repeatedClipping } from '../lib/clipping.js';
 import type { Part, Row, RunSettings } from '../lib/types.js';
 
@@ -47,7 +47,7 @@ function pairedRatio(a: Row, b: Row): number {
 export const optimPart: Part = {
   name: 'optim',
   title: 'Optimizer step: Lion vs AdamW',
-  about: 'One step over N float32 parameters (the article uses Lion for its lower memory: one state buffer instead of two). Peers: the same update in NumPy, in place, and in PyTorch on the CPU (its AdamW with foreach ops; Lion, which PyTorch does not ship, written with foreach ops), on the same number of threads as there are cores. The memory bandwidth probe copies as many bytes as the step must move (Lion reads p, g, m and writes p, m: 20 bytes per parameter; AdamW 28) with one `TypedArray.set`: the floor an in-place step can reach. The `allocate()` rows step arrays allocated by the optimizer (`opt.allocate([N])`) in its WebAssembly memory, with its state: no copies in and out of that memory, which ordinary arrays need (their state lives there either way). The clipGradNorm rows clip N float32 gradients to 0.9 times the norm the previous call left, so every call sums the squares and scales (PyTorch\'s clip_grad_norm_ with foreach ops; NumPy\'s linalg.norm and an in-place multiply; the probe moves 12 bytes per gradient: read once for the norm, read and written once to scale). At each N, every llm-tricks row, every probe and every peer are timed in alternation, one call each per round (the order reversed every other round, one call straight after another), so the ratios between them are taken round by round, each with a sign test. NumPy and PyTorch run in processes of their own, kept running between their calls; each times its own calls, so the pipe to it is not counted. No idle time goes between calls: after a pause PyTorch\'s threads have gone to sleep, and waking them cost its 1M-parameter steps up to several milliseconds on a 2-core virtual machine, which a training loop does not pay.',
+  about: 'One step over N float32 parameters (the article uses Lion for its lower memory: one state buffer instead of two). Peers: the same update in NumPy, in place, and in PyTorch on the CPU (its AdamW with foreach ops; Lion, which PyTorch does not ship, written with foreach ops), on the same number of threads as there are cores. The memory bandwidth probe copies as many bytes as the step must move (Lion reads p, g, m and writes p, m: 20 bytes per parameter; AdamW 28) with one `TypedArray.set`: the traffic an in-place step cannot avoid (a copy also reads its destination before writing it, which an in-place update does not, so a step can come in under the probe). The `allocate()` rows step arrays allocated by the optimizer (`opt.allocate([N])`) in its WebAssembly memory, with its state: no copies in and out of that memory, which ordinary arrays need (their state lives there either way). The clipGradNorm rows clip N float32 gradients to 0.9 times the norm the previous call left, so every call sums the squares and scales (PyTorch\'s clip_grad_norm_ with foreach ops; NumPy\'s linalg.norm and an in-place multiply; the probe moves 12 bytes per gradient: read once for the norm, read and written once to scale). At each N, every llm-tricks row, every probe and every peer are timed in alternation, one call each per round (each round starting one call later than the last, one call straight after another), so the ratios between them are taken round by round, each with a sign test. NumPy and PyTorch run in processes of their own, kept running between their calls; each times its own calls, so the pipe to it is not counted. Between two calls of one row the other rows run, so at 1M parameters no row finds its arrays still in cache. No idle time goes between calls: after a pause PyTorch\'s threads have gone to sleep, and waking them cost its 1M-parameter steps up to several milliseconds on a 2-core virtual machine, which a training loop does not pay.',
   count: (s) => sizes(s).length * 15,
   summary(rows) {
     const tasks = [...new Set(rows.map((r) => r.task))];
@@ -100,12 +100,25 @@ export const optimPart: Part = {
       clipGrads[0].set(g);
       const clip = { name: 'clipGradNorm', moved: 12, peerCase: 'clip', what: 'clip_grad_norm', plain: clipping([g.slice()]), allocated: clipping(clipGrads), probe: copier((n * 12) / 8) };
       const all: Case[] = [...groups, clip];
-      // NumPy and PyTorch, one process per case, each stepping when asked: timed in the same rounds.
-      const peers = await Promise.all(all.map((x) => startPeers(n, x.peerCase)));
+      // NumPy and PyTorch, one process per case, each stepping when asked: timed in the same rounds. A peer
+      // that stops (out of memory, say) is reported missing with its reason, and the others go on.
+      const peers: (PeerProcess | { missing: string })[][] = [];
+      const stopped = new Map<PeerProcess, string>();
+      const stepOf = (p: PeerProcess) => async (): Promise<OwnTime> => {
+        if (stopped.has(p)) return new OwnTime(NaN);
+        try {
+          return await p.step();
+        } catch (e) {
+          stopped.set(p, e instanceof Error ? e.message : String(e));
+          return new OwnTime(NaN);
+        }
+      };
       let ms: number[][];
       try {
+        for (const x of all) peers.push(await startPeers(n, x.peerCase));
         const running = peers.map((ps) => ps.filter((p): p is PeerProcess => !('missing' in p)));
-        ms = await timeInterleaved([...all.flatMap((x) => [x.plain, x.allocated, x.probe]), ...running.flat().map((p) => () => p.step())], s.warmup, rounds(s));
+        // Rotated, not reversed: with no pause between calls, the last function would run twice in a row.
+        ms = await timeInterleaved([...all.flatMap((x) => [x.plain, x.allocated, x.probe]), ...running.flat().map(stepOf)], s.warmup, rounds(s), 0, 'rotate');
       } finally {
         for (const p of peers.flat()) if (!('missing' in p)) p.close();
       }
@@ -121,6 +134,11 @@ export const optimPart: Part = {
             return;
           }
           const peerMs = ms[next++];
+          const why = stopped.get(p);
+          if (why) {
+            report({ part: 'optim', task, impl: `${p.peer} ${x.what}`, group: x.name, isPeer: true, ms: [], median: NaN, missing: why });
+            return;
+          }
           report({ part: 'optim', task, impl: `${p.peer} ${x.what}`, group: x.name, isPeer: true, ms: peerMs, median: median(peerMs) });
         });
         // Last in its group, so the table's "peer ÷ this" column keeps NumPy, the first peer.

@@ -50,9 +50,12 @@ it('the quick bench runs every part and writes its results and report', () => {
   expect(report).toContain('## Optimizer step: Lion vs AdamW');
   // llm-tricks' optimizer rows, the bandwidth probes and the Python peers are timed round by round: their ratios are the rounds'.
   expect(report).toMatch(/step, 100k params, Lion: timed in alternation with the bandwidth probe Lion \(20 B\/param\), llm-tricks took [\d.]+× its time \(the median of the rounds' ratios\); with allocate\(\) [\d.]+×\./);
-  expect(report).toMatch(/step, 100k params, clipGradNorm: numpy [\d.]+ clip_grad_norm ÷ llm-tricks = [\d.]+ \(the peer slower in \d of 3 rounds \(sign test, 5 %\): no consistent difference\); with allocate\(\) [\d.]+ \(/);
+  // NumPy is a peer like the others: missing outside CI is allowed (in CI the loop above fails on it).
+  const numpyClip = results.rows.find((row) => row.part === 'optim' && /^numpy .* clip_grad_norm$/.test(row.impl));
+  if (numpyClip && !numpyClip.missing) {
+    expect(report).toMatch(/step, 100k params, clipGradNorm: numpy [\d.]+ clip_grad_norm ÷ llm-tricks = [\d.]+ \(the peer slower in \d of 3 rounds \(sign test, 5 %\): [a-z -]+\); with allocate\(\) [\d.]+ \(/);
+  }
   const optimRows = results.rows.filter((row) => row.part === 'optim' && row.ms.length);
-  expect(optimRows.filter((row) => row.isPeer && /^(numpy|pytorch)/.test(row.impl)).length).toBeGreaterThan(0);
   expect(new Set(optimRows.map((row) => row.ms.length)).size).toBe(1);
   expect(existsSync(join(dir, 'img', 'bench-optim.svg'))).toBe(true);
   expect(existsSync(join(dir, 'img', 'bench-matmul.svg'))).toBe(true);

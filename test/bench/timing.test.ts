@@ -22,6 +22,12 @@ it('a call that resolves to an OwnTime is timed as it says (a peer in another pr
   expect(await timeRuns(slow, 1, 2)).toEqual([1.5, 1.5]);
 });
 
+it("timeInterleaved with order 'rotate' starts each round one function later: none runs twice in a row", async () => {
+  const calls: string[] = [];
+  await timeInterleaved([() => calls.push('a'), () => calls.push('b'), () => calls.push('c')], 1, 4, 0, 'rotate');
+  expect(calls.join('')).toBe('abc' + 'abc' + 'bca' + 'cab' + 'abc');
+});
+
 it('paired compares round by round', () => {
   expect(paired([10, 10, 10], [11, 9, 13])).toEqual({ medianDelta: 1, slower: 2, rounds: 3 });
 });

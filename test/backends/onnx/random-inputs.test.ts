@@ -44,7 +44,7 @@ const bitsOf = (x: ArrayLike<number>): number[] => Array.from(new Uint32Array(Fl
 describe('fillUniform', () => {
   it.each([16, 24] as const)('%i bits: squares16 / squares32 over SIMD and in JavaScript, at every length', (bits) => {
     for (const key of [randomKey(0, 1, 0), randomKey(7, 123456, 5), 0xfffffffd, 1]) {
-      // The kernels do two vectors per iteration, then one: 15, 1001 and 1005 leave work for the single-vector loop.
+      // The kernels do two vectors per iteration, then one: 15 and 1005 leave work for both kernels' single-vector loop, 1001 for the 16-bit one's.
       for (const n of [0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 1001, 1005]) {
         const want = Float32Array.from({ length: n }, (_, i) => (bits === 16 ? squares16(key, i) / 65536 : squares32(key, i) / 2 ** 24));
         const [simd] = allocateUniform([n]);
