@@ -36,7 +36,6 @@ interface Case {
   readonly stateBytes?: () => number;
   readonly plain: () => void;
   readonly allocated: () => void;
-  readonly probe: () => void;
 }
 
 /** The median over rounds of a's time ÷ b's, for rows timed in the same rounds (in alternation). */
@@ -93,12 +92,12 @@ export const optimPart: Part = {
         // The bandwidth floor: one copy of (bytes moved) / 2 — it reads and writes each byte once.
         const moved = name === 'Lion' ? 20 : 28;
         const stateBytes = (): number => opt.state().buffers.flat().reduce((b, a) => b + a.byteLength, 0);
-        return { name, moved, peerCase: name.toLowerCase(), what: name, stateBytes, plain: () => opt.step([p], [g]), allocated: () => resident.step(params, grads), probe: copier((n * moved) / 8) };
+        return { name, moved, peerCase: name.toLowerCase(), what: name, stateBytes, plain: () => opt.step([p], [g]), allocated: () => resident.step(params, grads) };
       });
       const clipping = (grads: Float32Array[]): (() => void) => repeatedClipping(clipGradNorm, grads, g);
       const clipGrads = new Lion().allocate([n]).grads as Float32Array[];
       clipGrads[0].set(g);
-      const clip = { name: 'clipGradNorm', moved: 12, peerCase: 'clip', what: 'clip_grad_norm', plain: clipping([g.slice()]), allocated: clipping(clipGrads), probe: copier((n * 12) / 8) };
+      const clip = { name: 'clipGradNorm', moved: 12, peerCase: 'clip', what: 'clip_grad_norm', plain: clipping([g.slice()]), allocated: clipping(clipGrads) };
       const all: Case[] = [...groups, clip];
       // NumPy and PyTorch, one process per case, each stepping when asked: timed in the same rounds. A peer
       // that stops (out of memory, say) is reported missing with its reason, and the others go on.
@@ -118,7 +117,7 @@ export const optimPart: Part = {
         for (const x of all) peers.push(await startPeers(n, x.peerCase));
         const running = peers.map((ps) => ps.filter((p): p is PeerProcess => !('missing' in p)));
         // Rotated, not reversed: with no pause between calls, the last function would run twice in a row.
-        ms = await timeInterleaved([...all.flatMap((x) => [x.plain, x.allocated, x.probe]), ...running.flat().map(stepOf)], s.warmup, rounds(s), 0, 'rotate');
+        ms = await timeInterleaved([...all.flatMap((x) => [x.plain, x.allocated, copier((n * x.moved) / 8)]), ...running.flat().map(stepOf)], s.warmup, rounds(s), 0, 'rotate');
       } finally {
         for (const p of peers.flat()) if (!('missing' in p)) p.close();
       }

@@ -1,7 +1,8 @@
 ;; The random generator of core/random-bits.ts over WebAssembly SIMD: four
 ;; generator words to a vector (i32x4), two vectors per iteration, written
-;; as float32 uniform numbers in [0, 1). i32x4.mul and i32x4.add wrap modulo 2^32 like Math.imul and
-;; `>>> 0`; a shift by 16 both ways is the swap of halves; the conversions
+;; as float32 uniform numbers in [0, 1). i32x4.mul and i32x4.add wrap
+;; modulo 2^32 like Math.imul and `>>> 0`; a shift by 16 both ways is the
+;; swap of halves; the conversions
 ;; of 16 and 24 bits to float32 and the scaling by a power of two are exact.
 ;; So every number has the bits of squares16 / squares32. Pointers are byte
 ;; offsets into the exported memory.
