@@ -61,6 +61,12 @@ export interface CompileOptions {
 export interface Backend<O extends CompileOptions = CompileOptions> {
   readonly name: string;
   compile(graph: Graph, options?: O): Promise<Executable>;
+  /**
+   * Whether graphs compiled with `options` run on the CPU of this process,
+   * reading inputs and writing outputs in its memory without transfers (so
+   * work after a run is as well done on the host). Absent: no.
+   */
+  runsOnHost?(options?: O): boolean;
 }
 
 /** Orders feeds by the graph's inputs, checking each one's dtype and shape. */

@@ -50,6 +50,10 @@ export class AdamW extends Optimizer<AdamWOptions> {
   // PyTorch's float32 AdamW does: sqrt(v) rounds before the division), so
   // the two forms differ only in the bias corrections (double here, float32
   // in the graph); float64 is PyTorch's rule exactly.
+  protected override elementwise(): boolean {
+    return true;
+  }
+
   protected update(p: Floats, g: Floats, [m, v]: Floats[], o: AdamWOptions & { lrScale: number }, lr: number, t: number): void {
     const [b1, b2] = o.betas;
     const rate = lr * o.lrScale;

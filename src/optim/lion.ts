@@ -76,6 +76,11 @@ export class Lion extends Optimizer<LionOptions> {
     checkNumber(site, 'cautiousFactor', o.cautiousFactor, 0, 1, true);
   }
 
+  /** Each coordinate on its own, except the cautious update's renormalisation over the whole tensor. */
+  protected override elementwise(o: LionOptions): boolean {
+    return !o.cautious;
+  }
+
   protected update(p: Floats, g: Floats, [m]: Floats[], o: LionOptions & { lrScale: number }, lr: number): void {
     // r rounds like the array stores, so float32 matches the graph form bit for bit.
     const r = p instanceof Float32Array ? Math.fround : (x: number) => x;

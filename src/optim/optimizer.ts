@@ -35,40 +35,9 @@ export interface OptimizerState {
   readonly buffers: readonly (readonly Floats[])[];
 }
 
-/** The scalars a graph-form update reads at run time. */
-export interface GraphStepInputs {
-  /** The learning rate of this step: a float scalar graph input. */
-  readonly lr: Tensor;
-  /** The 1-based number of the step being taken: an int32 scalar graph input. */
-  readonly step: Tensor;
-}
+import type { GraphOptimizer, GraphStepInputs, GraphUpdate } from './graph-optimizer.js';
 
-/** Result of a graph-form update: new parameters and new state slots. */
-export interface GraphUpdate {
-  readonly params: Tensor[];
-  readonly slots: Tensor[][];
-}
-
-/**
- * What the Trainer needs of an optimizer: its update written as graph ops
- * over traced tensors, so it runs inside the compiled step. Lion and AdamW
- * implement it (through {@link Optimizer}); a third-party optimizer plugs in
- * by implementing it too.
- */
-export interface GraphOptimizer {
-  /** Stored in checkpoints; a checkpoint loads only into the same optimizer. */
-  readonly name: string;
-  /** Names of the per-parameter state buffers, e.g. `['exp_avg']` (zeros before the first step). */
-  readonly slots: readonly string[];
-  /** The learning rate used when the Trainer has no schedule. */
-  readonly lr: number;
-  /**
-   * The update of one step: for each parameter its new value and new state
-   * slots, from its gradient (already clipped) and the step's `lr` and
-   * 1-based `step` graph inputs.
-   */
-  graphUpdate(params: readonly Tensor[], grads: readonly Tensor[], slots: readonly (readonly Tensor[])[], inputs: GraphStepInputs): GraphUpdate;
-}
+export type { GraphOptimizer, GraphStepInputs, GraphUpdate };
 
 /**
  * Fails unless the array `a` has no empty slots: a sparse array such as
@@ -102,12 +71,12 @@ export function scaledLr(lr: Tensor, dtype: DType, lrScale: number): Tensor {
   return lrScale === 1 ? base : mul(base, tensor(lrScale, { dtype }));
 }
 
-/** Index of the first NaN or ±Infinity, or -1. A plain loop: this runs over every gradient each step. */
 /** Whether two arrays share any byte of memory. */
 function overlaps(a: Floats, b: Floats): boolean {
   return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
+/** Index of the first NaN or ±Infinity, or -1. */
 function firstNonFinite(g: Floats): number {
   for (let i = 0; i < g.length; i++) {
     // x - x is 0 for finite x and NaN for NaN and ±Infinity.
@@ -115,6 +84,9 @@ function firstNonFinite(g: Floats): number {
   }
   return -1;
 }
+
+/** Elements per part of {@link Optimizer.stepIfFinite}'s check: four arrays of them (AdamW's) stay in a core's cache. */
+const DRY_RUN_CHUNK = 1 << 15;
 
 /** A frozen copy whose array options (betas) are copied and frozen too, so callers can't change them later. */
 function frozenCopy<O extends object>(o: O): Readonly<O> {
@@ -150,6 +122,8 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
   /** Whether `buffers` were allocated by allocate(), with the parameters. */
   private allocated = false;
   private steps = 0;
+  /** Scratch arrays of {@link stepIfFinite}'s check, one per array an update reads. */
+  private dryRun: Floats[] | null = null;
 
   /** Merges `options` over `template` (unknown names are errors) and checks the result and the groups. */
   protected constructor(template: Readonly<O>, options: Partial<O> & { groups?: readonly ParamGroup<O>[] } | undefined, site: string) {
@@ -181,6 +155,15 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
 
   /** Validates a full set of options; throws naming `where`. */
   protected abstract check(options: O, site: string): void;
+
+  /**
+   * Whether `update` with these options computes each coordinate from that
+   * coordinate alone, so that a part of the arrays can be updated apart
+   * (false unless a subclass says so).
+   */
+  protected elementwise(_options: O): boolean {
+    return false;
+  }
 
   /**
    * Updates one parameter in place from its gradient and state buffers.
@@ -216,6 +199,25 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
     const site = `${this.name}.step`;
     checkOptions(site, options, ['lr']);
     const lr = checkNumber(site, 'lr', options?.lr ?? this.defaults.lr, 0);
+    this.checkArrays(site, params, grads);
+    grads.forEach((g, i) => {
+      // The SIMD check answers only whether all are finite; the loop finds which one is not.
+      const bad = allFiniteSimd(g) === true ? -1 : firstNonFinite(g);
+      if (bad >= 0) fail(site, `grads[${i}] expected finite values, got ${g[bad]} at index ${bad}`);
+    });
+    this.buffers ??= stateBuffers(params, this.slots.length);
+    this.steps++;
+    params.forEach((p, i) => {
+      const o = this.optionsFor(i);
+      // A gradient that shares memory with its parameter (the same array, or overlapping views) is read as it was
+      // before the step: copied first, so the in-place update cannot change it midway, on any path.
+      const g = overlaps(p, grads[i]) ? grads[i].slice() : grads[i];
+      this.update(p, g, this.buffers![i], o, lr, this.steps);
+    });
+  }
+
+  /** Checks a step's arrays: one gradient per parameter, of its type and length, and the state's shapes. */
+  private checkArrays(site: string, params: readonly Floats[], grads: readonly Floats[]): void {
     if (!Array.isArray(params) || !Array.isArray(grads)) fail(site, `params and grads expected arrays, got ${describe(params)} and ${describe(grads)}`);
     checkDense(site, 'params', params);
     checkDense(site, 'grads', grads);
@@ -227,23 +229,59 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
       const g = grads[i];
       if (!(p instanceof Float32Array || p instanceof Float64Array)) fail(site, `params[${i}] expected a Float32Array or Float64Array, got ${describe(p)}`);
       if (!g || g.constructor !== p.constructor || g.length !== p.length) fail(site, `grads[${i}] expected a ${p.constructor.name} of length ${p.length}, got ${describe(g)}`);
-      // The SIMD check answers only whether all are finite; the loop finds which one is not.
-      const bad = allFiniteSimd(g) === true ? -1 : firstNonFinite(g);
-      if (bad >= 0) fail(site, `grads[${i}] expected finite values, got ${g[bad]} at index ${bad}`);
       const b = this.buffers?.[i];
       if (this.buffers && (!b || b[0].length !== p.length || b[0].constructor !== p.constructor)) {
         fail(site, `params[${i}] expected a ${b?.[0].constructor.name} of length ${b?.[0].length} as in the optimizer's state, got ${describe(p)}`);
       }
     });
+  }
+
+  /**
+   * The Trainer's update on the CPU (not for general use): steps `params`
+   * from `grads` as step number `step` (1-based) with learning rate `lr`,
+   * only when every new parameter and state value is finite (so also not
+   * from a non-finite gradient); otherwise nothing changes and it returns
+   * false. The update is computed twice: part
+   * by part into scratch arrays to check the new values (reading what the
+   * update reads, writing nothing of it), then in place.
+   * @internal
+   */
+  stepIfFinite(params: readonly Floats[], grads: readonly Floats[], lr: number, step: number): boolean {
+    const site = `${this.name}.stepIfFinite`;
+    checkNumber(site, 'lr', lr, 0);
+    if (!Number.isSafeInteger(step) || step < 1) fail(site, `step expected a positive integer, got ${show(step)}`);
+    this.checkArrays(site, params, grads);
     this.buffers ??= stateBuffers(params, this.slots.length);
-    this.steps++;
-    params.forEach((p, i) => {
-      const o = this.optionsFor(i);
-      // A gradient that shares memory with its parameter (the same array, or overlapping views) is read as it was
-      // before the step: copied first, so the in-place update cannot change it midway, on any path.
-      const g = overlaps(p, grads[i]) ? grads[i].slice() : grads[i];
-      this.update(p, g, this.buffers![i], o, lr, this.steps);
-    });
+    const buffers = this.buffers;
+    if (!params.every((p, i) => this.finiteAfter(p, grads[i], buffers[i], this.optionsFor(i), lr, step))) return false;
+    params.forEach((p, i) => this.update(p, overlaps(p, grads[i]) ? grads[i].slice() : grads[i], buffers[i], this.optionsFor(i), lr, step));
+    this.steps = step;
+    return true;
+  }
+
+  /** Whether one parameter's update gives finite values, computed on copies. */
+  private finiteAfter(p: Floats, g: Floats, buffers: Floats[], o: O & { lrScale: number }, lr: number, step: number): boolean {
+    const arrays = [p, g, ...buffers];
+    // An elementwise update runs part by part through arrays reused between steps; any other on whole copies.
+    const chunked = this.elementwise(o);
+    const per = chunked ? DRY_RUN_CHUNK : Math.max(1, p.length);
+    let scratch = this.dryRun;
+    if (chunked && (scratch?.length !== arrays.length || scratch[0].constructor !== p.constructor)) {
+      const like = p.constructor as new (n: number) => Floats;
+      scratch = this.dryRun = allocateResident(arrays.map(() => per), p instanceof Float64Array) ?? arrays.map(() => new like(per));
+    }
+    for (let start = 0; start < p.length; start += per) {
+      const end = Math.min(p.length, start + per);
+      const [sp, sg, ...sb] = arrays.map((a, k) => {
+        if (!scratch || !chunked) return a.slice(start, end);
+        const s = scratch[k].subarray(0, end - start);
+        s.set(a.subarray(start, end));
+        return s;
+      });
+      this.update(sp, sg, sb, o, lr, step);
+      if (![sp, ...sb].every((x) => allFiniteSimd(x) ?? firstNonFinite(x) < 0)) return false;
+    }
+    return true;
   }
 
   /**

@@ -43,6 +43,13 @@ export interface StepGraphOptions<M extends Module> {
    * the rate stays 0. The `dropout` and `seed` inputs stay, unused.
    */
   readonly dropout?: boolean;
+  /**
+   * Append the optimizer's update (default true). False ends the graph at
+   * the clipped gradients, for an update run elsewhere: the optimizer's
+   * state is then neither an input nor an output, and the outputs after
+   * the loss, gradient norm and `finite` are the gradients.
+   */
+  readonly update?: boolean;
 }
 
 /** The most micro-batches one step accumulates (each is a copy of the backward pass in the graph). */
@@ -82,14 +89,18 @@ export interface StepLayout {
   readonly batch: readonly InputSpec[];
   /** The output indices of the new state, for `residentOutputs`. */
   readonly stateOutputs: readonly number[];
+  /** The output indices of the clipped gradients, in parameter order (a graph without the update; else none). */
+  readonly gradOutputs: readonly number[];
   /** A run's inputs in graph order: the state (tensors or device tensors), the batch, and the scalars made into tensors. */
   feed<S>(parts: { readonly state: readonly S[]; readonly batch: readonly Tensor[]; readonly scalars: StepScalars }): (S | Tensor)[];
   /**
    * A run's outputs by meaning: the mean loss, the gradient norm before
    * clipping, `finite` (a float32 scalar: 0 when every new parameter and
-   * slot is finite, NaN otherwise) and the new state in state order.
+   * slot is finite, NaN otherwise; without the update, when the gradient
+   * norm is), the new state in state order, and, from a graph without the
+   * update, the clipped gradients instead (else `grads` is empty).
    */
-  read<T>(outputs: readonly T[]): { readonly loss: T; readonly gradNorm: T; readonly finite: T; readonly state: T[] };
+  read<T>(outputs: readonly T[]): { readonly loss: T; readonly gradNorm: T; readonly finite: T; readonly state: T[]; readonly grads: T[] };
 }
 
 /** The step graph and its layout. */
@@ -110,6 +121,8 @@ export interface StepGraph {
   readonly accumulate: number;
   /** Whether the model was traced with dropout (see {@link StepGraphOptions.dropout}). */
   readonly dropout: boolean;
+  /** Whether the graph ends with the optimizer's update (see {@link StepGraphOptions.update}). */
+  readonly update: boolean;
 }
 
 /** The outputs before the state: loss, gradient norm, finite. */
@@ -118,14 +131,16 @@ const OUTPUTS_BEFORE_STATE = 3;
 /** The graph's scalar inputs, in order, with their dtypes. */
 const SCALARS = [['lr', 'float32'], ['step', 'int32'], ['dropout', 'float32'], ['seed', 'int32']] as const;
 
-function stepLayout(paramNames: readonly string[], slotNames: readonly string[], state: StepLayout['state'], batch: readonly InputSpec[]): StepLayout {
+function stepLayout(paramNames: readonly string[], slotNames: readonly string[], state: StepLayout['state'], batch: readonly InputSpec[], update: boolean): StepLayout {
   const site = 'StepLayout';
+  const after = (_: unknown, i: number): number => i + OUTPUTS_BEFORE_STATE;
   return {
     paramNames,
     slotNames,
     state,
     batch,
-    stateOutputs: state.map((_, i) => i + OUTPUTS_BEFORE_STATE),
+    stateOutputs: update ? state.map(after) : [],
+    gradOutputs: update ? [] : paramNames.map(after),
     feed<S>({ state: values, batch: data, scalars }: { readonly state: readonly S[]; readonly batch: readonly Tensor[]; readonly scalars: StepScalars }): (S | Tensor)[] {
       if (!Array.isArray(values) || values.length !== state.length) fail(`${site}.feed`, `state expected ${state.length} tensors (parameters then optimizer slots), got ${describe(values)}`);
       if (!Array.isArray(data) || data.length !== batch.length) fail(`${site}.feed`, `batch expected ${batch.length} tensors, got ${describe(data)}`);
@@ -136,10 +151,11 @@ function stepLayout(paramNames: readonly string[], slotNames: readonly string[],
       });
       return [...values, ...data, ...made];
     },
-    read<T>(outputs: readonly T[]): { readonly loss: T; readonly gradNorm: T; readonly finite: T; readonly state: T[] } {
-      const n = state.length + OUTPUTS_BEFORE_STATE;
-      if (!Array.isArray(outputs) || outputs.length !== n) fail(`${site}.read`, `outputs expected ${n} (loss, gradient norm, finite, state), got ${describe(outputs)}`);
-      return { loss: outputs[0], gradNorm: outputs[1], finite: outputs[2], state: outputs.slice(OUTPUTS_BEFORE_STATE) };
+    read<T>(outputs: readonly T[]): { readonly loss: T; readonly gradNorm: T; readonly finite: T; readonly state: T[]; readonly grads: T[] } {
+      const n = (update ? state.length : paramNames.length) + OUTPUTS_BEFORE_STATE;
+      if (!Array.isArray(outputs) || outputs.length !== n) fail(`${site}.read`, `outputs expected ${n} (loss, gradient norm, finite, ${update ? 'state' : 'gradients'}), got ${describe(outputs)}`);
+      const rest = outputs.slice(OUTPUTS_BEFORE_STATE);
+      return { loss: outputs[0], gradNorm: outputs[1], finite: outputs[2], state: update ? rest : [], grads: update ? [] : rest };
     },
   };
 }
@@ -150,20 +166,24 @@ function stepLayout(paramNames: readonly string[], slotNames: readonly string[],
  * `accumulate` is K > 1), then `lr` (float32), `step` (int32, 1-based),
  * `dropout` (float32) and `seed` (int32). Outputs: the mean loss, the
  * gradient norm before clipping, a finiteness flag of the new state (0 or
- * NaN), the new parameters and the new optimizer state.
+ * NaN), the new parameters and the new optimizer state (with `update`
+ * false: no optimizer state in or out, and the clipped gradients instead
+ * of the new state; `lr` and `step` stay, unused).
  * Micro-batch k draws its dropout masks at mask step (step - 1) * K + k, so
  * every micro-batch of every step gets its own.
  */
 export function buildStepGraph<M extends Module>(options: StepGraphOptions<M>): StepGraph {
   const site = 'buildStepGraph';
   if (typeof options !== 'object' || options === null) fail(site, `options expected { model, loss, optimizer, batch }, got ${describe(options)}`);
-  checkOptions(site, options, optionKeys<StepGraphOptions<Module>>({ model: true, loss: true, optimizer: true, batch: true, accumulate: true, maxGradNorm: true, dropout: true }));
+  checkOptions(site, options, optionKeys<StepGraphOptions<Module>>({ model: true, loss: true, optimizer: true, batch: true, accumulate: true, maxGradNorm: true, dropout: true, update: true }));
   const { model, loss, optimizer, batch } = options;
   if (typeof model?.namedParameters !== 'function') fail(site, `model expected a Module, got ${describe(model)}`);
   if (typeof loss !== 'function') fail(site, `loss expected a function (model, batch, ctx) => scalar, got ${describe(loss)}`);
   if (typeof optimizer?.graphUpdate !== 'function' || !Array.isArray(optimizer.slots)) fail(site, `optimizer expected Lion or AdamW (with graphUpdate), got ${describe(optimizer)}`);
   if (!Array.isArray(batch)) fail(site, `batch expected an array of input specs, got ${describe(batch)}`);
   const K = options.accumulate ?? 1;
+  const withUpdate = options.update ?? true;
+  if (typeof withUpdate !== 'boolean') fail(site, `update expected true or false, got ${show(withUpdate)}`);
   // Each micro-batch is a copy of the backward pass in the graph: K bounds the graph's size.
   if (!Number.isInteger(K) || K < 1 || K > MAX_ACCUMULATE) fail(site, `accumulate expected a positive integer up to ${MAX_ACCUMULATE}, got ${String(K)}`);
   const named = model.namedParameters();
@@ -188,11 +208,12 @@ export function buildStepGraph<M extends Module>(options: StepGraphOptions<M>): 
   const backward = vjp(forward, { wrt: named.map((_, i) => i) });
   const lossDtype = forward.outputs[0].dtype;
 
+  // Without the update, the optimizer's state stays out of the graph (its names still name it in checkpoints).
   const slotNames = named.flatMap(([name]) => optimizer.slots.map((s) => `optimizer.${name}.${s}`));
-  const slotSpecs: InputSpec[] = named.flatMap(([name, p]) => optimizer.slots.map((s) => ({ name: `optimizer.${name}.${s}`, shape: p.value.shape, dtype: p.value.dtype })));
+  const slotSpecs: InputSpec[] = withUpdate ? named.flatMap(([name, p]) => optimizer.slots.map((s) => ({ name: `optimizer.${name}.${s}`, shape: p.value.shape, dtype: p.value.dtype }))) : [];
   const batchSpecs: InputSpec[] = batch.map((b, i) => ({ ...b, name: b.name ?? `batch${i}`, shape: K > 1 ? [K, ...b.shape] : b.shape }));
   const stepSpecs: InputSpec[] = SCALARS.map(([name, dtype]) => ({ name, shape: [], dtype }));
-  const S = optimizer.slots.length;
+  const S = withUpdate ? optimizer.slots.length : 0;
   const graph = trace((...args: Tensor[]) => {
     const n = named.length;
     const params = args.slice(0, n);
@@ -218,6 +239,8 @@ export function buildStepGraph<M extends Module>(options: StepGraphOptions<M>): 
     } else {
       norm = sqrt(grads.map((g) => sum(mul(g, g))).reduce((a, b) => add(a, b)));
     }
+    // norm · 0 is 0 for a finite norm and NaN otherwise.
+    if (!withUpdate) return [total!, norm, cast(mul(norm, 0), 'float32'), ...grads];
     const update = optimizer.graphUpdate(params, grads, slots, { lr, step });
     const next = [...update.params, ...update.slots.flat()];
     // x · 0 is 0 for every finite x and NaN for ±Inf and NaN: one pass over the new state, in the same run.
@@ -226,5 +249,5 @@ export function buildStepGraph<M extends Module>(options: StepGraphOptions<M>): 
   }, [...paramSpecs, ...slotSpecs, ...batchSpecs, ...stepSpecs]);
   const paramNames = named.map(([n]) => n);
   const state = [...paramSpecs, ...slotSpecs].map((x) => ({ name: x.name!, shape: x.shape as readonly number[], dtype: x.dtype ?? 'float32' }));
-  return { graph, backward, layout: stepLayout(paramNames, slotNames, state, batchSpecs), paramNames, slotNames, accumulate: K, dropout: options.dropout !== false };
+  return { graph, backward, layout: stepLayout(paramNames, slotNames, state, batchSpecs, withUpdate), paramNames, slotNames, accumulate: K, dropout: options.dropout !== false, update: withUpdate };
 }

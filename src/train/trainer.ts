@@ -1,13 +1,14 @@
 /**
  * The Trainer: one compiled step graph, one backend run per step, with
- * parameters and optimizer state kept on the backend's device between steps.
+ * parameters and optimizer state kept on the backend's device between steps
+ * (or, with the update on the host, in the optimizer's WebAssembly memory:
+ * see host-update.ts).
  */
-import { checkOptions, optionKeys } from '../core/options.js';
+import { checkOptions } from '../core/options.js';
 import type { Backend, CompileOptions, Executable } from '../backends/backend.js';
 import type { Graph } from '../ir/graph.js';
 import { referenceBackend } from '../run/reference-backend.js';
 import { trace, type InputSpec } from '../trace/trace.js';
-import type { LanguageModel } from '../nn/language-model.js';
 import type { ForwardContext, Module } from '../nn/module.js';
 import type { EarlyDropoutScheduler } from '../optim/early-dropout-scheduler.js';
 import type { Schedule } from '../optim/schedules.js';
@@ -17,77 +18,12 @@ import { formatShape, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../trace/tensor.js';
 import { disposeHeld, readHeld, runHeld, type Held } from '../run/held.js';
 import { checkBatch, FLOAT32_MAX, languageModelLoss, nextTokenReduction, staysZero } from './loss.js';
-import { buildStepGraph, type GraphOptimizer, type LossFn, type StepGraph } from './step-graph.js';
+import { buildStepGraph, type GraphOptimizer, type LossFn, type StateSpec, type StepGraph } from './step-graph.js';
+import { checkHostUpdate, defaultUpdateSite, HostUpdate } from './host-update.js';
+import { TRAINER_KEYS, type StepInfo, type TrainerCommonOptions, type TrainerOptions, type TrainerState } from './trainer-options.js';
 
 export { languageModelLoss, nextTokenLoss, type NextTokenLossOptions } from './loss.js';
-
-/**
- * The loss option: optional for a {@link LanguageModel} (default
- * {@link languageModelLoss} on `[ids, targets]`), required for any other model.
- */
-export type TrainerLoss<M extends Module> = M extends LanguageModel
-  ? { /** The loss of one micro-batch (default: {@link languageModelLoss}). */ readonly loss?: LossFn<M> }
-  : { /** The loss of one micro-batch: required, since the model is not a language model. */ readonly loss: LossFn<M> };
-
-/** Options of {@link Trainer.create}; `O` is the backend's compile options (e.g. `OrtNodeCompileOptions`). */
-export type TrainerOptions<M extends Module, O extends CompileOptions = CompileOptions> = TrainerCommonOptions<M, O> & TrainerLoss<M>;
-
-/** Options of {@link Trainer.create} other than the loss. */
-export interface TrainerCommonOptions<M extends Module, O extends CompileOptions = CompileOptions> {
-  readonly model: M;
-  /** Lion, AdamW or any {@link GraphOptimizer} (their options, groups included, apply inside the graph). */
-  readonly optimizer: GraphOptimizer;
-  /** Inputs of one micro-batch; default two int32 [batchSize, sequenceLength] tensors (ids, targets). */
-  readonly inputs?: readonly InputSpec[];
-  /** Rows per micro-batch, for the default inputs. */
-  readonly batchSize?: number;
-  /** Tokens per row, for the default inputs. */
-  readonly sequenceLength?: number;
-  /** Micro-batches per step; their gradients are averaged (default 1). */
-  readonly accumulate?: number;
-  /** Learning rate by 0-based step (default: the optimizer's `lr` throughout). */
-  readonly schedule?: Schedule;
-  /** Dropout rate: a number, a schedule, or an {@link EarlyDropoutScheduler} (default 0). */
-  readonly dropout?: number | Schedule | EarlyDropoutScheduler;
-  /** Clip the global gradient norm to this; null turns clipping off (default 1). */
-  readonly maxGradNorm?: number | null;
-  /** Seed of the dropout masks (default 0). */
-  readonly seed?: number;
-  /** Default: the reference backend. */
-  readonly backend?: Backend<O>;
-  /** Passed to `backend.compile`, typed by it: the device and, for ONNX Runtime, threads, optimisation level, strictDevice. */
-  readonly compile?: NoInfer<O>;
-}
-
-const TRAINER_KEYS = [...optionKeys<TrainerCommonOptions<Module>>({
-  model: true, optimizer: true, inputs: true, batchSize: true, sequenceLength: true, accumulate: true, schedule: true, dropout: true,
-  maxGradNorm: true, seed: true, backend: true, compile: true,
-}), 'loss'];
-
-/** What one step reports. */
-export interface StepInfo {
-  /** The 1-based number of the step just taken. */
-  readonly step: number;
-  /** Mean loss over the step's micro-batches, before the update. */
-  readonly loss: number;
-  /** Global gradient norm before clipping. */
-  readonly gradNorm: number;
-  readonly lr: number;
-  readonly dropout: number;
-  /** Elements of the first batch input in this step (tokens, for a language model). */
-  readonly tokens: number;
-}
-
-/** Everything a checkpoint holds; see `saveCheckpoint` in `llm-tricks/node`. */
-export interface TrainerState {
-  /** Steps taken. */
-  readonly step: number;
-  readonly seed: number;
-  readonly optimizer: string;
-  readonly params: ReadonlyMap<string, Tensor>;
-  /** Optimizer state by `optimizer.<param>.<slot>`. */
-  readonly slots: ReadonlyMap<string, Tensor>;
-}
+export type { StepInfo, TrainerCommonOptions, TrainerLoss, TrainerOptions, TrainerState } from './trainer-options.js';
 
 
 /**
@@ -122,7 +58,10 @@ export class Trainer<M extends Module = Module> {
   }
   readonly seed: number;
   private steps = 0;
+  /** The parameters and optimizer state (in the step graph's order); with the update on the host, the parameters only. */
   private state: Held[];
+  /** With the update on the host: the parameters and optimizer state, the former as `state`. */
+  private readonly host: HostUpdate | undefined;
   private evaluator: Promise<Executable> | undefined;
   // The step compiled without dropout, once the rate stays 0 (early dropout after its cutoff, or no dropout at all).
   private dropFree: Promise<Executable> | undefined;
@@ -159,7 +98,9 @@ export class Trainer<M extends Module = Module> {
     this.seed = options.seed ?? 0;
     // The state starts from the model's parameters and zeroed optimizer slots.
     const params = new Map(options.model.namedParameters().map(([name, p]) => [name, p.value]));
-    this.state = stepGraph.layout.state.map((spec) => params.get(spec.name) ?? new Tensor(spec.shape, spec.dtype, allocate(spec.dtype, spec.shape.reduce((a, d) => a * d, 1))));
+    const state = stepGraph.layout.state.map((spec) => params.get(spec.name) ?? new Tensor(spec.shape, spec.dtype, allocate(spec.dtype, spec.shape.reduce((a, d) => a * d, 1))));
+    this.host = stepGraph.update ? undefined : new HostUpdate(options.optimizer, stepGraph.layout.state, state);
+    this.state = this.host?.params ?? state;
   }
 
   /** Builds and compiles the step graph. */
@@ -192,11 +133,15 @@ export class Trainer<M extends Module = Module> {
     const given = (options as { readonly loss?: LossFn<M> }).loss;
     if (given !== undefined && typeof given !== 'function') fail(site, `loss expected a function (model, batch, ctx) => scalar, got ${describe(given)}`);
     const loss: LossFn<M> = given ?? languageModelLoss;
+    const { backend, compile } = options;
+    const paramSpecs = model.namedParameters().map(([name, p]) => ({ name, shape: p.value.shape, dtype: p.value.dtype }));
+    const update = options.update ?? defaultUpdateSite(optimizer, paramSpecs, backend?.runsOnHost?.(compile) === true);
+    if (update !== 'graph' && update !== 'host') fail(site, `update expected 'graph' or 'host', got ${show(update)}`);
+    if (update === 'host') checkHostUpdate(optimizer, paramSpecs);
     model.train();
-    const build = (dropout: boolean): StepGraph => buildStepGraph({ model, loss, optimizer, batch: inputs, accumulate: options.accumulate, maxGradNorm: maxGradNorm ?? undefined, dropout });
+    const build = (dropout: boolean): StepGraph => buildStepGraph({ model, loss, optimizer, batch: inputs, accumulate: options.accumulate, maxGradNorm: maxGradNorm ?? undefined, dropout, update: update === 'graph' });
     // With no dropout at all, the first graph is already the one without it.
     const stepGraph = build(!staysZero(options.dropout ?? 0, 0));
-    const { backend, compile } = options;
     // Without a backend the options go to the reference backend, which checks them at run time.
     const compileGraph = (graph: Graph, extra: CompileOptions = {}): Promise<Executable> => (backend ?? (referenceBackend as Backend<CompileOptions>)).compile(graph, { ...compile, ...extra } as O);
     const executable = await compileGraph(stepGraph.graph, { residentOutputs: stepGraph.layout.stateOutputs });
@@ -230,19 +175,22 @@ export class Trainer<M extends Module = Module> {
     const { lr, dropout } = this.ratesAt(s);
     const { layout } = this.stepGraph;
     const out = await runHeld(await this.executableFor(s, dropout), layout.feed({ state: this.state, batch, scalars: { lr, step: s + 1, dropout, seed: this.seed } }));
-    const { loss: lossT, gradNorm: normT, finite: finiteT, state: next } = layout.read(out);
+    const { loss: lossT, gradNorm: normT, finite: finiteT, state: next, grads } = layout.read(out);
     const loss = (lossT as Tensor).item();
     const gradNorm = (normT as Tensor).item();
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       next.forEach(disposeHeld);
       throw new LlmTricksError('Trainer.step', `expected a finite loss and gradient norm, got loss ${loss} and gradient norm ${gradNorm} at step ${s + 1}; training stopped, and the parameters and optimizer state are still those after step ${s}`);
     }
-    if (!Number.isFinite((finiteT as Tensor).item())) {
+    // With the update on the host, it changes nothing unless every new value is finite.
+    if (!Number.isFinite((finiteT as Tensor).item()) || (this.host && !this.host.apply(grads as Tensor[], lr, s + 1))) {
       next.forEach(disposeHeld);
       throw new LlmTricksError('Trainer.step', `expected finite parameters and optimizer state after step ${s + 1}, got non-finite values (learning rate ${lr}); training stopped, and the parameters and optimizer state are still those after step ${s}`);
     }
-    this.state.forEach(disposeHeld);
-    this.state = next;
+    if (!this.host) {
+      this.state.forEach(disposeHeld);
+      this.state = next;
+    }
     this.steps = s + 1;
     return { step: s + 1, loss, gradNorm, lr, dropout, tokens: batch[0].size };
   }
@@ -300,9 +248,10 @@ export class Trainer<M extends Module = Module> {
 
   private async snapshotNow(): Promise<TrainerState> {
     // The device's reader queues GPU reads itself (onnxruntime-web hung on concurrent runs of one session).
-    const values = await Promise.all(this.state.map(readHeld));
-    const { state, paramNames } = this.stepGraph.layout;
-    const byName = state.map((spec, i) => [spec.name, values[i]] as const);
+    const host = this.host?.read();
+    const values = host ? [...host.params, ...host.slots] : await Promise.all(this.state.map(readHeld));
+    const { paramNames } = this.stepGraph.layout;
+    const byName = this.stateSpecs().map((spec, i) => [spec.name, values[i]] as const);
     const isParam = new Set(paramNames);
     return {
       step: this.steps,
@@ -339,19 +288,30 @@ export class Trainer<M extends Module = Module> {
     if (!Number.isInteger(state.step) || state.step < 0) fail(site, `step expected a non-negative integer, got ${show(state.step)}`);
     const { layout } = this.stepGraph;
     const isParam = new Set(layout.paramNames);
-    const names = new Set(layout.state.map((spec) => spec.name));
+    const specs = this.stateSpecs();
+    const names = new Set(specs.map((spec) => spec.name));
     const unexpected = [...state.params.keys(), ...state.slots.keys()].filter((k) => !names.has(k));
     if (unexpected.length) fail(site, `state expected only this model's tensors, got unexpected ${unexpected.slice(0, 3).join(', ')}`);
-    const values = layout.state.map((like) => {
+    const values = specs.map((like) => {
       const name = like.name;
       const t = isParam.has(name) ? state.params.get(name) : state.slots.get(name);
       if (!(t instanceof Tensor) || t.isTraced) fail(site, `'${name}' expected an eager Tensor, got ${describe(t)}`);
       if (t.dtype !== like.dtype || !shapesEqual(t.shape, like.shape)) fail(site, `'${name}' expected ${like.dtype}${formatShape(like.shape)}, got ${t.dtype}${formatShape(t.shape)}`);
       return t;
     });
-    this.state.forEach(disposeHeld);
-    this.state = values;
+    if (this.host) {
+      this.host.write(values.slice(0, isParam.size), values.slice(isParam.size), state.step);
+    } else {
+      this.state.forEach(disposeHeld);
+      this.state = values;
+    }
     this.steps = state.step;
+  }
+
+  /** Name, shape and dtype of every parameter, then of every optimizer state tensor. */
+  private stateSpecs(): readonly StateSpec[] {
+    const { state } = this.stepGraph.layout;
+    return this.host ? [...state, ...this.host.slotSpecs] : state;
   }
 
   /** True once {@link dispose} has been called. */

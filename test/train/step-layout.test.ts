@@ -9,6 +9,9 @@
  *   dtypes equal the graph's first inputs, `stateOutputs` are the outputs
  *   after the loss, gradient norm and finiteness flag, and `feed`/`read` reject a wrong
  *   count or a non-finite scalar with an LlmTricksError naming StepLayout;
+ * - with `update: false` the graph leaves the optimizer state out (its
+ *   names stay in `slotNames`) and outputs the clipped gradients, one per
+ *   parameter with its shape, which `read` returns as `grads`;
  * - a third-party optimizer (plain SGD written here in graph ops) trains a
  *   model through the Trainer: one step moves each parameter by −lr·g for
  *   the gradient g computed eagerly by `grad` on the same loss;
@@ -46,7 +49,23 @@ describe('StepLayout', () => {
     expect(scalars.map((t) => [t.dtype, t.item()])).toEqual([['float32', 0.5], ['int32', 3], ['float32', Math.fround(0.1)], ['int32', 7]]);
     expect(graph.inputs.slice(state.length + 2).map((i) => [i.name, i.dtype])).toEqual([['lr', 'float32'], ['step', 'int32'], ['dropout', 'float32'], ['seed', 'int32']]);
     const read = layout.read(['loss', 'norm', 'finite', ...state]);
-    expect([read.loss, read.gradNorm, read.finite, read.state]).toEqual(['loss', 'norm', 'finite', state]);
+    expect([read.loss, read.gradNorm, read.finite, read.state, read.grads]).toEqual(['loss', 'norm', 'finite', state, []]);
+  });
+
+  it('without the update, leaves the optimizer state out and reads the clipped gradients', () => {
+    const cut = buildStepGraph({ model, loss: languageModelLoss, optimizer: new AdamW(), batch: [spec, spec], maxGradNorm: 1, update: false });
+    const names = model.namedParameters().map(([n]) => n);
+    expect(cut.update).toBe(false);
+    expect(cut.layout.slotNames).toEqual(layout.slotNames);
+    expect(cut.layout.state.map((s) => s.name)).toEqual(names);
+    expect(cut.graph.inputs.slice(0, names.length + 1).map((i) => i.name)).toEqual([...names, 'batch0']);
+    expect(cut.layout.stateOutputs).toEqual([]);
+    expect(cut.layout.gradOutputs).toEqual(names.map((_, i) => i + 3));
+    cut.layout.state.forEach((s, i) => expect([cut.graph.outputs[i + 3].shape, cut.graph.outputs[i + 3].dtype]).toEqual([s.shape, s.dtype]));
+    const read = cut.layout.read(['loss', 'norm', 'finite', ...names]);
+    expect([read.state, read.grads]).toEqual([[], names]);
+    expect(() => cut.layout.read(['loss', 'norm', 'finite', ...layout.state])).toThrow(/^StepLayout\.read: outputs expected \d+ \(loss, gradient norm, finite, gradients\)/);
+    expect(() => buildStepGraph({ model, loss: languageModelLoss, optimizer: new AdamW(), batch: [spec, spec], update: 'no' as unknown as boolean })).toThrow(/^buildStepGraph: update expected true or false, got "no"/);
   });
 
   it('rejects a wrong count or a bad scalar, naming StepLayout', () => {

@@ -103,6 +103,8 @@ export function ortBackend<O extends OrtCompileOptions>(name: string, pkg: { rea
   }));
   return {
     name,
+    // A device whose outputs go into reused CPU arrays is the CPU of this process.
+    runsOnHost: (options?: O): boolean => Object.entries(table.devices).some(([d, info]) => d === (options?.device ?? table.defaultDevice) && info.resident === 'cpu-pool'),
     async compile(graph: Graph, options: O = {} as O): Promise<Executable> {
       const site = `${name}.compile`;
       expectGraph(site, graph);
