@@ -24,6 +24,12 @@ import type { Check, Part, Row, RunSettings } from '../lib/types.js';
 interface Size { dim: number; layers: number; B: number; T: number }
 const size = (s: RunSettings): Size => (s.mode === 'quick' ? { dim: 32, layers: 1, B: 2, T: 16 } : { dim: 128, layers: 4, B: 16, T: 64 });
 const GEMM = (s: RunSettings): number => (s.mode === 'quick' ? 256 : 1024);
+/** Whether the Trainer's Lion update runs on the host on the run's device (then a row times it in the graph too). */
+function updatesOnHost(s: RunSettings): boolean {
+  const on = deviceBackend(s.device);
+  return on.backend.runsOnHost?.({ device: on.device }) === true;
+}
+
 /** The share of the GEMM ceiling the step's model FLOP/s is held to (the performance issue's target). */
 const CEILING_TARGET = 0.6;
 
@@ -138,14 +144,15 @@ export const lossLog = (row: Row | undefined): LossLog | undefined => row?.data?
 export const trainPart: Part = {
   name: 'train',
   title: 'Training step: tokens/s',
-  about: "One training step (forward, loss, backward, clipping, Lion update: one backend run) of the training example's byte-level decoder, 4 layers of width 128 with multi-query attention, on batches of 16 × 64 tokens. The peers: the reference backend (pure TypeScript); PyTorch on the CPU, eager and with torch.compile, running the same model (the same parameter count, scaled_dot_product_attention with grouped-query support, the same dropout sites, gradient clipping and a Lion step written with foreach ops) on the same number of threads as ONNX Runtime; and the same decoder written with TensorFlow.js ops and trained with its Adam, on its CPU and WASM backends (tfjs tiles the single key/value head across query heads). With `--peer-device cuda` PyTorch runs on an NVIDIA GPU instead, and the CPU-only peers (the reference backend and tfjs) are left out. Also: the step with parameters and optimizer state copied through JavaScript every step (plain run) against kept in reused output buffers (runResident); the step of early dropout's second phase (rate 0 for good: the Trainer then runs a graph compiled without dropout, no random numbers) against the step with dropout 0.1; and model FLOP/s against ONNX Runtime's MatMul of two 1024 × 1024 matrices (256 × 256 with --quick) on the same threads (the GEMM ceiling). llm-tricks, its copying variant, the GEMM and the PyTorch peers are timed in alternation, one step each per round (the order reversed every other round, 50 ms idle before each step), so the machine's drift falls on all of them alike; the reference backend and tfjs run alone.",
+  about: "One training step (forward, loss, backward and clipping in one backend run, and the Lion update: on the CPU the Trainer runs it after the run, on the host, with WebAssembly SIMD kernels; elsewhere in the same run) of the training example's byte-level decoder, 4 layers of width 128 with multi-query attention, on batches of 16 × 64 tokens. The peers: the reference backend (pure TypeScript); PyTorch on the CPU, eager and with torch.compile, running the same model (the same parameter count, scaled_dot_product_attention with grouped-query support, the same dropout sites, gradient clipping and a Lion step written with foreach ops) on the same number of threads as ONNX Runtime; and the same decoder written with TensorFlow.js ops and trained with its Adam, on its CPU and WASM backends (tfjs tiles the single key/value head across query heads). With `--peer-device cuda` PyTorch runs on an NVIDIA GPU instead, and the CPU-only peers (the reference backend and tfjs) are left out. Also: the step with Lion's update inside the step graph (the Trainer's `update: 'graph'`) against on the host, where the host is the default; the step with parameters and optimizer state copied through JavaScript every step (plain run, the update in the graph) against the Trainer's; the step of early dropout's second phase (rate 0 for good: the Trainer then runs a graph compiled without dropout, no random numbers) against the step with dropout 0.1; and model FLOP/s against ONNX Runtime's MatMul of two 1024 × 1024 matrices (256 × 256 with --quick) on the same threads (the GEMM ceiling). llm-tricks, its variants, the GEMM and the PyTorch peers are timed in alternation, one step each per round (the order reversed every other round, 50 ms idle before each step), so the machine's drift falls on all of them alike; the reference backend and tfjs run alone.",
   // The reference backend and tfjs cpu and wasm (left out when the PyTorch peers run on CUDA), the step and its
   // two variants, the GEMM, and the PyTorch peers.
-  count: (s) => (s.peerDevice === 'cpu' ? 3 : 0) + 4 + (s.mode === 'quick' ? 1 : 2),
+  count: (s) => (s.peerDevice === 'cpu' ? 3 : 0) + 4 + (s.mode === 'quick' ? 1 : 2) + (updatesOnHost(s) ? 1 : 0),
   checks(rows) {
     return [
       learns('Training steps', lossLog(rows.find((r) => r.group === 'step' && !r.isPeer))),
       learns('Training steps with state through JS', lossLog(rows.find((r) => r.group === 'copy'))),
+      ...rows.filter((r) => r.group === 'graph-update').map((r) => learns('Training steps with the update in the graph', lossLog(r))),
     ];
   },
   summary(rows) {
@@ -170,6 +177,12 @@ export const trainPart: Part = {
       const { residentMedianMs: resident, pairedDeltaMs: delta, slowerRounds, rounds } = copy.extra;
       const sign = signSentence('copying slower', Number(slowerRounds), Number(rounds), 'copying costs time', 'copying was faster');
       out.push(`State copied through JavaScript every step vs kept resident, timed in alternation: ${copy.median.toFixed(1)} ms vs ${Number(resident).toFixed(1)} ms per step; median paired difference ${Number(delta).toFixed(1)} ms, ${sign}.`);
+    }
+    const inGraph = rows.find((r) => r.group === 'graph-update');
+    if (inGraph?.extra) {
+      const { residentMedianMs: host, pairedDeltaMs: delta, slowerRounds, rounds } = inGraph.extra;
+      const sign = signSentence('the update in the graph slower', Number(slowerRounds), Number(rounds), 'the update on the host is faster', 'the update in the graph is faster');
+      out.push(`Lion's update on the host (the Trainer's default on the CPU: after the step graph, with the WebAssembly SIMD kernels, on parameters in the optimizer's memory) vs inside the step graph, timed in alternation: ${Number(host).toFixed(1)} ms vs ${inGraph.median.toFixed(1)} ms per step; median paired difference ${Number(delta).toFixed(1)} ms, ${sign}.`);
     }
     const phase = rows.find((r) => r.group === 'phase');
     if (phase?.extra) {
@@ -238,13 +251,18 @@ export const trainPart: Part = {
     const phase2 = await Trainer.create({ model: model(z), optimizer: new Lion({ lr: 1e-3 }), dropout: 0, batchSize: z.B, sequenceLength: z.T, backend: on.backend, compile: { device: on.device } });
     let p2 = 0;
     for (let i = 0; i < s.warmup; i++) await phase2.step(data.batch(p2++));
+    // Where the Trainer updates on the host (Lion on the CPU), the same Trainer with the update in the step graph.
+    const graphLog: LossLog = { device: on.label, losses: [], batches: [], firstTimedStep: s.warmup + 2 };
+    const inGraph = trainer.stepGraph.update ? undefined : await Trainer.create({ model: model(z), optimizer: new Lion({ lr: 1e-3 }), dropout: 0.1, batchSize: z.B, sequenceLength: z.T, backend: on.backend, compile: { device: on.device }, update: 'graph' });
+    const graphStep = inGraph && loggedSteps(inGraph, data, graphLog);
+    for (let i = 0; i < s.warmup && graphStep; i++) await graphStep();
     // The GEMM ceiling: one large float32 MatMul on the step's backend and device with its default threads, timed
     // in the same rounds as the step, so that the step's share of it is taken round by round, in one phase of the
     // machine (timed apart, after the step, the ceiling measured 67 GFLOP/s in one run and 126 in the next).
     const n = GEMM(s);
     const gemmExe = await on.backend.compile(trace((a, b) => matmul(a, b), [{ shape: [n, n] }, { shape: [n, n] }]), { device: on.device });
     const a = tensor(Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 1000), { shape: [n, n] });
-    const [resident, copied, noDropout, gemm, ...peers] = await timeInterleaved([
+    const [resident, copied, noDropout, gemm, ...rest] = await timeInterleaved([
       trainStep,
       async () => {
         copyLog.batches.push(k);
@@ -255,10 +273,12 @@ export const trainPart: Part = {
       async () => { await phase2.step(data.batch(p2++)); },
       () => gemmExe.run([a, a]),
       ...torch.map((p) => () => p.step()),
+      ...(graphStep ? [graphStep] : []),
       // 4 × runs rounds (28 by default): with 14, ratios near 1.2 were left to the sign test's chance on this
       // machine (10 of 14 rounds is not significant).
     ], 1, s.runs * 4, 50);
     for (const p of torch) p.close();
+    const peers = rest.slice(0, torch.length);
     const med = median(resident);
     report({ part: 'train', task, impl: `llm-tricks ${on.label}`, group: 'step', isPeer: false, ms: resident, median: med, extra: { tokensPerSecond: tokensPerSecond(med), gflops: Number(((tokensPerSecond(med) * flopsPerToken(m, z.T)) / 1e9).toFixed(2)), peakMiB: Math.round(peak - base), params: m.parameterCount() }, data: { losses: log } });
     const vsResident = (ms: number[]): Record<string, number> => {
@@ -266,6 +286,8 @@ export const trainPart: Part = {
       return { pairedDeltaMs: Number(p.medianDelta.toFixed(2)), slowerRounds: p.slower, rounds: p.rounds };
     };
     await phase2.dispose();
+    await inGraph?.dispose();
+    if (inGraph) report({ part: 'train', task, impl: `${on.label}, Lion update in the step graph`, group: 'graph-update', isPeer: false, ms: rest[torch.length], median: median(rest[torch.length]), extra: { residentMedianMs: Number(med.toFixed(2)), ...vsResident(rest[torch.length]) }, data: { losses: graphLog } });
     await gemmExe.dispose();
     // The step's FLOP/s over the GEMM's, round by round.
     const stepFlops = z.B * z.T * flopsPerToken(m, z.T);

@@ -10,7 +10,9 @@
  * the committed report alone; --write-docs refuses a partial run.
  * bench/ab-step.ts (two builds in alternation) runs, and a build and a copy
  * of it (two module instances) compute the same first loss; bench/ab-decode.ts
- * runs, and the two generate the same tokens. `--device webgpu` times the
+ * runs, and the two generate the same tokens; bench/ab-trainer.ts runs the
+ * Trainer's update in the graph against on the host, and the two train the
+ * same bits. `--device webgpu` times the
  * TextGenerator against a bare InferenceSession loop on WebGPU.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -143,6 +145,17 @@ it('ab-step times one build against another: a copy of the build computes the sa
   const bad = spawnSync(tsx, ['bench/ab-step.ts', '--a', 'dist'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
   expect(bad.status).toBe(2);
   expect(bad.stderr).toMatch(/^ab-step: expected --a <dist dir> --b <dist dir>/);
+});
+
+it('ab-trainer times the update in the graph against on the host: the two train the same bits', () => {
+  const r = spawnSync(tsx, ['bench/ab-trainer.ts', '--update-a', 'graph', '--update-b', 'host', '--rounds', '2'], { cwd: root, encoding: 'utf8', timeout: 180_000 });
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/a: dist, update in the graph; b: dist, update on the host/);
+  expect(r.stdout).toMatch(/b slower in \d of 2 rounds \(sign test, 5 %\)/);
+  expect(r.stdout).toMatch(/4 steps each: losses bit-identical; parameters and optimizer state bit-identical/);
+  const bad = spawnSync(tsx, ['bench/ab-trainer.ts', '--update-a', 'gpu'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  expect(bad.status).toBe(2);
+  expect(bad.stderr).toMatch(/^ab-trainer: expected \[--a <dist dir>\]/);
 });
 
 it('ab-decode times the TextGenerator of one build against another: the two generate the same tokens', () => {
