@@ -13,7 +13,9 @@
  * - a file shorter than its header says is an LlmTricksError;
  * - a header nested thousands deep is refused with an LlmTricksError (the
  *   message printer used to overflow the stack), and show() prints any
- *   nesting and any length briefly; a corrupt header says "not a valid
+ *   nesting and any length briefly, and class instances by their type (a
+ *   Trainer passed as saveCheckpoint's path printed for minutes); a
+ *   corrupt header says "not a valid
  *   safetensors file" before the rule it breaks;
  * - encodeCheckpoint refuses what decodeCheckpoint would reject (step or
  *   seed NaN, negative, fractional or null; an empty optimizer name) and
@@ -24,7 +26,7 @@ import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeCheckpoint, decodeSafetensors, encodeCheckpoint, LlmTricksError, tensor, type Trainer } from '../../src/index.js';
+import { DecoderLM, decodeCheckpoint, decodeSafetensors, encodeCheckpoint, Lion, LlmTricksError, tensor, Trainer } from '../../src/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/node.js';
 import { show } from '../../src/core/errors.js';
 
@@ -112,6 +114,16 @@ describe('headers and messages of any depth', () => {
     const long = show('x'.repeat(10_000));
     expect(long.length).toBeLessThan(260);
     expect(long).toMatch(/… \(10002 characters\)$/);
+    // Class instances and typed arrays print as their type: nothing walks into a model's or a Trainer's arrays.
+    class Holder { readonly data = new Float32Array(1 << 20); }
+    expect(show({ at: [new Holder(), new Float64Array(3), NaN], name: 'x' })).toBe('{"at":[Holder,Float64Array(3),NaN],"name":"x"}');
+  });
+
+  it('refuses a Trainer passed where the path belongs, at once (it printed the whole Trainer)', async () => {
+    const model = new DecoderLM({ vocab: 256, dim: 64, layers: 2, heads: 2, seed: 1 });
+    const trainer = await Trainer.create({ model, optimizer: new Lion(), batchSize: 1, sequenceLength: 4 });
+    await expect(saveCheckpoint(trainer as unknown as string, join(dir, 'swapped.safetensors') as unknown as Trainer)).rejects.toThrow(new LlmTricksError('saveCheckpoint', 'path expected a file name, got Trainer'));
+    await trainer.dispose();
   });
 });
 
