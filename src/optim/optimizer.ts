@@ -297,15 +297,19 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
    * work, but are copied through as ordinary arrays are). Call it once,
    * before the first step; the arrays are zeros, and stay valid as long as
    * they are referenced. One WebAssembly memory holds at most 4 GiB: larger
-   * sets get ordinary arrays.
+   * sets get ordinary arrays. With `withGrads` false no gradient arrays are
+   * allocated (`grads` is empty), for gradients that arrive in arrays of
+   * their own (the Trainer's step graph's outputs).
    */
-  allocate(lengths: readonly number[], dtype: 'float32' | 'float64' = 'float32'): { params: Floats[]; grads: Floats[] } {
+  allocate(lengths: readonly number[], dtype: 'float32' | 'float64' = 'float32', withGrads = true): { params: Floats[]; grads: Floats[] } {
     const site = `${this.name}.allocate`;
     if (this.buffers) fail(site, 'expected an optimizer without state (before its first step and any loadState), got one with state');
     if (Array.isArray(lengths)) checkDense(site, 'lengths', lengths);
     if (!Array.isArray(lengths) || lengths.length === 0 || !lengths.every((n) => Number.isSafeInteger(n) && n >= 0)) fail(site, `lengths expected a non-empty array of non-negative integers, got ${describe(lengths)}`);
     if (dtype !== 'float32' && dtype !== 'float64') fail(site, `dtype expected 'float32' or 'float64', got ${show(dtype)}`);
-    const per = 2 + this.slots.length;
+    if (typeof withGrads !== 'boolean') fail(site, `withGrads expected true or false, got ${show(withGrads)}`);
+    const lead = withGrads ? 2 : 1;
+    const per = lead + this.slots.length;
     const sizes = lengths.flatMap((n) => Array<number>(per).fill(n));
     let arrays = allocateResident(sizes, dtype === 'float64');
     try {
@@ -314,9 +318,9 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
       fail(site, `lengths expected arrays that fit in memory, got ${describe(lengths)} (${e instanceof Error ? e.message : String(e)})`);
     }
     const at = (i: number): Floats[] => arrays.slice(i * per, (i + 1) * per);
-    this.buffers = lengths.map((_, i) => at(i).slice(2));
+    this.buffers = lengths.map((_, i) => at(i).slice(lead));
     this.allocated = true;
-    return { params: lengths.map((_, i) => at(i)[0]), grads: lengths.map((_, i) => at(i)[1]) };
+    return { params: lengths.map((_, i) => at(i)[0]), grads: withGrads ? lengths.map((_, i) => at(i)[1]) : [] };
   }
 
   /** A copy of the state: the step count and every buffer. */

@@ -62,7 +62,8 @@ export class HostUpdate {
     const given = optimizer as Optimizer<{ lr: number }>;
     this.optimizer = new Kind({ ...given.defaults, groups: given.groups });
     const sizes = specs.map((s) => s.shape.reduce((a, d) => a * d, 1));
-    this.arrays = this.optimizer.allocate(sizes, specs[0].dtype as 'float32' | 'float64').params;
+    // The gradients arrive in the step graph's output arrays: none are allocated here.
+    this.arrays = this.optimizer.allocate(sizes, specs[0].dtype as 'float32' | 'float64', false).params;
     this.arrays.forEach((a, i) => a.set(params[i]._data as Floats));
     this.params = specs.map((s, i) => new Tensor(s.shape, s.dtype, this.arrays[i]));
     this.slotSpecs = specs.flatMap((s) => this.optimizer.slots.map((slot) => ({ name: `optimizer.${s.name}.${slot}`, shape: s.shape, dtype: s.dtype })));

@@ -50,13 +50,16 @@ export interface TrainerCommonOptions<M extends Module, O extends CompileOptions
    * Where the optimizer's update runs: 'graph', inside the compiled step on
    * the backend's device, or 'host', after it on the CPU (Lion and AdamW
    * only), with the parameters and optimizer state in the optimizer's
-   * WebAssembly memory, which the step reads without a copy. Lion gives the
-   * same bits at both, and runs on the host by default where the backend
-   * runs on the CPU of this process (onnxruntime-node's cpu device); else
-   * the default is 'graph'. Cautious Lion and AdamW run on the host only
-   * when asked: there they compute as their standalone `step` does (the
-   * cautious mean and AdamW's bias corrections in float64, float32 in the
-   * graph), so their results at the two sites differ in float32 rounding.
+   * WebAssembly memory, which the step reads without a copy (on the CPU of
+   * this process; another device's step gets them, and returns the
+   * gradients, through the host every step). Lion (not cautious) gives the
+   * same bits at both, over float32 or float64 parameters, and runs on the
+   * host by default where the backend runs on the CPU of this process
+   * (onnxruntime-node's cpu device); else the default is 'graph'. Cautious
+   * Lion and AdamW run on the host only when asked: there they compute as
+   * their standalone `step` does (the cautious mean and AdamW's bias
+   * corrections in float64, float32 in the graph), so their results at the
+   * two sites differ in float32 rounding.
    */
   readonly update?: UpdateSite;
 }

@@ -61,7 +61,7 @@ export class Trainer<M extends Module = Module> {
   /** The parameters and optimizer state (in the step graph's order); with the update on the host, the parameters only. */
   private state: Held[];
   /** With the update on the host: the parameters and optimizer state, the former as `state`. */
-  private readonly host: HostUpdate | undefined;
+  private host: HostUpdate | undefined;
   private evaluator: Promise<Executable> | undefined;
   // The step compiled without dropout, once the rate stays 0 (early dropout after its cutoff, or no dropout at all).
   private dropFree: Promise<Executable> | undefined;
@@ -135,7 +135,7 @@ export class Trainer<M extends Module = Module> {
     const loss: LossFn<M> = given ?? languageModelLoss;
     const { backend, compile } = options;
     const paramSpecs = model.namedParameters().map(([name, p]) => ({ name, shape: p.value.shape, dtype: p.value.dtype }));
-    const update = options.update ?? defaultUpdateSite(optimizer, paramSpecs, backend?.runsOnHost?.(compile) === true);
+    const update = options.update === undefined ? defaultUpdateSite(optimizer, paramSpecs, backend?.runsOnHost?.(compile) === true) : options.update;
     if (update !== 'graph' && update !== 'host') fail(site, `update expected 'graph' or 'host', got ${show(update)}`);
     if (update === 'host') checkHostUpdate(optimizer, paramSpecs);
     model.train();
@@ -182,8 +182,9 @@ export class Trainer<M extends Module = Module> {
       next.forEach(disposeHeld);
       throw new LlmTricksError('Trainer.step', `expected a finite loss and gradient norm, got loss ${loss} and gradient norm ${gradNorm} at step ${s + 1}; training stopped, and the parameters and optimizer state are still those after step ${s}`);
     }
-    // With the update on the host, it changes nothing unless every new value is finite.
-    if (!Number.isFinite((finiteT as Tensor).item()) || (this.host && !this.host.apply(grads as Tensor[], lr, s + 1))) {
+    // With the update on the host, it changes nothing unless every new value is finite. The graph takes lr as a
+    // float32 scalar: so does the host, whatever the parameters' dtype.
+    if (!Number.isFinite((finiteT as Tensor).item()) || (this.host && !this.host.apply(grads as Tensor[], Math.fround(lr), s + 1))) {
       next.forEach(disposeHeld);
       throw new LlmTricksError('Trainer.step', `expected finite parameters and optimizer state after step ${s + 1}, got non-finite values (learning rate ${lr}); training stopped, and the parameters and optimizer state are still those after step ${s}`);
     }
@@ -328,6 +329,7 @@ export class Trainer<M extends Module = Module> {
     this.released ??= this.queue.then(async () => {
       this.state.forEach(disposeHeld);
       this.state = [];
+      this.host = undefined; // its WebAssembly memory goes with the last reference
       const evaluator = await this.evaluator?.catch(() => undefined);
       const dropFree = await this.dropFree?.catch(() => undefined);
       await Promise.all([this.executable.dispose(), evaluator?.dispose(), dropFree?.dispose()]);

@@ -13,7 +13,8 @@
  *   place (every slot), and a resumed optimizer continues bit for bit; an
  *   empty state zeroes the allocated state in place; a state of another
  *   layout replaces it (ordinary arrays from then on);
- * - gradients from elsewhere still work (copied through, as ordinary ones);
+ * - gradients from elsewhere still work (copied through, as ordinary ones),
+ *   also with no gradient arrays allocated (withGrads false);
  * - bad calls are refused, naming the place, and change nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -159,6 +160,13 @@ describe.each(OPTIMIZERS)('%s.allocate', (_name, grouped, make) => {
     b.step([own], [g]);
     expect(bits(params[0])).toEqual(bits(own));
     expect(bits(q[0])).toEqual(bits(own));
+    // Without gradient arrays (withGrads false): the parameters and state only, the same steps.
+    const d = make();
+    const alone = d.allocate([5000], 'float32', false);
+    expect(alone.grads).toEqual([]);
+    alone.params[0].set(fill(new Float32Array(5000), 3));
+    d.step(alone.params, [g]);
+    expect(bits(alone.params[0])).toEqual(bits(own));
   });
 
   it('refuses bad calls, naming the place, and changes nothing', () => {
@@ -168,6 +176,7 @@ describe.each(OPTIMIZERS)('%s.allocate', (_name, grouped, make) => {
     expect(() => opt.allocate([3, -1])).toThrow(LlmTricksError);
     expect(() => opt.allocate([2.5])).toThrow(LlmTricksError);
     expect(() => opt.allocate([3], 'int32' as never)).toThrow(new RegExp(`^${site}.allocate: dtype expected 'float32' or 'float64', got "int32"`));
+    expect(() => opt.allocate([3], 'float32', 'no' as never)).toThrow(new RegExp(`^${site}.allocate: withGrads expected true or false, got "no"`));
     expect(() => opt.allocate([2 ** 53 - 1])).toThrow(new RegExp(`^${site}.allocate: lengths expected arrays that fit in memory, got`));
     expect(opt.state().buffers).toEqual([]);
     opt.step([new Float32Array(3)], [new Float32Array(3)]);

@@ -9,7 +9,9 @@
  *   evaluate: with clipping at work, dropout, a schedule, gradient
  *   accumulation and parameter groups (lrScale, weight decay), on arrays
  *   large enough for the SIMD kernels and for the finiteness check's
- *   parts;
+ *   parts; and for a float64 model, with an lr and an lrScale float32
+ *   cannot hold (the graph's lr is float32);
+ * - dispose lets go of the parameters and state (the WebAssembly memory);
  * - AdamW and cautious Lion (whose update is not elementwise) on the host
  *   stay within float32 rounding of the update in the graph (their bias
  *   corrections and mean are float64 on the host);
@@ -19,7 +21,7 @@
  * - an update whose new values are not all finite throws naming the step,
  *   and leaves parameters, optimizer state and step count as they were,
  *   where the only overflow is in the last part the check reads;
- * - `update` is checked: an unknown site, and the host for an optimizer it
+ * - `update` is checked: an unknown site or null, and the host for an optimizer it
  *   cannot run, are LlmTricksErrors naming the Trainer.
  */
 import { describe, expect, it } from 'vitest';
@@ -100,6 +102,19 @@ describe('Trainer update on the host', () => {
     await Promise.all([graph.dispose(), host.dispose()]);
   });
 
+  it('gives a float64 model the bits of the graph too (the graph takes lr as float32, the host then does)', async () => {
+    const f64 = (): DecoderLM => new DecoderLM({ vocab: 256, dim: 160, layers: 1, heads: 4, kvHeads: 2, seed: 3, dropout: true, dtype: 'float64' });
+    // 3e-3 and lrScale 0.3 are not float32 numbers: the graph rounds lr to float32 before scaling in float64.
+    const lion = (): Lion => new Lion({ lr: 3e-3, weightDecay: 0.1, groups: [{ params: [1], lrScale: 0.3 }] });
+    const [graph, host] = await Promise.all(['graph', 'host'].map((update) => make(lion(), update as 'graph', { model: f64(), schedule: undefined })));
+    expect(await steps(host, 0, 3)).toEqual(await steps(graph, 0, 3));
+    const [a, b] = [await graph.snapshot(), await host.snapshot()];
+    const bits64 = (ts: Iterable<Tensor>): number[] => [...ts].flatMap((t) => [...new Uint32Array((t.data() as Float64Array).slice().buffer)]);
+    expect(bits64(b.params.values())).toEqual(bits64(a.params.values()));
+    expect(bits64(b.slots.values())).toEqual(bits64(a.slots.values()));
+    await Promise.all([graph.dispose(), host.dispose()]);
+  });
+
   it.each([
     ['AdamW', () => new AdamW({ lr: 3e-3 })],
     ['cautious Lion', () => new Lion({ lr: 3e-3, cautious: true, cautiousFactor: 0.2 })],
@@ -146,6 +161,15 @@ describe('Trainer update on the host', () => {
     await t.dispose();
   });
 
+  it('lets go of the parameters and optimizer state on dispose', async () => {
+    const t = await make(new Lion(), 'host');
+    await steps(t, 0, 1);
+    await t.dispose();
+    // The Trainer no longer references the WebAssembly memory that held them (a kept Trainer kept it all).
+    expect((t as unknown as { host: unknown; state: unknown[] }).host).toBeUndefined();
+    expect((t as unknown as { state: unknown[] }).state).toEqual([]);
+  });
+
   it('refuses an update that overflows only in the last part the check reads', () => {
     const n = 3 * 32768 + 5;
     const opt = new Lion({ lr: 1e38 });
@@ -167,6 +191,7 @@ describe('Trainer update on the host', () => {
     const exploding = { name: 'Exploding', slots: [], lr: 1, graphUpdate: (params: readonly Tensor[]) => ({ params: [...params], slots: params.map(() => []) }) };
     const base = { model: model(), batchSize: 2, sequenceLength: 12, ...cpu };
     await expect(Trainer.create({ ...base, optimizer: new Lion(), update: 'device' as 'host' })).rejects.toThrow(new LlmTricksError('Trainer', `update expected 'graph' or 'host', got "device"`));
+    await expect(Trainer.create({ ...base, optimizer: new Lion(), update: null as unknown as 'host' })).rejects.toThrow(new LlmTricksError('Trainer', `update expected 'graph' or 'host', got null`));
     await expect(Trainer.create({ ...base, optimizer: exploding, update: 'host' })).rejects.toThrow(/^Trainer: update 'host' expected Lion or AdamW over float32 or float64 parameters, got the optimizer is Exploding, not Lion or AdamW$/);
   });
 });
