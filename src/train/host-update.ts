@@ -3,9 +3,10 @@
  * at the clipped gradients: Lion or AdamW over WebAssembly SIMD, on
  * parameters and state kept in the optimizer's WebAssembly memory, which
  * the graph reads as its inputs without a copy. The same bits as the update
- * inside the graph (the standalone and graph forms agree bit for bit), in
- * about a tenth of the time: ONNX Runtime runs the graph form as a dozen
- * separate passes over the parameters.
+ * inside the graph (the standalone and graph forms agree bit for bit). ONNX
+ * Runtime runs the graph form as a dozen separate passes over the
+ * parameters (about 140 ms of a 22M-parameter step); the kernels make two,
+ * a check and the update (about 55 ms).
  */
 import { fail } from '../core/errors.js';
 import type { DType, TypedArray } from '../core/dtype.js';
