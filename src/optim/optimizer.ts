@@ -4,6 +4,7 @@ import { fail, show } from '../core/errors.js';
 import { describe, type DType } from '../core/dtype.js';
 import { cast, mul } from '../trace/ops/elementwise.js';
 import { Tensor, tensor } from '../trace/tensor.js';
+import type { GraphOptimizer, GraphStepInputs, GraphUpdate } from './graph-optimizer.js';
 
 /** Parameters and gradients of the standalone optimizers: float32 or float64 arrays. */
 export type Floats = Float32Array | Float64Array;
@@ -34,8 +35,6 @@ export interface OptimizerState {
   /** Per parameter, one buffer per state slot (copies). */
   readonly buffers: readonly (readonly Floats[])[];
 }
-
-import type { GraphOptimizer, GraphStepInputs, GraphUpdate } from './graph-optimizer.js';
 
 export type { GraphOptimizer, GraphStepInputs, GraphUpdate };
 
@@ -206,14 +205,18 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
       if (bad >= 0) fail(site, `grads[${i}] expected finite values, got ${g[bad]} at index ${bad}`);
     });
     this.buffers ??= stateBuffers(params, this.slots.length);
-    this.steps++;
+    this.updateAll(params, grads, lr, this.steps + 1);
+  }
+
+  /** Updates every parameter in place as step number `step`, and counts it. */
+  private updateAll(params: readonly Floats[], grads: readonly Floats[], lr: number, step: number): void {
     params.forEach((p, i) => {
-      const o = this.optionsFor(i);
       // A gradient that shares memory with its parameter (the same array, or overlapping views) is read as it was
       // before the step: copied first, so the in-place update cannot change it midway, on any path.
       const g = overlaps(p, grads[i]) ? grads[i].slice() : grads[i];
-      this.update(p, g, this.buffers![i], o, lr, this.steps);
+      this.update(p, g, this.buffers![i], this.optionsFor(i), lr, step);
     });
+    this.steps = step;
   }
 
   /** Checks a step's arrays: one gradient per parameter, of its type and length, and the state's shapes. */
@@ -241,9 +244,9 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
    * from `grads` as step number `step` (1-based) with learning rate `lr`,
    * only when every new parameter and state value is finite (so also not
    * from a non-finite gradient); otherwise nothing changes and it returns
-   * false. The update is computed twice: part
-   * by part into scratch arrays to check the new values (reading what the
-   * update reads, writing nothing of it), then in place.
+   * false. The update is computed twice: part by part into scratch arrays
+   * to check the new values (reading what the update reads, writing nothing
+   * of it), then in place.
    * @internal
    */
   stepIfFinite(params: readonly Floats[], grads: readonly Floats[], lr: number, step: number): boolean {
@@ -254,8 +257,7 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
     this.buffers ??= stateBuffers(params, this.slots.length);
     const buffers = this.buffers;
     if (!params.every((p, i) => this.finiteAfter(p, grads[i], buffers[i], this.optionsFor(i), lr, step))) return false;
-    params.forEach((p, i) => this.update(p, overlaps(p, grads[i]) ? grads[i].slice() : grads[i], buffers[i], this.optionsFor(i), lr, step));
-    this.steps = step;
+    this.updateAll(params, grads, lr, step);
     return true;
   }
 
@@ -273,8 +275,8 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
     for (let start = 0; start < p.length; start += per) {
       const end = Math.min(p.length, start + per);
       const [sp, sg, ...sb] = arrays.map((a, k) => {
-        if (!scratch || !chunked) return a.slice(start, end);
-        const s = scratch[k].subarray(0, end - start);
+        if (!chunked) return a.slice(start, end);
+        const s = scratch![k].subarray(0, end - start);
         s.set(a.subarray(start, end));
         return s;
       });

@@ -55,9 +55,12 @@ export class HostUpdate {
   private readonly optimizer: Optimizer<{ lr: number }>;
   private readonly arrays: Floats[];
 
-  /** Copies `params` (the model's, in state order) into a copy of `optimizer` (Lion or AdamW: see {@link hostUpdateRefusal}). */
-  constructor(optimizer: GraphOptimizer, specs: readonly StateSpec[], params: readonly Tensor[]) {
-    checkHostUpdate(optimizer, specs);
+  /**
+   * Copies `params` (the model's, in state order) into a copy of
+   * `optimizer`, which {@link checkHostUpdate} passed; `slotNames` name its
+   * state as the step graph's layout does, parameter-major.
+   */
+  constructor(optimizer: GraphOptimizer, specs: readonly StateSpec[], slotNames: readonly string[], params: readonly Tensor[]) {
     // A copy of the user's optimizer, with its options and groups: the Trainer owns its state.
     const Kind = optimizer.constructor as new (options: object) => Optimizer<{ lr: number }>;
     const given = optimizer as Optimizer<{ lr: number }>;
@@ -67,7 +70,8 @@ export class HostUpdate {
     this.arrays = this.optimizer.allocate(sizes, specs[0].dtype as 'float32' | 'float64', false).params;
     this.arrays.forEach((a, i) => a.set(params[i]._data as Floats));
     this.params = specs.map((s, i) => new Tensor(s.shape, s.dtype, this.arrays[i]));
-    this.slotSpecs = specs.flatMap((s) => this.optimizer.slots.map((slot) => ({ name: `optimizer.${s.name}.${slot}`, shape: s.shape, dtype: s.dtype })));
+    const per = this.optimizer.slots.length;
+    this.slotSpecs = slotNames.map((name, k) => ({ ...specs[Math.floor(k / per)], name }));
   }
 
   /**

@@ -99,7 +99,7 @@ export class Trainer<M extends Module = Module> {
     // The state starts from the model's parameters and zeroed optimizer slots.
     const params = new Map(options.model.namedParameters().map(([name, p]) => [name, p.value]));
     const state = stepGraph.layout.state.map((spec) => params.get(spec.name) ?? new Tensor(spec.shape, spec.dtype, allocate(spec.dtype, spec.shape.reduce((a, d) => a * d, 1))));
-    this.host = stepGraph.update ? undefined : new HostUpdate(options.optimizer, stepGraph.layout.state, state);
+    this.host = stepGraph.update ? undefined : new HostUpdate(options.optimizer, stepGraph.layout.state, stepGraph.layout.slotNames, state);
     this.state = this.host?.params ?? state;
   }
 
