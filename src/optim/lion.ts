@@ -1,4 +1,4 @@
-import { lionSimd } from './kernels/simd.js';
+import { lionFiniteSimd, lionSimd, type LionConstants } from './kernels/simd.js';
 import { fail } from '../core/errors.js';
 import { add, div, greater, maximum, mul, sign, sub, where } from '../trace/ops/elementwise.js';
 import { sum } from '../trace/ops/reduce.js';
@@ -76,27 +76,27 @@ export class Lion extends Optimizer<LionOptions> {
     checkNumber(site, 'cautiousFactor', o.cautiousFactor, 0, 1, true);
   }
 
+  /** Without cautious: the SIMD check, which reads the arrays in place (undefined where it does not run). */
+  protected override finiteAfterStep(p: Floats, g: Floats, [m]: Floats[], o: LionOptions & { lrScale: number }, lr: number): boolean | undefined {
+    if (o.cautious) return undefined;
+    const c = lionConstants(p, o, lr);
+    return lionFiniteSimd(p, g, m, c, lionLoop(c));
+  }
+
   /** Each coordinate on its own, except the cautious update's renormalisation over the whole tensor. */
   protected override elementwise(o: LionOptions): boolean {
     return !o.cautious;
   }
 
   protected update(p: Floats, g: Floats, [m]: Floats[], o: LionOptions & { lrScale: number }, lr: number): void {
-    // r rounds like the array stores, so float32 matches the graph form bit for bit.
     const r = p instanceof Float32Array ? Math.fround : (x: number) => x;
-    const [b1, b2] = o.betas.map(r);
-    const c1 = r(1 - o.betas[0]);
-    const c2 = r(1 - o.betas[1]);
-    const lrr = o.lrScale === 1 ? r(lr) : r(r(lr) * r(o.lrScale));
-    const decay = r(1 - r(lrr * r(o.weightDecay)));
+    const c = lionConstants(p, o, lr);
+    const { b1, c1, b2, c2, lr: lrr, decay } = c;
     const n = p.length;
     if (!o.cautious) {
-      const loop = (p: Floats, g: Floats, m: Floats): void => {
-        if (p instanceof Float32Array) lionStep32(p, g as Float32Array, m as Float32Array, b1, c1, b2, c2, lrr, decay);
-        else lionStep64(p, g as Float64Array, m as Float64Array, b1, c1, b2, c2, lrr, decay);
-      };
+      const loop = lionLoop(c);
       // WebAssembly SIMD on large arrays (the same bits), else the loop.
-      if (!lionSimd(p, g, m, { b1, c1, b2, c2, lr: lrr, decay }, loop)) loop(p, g, m);
+      if (!lionSimd(p, g, m, c, loop)) loop(p, g, m);
       return;
     }
     // Cautious: the renormalisation needs every coordinate's sign first.
@@ -187,4 +187,19 @@ function cautiousScale(u: Float64Array, g: Floats, factor: number, r: (x: number
   }
   const mean = Math.max(r(r(total) / Math.max(1, n)), r(CAUTIOUS_MIN_MEAN));
   for (let i = 0; i < n; i++) u[i] = r(u[i] * r(scale[i] / mean));
+}
+
+/** Lion's step constants for `p`'s element type: r rounds like the array stores, so float32 matches the graph form bit for bit. */
+function lionConstants(p: Floats, o: LionOptions & { lrScale: number }, lr: number): LionConstants {
+  const r = p instanceof Float32Array ? Math.fround : (x: number) => x;
+  const lrr = o.lrScale === 1 ? r(lr) : r(r(lr) * r(o.lrScale));
+  return { b1: r(o.betas[0]), c1: r(1 - o.betas[0]), b2: r(o.betas[1]), c2: r(1 - o.betas[1]), lr: lrr, decay: r(1 - r(lrr * r(o.weightDecay))) };
+}
+
+/** Lion's loop over arrays of one type with constants `c` (not cautious). */
+function lionLoop(c: LionConstants): (p: Floats, g: Floats, m: Floats) => void {
+  return (p, g, m) => {
+    if (p instanceof Float32Array) lionStep32(p, g as Float32Array, m as Float32Array, c.b1, c.c1, c.b2, c.c2, c.lr, c.decay);
+    else lionStep64(p, g as Float64Array, m as Float64Array, c.b1, c.c1, c.b2, c.c2, c.lr, c.decay);
+  };
 }

@@ -165,6 +165,16 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
   }
 
   /**
+   * Whether `update` would leave only finite values in `p` and `buffers`,
+   * found without changing them (e.g. by a kernel that computes the new
+   * values without storing them); undefined to let {@link stepIfFinite}
+   * try the update on copies instead (the default).
+   */
+  protected finiteAfterStep(_p: Floats, _g: Floats, _buffers: Floats[], _options: O & { lrScale: number }, _lr: number, _step: number): boolean | undefined {
+    return undefined;
+  }
+
+  /**
    * Updates one parameter in place from its gradient and state buffers.
    * `lr` is the step's learning rate before the group's `options.lrScale`.
    */
@@ -244,9 +254,10 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
    * from `grads` as step number `step` (1-based) with learning rate `lr`,
    * only when every new parameter and state value is finite (so also not
    * from a non-finite gradient); otherwise nothing changes and it returns
-   * false. The update is computed twice: part by part into scratch arrays
-   * to check the new values (reading what the update reads, writing nothing
-   * of it), then in place.
+   * false. The update is computed twice: first to check the new values,
+   * writing nothing of them (Lion's SIMD check reads the arrays where they
+   * are; otherwise the update runs part by part on scratch copies), then in
+   * place.
    * @internal
    */
   stepIfFinite(params: readonly Floats[], grads: readonly Floats[], lr: number, step: number): boolean {
@@ -263,6 +274,8 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
 
   /** Whether one parameter's update gives finite values, computed on copies. */
   private finiteAfter(p: Floats, g: Floats, buffers: Floats[], o: O & { lrScale: number }, lr: number, step: number): boolean {
+    const checked = this.finiteAfterStep(p, g, buffers, o, lr, step);
+    if (checked !== undefined) return checked;
     const arrays = [p, g, ...buffers];
     // An elementwise update runs part by part through arrays reused between steps; any other on whole copies.
     const chunked = this.elementwise(o);

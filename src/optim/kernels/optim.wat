@@ -131,6 +131,78 @@
         (local.set $at (i32.add (local.get $at) (i32.const 16)))
         (br $next))))
 
+  ;; Whether lion32 over the same arrays would give only finite values,
+  ;; reading them without writing anything: the new p and m, computed as
+  ;; lion32 computes them, each minus itself, ORed together are 0 only when
+  ;; all are finite. Returns 1 when they are. Stepping only after this check
+  ;; needs no copy of the arrays to try the step on.
+  (func (export "lion32check") (param $p i32) (param $g i32) (param $m i32) (param $n i32)
+        (param $b1 f32) (param $c1 f32) (param $b2 f32) (param $c2 f32) (param $lr f32) (param $decay f32) (result i32)
+    (local $at i32) (local $end i32) (local $vb1 v128) (local $vc1 v128) (local $vb2 v128) (local $vc2 v128)
+    (local $vlr v128) (local $vnlr v128) (local $vdecay v128) (local $zero v128)
+    (local $pv v128) (local $gv v128) (local $mv v128) (local $c v128) (local $x v128) (local $y v128) (local $bad v128)
+    (local.set $vb1 (f32x4.splat (local.get $b1)))
+    (local.set $vc1 (f32x4.splat (local.get $c1)))
+    (local.set $vb2 (f32x4.splat (local.get $b2)))
+    (local.set $vc2 (f32x4.splat (local.get $c2)))
+    (local.set $vlr (f32x4.splat (local.get $lr)))
+    (local.set $vnlr (f32x4.neg (local.get $vlr)))
+    (local.set $vdecay (f32x4.splat (local.get $decay)))
+    (local.set $zero (f32x4.splat (f32.const 0)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $pv (v128.load (i32.add (local.get $p) (local.get $at))))
+        (local.set $mv (v128.load (i32.add (local.get $m) (local.get $at))))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $at))))
+        (local.set $c (f32x4.add (f32x4.mul (local.get $vb1) (local.get $mv)) (f32x4.mul (local.get $vc1) (local.get $gv))))
+        (local.set $x
+          (f32x4.sub (f32x4.mul (local.get $pv) (local.get $vdecay))
+            (v128.or (v128.and (f32x4.gt (local.get $c) (local.get $zero)) (local.get $vlr))
+                     (v128.and (f32x4.lt (local.get $c) (local.get $zero)) (local.get $vnlr)))))
+        (local.set $y (f32x4.add (f32x4.mul (local.get $vb2) (local.get $mv)) (f32x4.mul (local.get $vc2) (local.get $gv))))
+        (local.set $bad (v128.or (local.get $bad) (v128.or (f32x4.sub (local.get $x) (local.get $x)) (f32x4.sub (local.get $y) (local.get $y)))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $next)))
+    (i32.eqz (v128.any_true (local.get $bad))))
+
+  ;; Whether lion64 over the same arrays would give only finite values,
+  ;; reading them without writing anything: the new p and m, computed as
+  ;; lion64 computes them, each minus itself, ORed together are 0 only when
+  ;; all are finite. Returns 1 when they are. Stepping only after this check
+  ;; needs no copy of the arrays to try the step on.
+  (func (export "lion64check") (param $p i32) (param $g i32) (param $m i32) (param $n i32)
+        (param $b1 f64) (param $c1 f64) (param $b2 f64) (param $c2 f64) (param $lr f64) (param $decay f64) (result i32)
+    (local $at i32) (local $end i32) (local $vb1 v128) (local $vc1 v128) (local $vb2 v128) (local $vc2 v128)
+    (local $vlr v128) (local $vnlr v128) (local $vdecay v128) (local $zero v128)
+    (local $pv v128) (local $gv v128) (local $mv v128) (local $c v128) (local $x v128) (local $y v128) (local $bad v128)
+    (local.set $vb1 (f64x2.splat (local.get $b1)))
+    (local.set $vc1 (f64x2.splat (local.get $c1)))
+    (local.set $vb2 (f64x2.splat (local.get $b2)))
+    (local.set $vc2 (f64x2.splat (local.get $c2)))
+    (local.set $vlr (f64x2.splat (local.get $lr)))
+    (local.set $vnlr (f64x2.neg (local.get $vlr)))
+    (local.set $vdecay (f64x2.splat (local.get $decay)))
+    (local.set $zero (f64x2.splat (f64.const 0)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 3)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $pv (v128.load (i32.add (local.get $p) (local.get $at))))
+        (local.set $mv (v128.load (i32.add (local.get $m) (local.get $at))))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $at))))
+        (local.set $c (f64x2.add (f64x2.mul (local.get $vb1) (local.get $mv)) (f64x2.mul (local.get $vc1) (local.get $gv))))
+        (local.set $x
+          (f64x2.sub (f64x2.mul (local.get $pv) (local.get $vdecay))
+            (v128.or (v128.and (f64x2.gt (local.get $c) (local.get $zero)) (local.get $vlr))
+                     (v128.and (f64x2.lt (local.get $c) (local.get $zero)) (local.get $vnlr)))))
+        (local.set $y (f64x2.add (f64x2.mul (local.get $vb2) (local.get $mv)) (f64x2.mul (local.get $vc2) (local.get $gv))))
+        (local.set $bad (v128.or (local.get $bad) (v128.or (f64x2.sub (local.get $x) (local.get $x)) (f64x2.sub (local.get $y) (local.get $y)))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $next)))
+    (i32.eqz (v128.any_true (local.get $bad))))
+
   ;; AdamW: m = b1·m + c1·g; v = b2·v + c2·(g·g);
   ;; p = p·decay − stepSize·(m / (sqrt(v) / bc2Sqrt + eps)), each operation
   ;; rounded to the element type.

@@ -24,6 +24,8 @@ interface Exports {
   readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   lion32(p: number, g: number, m: number, n: number, b1: number, c1: number, b2: number, c2: number, lr: number, decay: number): void;
   lion64(p: number, g: number, m: number, n: number, b1: number, c1: number, b2: number, c2: number, lr: number, decay: number): void;
+  lion32check(p: number, g: number, m: number, n: number, b1: number, c1: number, b2: number, c2: number, lr: number, decay: number): number;
+  lion64check(p: number, g: number, m: number, n: number, b1: number, c1: number, b2: number, c2: number, lr: number, decay: number): number;
   adamw32(p: number, g: number, m: number, v: number, n: number, ...k: number[]): void;
   adamw64(p: number, g: number, m: number, v: number, n: number, ...k: number[]): void;
   finite32(x: number, n: number): number;
@@ -197,6 +199,26 @@ export function lionSimd(p: Floats, g: Floats, m: Floats, c: LionConstants, loop
   const run = p instanceof Float64Array ? k.lion64 : k.lion32;
   stream(k, [p, m, g], 2, ([po, mo, go], n) => run(po, go, mo, n, c.b1, c.c1, c.b2, c.c2, c.lr, c.decay), ([pv, mv, gv], from, to) => loop(pv.subarray(from, to), gv.subarray(from, to), mv.subarray(from, to)));
   return true;
+}
+
+/**
+ * Whether Lion's step over (p, g, m) would give only finite values, read
+ * without writing anything, or undefined where the kernels do not run.
+ * Arrays in the kernels' memory (an optimizer's state, and parameters from
+ * allocate()) are read where they are; only the others are copied through.
+ * `loop` is Lion's loop, run on copies of each chunk's tail.
+ */
+export function lionFiniteSimd(p: Floats, g: Floats, m: Floats, c: LionConstants, loop: (p: Floats, g: Floats, m: Floats) => void): boolean | undefined {
+  const k = simd([p, m, g]);
+  if (!k) return undefined;
+  const run = p instanceof Float64Array ? k.lion64check : k.lion32check;
+  let ok = true;
+  stream(k, [p, m, g], 0, ([po, mo, go], n) => { ok &&= run(po, go, mo, n, c.b1, c.c1, c.b2, c.c2, c.lr, c.decay) === 1; }, ([pv, mv, gv], from, to) => {
+    const [pt, mt] = [pv.slice(from, to), mv.slice(from, to)];
+    loop(pt, gv.subarray(from, to), mt);
+    ok &&= [pt, mt].every((x) => x.every((v) => v - v === 0));
+  });
+  return ok;
 }
 
 /** AdamW's step constants, already rounded to the element type. */
