@@ -69,13 +69,30 @@ function bareSession(model: DecoderLM, device: string): Promise<ort.InferenceSes
 
 const QUIET = { session: { intra_op: { allow_spinning: '0' } } };
 
-/** Times a quiet TextGenerator against `peer` in alternation and reports the peer's row with the comparison. */
-async function compare(report: (row: Row) => void, task: string, kind: string, model: DecoderLM, device: string, ids: number[], n: number, runs: number, impl: string, peer: () => Promise<unknown>): Promise<void> {
-  const quiet = await TextGenerator.create(model, { backend: ortNode, compile: device === 'webgpu' ? { device } : { device: 'cpu', spinning: false } });
+/**
+ * Sessions per side of a comparison, taking turns round by round. Two ONNX Runtime sessions of the same model
+ * and options, in one process, differ in speed by a few % for as long as they live (measured: 1.7 ms of 38 ms,
+ * slower in 69 of 100 rounds, the sign test's 'slower'; which one is slower changes from process to process),
+ * so one session per side compared those two sessions more than the two ways of running them.
+ */
+const INSTANCES = 4;
+
+/** Calls the instances in turn, one per call. */
+function inTurn(fns: readonly (() => Promise<unknown>)[]): () => Promise<unknown> {
+  let k = 0;
+  return () => fns[k++ % fns.length]();
+}
+
+/**
+ * Times quiet TextGenerators against `peers` (each side {@link INSTANCES} instances, the same one of each per round)
+ * in alternation and reports the peer's row with the comparison.
+ */
+async function compare(report: (row: Row) => void, task: string, kind: string, model: DecoderLM, device: string, ids: number[], n: number, runs: number, impl: string, peers: readonly (() => Promise<unknown>)[]): Promise<void> {
+  const quiet = await Promise.all(peers.map(() => TextGenerator.create(model, { backend: ortNode, compile: device === 'webgpu' ? { device } : { device: 'cpu', spinning: false } })));
   // 4 × runs rounds (56 by default): on a 2-core machine two alternating sessions differ by a few % from round to
-  // round, and 28 rounds left the sign test's verdict to chance.
-  const [mine, theirs] = await timeInterleaved([() => quiet.generate(ids, { maxNewTokens: n }), peer], 1, 4 * runs);
-  await quiet.dispose();
+  // round, and 28 rounds left the sign test's verdict to chance. One warm-up round per instance.
+  const [mine, theirs] = await timeInterleaved([inTurn(quiet.map((q) => () => q.generate(ids, { maxNewTokens: n }))), inTurn(peers)], peers.length, 4 * runs);
+  await Promise.all(quiet.map((q) => q.dispose()));
   const p = paired(theirs, mine);
   report({ part: 'decode', task, impl, group: kind, isPeer: true, ms: theirs, median: median(theirs), extra: { generatorMedianMs: Number(median(mine).toFixed(2)), pairedDeltaMs: Number(p.medianDelta.toFixed(2)), generatorSlowerRounds: p.slower, rounds: p.rounds }, data: { generatorMs: mine } });
 }
@@ -98,7 +115,7 @@ async function transformersJs(model: DecoderLM): Promise<{ version: string; gene
 export const decodePart: Part = {
   name: 'decode',
   title: 'KV-cached decoding: multi-head vs grouped-query vs multi-query',
-  about: 'Greedy decoding of 16 new tokens after a prompt of L tokens, 4 layers of width 128 with 4 query heads, on the run\'s device (ort-node cpu unless `--device` names another) through llm-tricks\' TextGenerator: decode tokens/s (prefill excluded: the median difference between 16 tokens and 1 token timed in alternation, over 15) and the KV cache after decoding. On ort-node cpu, the peers of the multi-query rows are a bare InferenceSession loop over the same model exported with exportLanguageModel, and transformers.js generating greedily from it exported with exportTransformersJs, each timed in alternation with a TextGenerator (on webgpu: the bare loop on the WebGPU provider with its present keys and values kept on the GPU, preferredOutputLocation \'gpu-buffer\'); on the CPU all sessions run with spinning off (`spinning: false`, ONNX Runtime\'s allow_spinning 0), since sessions that take turns otherwise spin against each other.',
+  about: 'Greedy decoding of 16 new tokens after a prompt of L tokens, 4 layers of width 128 with 4 query heads, on the run\'s device (ort-node cpu unless `--device` names another) through llm-tricks\' TextGenerator: decode tokens/s (prefill excluded: the median difference between 16 tokens and 1 token timed in alternation, over 15) and the KV cache after decoding. On ort-node cpu, the peers of the multi-query rows are a bare InferenceSession loop over the same model exported with exportLanguageModel, and transformers.js generating greedily from it exported with exportTransformersJs, each timed in alternation with a TextGenerator, four sessions a side taking turns round by round (two sessions of one model run at speeds a few % apart for as long as they live) (on webgpu: the bare loop on the WebGPU provider with its present keys and values kept on the GPU, preferredOutputLocation \'gpu-buffer\'); on the CPU all sessions run with spinning off (`spinning: false`, ONNX Runtime\'s allow_spinning 0), since sessions that take turns otherwise spin against each other.',
   count: (s) => contexts(s).length * (KINDS.length + ({ cpu: 2, webgpu: 1 }[s.device] ?? 0)),
   summary(rows) {
     return [...new Set(rows.map((r) => r.task))].flatMap((task) => {
@@ -145,15 +162,16 @@ export const decodePart: Part = {
         // CPU: none spins (docs/backends.md, spinning).
         if (kvHeads === 1 && (s.device === 'cpu' || s.device === 'webgpu')) {
           const c = model.config;
-          const session = await bareSession(model, s.device);
+          const sessions = await Promise.all(Array.from({ length: INSTANCES }, () => bareSession(model, s.device)));
           const where = s.device === 'webgpu' ? ' on webgpu' : '';
-          await compare(report, task, kind, model, s.device, ids, n, runs, `onnxruntime-node ${ort.env.versions.common} InferenceSession loop${where}`, () => bareDecode(session, c.layers, c.kvHeads, c.headDim, ids, n));
-          await session.release();
+          await compare(report, task, kind, model, s.device, ids, n, runs, `onnxruntime-node ${ort.env.versions.common} InferenceSession loop${where}`, sessions.map((session) => () => bareDecode(session, c.layers, c.kvHeads, c.headDim, ids, n)));
+          await Promise.all(sessions.map((session) => session.release()));
         }
         if (kvHeads === 1 && s.device === 'cpu') {
-          const tjs = await transformersJs(model);
-          await compare(report, task, kind, model, s.device, ids, n, runs, `transformers.js ${tjs.version} generate`, () => tjs.generate(ids, n));
-          await tjs.dispose();
+          const tjs = [];
+          for (let k = 0; k < INSTANCES; k++) tjs.push(await transformersJs(model));
+          await compare(report, task, kind, model, s.device, ids, n, runs, `transformers.js ${tjs[0].version} generate`, tjs.map((t) => () => t.generate(ids, n)));
+          for (const t of tjs) await t.dispose();
         }
       }
     }
