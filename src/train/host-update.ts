@@ -6,7 +6,7 @@
  * inside the graph (the standalone and graph forms agree bit for bit). ONNX
  * Runtime runs the graph form as a dozen separate passes over the
  * parameters (about 140 ms of a 22M-parameter step); the kernels make two,
- * a check and the update (about 55 ms).
+ * a check that reads the arrays without writing and the update.
  */
 import { fail } from '../core/errors.js';
 import type { DType, TypedArray } from '../core/dtype.js';
