@@ -167,8 +167,9 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
   /**
    * Whether `update` would leave only finite values in `p` and `buffers`,
    * found without changing them (e.g. by a kernel that computes the new
-   * values without storing them); undefined to let {@link stepIfFinite}
-   * try the update on copies instead (the default).
+   * values without storing them); undefined to let `stepIfFinite` try the
+   * update on copies instead (the default).
+   * @internal
    */
   protected finiteAfterStep(_p: Floats, _g: Floats, _buffers: Floats[], _options: O & { lrScale: number }, _lr: number, _step: number): boolean | undefined {
     return undefined;

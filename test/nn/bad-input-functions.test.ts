@@ -111,7 +111,7 @@ describe('calls an outside audit found silently accepted or raw', () => {
   });
 });
 
-const NOT_PUBLIC = new Set(['dispose', 'parameter', 'module', 'check', 'update', 'resolve', 'windowAt', 'serial', 'executableFor', 'stepNow', 'evaluateNow', 'snapshotNow', 'generateNow', 'elementwise', 'finiteAfter', 'checkArrays', 'updateAll']);
+const NOT_PUBLIC = new Set(['dispose', 'parameter', 'module', 'check', 'update', 'resolve', 'windowAt', 'serial', 'executableFor', 'stepNow', 'evaluateNow', 'snapshotNow', 'generateNow', 'elementwise', 'finiteAfter', 'finiteAfterStep', 'checkArrays', 'updateAll']);
 
 describe('methods of the stateful objects, junk arguments', () => {
   const decoder = (): core.DecoderLM => new core.DecoderLM({ vocab: 8, dim: 4, layers: 1, heads: 2, maxPositions: 8 });
