@@ -91,10 +91,14 @@ async function compare(report: (row: Row) => void, task: string, kind: string, m
   const quiet = await Promise.all(peers.map(() => TextGenerator.create(model, { backend: ortNode, compile: device === 'webgpu' ? { device } : { device: 'cpu', spinning: false } })));
   // 4 × runs rounds (56 by default): on a 2-core machine two alternating sessions differ by a few % from round to
   // round, and 28 rounds left the sign test's verdict to chance. One warm-up round per instance.
-  const [mine, theirs] = await timeInterleaved([inTurn(quiet.map((q) => () => q.generate(ids, { maxNewTokens: n }))), inTurn(peers)], peers.length, 4 * runs);
-  await Promise.all(quiet.map((q) => q.dispose()));
+  let mine: number[], theirs: number[];
+  try {
+    [mine, theirs] = await timeInterleaved([inTurn(quiet.map((q) => () => q.generate(ids, { maxNewTokens: n }))), inTurn(peers)], peers.length, 4 * runs);
+  } finally {
+    await Promise.all(quiet.map((q) => q.dispose()));
+  }
   const p = paired(theirs, mine);
-  report({ part: 'decode', task, impl, group: kind, isPeer: true, ms: theirs, median: median(theirs), extra: { generatorMedianMs: Number(median(mine).toFixed(2)), pairedDeltaMs: Number(p.medianDelta.toFixed(2)), generatorSlowerRounds: p.slower, rounds: p.rounds }, data: { generatorMs: mine } });
+  report({ part: 'decode', task, impl, group: kind, isPeer: true, ms: theirs, median: median(theirs), extra: { generatorMedianMs: Number(median(mine).toFixed(2)), pairedDeltaMs: Number(p.medianDelta.toFixed(2)), generatorSlowerRounds: p.slower, rounds: p.rounds, instances: peers.length }, data: { generatorMs: mine } });
 }
 
 /** transformers.js generating greedily from the model exported with exportTransformersJs (local files only). */
@@ -115,7 +119,7 @@ async function transformersJs(model: DecoderLM): Promise<{ version: string; gene
 export const decodePart: Part = {
   name: 'decode',
   title: 'KV-cached decoding: multi-head vs grouped-query vs multi-query',
-  about: 'Greedy decoding of 16 new tokens after a prompt of L tokens, 4 layers of width 128 with 4 query heads, on the run\'s device (ort-node cpu unless `--device` names another) through llm-tricks\' TextGenerator: decode tokens/s (prefill excluded: the median difference between 16 tokens and 1 token timed in alternation, over 15) and the KV cache after decoding. On ort-node cpu, the peers of the multi-query rows are a bare InferenceSession loop over the same model exported with exportLanguageModel, and transformers.js generating greedily from it exported with exportTransformersJs, each timed in alternation with a TextGenerator, four sessions a side taking turns round by round (two sessions of one model run at speeds a few % apart for as long as they live) (on webgpu: the bare loop on the WebGPU provider with its present keys and values kept on the GPU, preferredOutputLocation \'gpu-buffer\'); on the CPU all sessions run with spinning off (`spinning: false`, ONNX Runtime\'s allow_spinning 0), since sessions that take turns otherwise spin against each other.',
+  about: 'Greedy decoding of 16 new tokens after a prompt of L tokens, 4 layers of width 128 with 4 query heads, on the run\'s device (ort-node cpu unless `--device` names another) through llm-tricks\' TextGenerator: decode tokens/s (prefill excluded: the median difference between 16 tokens and 1 token timed in alternation, over 15) and the KV cache after decoding. On ort-node cpu, the peers of the multi-query rows are a bare InferenceSession loop over the same model exported with exportLanguageModel, and transformers.js generating greedily from it exported with exportTransformersJs, each timed in alternation with a TextGenerator (on webgpu: the bare loop on the WebGPU provider with its present keys and values kept on the GPU, preferredOutputLocation \'gpu-buffer\'); on the CPU all sessions run with spinning off (`spinning: false`, ONNX Runtime\'s allow_spinning 0), since sessions that take turns otherwise spin against each other. Each side of a comparison is four sessions (TextGenerators, bare sessions, transformers.js models) taking turns round by round: two sessions of one model in one process run a few % apart for as long as they live.',
   count: (s) => contexts(s).length * (KINDS.length + ({ cpu: 2, webgpu: 1 }[s.device] ?? 0)),
   summary(rows) {
     return [...new Set(rows.map((r) => r.task))].flatMap((task) => {
@@ -162,16 +166,24 @@ export const decodePart: Part = {
         // CPU: none spins (docs/backends.md, spinning).
         if (kvHeads === 1 && (s.device === 'cpu' || s.device === 'webgpu')) {
           const c = model.config;
-          const sessions = await Promise.all(Array.from({ length: INSTANCES }, () => bareSession(model, s.device)));
+          const sessions: ort.InferenceSession[] = [];
           const where = s.device === 'webgpu' ? ' on webgpu' : '';
-          await compare(report, task, kind, model, s.device, ids, n, runs, `onnxruntime-node ${ort.env.versions.common} InferenceSession loop${where}`, sessions.map((session) => () => bareDecode(session, c.layers, c.kvHeads, c.headDim, ids, n)));
-          await Promise.all(sessions.map((session) => session.release()));
+          try {
+            for (let k = 0; k < INSTANCES; k++) sessions.push(await bareSession(model, s.device));
+            await compare(report, task, kind, model, s.device, ids, n, runs, `onnxruntime-node ${ort.env.versions.common} InferenceSession loop${where}`, sessions.map((session) => () => bareDecode(session, c.layers, c.kvHeads, c.headDim, ids, n)));
+          } finally {
+            await Promise.all(sessions.map((session) => session.release()));
+          }
         }
         if (kvHeads === 1 && s.device === 'cpu') {
           const tjs = [];
-          for (let k = 0; k < INSTANCES; k++) tjs.push(await transformersJs(model));
-          await compare(report, task, kind, model, s.device, ids, n, runs, `transformers.js ${tjs[0].version} generate`, tjs.map((t) => () => t.generate(ids, n)));
-          for (const t of tjs) await t.dispose();
+          try {
+            // One after another: transformers.js reads env.localModelPath, which each load sets to its own folder.
+            for (let k = 0; k < INSTANCES; k++) tjs.push(await transformersJs(model));
+            await compare(report, task, kind, model, s.device, ids, n, runs, `transformers.js ${tjs[0].version} generate`, tjs.map((t) => () => t.generate(ids, n)));
+          } finally {
+            for (const t of tjs) await t.dispose();
+          }
         }
       }
     }
