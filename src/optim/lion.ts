@@ -89,10 +89,7 @@ export class Lion extends Optimizer<LionOptions> {
   }
 
   protected update(p: Floats, g: Floats, [m]: Floats[], o: LionOptions & { lrScale: number }, lr: number): void {
-    const r = p instanceof Float32Array ? Math.fround : (x: number) => x;
     const c = lionConstants(p, o, lr);
-    const { b1, c1, b2, c2, lr: lrr, decay } = c;
-    const n = p.length;
     if (!o.cautious) {
       const loop = lionLoop(c);
       // WebAssembly SIMD on large arrays (the same bits), else the loop.
@@ -100,6 +97,9 @@ export class Lion extends Optimizer<LionOptions> {
       return;
     }
     // Cautious: the renormalisation needs every coordinate's sign first.
+    const r = roundingOf(p);
+    const { b1, c1, b2, c2, lr: lrr, decay } = c;
+    const n = p.length;
     const u = new Float64Array(n);
     for (let i = 0; i < n; i++) u[i] = Math.sign(r(r(b1 * m[i]) + r(c1 * g[i])));
     cautiousScale(u, g, r(o.cautiousFactor), r);
@@ -189,9 +189,14 @@ function cautiousScale(u: Float64Array, g: Floats, factor: number, r: (x: number
   for (let i = 0; i < n; i++) u[i] = r(u[i] * r(scale[i] / mean));
 }
 
-/** Lion's step constants for `p`'s element type: r rounds like the array stores, so float32 matches the graph form bit for bit. */
+/** Rounding as `p`'s stores round: float32 arithmetic then matches the graph form bit for bit. */
+function roundingOf(p: Floats): (x: number) => number {
+  return p instanceof Float32Array ? Math.fround : (x: number) => x;
+}
+
+/** Lion's step constants, rounded to `p`'s element type. */
 function lionConstants(p: Floats, o: LionOptions & { lrScale: number }, lr: number): LionConstants {
-  const r = p instanceof Float32Array ? Math.fround : (x: number) => x;
+  const r = roundingOf(p);
   const lrr = o.lrScale === 1 ? r(lr) : r(r(lr) * r(o.lrScale));
   return { b1: r(o.betas[0]), c1: r(1 - o.betas[0]), b2: r(o.betas[1]), c2: r(1 - o.betas[1]), lr: lrr, decay: r(1 - r(lrr * r(o.weightDecay))) };
 }
