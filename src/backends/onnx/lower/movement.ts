@@ -1,7 +1,7 @@
 import { ONNX_TYPE } from '../builder.js';
 import type { FamilyMembers } from '../../../ir/primitives.js';
 import type { DType } from '../../../core/dtype.js';
-import type { Shape } from '../../../core/shape.js';
+import { isStatic, type Shape } from '../../../core/shape.js';
 import { allowZero, type LowerContext, type LoweringTable } from './types.js';
 
 /**
@@ -19,7 +19,21 @@ export const movement: LoweringTable<FamilyMembers<'movement'>> = {
   // The inferred output shape has no -1; allowzero keeps a 0 (literal, or a symbolic dim at run time) a 0 rather
   // than "copy": a symbolic 0 read as "copy" failed, or silently kept the input's dim (unsqueeze of [B, 0]).
   reshape: (ctx, node, [x]) => ctx.b.op('Reshape', [x, ctx.shape(node.shape)], { allowzero: allowZero(node.shape) }),
-  transpose: (ctx, node, [x]) => viaFloat(ctx, node.dtype, [x], ([y]) => ctx.b.op('Transpose', [y], { perm: { ints: node.attrs.perm } })),
+  transpose: (ctx, node, [x]) => {
+    const from = node.inputs[0].shape;
+    const longer = node.attrs.perm.filter((axis) => from[axis] !== 1);
+    if (!longer.every((axis, i) => i === 0 || longer[i - 1] < axis) || (node.dtype === 'bool' && !ctx.caps.boolMovement)) {
+      return viaFloat(ctx, node.dtype, [x], ([y]) => ctx.b.op('Transpose', [y], { perm: { ints: node.attrs.perm } }));
+    }
+    // Moving only axes of size 1 leaves the elements in order, so nothing is copied: a Reshape to a constant
+    // shape, or with symbolic dims (whose shape would be computed on the CPU) the axes of size 1 squeezed out
+    // and unsqueezed at their new places.
+    if (isStatic(node.shape)) return ctx.b.op('Reshape', [x, ctx.b.int64s(node.shape)], { allowzero: allowZero(node.shape) });
+    const ones = (shape: Shape): number[] => shape.flatMap((d, i) => (d === 1 ? [i] : []));
+    const [drop, add] = [ones(from), ones(node.shape)];
+    const squeezed = drop.length ? ctx.b.op('Squeeze', [x, ctx.b.int64s(drop)]) : x;
+    return add.length ? ctx.b.op('Unsqueeze', [squeezed, ctx.b.int64s(add)]) : drop.length ? squeezed : ctx.b.op('Identity', [x]);
+  },
   expand: (ctx, node, [x]) => expandTo(ctx, x, node.attrs.shape),
   slice: (ctx, node, [x]) => {
     const { starts, sizes } = node.attrs;
