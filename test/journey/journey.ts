@@ -45,6 +45,12 @@ export const ACCUMULATE = 2;
 export const DROPOUT = 0.1;
 export const EARLY_CUTOFF = 6;
 export const NEW_TOKENS = 16;
+/**
+ * Steps a trainer takes from another device's checkpoint after step
+ * RESUME_AT (JourneyResult.forced): three, so that the momentum the first
+ * writes moves a parameter the third's loss sees.
+ */
+export const FORCED_STEPS = 3;
 export const PROMPT = 'the lazy ';
 /** Peak learning rates: high enough that 20 steps of this tiny model learn more than the most frequent byte. */
 export const LR = { Lion: 1e-2, AdamW: 3e-2 } as const;
@@ -87,6 +93,13 @@ export interface JourneyResult {
   readonly straight: RunRecord;
   /** Steps RESUME_AT+1..STEPS in a fresh trainer resumed from the checkpoint written after step RESUME_AT. */
   readonly resumed: RunRecord;
+  /**
+   * Steps RESUME_AT+1..RESUME_AT+FORCED_STEPS in a fresh trainer on this
+   * device resumed from another device's checkpoint after step RESUME_AT
+   * (runJourney's `forcedFrom`), when given: this device's steps from that
+   * device's state, where the straight runs of the two have drifted apart.
+   */
+  readonly forced?: RunRecord;
   /** Greedy tokens after PROMPT from the straight run's model. */
   readonly tokens: number[];
   readonly ms: { readonly straight: number; readonly resumed: number; readonly generate: number };
@@ -97,8 +110,12 @@ async function paramsOf(trainer: Trainer): Promise<Record<string, number[]>> {
   return Object.fromEntries([...params].map(([name, t]) => [name, Array.from(t.data() as Float32Array)]));
 }
 
-/** Runs the journey of `c` on `backend` with `compile` (the device among them). */
-export async function runJourney(c: JourneyCase, backend: Backend<OrtCompileOptions> | undefined, compile: OrtCompileOptions, store: CheckpointStore): Promise<JourneyResult> {
+/**
+ * Runs the journey of `c` on `backend` with `compile` (the device among
+ * them), and with `forcedFrom` (another journey's store, written) its
+ * forced steps.
+ */
+export async function runJourney(c: JourneyCase, backend: Backend<OrtCompileOptions> | undefined, compile: OrtCompileOptions, store: CheckpointStore, forcedFrom?: CheckpointStore): Promise<JourneyResult> {
   const tokenizer = new ByteTokenizer();
   const data = new TokenBatches(tokenizer.encode(TEXT), { batchSize: BATCH, length: LENGTH, seed: 5 });
   const make = (): Promise<Trainer<DecoderLM>> => Trainer.create({
@@ -108,10 +125,10 @@ export async function runJourney(c: JourneyCase, backend: Backend<OrtCompileOpti
     dropout: c.earlyDropout ? new EarlyDropoutScheduler({ p: DROPOUT, totalSteps: STEPS, cutoffStep: EARLY_CUTOFF }) : DROPOUT, accumulate: ACCUMULATE, batchSize: BATCH, sequenceLength: LENGTH, seed: 7,
     ...(backend ? { backend } : {}), compile,
   });
-  const steps = async (t: Trainer, from: number): Promise<RunRecord> => {
+  const steps = async (t: Trainer, from: number, to = STEPS): Promise<RunRecord> => {
     const losses: number[] = [];
     const gradNorms: number[] = [];
-    for (let s = from; s < STEPS; s++) {
+    for (let s = from; s < to; s++) {
       const info = await t.step(data.batches(s, ACCUMULATE));
       losses.push(info.loss);
       gradNorms.push(info.gradNorm);
@@ -127,9 +144,15 @@ export async function runJourney(c: JourneyCase, backend: Backend<OrtCompileOpti
   await using second = await make();
   await second.load(await store.load());
   const resumed = await steps(second, RESUME_AT);
+  let forced: RunRecord | undefined;
+  if (forcedFrom) {
+    await using third = await make();
+    await third.load(await forcedFrom.load());
+    forced = await steps(third, RESUME_AT, RESUME_AT + FORCED_STEPS);
+  }
   const t2 = performance.now();
   await using generator = await TextGenerator.create(await first.syncModel(), { ...(backend ? { backend } : {}), compile: 'strictDevice' in compile ? { ...compile, strictDevice: false } : compile });
   const { tokens } = await generator.generate(tokenizer.encode(PROMPT), { maxNewTokens: NEW_TOKENS });
   const t3 = performance.now();
-  return { case: c.name, device: compile.device ?? 'cpu', straight, resumed, tokens, ms: { straight: t1 - t0, resumed: t2 - t1, generate: t3 - t2 } };
+  return { case: c.name, device: compile.device ?? 'cpu', straight, resumed, ...(forced ? { forced } : {}), tokens, ms: { straight: t1 - t0, resumed: t2 - t1, generate: t3 - t2 } };
 }

@@ -3,11 +3,13 @@
  * runs the training journey of test/journey/journey.ts for every case on
  * ortWeb with device 'wasm' and 'webgpu', keeping the checkpoint in memory
  * (encodeCheckpoint / decodeCheckpoint, as a page without a file system
- * would), and publishes the results as `globalThis.__journeys`.
+ * would), and publishes the results as `globalThis.__journeys`. A Lion
+ * journey on webgpu also steps from the wasm journey's checkpoint (its
+ * forced steps: test/journey/compare.ts says why).
  */
 import * as ort from 'onnxruntime-web';
 import { ortWeb } from '../../../src/web.js';
-import { JOURNEY_CASES, memoryStore, runJourney, type JourneyResult } from '../../journey/journey.js';
+import { JOURNEY_CASES, memoryStore, runJourney, type CheckpointStore, type JourneyResult } from '../../journey/journey.js';
 
 /** What the page publishes: each journey, or the error that stopped it. */
 export interface JourneyPage {
@@ -23,10 +25,14 @@ async function main(): Promise<JourneyPage> {
   ort.env.logLevel = 'error';
   const adapter = (await g.navigator.gpu?.requestAdapter()) != null;
   const results: JourneyPage['results'][number][] = [];
+  // Each wasm journey's checkpoint, from which the webgpu journey of the same case takes its forced steps.
+  const wasmStores = new Map<string, CheckpointStore>();
   for (const device of ['wasm', 'webgpu'] as const) {
     for (const c of JOURNEY_CASES) {
       try {
-        results.push(await runJourney(c, ortWeb, { device }, memoryStore()));
+        const store = memoryStore();
+        if (device === 'wasm') wasmStores.set(c.name, store);
+        results.push(await runJourney(c, ortWeb, { device }, store, device === 'webgpu' && c.optimizer === 'Lion' ? wasmStores.get(c.name) : undefined));
       } catch (e) {
         results.push({ case: c.name, device, error: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) });
       }
