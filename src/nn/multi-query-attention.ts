@@ -118,8 +118,9 @@ const MASKED = -1e30;
  * Causal self-attention with shared key/value heads. Query head h reads kv
  * head floor(h / G), the convention of Hugging Face, PyTorch SDPA and ONNX,
  * so weights port without permuting heads. Keys and values are never copied
- * per query head: the G query heads of a group broadcast against one kv
- * head, and the cache holds K heads, K/H the memory of multi-head attention.
+ * per query head: each kv head's G query heads are rows of one matmul
+ * against it (or broadcast against it where T is symbolic), and the cache
+ * holds K heads, K/H the memory of multi-head attention.
  * Projections are named q_proj, k_proj, v_proj, o_proj, bias-free unless `bias` says otherwise.
  */
 export class MultiQueryAttention extends Module {
@@ -178,12 +179,19 @@ export class MultiQueryAttention extends Module {
     const positions = call?.positions ?? defaultPositions(self, T, P);
     const rotary = this.position instanceof RotaryEmbedding;
     checkPositions(self, positions, T, P, rotary || this.position === null ? { B } : undefined);
-    const heads = (t: Tensor, n: number, g: number): Tensor => reshape(t, [B, T, n, g, D]);
-    let q = transpose(heads(this.qProj.forward(x), K, G), [0, 2, 3, 1, 4]); // (B, K, G, T, D)
-    let k = transpose(reshape(this.kProj.forward(x), [B, T, K, D]), [0, 2, 1, 3]); // (B, K, T, D)
-    const v0 = transpose(reshape(this.vProj.forward(x), [B, T, K, D]), [0, 2, 1, 3]);
+    // Queries as rows of (B, K, R, D), R = T·G, ordered (token, head of the group), when T is a number:
+    // the projection's own order, so each kv head's scores are one matmul of T·G rows and, with one kv
+    // head, no query or output is transposed at all. A symbolic T has no T·G dimension: there the
+    // queries are (B, K, G, T, D) and broadcast against the keys.
+    const rows = typeof T === 'number';
+    const perKv = (t: Tensor, g: number): Tensor => transpose(reshape(t, [B, T, K, g, D]), [0, 2, 1, 3, 4]); // (B, K, T, g, D)
+    let q = rows ? reshape(perKv(this.qProj.forward(x), G), [B, K, T * G, D]) : transpose(reshape(this.qProj.forward(x), [B, T, K, G, D]), [0, 2, 3, 1, 4]);
+    let k = reshape(perKv(this.kProj.forward(x), 1), [B, K, T, D]);
+    const v0 = reshape(perKv(this.vProj.forward(x), 1), [B, K, T, D]);
     if (this.position instanceof RotaryEmbedding) {
-      q = this.position.forward(q, positions);
+      // Each row of q at its token's position: the positions repeated G times.
+      const repeat = (p: Tensor): Tensor => reshape(expand(unsqueeze(p, -1), [...p.shape, G]), [...p.shape.slice(0, -1), (T as number) * G]);
+      q = this.position.forward(q, rows ? repeat(positions) : positions);
       k = this.position.forward(k, positions);
     }
     const key = past ? concat([past.key, k], 2) : k; // (B, K, S, D)
@@ -197,19 +205,24 @@ export class MultiQueryAttention extends Module {
       }
     }
     const float = x.dtype === 'float64' ? 'float64' : 'float32';
-    let scores = mul(matmul(q, unsqueeze(swapAxes(key, -1, -2), 2)), 1 / Math.sqrt(D)); // (B, K, G, T, S)
+    // Scores as (B, K, T, G, S), or (B, K, G, T, S) for a symbolic T; biases broadcast against either.
+    const keysT = swapAxes(key, -1, -2); // (B, K, D, S)
+    // (The scale right after the matmul: ONNX Runtime folds it into the matmul.)
+    const scaled = mul(matmul(q, rows ? keysT : unsqueeze(keysT, 2)), 1 / Math.sqrt(D));
+    let scores = rows ? reshape(scaled, [B, K, T, G, S]) : scaled;
     // Position bias and causal mask are summed at their own small shapes, then added to the scores once:
     // an Add over the scores is several times cheaper than a Where, and MASKED absorbs any finite score.
     let bias: Tensor | null = null;
     if (this.position instanceof AlibiBias || this.position instanceof RelativePositionBias) {
-      bias = reshape(this.position.forward(positions, S, float), [K, G, T, S]);
+      const perHead = reshape(this.position.forward(positions, S, float), [K, G, T, S]);
+      bias = rows ? transpose(perHead, [0, 2, 1, 3]) : perHead;
     }
     const masked = (m: Tensor): Tensor => where(m, tensor(MASKED, { dtype: x.dtype }), tensor(0, { dtype: x.dtype }));
     if (this.causal) {
       // Each query's index among the S keys: its position, unless positions are per row (then P + t).
       const index = positions.rank === 1 ? cast(positions, 'int32') : add(iota(T, 'int32'), lengthOf(past?.key, 2));
       const later = less(reshape(index, [T, 1]), reshape(iota(S, 'int32'), [1, S])); // (T, S): key after query
-      const causal = masked(later);
+      const causal = rows ? reshape(masked(later), [T, 1, S]) : masked(later);
       bias = bias ? add(bias, causal) : causal;
     }
     if (mask !== undefined) {
@@ -219,8 +232,9 @@ export class MultiQueryAttention extends Module {
     if (bias) scores = add(scores, bias);
     let probs = softmax(scores, -1);
     if (this.dropout) probs = this.dropout.forward(probs, call?.ctx);
-    const out = matmul(probs, unsqueeze(value, 2)); // (B, K, G, T, D)
-    const merged = reshape(transpose(out, [0, 3, 1, 2, 4]), [B, T, H * D]);
+    const merged = rows
+      ? reshape(transpose(reshape(matmul(reshape(probs, [B, K, T * G, S]), value), [B, K, T, G, D]), [0, 2, 1, 3, 4]), [B, T, H * D])
+      : reshape(transpose(matmul(probs, unsqueeze(value, 2)), [0, 3, 1, 2, 4]), [B, T, H * D]);
     return { output: this.oProj.forward(merged), cache: { key, value } };
   }
 }

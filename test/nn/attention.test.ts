@@ -15,13 +15,21 @@
  *   pass's outputs within 1e-10, and the cache is the full pass's cache.
  * - positions other than P..P+T-1 (which the mask and the biases assume)
  *   are rejected rather than silently mis-masked.
+ * - the two layouts of the queries agree within 1e-12: rows of (B, K, T·G, D)
+ *   where T is a number (eager), broadcast (B, K, G, T, D) where it is
+ *   symbolic (traced with 'T' and 'P'), with and without a cache, padding
+ *   mask and per-row positions; with one kv head, the rows layout lowers to
+ *   a graph whose only Transposes are the keys' and the weights'.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fromBinary } from '@bufbuild/protobuf';
 import {
-  AlibiBias, concat, LlmTricksError, MultiQueryAttention, RelativePositionBias, RotaryEmbedding, sliceAxis, TransformerBlock,
+  AlibiBias, concat, LlmTricksError, MultiQueryAttention, referenceBackend, RelativePositionBias, RotaryEmbedding, sliceAxis, trace, TransformerBlock,
   type KvCache, type PositionModule, type Tensor,
 } from '../../src/index.js';
+import { lowerGraph } from '../../src/node.js';
+import { ModelProtoSchema } from '../../src/backends/onnx/generated/onnx_pb.js';
 import { assertModuleVjp, f64, i32, maxDiff, nums, randn, randomParams, seedArb } from './util.js';
 
 type Kind = 'rope' | 'alibi' | 'relative' | 'none';
@@ -156,5 +164,51 @@ describe('KV-cached decoding equals the full pass', () => {
       const x = randn([1, T, c.dim], c.seed);
       expect(maxDiff(decode(m, x, [0, p, T]).out, m.forward(x).output)).toBeLessThan(1e-10);
     }), { numRuns: 20 });
+  });
+});
+
+describe('the queries as rows (static T) and broadcast per kv head (symbolic T) agree', () => {
+  it('with and without a cache, a padding mask or per-row positions (MHA/GQA/MQA × rope/alibi/relative/none)', async () => {
+    await fc.assert(fc.asyncProperty(configArb, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 3 }), fc.constantFrom('none', 'mask', 'rows'), async (c, T, P, extra) => {
+      const m = attention(c);
+      const K = c.kvHeads;
+      const [x, past] = [randn([2, T, c.dim], c.seed), randn([2, P, c.dim], c.seed + 1)];
+      const cache = P ? m.forward(past).cache : undefined;
+      const S = P + T;
+      // Padding masks out the first key of row 1; per-row positions (rope and none only) shift nothing here.
+      const mask = extra === 'mask' ? i32(Array.from({ length: 2 * S }, (_, i) => (i === S ? 0 : 1)), [2, S]) : undefined;
+      const perRow = extra === 'rows' && (c.kind === 'rope' || c.kind === 'none') && !P ? i32(Array.from({ length: 2 * T }, (_, i) => i % T), [2, T]) : undefined;
+      const want = m.forward(x, { cache, attentionMask: mask, positions: perRow });
+      const graph = trace((xs, key, value, positions, attention) => {
+        const r = m.forward(xs, { cache: P ? { key, value } : undefined, positions: perRow ? attention : positions, attentionMask: mask ? attention : undefined });
+        return [r.output, r.cache.key];
+      }, [
+        { name: 'x', shape: [2, 'T', c.dim], dtype: 'float64' },
+        { name: 'key', shape: [2, K, 'P', c.headDim], dtype: 'float64' },
+        { name: 'value', shape: [2, K, 'P', c.headDim], dtype: 'float64' },
+        { name: 'positions', shape: ['T'], dtype: 'int32' },
+        { name: 'extra', shape: perRow ? [2, 'T'] : [2, 'P+T'], dtype: 'int32' },
+      ]);
+      const none = randn([2, K, P, c.headDim], 0);
+      const [out, key] = await (await referenceBackend.compile(graph)).run({
+        x, key: cache?.key ?? none, value: cache?.value ?? none, positions: i32(Array.from({ length: T }, (_, i) => P + i)), extra: perRow ?? mask ?? i32(Array<number>(2 * S).fill(1), [2, S]),
+      });
+      expect(maxDiff(out, want.output)).toBeLessThan(1e-12);
+      expect(maxDiff(key, want.cache.key)).toBe(0);
+    }), { numRuns: 40 });
+  });
+
+  it('multi-query attention at a static length transposes only the keys and the weights', () => {
+    const transposes = (kvHeads: number): number => {
+      const m = new MultiQueryAttention(32, 4, { kvHeads, position: new RotaryEmbedding(8, { maxPositions: 16 }), attentionDropout: true, seed: 1 });
+      const graph = trace((x, ...params) => m.withParameters(params, () => m.forward(x).output), [
+        { shape: [2, 16, 32] }, ...m.parameters().map((p) => ({ shape: p.value.shape, dtype: p.value.dtype })),
+      ]);
+      return fromBinary(ModelProtoSchema, lowerGraph(graph).bytes).graph!.node.filter((n) => n.opType === 'Transpose').length;
+    };
+    // The four projections' weights (x · Wᵀ) and the keys (q · kᵀ).
+    expect(transposes(1)).toBe(5);
+    // Grouped-query attention also moves its kv heads ahead of the tokens: in queries, keys, values and output.
+    expect(transposes(2)).toBe(9);
   });
 });
