@@ -22,17 +22,18 @@ export const movement: LoweringTable<FamilyMembers<'movement'>> = {
   transpose: (ctx, node, [x]) => {
     const from = node.inputs[0].shape;
     const longer = node.attrs.perm.filter((axis) => from[axis] !== 1);
-    if (!longer.every((axis, i) => i === 0 || longer[i - 1] < axis) || (node.dtype === 'bool' && !ctx.caps.boolMovement)) {
-      return viaFloat(ctx, node.dtype, [x], ([y]) => ctx.b.op('Transpose', [y], { perm: { ints: node.attrs.perm } }));
-    }
+    const inOrder = longer.every((axis, i) => i === 0 || longer[i - 1] < axis);
     // Moving only axes of size 1 leaves the elements in order, so nothing is copied: a Reshape to a constant
-    // shape, or with symbolic dims (whose shape would be computed on the CPU) the axes of size 1 squeezed out
-    // and unsqueezed at their new places.
-    if (isStatic(node.shape)) return ctx.b.op('Reshape', [x, ctx.b.int64s(node.shape)], { allowzero: allowZero(node.shape) });
-    const ones = (shape: Shape): number[] => shape.flatMap((d, i) => (d === 1 ? [i] : []));
-    const [drop, add] = [ones(from), ones(node.shape)];
-    const squeezed = drop.length ? ctx.b.op('Squeeze', [x, ctx.b.int64s(drop)]) : x;
-    return add.length ? ctx.b.op('Unsqueeze', [squeezed, ctx.b.int64s(add)]) : drop.length ? squeezed : ctx.b.op('Identity', [x]);
+    // shape (every device reshapes bool), or with symbolic dims (whose shape a Reshape would compute on the
+    // CPU) the axes of size 1 squeezed out and unsqueezed at their new places.
+    if (inOrder && isStatic(node.shape)) return ctx.b.op('Reshape', [x, ctx.b.int64s(node.shape)], { allowzero: allowZero(node.shape) });
+    if (inOrder && (node.dtype !== 'bool' || ctx.caps.boolMovement)) {
+      const ones = (shape: Shape): number[] => shape.flatMap((d, i) => (d === 1 ? [i] : []));
+      // A transpose keeps the number of 1s: none to move is the identity.
+      if (!ones(from).length) return ctx.b.op('Identity', [x]);
+      return ctx.b.op('Unsqueeze', [ctx.b.op('Squeeze', [x, ctx.b.int64s(ones(from))]), ctx.b.int64s(ones(node.shape))]);
+    }
+    return viaFloat(ctx, node.dtype, [x], ([y]) => ctx.b.op('Transpose', [y], { perm: { ints: node.attrs.perm } }));
   },
   expand: (ctx, node, [x]) => expandTo(ctx, x, node.attrs.shape),
   slice: (ctx, node, [x]) => {
