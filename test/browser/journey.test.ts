@@ -6,9 +6,13 @@
  *
  * Proves, per device and case, as test/train/journey.test.ts does for the
  * Node devices: losses, gradient norms and final parameters within the
- * device's tolerance of ort-node cpu (test/journey/compare.ts); the resumed
- * run equal to the straight run (bit for bit on wasm; within tolerance on
- * WebGPU, which is not deterministic); the same 16 greedy tokens.
+ * device's tolerance of ort-node cpu (test/journey/compare.ts), except Lion
+ * on WebGPU, whose runs drift apart from any other device's: its first
+ * step and three steps from the page's wasm checkpoint after step 10 within
+ * tolerance of wasm's own, and its last loss within LION_DRIFT_NATS of
+ * wasm's; the resumed run equal to the straight run (bit for bit on wasm;
+ * within tolerance on WebGPU, which is not deterministic); the same 16
+ * greedy tokens.
  * Without Chromium it is skipped locally and fails when CI is set.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +24,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ortNode } from '../../src/node.js';
 import {
-  expectIdentical, expectLearnsAsBaseline, expectParamsClose, expectScalarsClose, FLOAT32_JOURNEY, LION_DRIFT_NATS, straightTail, WEBGPU_JOURNEY,
+  drifts, expectIdentical, expectLearnsAsBaseline, expectParamsClose, expectScalarsClose, FLOAT32_JOURNEY, LION_DRIFT_NATS, straightTail, WEBGPU_JOURNEY,
 } from '../journey/compare.js';
 import { FORCED_STEPS, JOURNEY_CASES, memoryStore, NEW_TOKENS, RESUME_AT, runJourney, type JourneyResult } from '../journey/journey.js';
 import { chromiumPath, chromiumUnavailable, IN_CI } from '../setup/availability.js';
@@ -85,12 +89,12 @@ const skip = missing !== null && !IN_CI;
         return r;
       };
 
-      if (!d.deterministic && c.optimizer === 'Lion') {
+      if (drifts(d.deterministic, c.optimizer)) {
         // Lion drifts on WebGPU (test/journey/compare.ts): its forced steps start from the page's wasm checkpoint.
         it(`learns as ort-web wasm does: the first step and steps ${RESUME_AT + 1}-${RESUME_AT + FORCED_STEPS} from its checkpoint within tolerance, the last loss within ${LION_DRIFT_NATS} nats`, () => {
           const source = page.results.find((x) => x.case === c.name && x.device === 'wasm');
           if (!source || 'error' in source) throw new Error(`no wasm journey for ${c.name} to compare with`);
-          expectLearnsAsBaseline(result(), source, d.tolerance.scalars, `${d.name} vs ort-web wasm`);
+          expectLearnsAsBaseline(result(), source, d.tolerance, `${d.name} vs ort-web wasm`);
         });
       } else {
         it('trains as ort-node cpu does: losses, gradient norms and final parameters within tolerance', () => {

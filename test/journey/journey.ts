@@ -95,9 +95,10 @@ export interface JourneyResult {
   readonly resumed: RunRecord;
   /**
    * Steps RESUME_AT+1..RESUME_AT+FORCED_STEPS in a fresh trainer on this
-   * device resumed from another device's checkpoint after step RESUME_AT
-   * (runJourney's `forcedFrom`), when given: this device's steps from that
-   * device's state, where the straight runs of the two have drifted apart.
+   * device resumed from a checkpoint after step RESUME_AT (runJourney's
+   * `forcedFrom`: another device's, or this journey's own), when given:
+   * two devices' steps from one state, where their straight runs have
+   * drifted apart.
    */
   readonly forced?: RunRecord;
   /** Greedy tokens after PROMPT from the straight run's model. */
@@ -112,8 +113,8 @@ async function paramsOf(trainer: Trainer): Promise<Record<string, number[]>> {
 
 /**
  * Runs the journey of `c` on `backend` with `compile` (the device among
- * them), and with `forcedFrom` (another journey's store, written) its
- * forced steps.
+ * them), and with `forcedFrom` (a store written by another journey, or
+ * `store` itself) its forced steps.
  */
 export async function runJourney(c: JourneyCase, backend: Backend<OrtCompileOptions> | undefined, compile: OrtCompileOptions, store: CheckpointStore, forcedFrom?: CheckpointStore): Promise<JourneyResult> {
   const tokenizer = new ByteTokenizer();

@@ -13,8 +13,12 @@
  *   baseline's loss falls by more than 1 nat; for Lion on WebGPU, whose
  *   last bits differ and whose sign flips then make the runs drift apart,
  *   the steps where both start from the same state (the first, and three
- *   from the baseline's checkpoint file after step 10) within tolerance,
- *   and the run learns and ends within LION_DRIFT_NATS of the baseline;
+ *   from the baseline's checkpoint file after step 10: losses, gradient
+ *   norms and the parameters after them) within tolerance, and the run
+ *   learns and ends within LION_DRIFT_NATS of the baseline. (Its resumed
+ *   run and its tokens are still compared with its own straight run and
+ *   the baseline's: they hold on SwiftShader, where the runs stay close;
+ *   a real GPU may need the same treatment.)
  * - the resumed run equals the straight run: bit for bit where the device
  *   is deterministic (reference, cpu, wasm), within the device tolerance
  *   on WebGPU, which is not (two identical trainers on the software
@@ -36,7 +40,7 @@ import { referenceBackend, type Backend } from '../../src/index.js';
 import { loadCheckpoint, ortNode, saveCheckpoint, type OrtCompileOptions } from '../../src/node.js';
 import { ortWeb } from '../../src/web.js';
 import {
-  expectIdentical, expectLearnsAsBaseline, expectParamsClose, expectScalarsClose, FLOAT32_JOURNEY, LION_DRIFT_NATS, straightTail, WEBGPU_JOURNEY, type JourneyTolerance,
+  drifts, expectIdentical, expectLearnsAsBaseline, expectParamsClose, expectScalarsClose, FLOAT32_JOURNEY, LION_DRIFT_NATS, straightTail, WEBGPU_JOURNEY, type JourneyTolerance,
 } from '../journey/compare.js';
 import { FORCED_STEPS, JOURNEY_CASES, NEW_TOKENS, RESUME_AT, runJourney, type CheckpointStore, type JourneyCase, type JourneyResult } from '../journey/journey.js';
 import { IN_CI, webgpuUnavailable } from '../setup/availability.js';
@@ -71,20 +75,20 @@ const DEVICES: readonly DeviceUnderTest[] = [
   { name: 'ort-node webgpu', backend: ortNode, compile: { device: 'webgpu', strictDevice: true }, deterministic: false, tolerance: WEBGPU_JOURNEY, missing: webgpuMissing },
 ];
 
-/** Lion on a device whose results differ from the baseline's in the last bits: compared by expectLearnsAsBaseline. */
-const drifts = (d: DeviceUnderTest, c: JourneyCase): boolean => !d.deterministic && c.optimizer === 'Lion';
-
 const journeys = new Map<string, Promise<JourneyResult>>();
 const keyOf = (d: DeviceUnderTest, c: JourneyCase): string => `${d.name} / ${c.name}`;
-/** Each journey runs once; its tests share the result. One that drifts also steps from the baseline's checkpoint file. */
+/**
+ * Each journey runs once; its tests share the result. Lion's baseline also
+ * takes the forced steps from its own checkpoint file, and a device where
+ * Lion drifts takes them from the baseline's.
+ */
 function journey(d: DeviceUnderTest, c: JourneyCase): Promise<JourneyResult> {
   const key = keyOf(d, c);
   let run = journeys.get(key);
   if (!run) {
     const own = fileStore(key);
-    run = drifts(d, c)
-      ? journey(BASELINE, c).then(() => runJourney(c, d.backend, d.compile, own, fileStore(keyOf(BASELINE, c))))
-      : runJourney(c, d.backend, d.compile, own);
+    if (drifts(d.deterministic, c.optimizer)) run = journey(BASELINE, c).then(() => runJourney(c, d.backend, d.compile, own, fileStore(keyOf(BASELINE, c))));
+    else run = runJourney(c, d.backend, d.compile, own, d === BASELINE && c.optimizer === 'Lion' ? own : undefined);
     journeys.set(key, run);
   }
   return run;
@@ -104,11 +108,11 @@ describe.each(JOURNEY_CASES)('training journey: $name', (c) => {
     const note = skip ? ` (skipped: ${d.missing})` : '';
     const needs = (): void => { if (d.missing) throw new Error(`${d.name} is needed in CI: ${d.missing}`); };
 
-    if (drifts(d, c)) {
+    if (drifts(d.deterministic, c.optimizer)) {
       test(`learns as ort-node cpu does: the first step and steps ${RESUME_AT + 1}-${RESUME_AT + FORCED_STEPS} from its checkpoint within tolerance, the last loss within ${LION_DRIFT_NATS} nats${note}`, async () => {
         needs();
         const [r, base] = await Promise.all([journey(d, c), journey(BASELINE, c)]);
-        expectLearnsAsBaseline(r, base, d.tolerance.scalars, `${d.name} vs ort-node cpu`);
+        expectLearnsAsBaseline(r, base, d.tolerance, `${d.name} vs ort-node cpu`);
       });
     } else if (d !== BASELINE) {
       test(`trains as ort-node cpu does: losses, gradient norms and final parameters within tolerance${note}`, async () => {

@@ -32,7 +32,9 @@ async function main(): Promise<JourneyPage> {
       try {
         const store = memoryStore();
         if (device === 'wasm') wasmStores.set(c.name, store);
-        results.push(await runJourney(c, ortWeb, { device }, store, device === 'webgpu' && c.optimizer === 'Lion' ? wasmStores.get(c.name) : undefined));
+        // Lion's wasm journey takes the forced steps from its own checkpoint, webgpu's (it drifts: compare.ts) from wasm's.
+        const forcedFrom = c.optimizer !== 'Lion' ? undefined : device === 'wasm' ? store : wasmStores.get(c.name);
+        results.push(await runJourney(c, ortWeb, { device }, store, forcedFrom));
       } catch (e) {
         results.push({ case: c.name, device, error: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) });
       }
