@@ -181,17 +181,18 @@ export class MultiQueryAttention extends Module {
     checkPositions(self, positions, T, P, rotary || this.position === null ? { B } : undefined);
     // Queries as rows of (B, K, R, D), R = T·G, ordered (token, head of the group), when T is a number:
     // the projection's own order, so each kv head's scores are one matmul of T·G rows and, with one kv
-    // head, no query or output is transposed at all. A symbolic T has no T·G dimension: there the
-    // queries are (B, K, G, T, D) and broadcast against the keys.
+    // head, the transposes of the queries and the output only move an axis of size 1 (the ONNX lowering
+    // makes them Reshapes: nothing is copied). A symbolic T has no T·G dimension: there the queries are
+    // (B, K, G, T, D) and broadcast against the keys.
     const rows = typeof T === 'number';
-    const perKv = (t: Tensor, g: number): Tensor => transpose(reshape(t, [B, T, K, g, D]), [0, 2, 1, 3, 4]); // (B, K, T, g, D)
-    let q = rows ? reshape(perKv(this.qProj.forward(x), G), [B, K, T * G, D]) : transpose(reshape(this.qProj.forward(x), [B, T, K, G, D]), [0, 2, 3, 1, 4]);
-    let k = reshape(perKv(this.kProj.forward(x), 1), [B, K, T, D]);
-    const v0 = reshape(perKv(this.vProj.forward(x), 1), [B, K, T, D]);
+    const qh = reshape(this.qProj.forward(x), [B, T, K, G, D]);
+    let q = rows ? reshape(transpose(qh, [0, 2, 1, 3, 4]), [B, K, T * G, D]) : transpose(qh, [0, 2, 3, 1, 4]);
+    let k = transpose(reshape(this.kProj.forward(x), [B, T, K, D]), [0, 2, 1, 3]); // (B, K, T, D)
+    const v0 = transpose(reshape(this.vProj.forward(x), [B, T, K, D]), [0, 2, 1, 3]);
     if (this.position instanceof RotaryEmbedding) {
       // Each row of q at its token's position: the positions repeated G times.
       const repeat = (p: Tensor): Tensor => reshape(expand(unsqueeze(p, -1), [...p.shape, G]), [...p.shape.slice(0, -1), (T as number) * G]);
-      q = this.position.forward(q, rows ? repeat(positions) : positions);
+      q = this.position.forward(q, rows && G > 1 ? repeat(positions) : positions);
       k = this.position.forward(k, positions);
     }
     const key = past ? concat([past.key, k], 2) : k; // (B, K, S, D)
@@ -232,9 +233,9 @@ export class MultiQueryAttention extends Module {
     if (bias) scores = add(scores, bias);
     let probs = softmax(scores, -1);
     if (this.dropout) probs = this.dropout.forward(probs, call?.ctx);
-    const merged = rows
-      ? reshape(transpose(reshape(matmul(reshape(probs, [B, K, T * G, S]), value), [B, K, T, G, D]), [0, 2, 1, 3, 4]), [B, T, H * D])
-      : reshape(transpose(matmul(probs, unsqueeze(value, 2)), [0, 3, 1, 2, 4]), [B, T, H * D]);
+    // (B, K, T, G, D) or (B, K, G, T, D), then the heads of each token side by side.
+    const out = rows ? reshape(matmul(reshape(probs, [B, K, T * G, S]), value), [B, K, T, G, D]) : matmul(probs, unsqueeze(value, 2));
+    const merged = reshape(transpose(out, rows ? [0, 2, 1, 3, 4] : [0, 3, 1, 2, 4]), [B, T, H * D]);
     return { output: this.oProj.forward(merged), cache: { key, value } };
   }
 }

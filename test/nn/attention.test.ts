@@ -16,9 +16,9 @@
  * - positions other than P..P+T-1 (which the mask and the biases assume)
  *   are rejected rather than silently mis-masked.
  * - the two layouts of the queries agree within 1e-12: rows of (B, K, T·G, D)
- *   where T is a number (eager), broadcast (B, K, G, T, D) where it is
- *   symbolic (traced with 'T' and 'P'), with and without a cache, padding
- *   mask and per-row positions; with one kv head, the rows layout lowers to
+ *   where T is a number (eager, or traced with a symbolic cache length 'P'),
+ *   broadcast (B, K, G, T, D) where it is symbolic (traced with 'T'), with
+ *   and without a cache, padding mask and per-row positions; with one kv head, the rows layout lowers to
  *   a graph whose only Transposes are the keys' and the weights'.
  */
 import fc from 'fast-check';
@@ -169,7 +169,8 @@ describe('KV-cached decoding equals the full pass', () => {
 
 describe('the queries as rows (static T) and broadcast per kv head (symbolic T) agree', () => {
   it('with and without a cache, a padding mask or per-row positions (MHA/GQA/MQA × rope/alibi/relative/none)', async () => {
-    await fc.assert(fc.asyncProperty(configArb, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 3 }), fc.constantFrom('none', 'mask', 'rows'), async (c, T, P, extra) => {
+    // Traced with a symbolic T (the broadcast layout) or a literal one (rows, against a symbolic cache length).
+    await fc.assert(fc.asyncProperty(configArb, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 3 }), fc.constantFrom('none', 'mask', 'rows'), fc.boolean(), async (c, T, P, extra, literal) => {
       const m = attention(c);
       const K = c.kvHeads;
       const [x, past] = [randn([2, T, c.dim], c.seed), randn([2, P, c.dim], c.seed + 1)];
@@ -183,11 +184,11 @@ describe('the queries as rows (static T) and broadcast per kv head (symbolic T) 
         const r = m.forward(xs, { cache: P ? { key, value } : undefined, positions: perRow ? attention : positions, attentionMask: mask ? attention : undefined });
         return [r.output, r.cache.key];
       }, [
-        { name: 'x', shape: [2, 'T', c.dim], dtype: 'float64' },
+        { name: 'x', shape: [2, literal ? T : 'T', c.dim], dtype: 'float64' },
         { name: 'key', shape: [2, K, 'P', c.headDim], dtype: 'float64' },
         { name: 'value', shape: [2, K, 'P', c.headDim], dtype: 'float64' },
-        { name: 'positions', shape: ['T'], dtype: 'int32' },
-        { name: 'extra', shape: perRow ? [2, 'T'] : [2, 'P+T'], dtype: 'int32' },
+        { name: 'positions', shape: [literal ? T : 'T'], dtype: 'int32' },
+        { name: 'extra', shape: perRow ? [2, literal ? T : 'T'] : [2, literal ? `P+${T}` : 'P+T'], dtype: 'int32' },
       ]);
       const none = randn([2, K, P, c.headDim], 0);
       const [out, key] = await (await referenceBackend.compile(graph)).run({
@@ -195,12 +196,12 @@ describe('the queries as rows (static T) and broadcast per kv head (symbolic T) 
       });
       expect(maxDiff(out, want.output)).toBeLessThan(1e-12);
       expect(maxDiff(key, want.cache.key)).toBe(0);
-    }), { numRuns: 40 });
+    }), { numRuns: 60 });
   });
 
   it('multi-query attention at a static length transposes only the keys and the weights', () => {
     const transposes = (kvHeads: number): number => {
-      const m = new MultiQueryAttention(32, 4, { kvHeads, position: new RotaryEmbedding(8, { maxPositions: 16 }), attentionDropout: true, seed: 1 });
+      const m = new MultiQueryAttention(32, 4, { kvHeads, position: new RotaryEmbedding(8, { maxPositions: 16 }), seed: 1 });
       const graph = trace((x, ...params) => m.withParameters(params, () => m.forward(x).output), [
         { shape: [2, 16, 32] }, ...m.parameters().map((p) => ({ shape: p.value.shape, dtype: p.value.dtype })),
       ]);
