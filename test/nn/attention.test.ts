@@ -18,8 +18,9 @@
  * - the two layouts of the queries agree within 1e-12: rows of (B, K, T·G, D)
  *   where T is a number (eager, or traced with a symbolic cache length 'P'),
  *   broadcast (B, K, G, T, D) where it is symbolic (traced with 'T'), with
- *   and without a cache, padding mask and per-row positions; with one kv head, the rows layout lowers to
- *   a graph whose only Transposes are the keys' and the weights'.
+ *   and without a cache, padding mask and per-row positions; with one kv
+ *   head, the rows layout lowers to a graph whose only Transposes are the
+ *   keys' and the weights'.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
