@@ -6,6 +6,8 @@
 import { expect } from 'vitest';
 import { FORCED_STEPS, lionSchedule, RESUME_AT, STEPS, type JourneyResult, type RunRecord } from './journey.js';
 
+export { drifts } from './journey.js';
+
 /** |actual − expected| <= atol + rtol·|expected|, per element. */
 export interface Tolerance {
   readonly atol: number;
@@ -106,9 +108,6 @@ export function expectParamsClose(actual: RunRecord, expected: RunRecord, tol: T
  * ends near the first step's 5.5 against 3.3).
  */
 export const LION_DRIFT_NATS = 0.05;
-
-/** Whether a journey is compared by {@link expectLearnsAsBaseline}: Lion on a device whose results differ from the baseline's in the last bits. */
-export const drifts = (deterministic: boolean, optimizer: 'Lion' | 'AdamW'): boolean => !deterministic && optimizer === 'Lion';
 
 /**
  * Lion on a device whose float32 results differ from the baseline's in the

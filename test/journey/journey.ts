@@ -51,6 +51,13 @@ export const NEW_TOKENS = 16;
  * writes moves a parameter the third's loss sees.
  */
 export const FORCED_STEPS = 3;
+
+/**
+ * Whether a journey's straight run drifts from the baseline's (Lion on a
+ * device whose results differ in the last bits), so that it is compared
+ * by its forced steps (test/journey/compare.ts, expectLearnsAsBaseline).
+ */
+export const drifts = (deterministic: boolean, optimizer: 'Lion' | 'AdamW'): boolean => !deterministic && optimizer === 'Lion';
 export const PROMPT = 'the lazy ';
 /** Peak learning rates: high enough that 20 steps of this tiny model learn more than the most frequent byte. */
 export const LR = { Lion: 1e-2, AdamW: 3e-2 } as const;

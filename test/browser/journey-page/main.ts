@@ -9,7 +9,7 @@
  */
 import * as ort from 'onnxruntime-web';
 import { ortWeb } from '../../../src/web.js';
-import { JOURNEY_CASES, memoryStore, runJourney, type CheckpointStore, type JourneyResult } from '../../journey/journey.js';
+import { drifts, JOURNEY_CASES, memoryStore, runJourney, type CheckpointStore, type JourneyResult } from '../../journey/journey.js';
 
 /** What the page publishes: each journey, or the error that stopped it. */
 export interface JourneyPage {
@@ -32,8 +32,8 @@ async function main(): Promise<JourneyPage> {
       try {
         const store = memoryStore();
         if (device === 'wasm') wasmStores.set(c.name, store);
-        // Lion's wasm journey takes the forced steps from its own checkpoint, webgpu's (it drifts: compare.ts) from wasm's.
-        const forcedFrom = c.optimizer !== 'Lion' ? undefined : device === 'wasm' ? store : wasmStores.get(c.name);
+        // Lion's wasm journey takes the forced steps from its own checkpoint (the source), webgpu's (it drifts) from wasm's.
+        const forcedFrom = drifts(device !== 'webgpu', c.optimizer) ? wasmStores.get(c.name) : device === 'wasm' && c.optimizer === 'Lion' ? store : undefined;
         results.push(await runJourney(c, ortWeb, { device }, store, forcedFrom));
       } catch (e) {
         results.push({ case: c.name, device, error: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) });

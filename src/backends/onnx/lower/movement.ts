@@ -29,9 +29,10 @@ export const movement: LoweringTable<FamilyMembers<'movement'>> = {
     if (inOrder && isStatic(node.shape)) return ctx.b.op('Reshape', [x, ctx.b.int64s(node.shape)], { allowzero: allowZero(node.shape) });
     if (inOrder && (node.dtype !== 'bool' || ctx.caps.boolMovement)) {
       const ones = (shape: Shape): number[] => shape.flatMap((d, i) => (d === 1 ? [i] : []));
+      const drop = ones(from);
       // A transpose keeps the number of 1s: none to move is the identity.
-      if (!ones(from).length) return ctx.b.op('Identity', [x]);
-      return ctx.b.op('Unsqueeze', [ctx.b.op('Squeeze', [x, ctx.b.int64s(ones(from))]), ctx.b.int64s(ones(node.shape))]);
+      if (!drop.length) return ctx.b.op('Identity', [x]);
+      return ctx.b.op('Unsqueeze', [ctx.b.op('Squeeze', [x, ctx.b.int64s(drop)]), ctx.b.int64s(ones(node.shape))]);
     }
     return viaFloat(ctx, node.dtype, [x], ([y]) => ctx.b.op('Transpose', [y], { perm: { ints: node.attrs.perm } }));
   },
