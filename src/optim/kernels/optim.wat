@@ -9,7 +9,7 @@
 ;;
 ;; Built by scripts/build-wasm.mjs (wabt) into optim-wasm.ts.
 (module
-  (memory (export "memory") 8)
+  (memory (export "memory") 9)
 
   ;; Lion: c = b1·m + c1·g; p = p·decay − lr·sign(c); m = b2·m + c2·g.
   ;; lr·sign(c) is a select of lr, −lr or 0 (sign(NaN) is 0, as signOf).
