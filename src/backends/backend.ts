@@ -1,6 +1,6 @@
 import type { Graph, InputNode } from '../ir/graph.js';
 import { isEager, Tensor, type EagerTensor } from '../trace/tensor.js';
-import { describe, type DType } from '../core/dtype.js';
+import { describe, DTYPE_INFO, type DType, type TypedArray } from '../core/dtype.js';
 import { fail } from '../core/errors.js';
 
 /** Feeds of a compiled graph: tensors in input order, or by input name. */
@@ -31,8 +31,11 @@ export interface Executable {
    * and returns the outputs named in {@link CompileOptions.residentOutputs}
    * as DeviceTensors (the rest as Tensors). Feeds are not disposed. Backends
    * without a device of their own leave this out; callers fall back to `run`.
+   * `into[i]`, where given, receives output i (not a resident one): written
+   * there by the runtime where it writes into given arrays, else copied;
+   * the Tensor returned for it views that array.
    */
-  runResident?(feeds: readonly (Tensor | DeviceTensor)[]): Promise<(Tensor | DeviceTensor)[]>;
+  runResident?(feeds: readonly (Tensor | DeviceTensor)[], into?: OutputArrays): Promise<(Tensor | DeviceTensor)[]>;
   /**
    * Releases what the executable holds (for ONNX Runtime: its sessions, and
    * the buffers of the DeviceTensors it returned that are still live) after
@@ -86,6 +89,35 @@ export function orderFeeds(site: string, graph: Graph, feeds: Feeds): EagerTenso
     });
   if (list.length !== graph.inputs.length) fail(site, `expected ${graph.inputs.length} feeds, got ${list.length}`);
   return list.map((t, i) => checkFeed(site, graph.inputs[i], t));
+}
+
+/**
+ * Arrays that outputs are written into, by output index (undefined: the
+ * backend's own): each of the output's dtype, with as many elements as its
+ * static shape (e.g. a training step's gradients, written where the
+ * optimizer reads them).
+ */
+export type OutputArrays = readonly (TypedArray | undefined)[];
+
+/** Checks `into` against the graph's outputs (none of them resident); returns it as a full-length list, or undefined. */
+export function checkInto(site: string, graph: Graph, into: OutputArrays | undefined, resident: ReadonlySet<number> = new Set()): OutputArrays | undefined {
+  if (into === undefined) return undefined;
+  if (!Array.isArray(into) || into.length > graph.outputs.length) fail(site, `into expected an array of at most ${graph.outputs.length} output arrays, got ${describe(into)}`);
+  return graph.outputs.map(({ shape, dtype }, i) => {
+    const a: unknown = into[i];
+    if (a === undefined) return undefined;
+    const size = shape.every((d) => typeof d === 'number') ? shape.reduce<number>((p, d) => p * (d as number), 1) : undefined;
+    if (resident.has(i) || size === undefined || !(a instanceof DTYPE_INFO[dtype].array) || (a as TypedArray).length !== size) {
+      fail(site, `into[${i}] expected ${resident.has(i) ? 'nothing (the output is resident)' : size === undefined ? 'nothing (the output\'s shape is symbolic)' : `a ${DTYPE_INFO[dtype].array.name} of ${size} elements`}, got ${describe(a)}`);
+    }
+    return a as TypedArray;
+  });
+}
+
+/** An output written into its `into` array: a Tensor over `a`, after copying `from` (the runtime's own output) into it where given. */
+export function intoTensor(a: TypedArray, shape: readonly number[], dtype: DType, from?: unknown): Tensor {
+  if (from !== undefined) (a as Float32Array).set(from as Float32Array);
+  return new Tensor(shape, dtype, a);
 }
 
 /** Checks that `t` is an eager Tensor of the input's dtype. */

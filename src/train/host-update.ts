@@ -52,6 +52,13 @@ export class HostUpdate {
   readonly params: Tensor[];
   /** Name, shape and dtype of each optimizer state tensor, parameter-major. */
   readonly slotSpecs: StateSpec[];
+  /**
+   * Where the step graph's gradients go (runHeld's `into`): in the
+   * optimizer's WebAssembly memory, so the update reads them where they are
+   * instead of copying them through twice (the check and the update), and
+   * no gradient array is allocated per step.
+   */
+  readonly grads: Floats[];
   private readonly optimizer: Optimizer<{ lr: number }>;
   private readonly arrays: Floats[];
 
@@ -66,8 +73,8 @@ export class HostUpdate {
     const given = optimizer as Optimizer<{ lr: number }>;
     this.optimizer = new Kind({ ...given.defaults, groups: given.groups });
     const sizes = specs.map((s) => s.shape.reduce((a, d) => a * d, 1));
-    // The gradients arrive in the step graph's output arrays: none are allocated here.
-    this.arrays = this.optimizer.allocate(sizes, specs[0].dtype as 'float32' | 'float64', false).params;
+    // The step graph writes the gradients into `grads`, beside the parameters and state: the kernels read them in place.
+    ({ params: this.arrays, grads: this.grads } = this.optimizer.allocate(sizes, specs[0].dtype as 'float32' | 'float64'));
     this.arrays.forEach((a, i) => a.set(params[i]._data as Floats));
     this.params = specs.map((s, i) => new Tensor(s.shape, s.dtype, this.arrays[i]));
     const per = this.optimizer.slots.length;

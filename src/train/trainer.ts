@@ -174,7 +174,9 @@ export class Trainer<M extends Module = Module> {
     const s = this.steps;
     const { lr, dropout } = this.ratesAt(s);
     const { layout } = this.stepGraph;
-    const out = await runHeld(await this.executableFor(s, dropout), layout.feed({ state: this.state, batch, scalars: { lr, step: s + 1, dropout, seed: this.seed } }));
+    const feeds = layout.feed({ state: this.state, batch, scalars: { lr, step: s + 1, dropout, seed: this.seed } });
+    // With the update on the host, the gradients (the outputs after loss, norm and finite) go where it reads them.
+    const out = await runHeld(await this.executableFor(s, dropout), feeds, this.host && [undefined, undefined, undefined, ...this.host.grads]);
     const { loss: lossT, gradNorm: normT, finite: finiteT, state: next, grads } = layout.read(out);
     const loss = (lossT as Tensor).item();
     const gradNorm = (normT as Tensor).item();

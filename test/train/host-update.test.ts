@@ -11,6 +11,8 @@
  *   large enough for the SIMD kernels and for the finiteness check's
  *   parts; and for a float64 model, with an lr and an lrScale float32
  *   cannot hold (the graph's lr is float32);
+ * - the update reads the gradients where the step graph wrote them, in the
+ *   optimizer's WebAssembly memory: its kernels copy nothing through;
  * - dispose lets go of the parameters and state (the WebAssembly memory);
  * - AdamW and cautious Lion (whose update is not elementwise) on the host
  *   stay within float32 rounding of the update in the graph (their bias
@@ -30,6 +32,7 @@ import {
 } from '../../src/index.js';
 import { ortNode } from '../../src/node.js';
 import type { TrainerOptions } from '../../src/train/trainer.js';
+import { kernelCalls } from '../../src/optim/kernels/simd.js';
 
 const cpu = { backend: ortNode, compile: { device: 'cpu', intraOpNumThreads: 1 } } as const;
 const text = 'It is the duty of the President to give the Congress information of the State of the Union. '.repeat(20);
@@ -100,6 +103,15 @@ describe('Trainer update on the host', () => {
     expect(bits(b.slots.values())).toEqual(bits(a.slots.values()));
     expect(await host.evaluate(data.batch(40))).toBe(await graph.evaluate(data.batch(40)));
     await Promise.all([graph.dispose(), host.dispose()]);
+  });
+
+  it('reads the gradients where the step graph wrote them: every kernel call in place, none streamed through copies', async () => {
+    const t = await make(new Lion({ lr: 3e-3 }), 'host', { accumulate: undefined });
+    const before = { ...kernelCalls };
+    for (let k = 0; k < 2; k++) await t.step(data.batch(k));
+    expect(kernelCalls.streamed - before.streamed).toBe(0);
+    expect(kernelCalls.inPlace - before.inPlace).toBeGreaterThan(0);
+    await t.dispose();
   });
 
   it('gives a float64 model the bits of the graph too (the graph takes lr as float32, the host then does)', async () => {

@@ -6,7 +6,7 @@
  */
 import { checkOptions } from '../../core/options.js';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
-import { checkFeed, orderFeeds, type Backend, type CompileOptions, type DeviceTensor, type Executable, type Feeds } from '../backend.js';
+import { checkFeed, checkInto, intoTensor, orderFeeds, type Backend, type CompileOptions, type DeviceTensor, type Executable, type Feeds, type OutputArrays } from '../backend.js';
 import { trace } from '../../trace/trace.js';
 import { formatShape } from '../../core/shape.js';
 import { expectGraph, type Graph } from '../../ir/graph.js';
@@ -166,8 +166,9 @@ export function ortBackend<O extends OrtCompileOptions>(name: string, pkg: { rea
             }
           }));
         }),
-        runResident: (feeds: readonly (Tensor | DeviceTensor)[]) => life.use(`${name}.runResident`, async (): Promise<(Tensor | DeviceTensor)[]> => {
+        runResident: (feeds: readonly (Tensor | DeviceTensor)[], given?: OutputArrays) => life.use(`${name}.runResident`, async (): Promise<(Tensor | DeviceTensor)[]> => {
           const at = `${name}.runResident`;
+          const into = checkInto(at, graph, given, resident);
           if (!Array.isArray(feeds) || feeds.length !== graph.inputs.length) fail(at, `feeds expected ${graph.inputs.length} tensors in input order, got ${describe(feeds)}`);
           const ortFeeds: Record<string, OrtTensor> = {};
           feeds.forEach((t, i) => {
@@ -182,12 +183,14 @@ export function ortBackend<O extends OrtCompileOptions>(name: string, pkg: { rea
             }
           });
           const drawn = random?.draw(ortFeeds, (i) => hostValue(at, graph.inputs[i].name, feeds[i]));
-          // Where the runtime writes into preallocated outputs, resident outputs of static shape go into reused arrays: no allocation per run.
+          // Where the runtime writes into preallocated outputs, resident outputs of static shape go into reused arrays (no allocation per
+          // run), and the outputs given `into` arrays into those (elsewhere they are copied there).
           const fetches: Record<string, OrtTensor | null> = {};
           const taken = new Map<number, [OutputPool, OrtTensor]>();
           model.outputNames.forEach((n, i) => {
             fetches[n] = null;
             const shape = graph.outputs[i].shape;
+            if (into?.[i] && info.resident === 'cpu-pool') fetches[n] = new ort.Tensor(DTYPE_INFO[graph.outputs[i].dtype].ort, into[i], shape as number[]);
             if (!resident.has(i) || info.resident !== 'cpu-pool' || !shape.every((d) => typeof d === 'number')) return;
             let pool = pools.get(i);
             if (!pool) pools.set(i, pool = new OutputPool(() => new ort.Tensor(DTYPE_INFO[graph.outputs[i].dtype].ort, allocate(graph.outputs[i].dtype, shape.reduce<number>((a, d) => a * (d as number), 1)), shape as number[])));
@@ -205,6 +208,7 @@ export function ortBackend<O extends OrtCompileOptions>(name: string, pkg: { rea
             if (drawn) random!.give(drawn);
           }
           return model.outputNames.map((n, i) => {
+            if (into?.[i]) return intoTensor(into[i], graph.outputs[i].shape as number[], graph.outputs[i].dtype, info.resident === 'cpu-pool' ? undefined : out[n].data);
             if (!resident.has(i)) return fromOrt(out[n], i);
             // A pooled output was written into the array passed in fetches; ONNX Runtime returns its own tensor object.
             const [pool, t] = taken.get(i) ?? [undefined, out[n]];
@@ -294,12 +298,8 @@ function hostValue(site: string, name: string, t: Tensor | DeviceTensor): Buffer
 class OutputPool {
   private readonly free: OrtTensor[] = [];
   constructor(private readonly make: () => OrtTensor) {}
-  take(): OrtTensor {
-    return this.free.pop() ?? this.make();
-  }
-  give(t: OrtTensor): void {
-    this.free.push(t);
-  }
+  take(): OrtTensor { return this.free.pop() ?? this.make(); }
+  give(t: OrtTensor): void { this.free.push(t); }
 }
 
 /**
