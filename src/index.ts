@@ -82,7 +82,7 @@ export {
 export { EarlyDropoutScheduler, type EarlyDropoutOptions, type DropoutMode, type DropoutDecay } from './optim/early-dropout-scheduler.js';
 
 // Backends
-export type { Backend, Executable, CompileOptions, Feeds, DeviceTensor } from './backends/backend.js';
+export type { Backend, Executable, CompileOptions, Feeds, DeviceTensor, OutputArrays } from './backends/backend.js';
 export { referenceBackend, type ReferenceCompileOptions } from './run/reference-backend.js';
 
 // Training

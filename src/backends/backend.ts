@@ -33,7 +33,9 @@ export interface Executable {
    * without a device of their own leave this out; callers fall back to `run`.
    * `into[i]`, where given, receives output i (not a resident one): written
    * there by the runtime where it writes into given arrays, else copied;
-   * the Tensor returned for it views that array.
+   * the Tensor returned for it views that array. The arrays must not share
+   * memory with the feeds or each other (the runtime may write one while it
+   * reads another), and a run that fails may leave them partly written.
    */
   runResident?(feeds: readonly (Tensor | DeviceTensor)[], into?: OutputArrays): Promise<(Tensor | DeviceTensor)[]>;
   /**

@@ -315,7 +315,7 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
    * they are referenced. One WebAssembly memory holds at most 4 GiB: larger
    * sets get ordinary arrays. With `withGrads` false no gradient arrays are
    * allocated (`grads` is empty), for gradients that arrive in arrays of
-   * their own (the Trainer's step graph's outputs).
+   * their own.
    */
   allocate(lengths: readonly number[], dtype: 'float32' | 'float64' = 'float32', withGrads = true): { params: Floats[]; grads: Floats[] } {
     const site = `${this.name}.allocate`;

@@ -56,7 +56,8 @@ export class HostUpdate {
    * Where the step graph's gradients go (runHeld's `into`): in the
    * optimizer's WebAssembly memory, so the update reads them where they are
    * instead of copying them through twice (the check and the update), and
-   * no gradient array is allocated per step.
+   * no gradient array is allocated per step. Empty where they would not
+   * fit in that memory with the parameters and state.
    */
   readonly grads: Floats[];
   private readonly optimizer: Optimizer<{ lr: number }>;
@@ -71,10 +72,19 @@ export class HostUpdate {
     // A copy of the user's optimizer, with its options and groups: the Trainer owns its state.
     const Kind = optimizer.constructor as new (options: object) => Optimizer<{ lr: number }>;
     const given = optimizer as Optimizer<{ lr: number }>;
-    this.optimizer = new Kind({ ...given.defaults, groups: given.groups });
+    const copy = (): Optimizer<{ lr: number }> => new Kind({ ...given.defaults, groups: given.groups });
     const sizes = specs.map((s) => s.shape.reduce((a, d) => a * d, 1));
+    const dtype = specs[0].dtype as 'float32' | 'float64';
     // The step graph writes the gradients into `grads`, beside the parameters and state: the kernels read them in place.
-    ({ params: this.arrays, grads: this.grads } = this.optimizer.allocate(sizes, specs[0].dtype as 'float32' | 'float64'));
+    this.optimizer = copy();
+    ({ params: this.arrays, grads: this.grads } = this.optimizer.allocate(sizes, dtype));
+    if (this.arrays[0].buffer !== this.grads[0].buffer) {
+      // They did not fit one WebAssembly memory together (at most 4 GiB), or the kernels do not run: then the
+      // parameters and state alone, in that memory where they fit, and the gradients in the graph's own outputs.
+      this.optimizer = copy();
+      this.arrays = this.optimizer.allocate(sizes, dtype, false).params;
+      this.grads = [];
+    }
     this.arrays.forEach((a, i) => a.set(params[i]._data as Floats));
     this.params = specs.map((s, i) => new Tensor(s.shape, s.dtype, this.arrays[i]));
     const per = this.optimizer.slots.length;

@@ -13,6 +13,8 @@
  *   cannot hold (the graph's lr is float32);
  * - the update reads the gradients where the step graph wrote them, in the
  *   optimizer's WebAssembly memory: its kernels copy nothing through;
+ *   without the kernels the gradients stay in the graph's own outputs, and
+ *   the steps keep their bits;
  * - dispose lets go of the parameters and state (the WebAssembly memory);
  * - AdamW and cautious Lion (whose update is not elementwise) on the host
  *   stay within float32 rounding of the update in the graph (their bias
@@ -32,7 +34,7 @@ import {
 } from '../../src/index.js';
 import { ortNode } from '../../src/node.js';
 import type { TrainerOptions } from '../../src/train/trainer.js';
-import { kernelCalls } from '../../src/optim/kernels/simd.js';
+import { kernelCalls, useSimdKernels } from '../../src/optim/kernels/simd.js';
 
 const cpu = { backend: ortNode, compile: { device: 'cpu', intraOpNumThreads: 1 } } as const;
 const text = 'It is the duty of the President to give the Congress information of the State of the Union. '.repeat(20);
@@ -112,6 +114,20 @@ describe('Trainer update on the host', () => {
     expect(kernelCalls.streamed - before.streamed).toBe(0);
     expect(kernelCalls.inPlace - before.inPlace).toBeGreaterThan(0);
     await t.dispose();
+  });
+
+  it('without the SIMD kernels (so no WebAssembly memory to share), keeps the gradients in the graph\'s outputs, with the same bits', async () => {
+    useSimdKernels(false);
+    try {
+      const t = await make(new Lion({ lr: 3e-3 }), 'host', { accumulate: undefined });
+      expect((t as unknown as { host: { grads: unknown[] } }).host.grads).toEqual([]);
+      const g = await make(new Lion({ lr: 3e-3 }), 'graph', { accumulate: undefined });
+      for (let k = 0; k < 2; k++) expect((await t.step(data.batch(k))).loss).toBe((await g.step(data.batch(k))).loss);
+      expect(bits((await t.snapshot()).params.values())).toEqual(bits((await g.snapshot()).params.values()));
+      await Promise.all([t.dispose(), g.dispose()]);
+    } finally {
+      useSimdKernels(true);
+    }
   });
 
   it('gives a float64 model the bits of the graph too (the graph takes lr as float32, the host then does)', async () => {
