@@ -5,7 +5,7 @@
  * see host-update.ts).
  */
 import { checkOptions } from '../core/options.js';
-import type { Backend, CompileOptions, Executable } from '../backends/backend.js';
+import type { Backend, CompileOptions, Executable, OutputArrays } from '../backends/backend.js';
 import type { Graph } from '../ir/graph.js';
 import { referenceBackend } from '../run/reference-backend.js';
 import { trace, type InputSpec } from '../trace/trace.js';
@@ -103,6 +103,15 @@ export class Trainer<M extends Module = Module> {
     this.state = this.host?.params ?? state;
   }
 
+  /** Where a step's gradients go: the host update's arrays, at the layout's gradient outputs (none without them). */
+  private get gradsInto(): OutputArrays | undefined {
+    const grads = this.host?.grads;
+    if (!grads?.length) return undefined;
+    const into: (typeof grads[number] | undefined)[] = [];
+    this.stepGraph.layout.gradOutputs.forEach((o, i) => { into[o] = grads[i]; });
+    return into;
+  }
+
   /** Builds and compiles the step graph. */
   static async create<M extends Module, O extends CompileOptions = CompileOptions>(options: TrainerOptions<M, O>): Promise<Trainer<M>> {
     const site = 'Trainer';
@@ -175,8 +184,7 @@ export class Trainer<M extends Module = Module> {
     const { lr, dropout } = this.ratesAt(s);
     const { layout } = this.stepGraph;
     const feeds = layout.feed({ state: this.state, batch, scalars: { lr, step: s + 1, dropout, seed: this.seed } });
-    // With the update on the host, the gradients (the outputs after loss, norm and finite) go where it reads them.
-    const out = await runHeld(await this.executableFor(s, dropout), feeds, this.host && [undefined, undefined, undefined, ...this.host.grads]);
+    const out = await runHeld(await this.executableFor(s, dropout), feeds, this.gradsInto);
     const { loss: lossT, gradNorm: normT, finite: finiteT, state: next, grads } = layout.read(out);
     const loss = (lossT as Tensor).item();
     const gradNorm = (normT as Tensor).item();
