@@ -14,6 +14,7 @@ interface Exports {
   readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   uniform16(out: number, n: number, key: number): void;
   uniform24(out: number, n: number, key: number): void;
+  mask(out: number, n: number, threshold: number, scale: number): void;
 }
 
 const PAGE_BYTES = 1 << 16;
@@ -87,4 +88,19 @@ export function fillUniform(out: Float32Array, key: number, bits: 16 | 24): void
   }
   if (bits === 16) for (let i = from; i < out.length; i++) out[i] = squares16(key, i) / 65536;
   else for (let i = from; i < out.length; i++) out[i] = squares32(key, i) / 16777216;
+}
+
+/**
+ * Fills `out` with a Dropout mask of the stream `key`: number i is `scale`
+ * where the 16-bit uniform number i (as {@link fillUniform} draws it) is
+ * above `threshold`, else +0. Both must be float32 values (as the mask's
+ * graph computes them in float32), so the bits are the graph's. Over SIMD
+ * where fillUniform's are.
+ */
+export function fillDropoutMask(out: Float32Array, key: number, threshold: number, scale: number): void {
+  fillUniform(out, key, 16);
+  const k = owners.get(out.buffer as ArrayBuffer);
+  const from = k ? out.length - (out.length % 4) : 0;
+  if (k) k.mask(out.byteOffset, from, threshold, scale);
+  for (let i = from; i < out.length; i++) out[i] = out[i] > threshold ? scale : 0;
 }

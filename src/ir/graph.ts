@@ -58,14 +58,16 @@ export interface Composite<T = unknown> {
   vjp?(cotangent: T, inputs: readonly T[], output: T): readonly (T | null)[];
   /**
    * The fused kernel the body computes, which a backend may run instead of
-   * inlining the body: 'sigmoid', or 'softmax' over the last axis. Only the
+   * inlining the body: 'sigmoid', 'softmax' over the last axis, or
+   * 'dropoutMask' (a Dropout layer's mask from seed, step and rate, which a
+   * backend drawing random numbers on the host may feed whole). Only the
    * library's own composites carry one; the body stays the reference.
    */
   readonly kernel?: FusedKernel;
 }
 
 /** Fused kernels a backend may substitute for a composite's body. */
-export type FusedKernel = 'sigmoid' | 'softmax';
+export type FusedKernel = 'sigmoid' | 'softmax' | 'dropoutMask';
 
 /** A traced function: inputs, outputs and every node in topological order. */
 export class Graph {

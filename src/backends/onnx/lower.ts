@@ -3,11 +3,9 @@ import { fail } from '../../core/errors.js';
 import { describe } from '../../core/dtype.js';
 import { expectGraph, type FusedKernel, type Graph, type Node, type PrimitiveNode } from '../../ir/graph.js';
 import type { Primitive } from '../../ir/primitives.js';
-import { evaluateDim, isStatic, sizeOf, type Dim, type Shape } from '../../core/shape.js';
+import { evaluateDim, isStatic, type Dim, type Shape } from '../../core/shape.js';
 import type { Tensor } from '../../trace/tensor.js';
-import { evaluatePrimitive, type Buffer } from '../../ir/evaluate.js';
-import { randomKey } from '../../core/random-bits.js';
-import { fillUniform } from '../../core/random-fill.js';
+import { hostRandom, hostScalar, type HostRandom, type HostScalar, type RandomInput } from './host-random.js';
 import { OnnxBuilder, valueInfo } from './builder.js';
 import { creation } from './lower/creation.js';
 import { elementwise } from './lower/elementwise.js';
@@ -40,34 +38,20 @@ export interface LowerOptions {
   /**
    * Leave the random numbers to the caller (default false): each float32
    * randomUniform node of static shape whose seed and step are int32
-   * scalar inputs, or sums, differences and products of them and constants
-   * (as a training step's dropout masks are), becomes an input, listed in
-   * {@link LoweredModel.randomInputs}, which the caller fills before each
-   * run with the numbers the node would draw. Worth it where the host draws
-   * them faster than the graph does (on onnxruntime-node's CPU, about 2 ms
-   * for a training step's masks that took the graph some 5 ms); the model
-   * then no longer runs on its own.
+   * scalar inputs, or sums, differences and products of them and constants,
+   * becomes an input, listed in {@link LoweredModel.randomInputs}, which the
+   * caller fills before each run with the numbers the node would draw. A
+   * Dropout layer's float32 mask whose rate is also a scalar input or a
+   * constant (as in a training step) becomes one input, filled with the
+   * finished mask, so the graph neither compares nor scales. Worth it where
+   * the host draws them faster than the graph does (on onnxruntime-node's
+   * CPU, about 2 ms for a training step's masks that took the graph some
+   * 5 ms); the model then no longer runs on its own.
    */
   readonly randomInputs?: boolean;
 }
 
-/**
- * An input of a model lowered with {@link LowerOptions.randomInputs}: a
- * randomUniform node's numbers, which the caller computes before each run.
- */
-export interface RandomInput {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly dtype: 'float32';
-  readonly bits: 16 | 24;
-  /**
-   * Fills `out` (as many elements as the shape has; allocated with
-   * `allocateUniform`, the fast way, or any Float32Array) with the numbers
-   * the node draws in the run whose inputs `read` gives: `read(i)` is the
-   * value of input i, by its index in `inputNames` (only scalars are read).
-   */
-  fill(out: Float32Array, read: (input: number) => Buffer): void;
-}
+export type { RandomInput } from './host-random.js';
 
 /** An IR graph as ONNX: the model bytes and the names of its inputs and outputs. */
 export interface LoweredModel {
@@ -82,7 +66,8 @@ export interface LoweredModel {
  * Lowers a graph to an ONNX model (opset 21). Graph inputs keep their names
  * and symbolic dimensions (as dim_param); outputs are `output{i}`, or the
  * names given. Composite calls are inlined, except the library's fused ones
- * (sigmoid, softmax), which become one ONNX op each. Sizes that depend on symbolic
+ * (sigmoid, softmax), which become one ONNX op each, and Dropout masks, which
+ * lowering with randomInputs feeds whole. Sizes that depend on symbolic
  * dimensions are read from the inputs that bind them with Shape.
  */
 export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredModel {
@@ -143,40 +128,9 @@ export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredMod
     },
   };
   const random: RandomInput[] = [];
-  let hostRandom: HostRandom | undefined;
   if (options.randomInputs !== undefined && typeof options.randomInputs !== 'boolean') fail('lowerGraph', `randomInputs expected true or false, got ${describe(options.randomInputs)}`);
-  if (options.randomInputs) {
-    const hosts = graph.inputs.map((n): HostScalar | undefined => {
-      const i = fed.indexOf(n);
-      if (i < 0 || n.shape.length !== 0 || n.dtype !== 'int32') return undefined;
-      return (r) => {
-        const v = r.read(i);
-        if (typeof v !== 'object' || v === null || v.dtype !== 'int32' || !Array.isArray(v.shape) || v.shape.length !== 0 || !(v.data instanceof Int32Array) || v.data.length !== 1) {
-          fail('RandomInput.fill', `read(${i}) expected input '${n.name}' as an int32 scalar { data: Int32Array(1), shape: [], dtype: 'int32' }, got ${describe(v)}`);
-        }
-        return v;
-      };
-    });
-    const hoist: HoistRandom = (node, seed, step) => {
-      if (!seed || !step || node.dtype !== 'float32' || !isStatic(node.shape)) return undefined;
-      const { salt, bits } = node.attrs;
-      const name = b.fresh('random');
-      const size = sizeOf(node.shape);
-      random.push({
-        name, shape: Object.freeze([...node.shape as readonly number[]]), dtype: 'float32', bits,
-        fill(out, read) {
-          const at = `RandomInput '${name}'.fill`;
-          if (!(out instanceof Float32Array) || out.length !== size) fail(at, `out expected a Float32Array of ${size} elements, got ${describe(out)}`);
-          if (typeof read !== 'function') fail(at, `read expected a function (input index) => value, got ${describe(read)}`);
-          const r: HostRun = { read, memo: new Map() };
-          fillUniform(out, randomKey(Number(seed(r).data[0]) >>> 0, Number(step(r).data[0]) >>> 0, salt), bits);
-        },
-      });
-      return name;
-    };
-    hostRandom = { hosts, hoist };
-  }
-  const outputs = lowerNodes(ctx, graph, graph.inputs.map((n) => n.name), hostRandom);
+  const host = options.randomInputs ? hostRandom(graph, fed, b, random) : undefined;
+  const outputs = lowerNodes(ctx, graph, graph.inputs.map((n) => n.name), host && { hosts: host.hosts, host });
   const outputNames = options.outputNames ?? graph.outputs.map((_, i) => (taken.has(`output${i}`) ? b.fresh(`output${i}`) : `output${i}`));
   // Each output takes its own name: the node computing it is renamed, so nothing is copied; a value that is an
   // input, an initializer or already another output is copied by an Identity. (ONNX Runtime drops an output's
@@ -205,40 +159,25 @@ export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredMod
  * execution provider used here (CPU, WebAssembly, WebGPU, CUDA), instead of
  * their bodies' five to eight elementwise and reduction nodes.
  */
-const FUSED: Readonly<Record<FusedKernel, (ctx: LowerContext, args: readonly string[]) => string>> = {
+const FUSED: Readonly<Record<Exclude<FusedKernel, 'dropoutMask'>, (ctx: LowerContext, args: readonly string[]) => string>> = {
   sigmoid: (ctx, [x]) => ctx.b.op('Sigmoid', [x]),
   softmax: (ctx, [x]) => ctx.b.op('Softmax', [x], { axis: { i: -1 } }),
 };
 
-/** The primitives lowering with randomInputs evaluates on the host, on int32 scalars. */
-const HOST_OPS: ReadonlySet<Primitive> = new Set(['constant', 'add', 'sub', 'mul']);
-
-/** One run's host evaluation of scalars: the graph's fed inputs, and each scalar's value once computed. */
-interface HostRun {
-  read(input: number): Buffer;
-  readonly memo: Map<HostScalar, Buffer>;
-}
-
-/** A scalar value of the graph that the host can compute before a run from its scalar inputs. */
-type HostScalar = (run: HostRun) => Buffer;
-
-/** Makes a randomUniform node an input, given its seed and step if host-computable; its name, or undefined. */
-type HoistRandom = (node: PrimitiveNode<'randomUniform'>, seed: HostScalar | undefined, step: HostScalar | undefined) => string | undefined;
-
-/** What lowering with randomInputs threads through lowerNodes: each input's host evaluator (or undefined), and the hoist. */
-interface HostRandom {
+/** What lowering with randomInputs threads through lowerNodes: the host evaluators of a graph's inputs, and the hoists. */
+interface HostThread {
   readonly hosts: readonly (HostScalar | undefined)[];
-  readonly hoist: HoistRandom;
+  readonly host: HostRandom;
 }
 
 /**
  * Emits a graph's nodes given the ONNX names of its inputs; returns its
  * outputs' names. With `random` (lowering with randomInputs), it also
  * follows which scalars the host can compute (`hosts`: each input's
- * evaluator, or undefined), so that `hoist` may make a randomUniform node an
- * input.
+ * evaluator, or undefined), so that `host` may make a randomUniform node or
+ * a Dropout mask an input.
  */
-function lowerNodes(ctx: LowerContext, graph: Graph, inputNames: readonly string[], random?: HostRandom): string[] {
+function lowerNodes(ctx: LowerContext, graph: Graph, inputNames: readonly string[], random?: HostThread): string[] {
   const names = new Map<Node, string>();
   const host = new Map<Node, HostScalar>();
   graph.inputs.forEach((n, i) => {
@@ -251,23 +190,16 @@ function lowerNodes(ctx: LowerContext, graph: Graph, inputNames: readonly string
     const args = node.inputs.map((x) => names.get(x)!);
     if (node.kind === 'call') {
       const kernel = node.composite.kernel;
-      names.set(node, kernel ? FUSED[kernel](ctx, args) : lowerNodes(ctx, node.body, args, random && { hosts: node.inputs.map((x) => host.get(x)), hoist: random.hoist })[0]);
+      const fed = kernel === 'dropoutMask' && random?.host.mask(node, node.inputs.map((x) => host.get(x)));
+      const fused = kernel && kernel !== 'dropoutMask' ? FUSED[kernel] : undefined;
+      names.set(node, fed || (fused ? fused(ctx, args) : lowerNodes(ctx, node.body, args, random && { hosts: node.inputs.map((x) => host.get(x)), host: random.host })[0]));
       continue;
     }
-    const input = node.op === 'randomUniform' && random?.hoist(node as PrimitiveNode<'randomUniform'>, host.get(node.inputs[0]), host.get(node.inputs[1]));
+    const input = node.op === 'randomUniform' && node.inputs.every((x) => x.dtype === 'int32')
+      && random?.host.uniform(node as PrimitiveNode<'randomUniform'>, host.get(node.inputs[0]), host.get(node.inputs[1]));
     names.set(node, input || (LOWERINGS[node.op] as Lowering<Primitive>)(ctx, node as never, args));
-    // int32 scalar arithmetic on host-computable scalars and constants (the step's on its step number) is
-    // host-computable: it wraps modulo 2^32 alike in the reference kernels and in ONNX Runtime. Nothing else is
-    // (a float seed cast to int32 would saturate in ONNX Runtime where the reference kernel wraps).
-    if (random && node.dtype === 'int32' && node.shape.length === 0 && HOST_OPS.has(node.op) && node.inputs.every((x) => host.has(x))) {
-      const from = node.inputs.map((x) => host.get(x)!);
-      const value: HostScalar = (run) => {
-        let v = run.memo.get(value);
-        if (!v) run.memo.set(value, v = evaluatePrimitive(node.op, `lowerGraph: host scalar ${node.op}`, from.map((f) => f(run)), node.attrs));
-        return v;
-      };
-      host.set(node, value);
-    }
+    const value = random && hostScalar(node, node.inputs.map((x) => host.get(x)));
+    if (value) host.set(node, value);
   }
   return graph.outputs.map((o) => names.get(o)!);
 }

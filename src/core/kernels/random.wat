@@ -150,4 +150,20 @@
         (local.set $counter (i32x4.add (local.get $counter) (v128.const i32x4 4 4 4 4)))
         (local.set $at (i32.add (local.get $at) (i32.const 16)))
         (br $next))))
+
+  ;; In place, n numbers (n a multiple of 4): scale where the number is above
+  ;; threshold, else +0, the Dropout mask from its uniform numbers. The
+  ;; comparison is exact and the lanes take scale's bits or none.
+  (func (export "mask") (param $out i32) (param $n i32) (param $threshold f32) (param $scale f32)
+    (local $at i32) (local $end i32) (local $t v128) (local $s v128)
+    (local.set $t (f32x4.splat (local.get $threshold)))
+    (local.set $s (f32x4.splat (local.get $scale)))
+    (local.set $at (local.get $out))
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (v128.store (local.get $at) (v128.and (f32x4.gt (v128.load (local.get $at)) (local.get $t)) (local.get $s)))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $next))))
 )
