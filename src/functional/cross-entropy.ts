@@ -1,10 +1,11 @@
 import { checkOptions, optionKeys } from '../core/options.js';
 import { fail, show } from '../core/errors.js';
-import { add, cast, div, equal, mul, sub, where } from '../trace/ops/elementwise.js';
+import { add, cast, div, equal, less, mul, sub, where } from '../trace/ops/elementwise.js';
+import { gather } from '../trace/ops/indexing.js';
 import { iota } from '../trace/ops/creation.js';
 import { reshape } from '../trace/ops/movement.js';
 import { mean, sum } from '../trace/ops/reduce.js';
-import { formatShape, shapesEqual } from '../core/shape.js';
+import { formatShape, isStatic, shapesEqual, sizeOf } from '../core/shape.js';
 import { tensor, type Tensor } from '../trace/tensor.js';
 import { logSumExp } from './softmax.js';
 import { expectTensor } from '../trace/apply.js';
@@ -40,8 +41,9 @@ const CROSS_ENTROPY_KEYS = optionKeys<CrossEntropyOptions>({ ignoreIndex: true, 
  * logSumExp(logits) − mean(logits)), then the mean over non-ignored
  * positions. When every target is ignored the mean is 0/0 = NaN, as in
  * PyTorch. Stable for large logits (the max is subtracted inside
- * logSumExp). The target logit is picked with a one-hot comparison, which
- * works for symbolic shapes and lowers to ops every device has.
+ * logSumExp). The target logit is gathered from the flattened logits at a
+ * static shape, and picked with a one-hot comparison otherwise (which works
+ * for symbolic shapes); both lower to ops every device has.
  */
 export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntropyOptions = {}): Tensor {
   const fn = 'crossEntropy';
@@ -65,8 +67,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
     if (bad !== undefined) fail(fn, `targets expected in [0, ${V - 1}] or ignoreIndex (${ignore}), got ${bad}`);
   }
   const t = cast(targets, 'int32');
-  const onehot = equal(reshape(iota(V, 'int32'), [...targets.shape.map(() => 1), V]), reshape(t, [...targets.shape, 1])); // (..., V)
-  const picked = sum(where(onehot, logits, 0), -1); // (...)
+  const picked = pickTargets(logits, t);
   const lse = logSumExp(logits, -1);
   const nll = sub(lse, picked);
   // Smoothing's part: the mean over classes of −log p = lse − mean(logits).
@@ -77,4 +78,23 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
   if (reduction === 'none') return perPosition;
   if (reduction === 'sum') return sum(perPosition);
   return div(sum(perPosition), sum(where(ignored, 0, tensor(1, { dtype: logits.dtype }))));
+}
+
+/**
+ * Each position's logit at its target (...), 0 where the target is not a
+ * class. At a static shape, a gather from the flattened logits (its gradient
+ * a scatter of N values), else a one-hot select over all N · V logits.
+ */
+function pickTargets(logits: Tensor, t: Tensor): Tensor {
+  const V = logits.shape[logits.rank - 1];
+  const N = isStatic(t.shape) ? sizeOf(t.shape) : undefined;
+  if (typeof V === 'number' && N !== undefined && N * V < 2 ** 31) {
+    // A class's index, or 0 where the target is none (ignored, or out of range in a traced graph): its logit is
+    // read, then replaced by 0, so no gradient reaches it.
+    const index = where(less(t, 0), 0, where(less(t, V), t, 0));
+    const rows = reshape(mul(iota(N, 'int32'), V), t.shape);
+    return where(equal(index, t), gather(reshape(logits, [N * V]), add(rows, index)), 0);
+  }
+  const onehot = equal(reshape(iota(V, 'int32'), [...t.shape.map(() => 1), V]), reshape(t, [...t.shape, 1])); // (..., V)
+  return sum(where(onehot, logits, 0), -1);
 }
