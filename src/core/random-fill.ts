@@ -14,7 +14,7 @@ interface Exports {
   readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   uniform16(out: number, n: number, key: number): void;
   uniform24(out: number, n: number, key: number): void;
-  mask(out: number, n: number, threshold: number, scale: number): void;
+  mask16(out: number, n: number, key: number, drops: number, scale: number): void;
 }
 
 const PAGE_BYTES = 1 << 16;
@@ -92,15 +92,18 @@ export function fillUniform(out: Float32Array, key: number, bits: 16 | 24): void
 
 /**
  * Fills `out` with a Dropout mask of the stream `key`: number i is `scale`
- * where the 16-bit uniform number i (as {@link fillUniform} draws it) is
- * above `threshold`, else +0. Both must be float32 values (as the mask's
- * graph computes them in float32), so the bits are the graph's. Over SIMD
- * where fillUniform's are.
+ * where the 16 bits of number i (its {@link fillUniform} value times 2^16)
+ * are at least `drops` (an integer from 0 to 65535: the rate times 2^16),
+ * else +0. `scale` must be a float32 value. In one pass over SIMD where
+ * fillUniform's numbers are, in JavaScript otherwise and for the last few.
  */
-export function fillDropoutMask(out: Float32Array, key: number, threshold: number, scale: number): void {
-  fillUniform(out, key, 16);
+export function fillDropoutMask(out: Float32Array, key: number, drops: number, scale: number): void {
   const k = owners.get(out.buffer as ArrayBuffer);
-  const from = k ? out.length - (out.length % 4) : 0;
-  if (k) k.mask(out.byteOffset, from, threshold, scale);
-  for (let i = from; i < out.length; i++) out[i] = out[i] > threshold ? scale : 0;
+  let from = 0;
+  if (k) {
+    from = out.length - (out.length % 8);
+    k.mask16(out.byteOffset, from, key | 0, drops, scale);
+    uniformKernelCalls.simd++;
+  }
+  for (let i = from; i < out.length; i++) out[i] = squares16(key, i) >= drops ? scale : 0;
 }

@@ -112,12 +112,13 @@ export function hostRandom(graph: Graph, fed: readonly Node[], b: OnnxBuilder, r
       if (!seed || !step || !rate || node.dtype !== 'float32' || !isStatic(node.shape) || draws.length !== 1 || draws[0].attrs.bits !== 16) return undefined;
       const { salt } = draws[0].attrs;
       return input(node.shape as readonly number[], 16, (out, run, at) => {
-        // The body's float32 arithmetic, exact in doubles: p · 2^16 + 1/2 and the steps' multiple of 2^-16 need no
-        // rounding, and 1/(1 − q) rounded once to float32 is the float32 quotient.
+        // The body's float32 arithmetic, exact in doubles: p · 2^16 + 1/2 needs no rounding, nor q = drops / 2^16,
+        // and 1/(1 − q) rounded once to float32 is the float32 quotient. The body keeps u > q − 2^-17, u a multiple
+        // of 2^-16: u · 2^16 ≥ drops.
         const p = Number(rate(run).data[0]);
         if (!(p >= 0 && p < 1)) fail(at, `the dropout rate expected a number in [0, 1), got ${show(p)}`);
-        const q = Math.min(Math.trunc(p * 2 ** 16 + 0.5) * 2 ** -16, 1 - 2 ** -16);
-        fillDropoutMask(out, key(run, seed, step, salt), q - 2 ** -17, Math.fround(1 / (1 - q)));
+        const drops = Math.min(Math.trunc(p * 2 ** 16 + 0.5), 2 ** 16 - 1);
+        fillDropoutMask(out, key(run, seed, step, salt), drops, Math.fround(1 / (1 - drops * 2 ** -16)));
       });
     },
   };

@@ -5,8 +5,9 @@
  * has no comparison, cast or scaling of it left.
  *
  * Proves:
- * - fillDropoutMask gives scale above the threshold and +0 elsewhere, over
- *   SIMD and in JavaScript, at every length (whole vectors and the tail);
+ * - fillDropoutMask gives scale where the uniform number is at least the
+ *   rate and +0 elsewhere, over SIMD and in JavaScript, at every length
+ *   (whole vectors and the tail), the edges 0 and 65535 drops among them;
  * - lowerGraph feeds the masks of rates that are float32 scalar inputs or
  *   constants, and only those: a rate through float arithmetic, a float64
  *   layer and a symbolic shape keep their masks in the graph (the uniform
@@ -36,21 +37,28 @@ const exact = (x: Float32Array | Float64Array): number[] => (x instanceof Float6
 const scalar = (dtype: 'int32' | 'float32') => ({ shape: [], dtype }) as const;
 
 describe('fillDropoutMask', () => {
-  it('gives scale above the threshold and +0 elsewhere, over SIMD and in JavaScript, at every length', () => {
-    const [threshold, scale] = [0.25 - 2 ** -17, Math.fround(1 / 0.75)];
+  it('gives scale where the 16 bits are at least drops and +0 elsewhere, over SIMD and in JavaScript, at every length', () => {
+    const scale = Math.fround(1 / 0.75);
     for (const key of [randomKey(0, 1, 0), randomKey(7, 123456, 5), randomKey(-1 >>> 0, 2 ** 31 - 1, 9)]) {
-      for (const n of [0, 1, 3, 4, 5, 8, 9, 15, 16, 17, 1001, 1005]) {
-        // Written out from the generator: number i is squares16(key, i) / 2^16.
-        const want = Float32Array.from({ length: n }, (_, i) => (squares16(key, i) / 65536 > threshold ? scale : 0));
-        const [simd] = allocateUniform([n]);
-        const calls = uniformKernelCalls.simd;
-        fillDropoutMask(simd, key, threshold, scale);
-        expect(uniformKernelCalls.simd).toBe(calls + 1);
-        const plain = new Float32Array(n);
-        fillDropoutMask(plain, key, threshold, scale);
-        expect(bitsOf(simd)).toEqual(bitsOf(want));
-        expect(bitsOf(plain)).toEqual(bitsOf(want));
-        if (n >= 1000) expect(want.filter((v) => v === 0).length / n).toBeCloseTo(0.25, 1);
+      // A quarter dropped, none, all but the 16 bits 65535, and exactly the bits of number j (kept: at least, not
+      // above), for j a top and a bottom half of a word in each of the kernel's two vectors of eight numbers and in
+      // its loop of one (numbers 992 to 999 of 1005).
+      const edges = [0, 1, 8, 9, 994, 995];
+      for (const drops of [2 ** 14, 0, 65535, ...edges.map((j) => squares16(key, j))]) {
+        for (const n of [0, 1, 3, 4, 5, 6, 8, 9, 15, 16, 17, 1001, 1005]) {
+          // Written out from the generator: number i is squares16(key, i) / 2^16, kept where it is at least drops / 2^16.
+          const want = Float32Array.from({ length: n }, (_, i) => (squares16(key, i) / 65536 >= drops / 65536 ? scale : 0));
+          const [simd] = allocateUniform([n]);
+          const calls = uniformKernelCalls.simd;
+          fillDropoutMask(simd, key, drops, scale);
+          expect(uniformKernelCalls.simd).toBe(calls + 1);
+          const plain = new Float32Array(n);
+          fillDropoutMask(plain, key, drops, scale);
+          expect(bitsOf(simd), `key ${key}, drops ${drops}, n ${n}`).toEqual(bitsOf(want));
+          expect(bitsOf(plain)).toEqual(bitsOf(want));
+          if (n >= 1000 && drops === 2 ** 14) expect(want.filter((v) => v === 0).length / n).toBeCloseTo(0.25, 1);
+          for (const j of edges) if (n > j && drops === squares16(key, j)) expect(simd[j]).toBe(scale);
+        }
       }
     }
   });
