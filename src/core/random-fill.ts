@@ -23,8 +23,8 @@ const MAX_LENGTH = 2 ** 30 - 1;
 let compiled: CompiledWasm | null | undefined;
 /** The instance whose memory holds each array of allocateUniform, by its buffer. */
 const owners = new WeakMap<ArrayBuffer, Exports>();
-/** Fills that ran the SIMD kernel. For tests. */
-export const uniformKernelCalls = { simd: 0 };
+/** Fills that ran the SIMD kernel (`masks`: of them, Dropout masks). For tests. */
+export const uniformKernelCalls = { simd: 0, masks: 0 };
 
 /** Whether the SIMD kernel runs here (compiled on the first call, never on import). */
 export function uniformKernelAvailable(): boolean {
@@ -104,6 +104,7 @@ export function fillDropoutMask(out: Float32Array, key: number, drops: number, s
     from = out.length - (out.length % 8);
     k.mask16(out.byteOffset, from, key | 0, drops, scale);
     uniformKernelCalls.simd++;
+    uniformKernelCalls.masks++;
   }
   for (let i = from; i < out.length; i++) out[i] = squares16(key, i) >= drops ? scale : 0;
 }

@@ -7,7 +7,7 @@ import { Module, moduleOptions, type ForwardContext, type ModuleOptions } from '
 import { expectTensor } from '../trace/apply.js';
 import { fusedComposite } from '../trace/composite.js';
 import { isStatic, type Shape } from '../core/shape.js';
-import type { DType } from '../core/dtype.js';
+import { describe, type DType } from '../core/dtype.js';
 
 /**
  * Inverted dropout whose rate is a runtime input: each element is zeroed
@@ -40,6 +40,7 @@ export class Dropout extends Module {
     if (!this.training || p === undefined || p === 0) return x;
     if (typeof p === 'number' && !(p >= 0 && p < 1)) fail('Dropout', `rate expected a number in [0, 1), got ${show(p)}`);
     if (!ctx?.seed || !ctx.step) fail('Dropout', 'context expected seed and step (int32 scalars) alongside the rate, got none');
+    if (!(ctx.seed instanceof Tensor) || !(ctx.step instanceof Tensor)) fail('Dropout', `context expected seed and step as int32 scalar tensors, got ${describe(ctx.seed)} and ${describe(ctx.step)}`);
     const rate = p instanceof Tensor ? cast(p, x.dtype) : tensor(p, { dtype: x.dtype });
     const { salt } = this;
     const draw = (seed: Tensor, step: Tensor, r: Tensor): Tensor => dropoutMask(seed, step, r, x.shape, salt, x.dtype);

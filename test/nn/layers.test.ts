@@ -208,6 +208,11 @@ describe('Dropout', () => {
     expect(nums(new Dropout({ seed: 6 }).forward(x, ctx(0.5, 3, 7))).map((v) => (v ? 1 : 0)).join('')).not.toBe(mask(3, 7));
   });
 
+  it('refuses a seed or step that is not a tensor, naming the layer', () => {
+    const d = new Dropout({ seed: 12 });
+    expect(() => d.forward(x, { dropout: 0.5, seed: 3 as never, step: i32([1], []) })).toThrow(/^Dropout: context expected seed and step as int32 scalar tensors, got number 3 and Tensor/);
+  });
+
   it('takes the rate as a runtime graph input: one graph, two rates, no retracing', () => {
     const d = new Dropout({ seed: 11 });
     let traces = 0;

@@ -18,14 +18,21 @@ import type { OnnxBuilder } from './builder.js';
  */
 export interface RandomInput {
   readonly name: string;
+  /**
+   * 'uniform': a randomUniform node's numbers in [0, 1); 'dropoutMask': a
+   * float32 Dropout layer's finished mask, 0 where dropped and 1/(1 − q)
+   * elsewhere, drawn from 16-bit numbers.
+   */
+  readonly kind: 'uniform' | 'dropoutMask';
   readonly shape: readonly number[];
   readonly dtype: 'float32';
   readonly bits: 16 | 24;
   /**
    * Fills `out` (as many elements as the shape has; allocated with
-   * `allocateUniform`, the fast way, or any Float32Array) with the numbers
-   * the node draws in the run whose inputs `read` gives: `read(i)` is the
-   * value of input i, by its index in `inputNames` (only scalars are read).
+   * `allocateUniform`, the fast way, or any Float32Array) with the node's
+   * values (its numbers, or its mask) in the run whose inputs `read` gives:
+   * `read(i)` is the value of input i, by its index in `inputNames` (only
+   * scalars are read). A mask's rate outside [0, 1] is an error.
    */
   fill(out: Float32Array, read: (input: number) => Buffer): void;
 }
@@ -85,11 +92,11 @@ export function hostRandom(graph: Graph, fed: readonly Node[], b: OnnxBuilder, r
     };
   });
   /** A new random input of `shape` whose fill, after checking its arguments, runs `draw`. */
-  const input = (shape: readonly number[], bits: 16 | 24, draw: (out: Float32Array, run: HostRun, at: string) => void): string => {
+  const input = (kind: RandomInput['kind'], shape: readonly number[], bits: 16 | 24, draw: (out: Float32Array, run: HostRun, at: string) => void): string => {
     const name = b.fresh('random');
     const size = sizeOf(shape);
     random.push({
-      name, shape: Object.freeze([...shape]), dtype: 'float32', bits,
+      name, kind, shape: Object.freeze([...shape]), dtype: 'float32', bits,
       fill(out, read) {
         const at = `RandomInput '${name}'.fill`;
         if (!(out instanceof Float32Array) || out.length !== size) fail(at, `out expected a Float32Array of ${size} elements, got ${describe(out)}`);
@@ -105,19 +112,20 @@ export function hostRandom(graph: Graph, fed: readonly Node[], b: OnnxBuilder, r
     uniform(node, seed, step) {
       if (!seed || !step || node.dtype !== 'float32' || !isStatic(node.shape)) return undefined;
       const { salt, bits } = node.attrs;
-      return input(node.shape as readonly number[], bits, (out, run) => fillUniform(out, key(run, seed, step, salt), bits));
+      return input('uniform', node.shape as readonly number[], bits, (out, run) => fillUniform(out, key(run, seed, step, salt), bits));
     },
     mask(node, [seed, step, rate]) {
       const draws = node.body.nodes.filter((n): n is PrimitiveNode<'randomUniform'> => n.kind === 'primitive' && n.op === 'randomUniform');
       if (!seed || !step || !rate || node.dtype !== 'float32' || !isStatic(node.shape) || draws.length !== 1 || draws[0].attrs.bits !== 16) return undefined;
       const { salt } = draws[0].attrs;
-      return input(node.shape as readonly number[], 16, (out, run, at) => {
-        // The body's float32 arithmetic, exact in doubles: p · 2^16 + 1/2 needs no rounding, nor q = drops / 2^16,
-        // and 1/(1 − q) rounded once to float32 is the float32 quotient. The body keeps u > q − 2^-17, u a multiple
-        // of 2^-16: u · 2^16 ≥ drops.
+      return input('dropoutMask', node.shape as readonly number[], 16, (out, run, at) => {
+        // The body's float32 arithmetic: p · 2^16 is exact, + 1/2 is rounded to float32 (at p = 2^-17 − 2^-41 it
+        // rounds up to 1), q = drops / 2^16 is exact, and 1/(1 − q) rounded once to float32 is the float32
+        // quotient. The body keeps u > q − 2^-17, u a multiple of 2^-16: u · 2^16 ≥ drops. A rate of 1 (a double
+        // just below 1 becomes 1 in float32) is clamped as the body clamps it.
         const p = Number(rate(run).data[0]);
-        if (!(p >= 0 && p < 1)) fail(at, `the dropout rate expected a number in [0, 1), got ${show(p)}`);
-        const drops = Math.min(Math.trunc(p * 2 ** 16 + 0.5), 2 ** 16 - 1);
+        if (!(p >= 0 && p <= 1)) fail(at, `the dropout rate expected a number in [0, 1), got ${show(p)}`);
+        const drops = Math.min(Math.trunc(Math.fround(p * 2 ** 16 + 0.5)), 2 ** 16 - 1);
         fillDropoutMask(out, key(run, seed, step, salt), drops, Math.fround(1 / (1 - drops * 2 ** -16)));
       });
     },

@@ -146,6 +146,13 @@ export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredMod
     n.input = n.input?.map((x) => renamed.get(x) ?? x);
     n.output = n.output?.map((x) => renamed.get(x) ?? x);
   }
+  // A constant nothing reads (a Dropout mask's rate, once the host fills the mask) is left out, where ONNX Runtime
+  // would warn that it removes it. Given initializers (an exported model's weights) stay.
+  const read = new Set(b.nodes.flatMap((n) => n.input ?? []));
+  for (let i = b.initializers.length - 1; i >= 0; i--) {
+    const name = b.initializers[i].name!;
+    if (!read.has(name) && !fixed.has(name)) b.initializers.splice(i, 1);
+  }
   const bytes = b.encode(
     [...fed.map((n) => valueInfo(n.name, n.dtype, n.shape)), ...random.map((r) => valueInfo(r.name, r.dtype, r.shape))],
     graph.outputs.map((o, i) => valueInfo(outputNames[i], o.dtype, o.shape)),

@@ -13,18 +13,22 @@
  *   layer and a symbolic shape keep their masks in the graph (the uniform
  *   numbers of the first still hoisted); a model of fed masks only has no
  *   Less, Greater, Cast or Div node;
+ * - a training step's graph (with micro-batches too) has every mask fed,
+ *   and a constant rate leaves no unread initializer behind;
  * - run on onnxruntime-node with the masks filled, and through ortNode's
- *   cpu and ortWeb's wasm executables, the outputs are the reference
- *   backend's bits and the in-graph lowering's, over rates (0, 1/2^17, 0.1,
- *   0.25, 0.5, 0.9999, and one equal to an element's uniform number, which
- *   is kept), seeds and steps;
- * - a fed rate outside [0, 1) is an LlmTricksError naming the input and
+ *   cpu and ortWeb's wasm executables (which draw the masks on the host),
+ *   the outputs are the reference backend's bits and the in-graph
+ *   lowering's, over rates (0, 1/2^17, 0.1, 0.25, 0.5, 0.9999, one equal
+ *   to an element's uniform number, which is kept, the one float32 rate
+ *   whose p · 2^16 + 1/2 rounds, and a double that is 1 in float32), seeds
+ *   and steps;
+ * - a fed rate outside [0, 1] is an LlmTricksError naming the input and
  *   the rate, before anything runs.
  */
 import * as ort from 'onnxruntime-node';
 import { fromBinary } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
-import { Dropout, LlmTricksError, mul, referenceBackend, reshape, tensor, trace, type Tensor } from '../../../src/index.js';
+import { buildStepGraph, DecoderLM, Dropout, languageModelLoss, Lion, LlmTricksError, mul, referenceBackend, reshape, tensor, trace, type Tensor } from '../../../src/index.js';
 import { allocateUniform, FULL_CAPS, lowerGraph, ortNode } from '../../../src/node.js';
 import { ortWeb } from '../../../src/web.js';
 import { fillDropoutMask, uniformKernelCalls } from '../../../src/core/random-fill.js';
@@ -83,9 +87,15 @@ const feeds = (seed: number, step: number, rate: number): Tensor[] => [
   tensor(seed, { dtype: 'int32' }), tensor(step, { dtype: 'int32' }), tensor(rate),
   reshape(tensor(Array.from({ length: 30 }, (_, i) => i - 7.5)), [6, 5]), tensor([1, -2, 3, 0.5], { dtype: 'float64' }), tensor([1, 2, 3, 4, 5, 6, 7]),
 ];
-// The last run's rate is the uniform number of layer a's first element: kept (u ≥ q), where u > q would drop it.
+// EDGE is the uniform number of layer a's first element at seed 9, step 4: kept (u ≥ q), where u > q would drop it.
+// TIE is the one float32 rate whose p · 2^16 + 1/2 rounds (up, to 1) in float32: 2^-17 − 2^-41. 0.99999999 becomes
+// 1 in float32, which the graph clamps to q = 1 − 2^-16.
 const EDGE = squares16(randomKey(9, 4, a.salt), 0) / 65536;
-const RUNS: readonly (readonly [number, number, number])[] = [[0, 1, 0], [1, 1, 2 ** -17], [7, 123456, 0.1], [-5, 2 ** 31 - 1, 0.25], [3, 2, 0.5], [11, 5, 0.9999], [9, 4, EDGE]];
+const TIE = new Float32Array(new Uint32Array([0x36ffffff]).buffer)[0];
+const RUNS: readonly (readonly [number, number, number])[] = [
+  [0, 1, 0], [1, 1, 2 ** -17], [7, 123456, 0.1], [-5, 2 ** 31 - 1, 0.25], [3, 2, 0.5], [11, 5, 0.9999], [9, 4, EDGE],
+  [2, 3, TIE], [4, 4, 0.99999999],
+];
 
 describe('lowerGraph with randomInputs: Dropout masks', () => {
   const model = lowerGraph(graph, { caps: FULL_CAPS, randomInputs: true });
@@ -98,8 +108,23 @@ describe('lowerGraph with randomInputs: Dropout masks', () => {
     expect(ops(model.bytes).filter((op) => op === 'Less' || op === 'Greater')).toHaveLength(3);
     const fedOnly = lowerGraph(trace((seed, step, rate, x) => [a.forward(x, { seed, step, dropout: rate }), c.forward(x, { seed, step, dropout: 0.3 })],
       [scalar('int32'), scalar('int32'), scalar('float32'), { shape: [6, 5] }]), { caps: FULL_CAPS, randomInputs: true });
-    expect(fedOnly.randomInputs).toHaveLength(2);
+    expect(fedOnly.randomInputs.map((r) => r.kind)).toEqual(['dropoutMask', 'dropoutMask']);
     expect(ops(fedOnly.bytes).filter((op) => ['Less', 'Greater', 'Cast', 'Div'].includes(op))).toEqual([]);
+    // The constant rate 0.3 is read by nothing in the graph: no initializer is left for ONNX Runtime to remove.
+    const proto = fromBinary(ModelProtoSchema, fedOnly.bytes).graph!;
+    const read = new Set(proto.node.flatMap((n) => n.input));
+    expect(proto.initializer.map((t) => t.name).filter((name) => !read.has(name))).toEqual([]);
+  });
+
+  it("feeds every mask of a training step's graph, micro-batches too", () => {
+    const lm = new DecoderLM({ vocab: 32, dim: 16, layers: 2, heads: 2, kvHeads: 1, dropout: true, maxPositions: 8, seed: 1 });
+    const spec = { shape: [2, 8], dtype: 'int32' } as const;
+    for (const accumulate of [1, 2]) {
+      const { graph: step } = buildStepGraph({ model: lm, loss: languageModelLoss, optimizer: new Lion(), batch: [spec, spec], accumulate });
+      const lowered = lowerGraph(step, { caps: FULL_CAPS, randomInputs: true });
+      // Per micro-batch: the embeddings' dropout, and per layer the attention's and both residual branches'.
+      expect(lowered.randomInputs.map((r) => r.kind)).toEqual(Array(7 * accumulate).fill('dropoutMask'));
+    }
   });
 
   it('gives the reference bits and the in-graph lowering\'s, over rates, seeds and steps', async () => {
@@ -120,9 +145,11 @@ describe('lowerGraph with randomInputs: Dropout masks', () => {
         expect(exact(got[model.outputNames[i]].data as Float32Array), `output ${i} at rate ${rate}`).toEqual(exact(w.data() as Float32Array));
         expect(exact(alsoGot[plain.outputNames[i]].data as Float32Array)).toEqual(exact(w.data() as Float32Array));
       });
-      // x holds no zero of its own: the zeros are the drops, none at rate 0 (or 2^-17, which rounds to 0).
+      // x holds no zero of its own: the zeros are the drops, none at rate 0.
       const dropped = (got[model.outputNames[0]].data as Float32Array).filter((v) => v === 0).length;
-      if (rate < 2 ** -16) expect(dropped).toBe(0);
+      if (rate === 0) expect(dropped).toBe(0);
+      // At TIE, q is 2^-16, not 0: the kept elements are scaled (by 1/(1 − 2^-16)), not copied.
+      if (rate === TIE) expect((got[model.outputNames[0]].data as Float32Array)[0]).toBe(Math.fround(-7.5 * Math.fround(1 / (1 - 2 ** -16))));
       if (rate >= 0.5) expect(dropped).toBeGreaterThan(0);
       if (rate === EDGE) expect((got[model.outputNames[0]].data as Float32Array)[0]).not.toBe(0);
     }
@@ -131,7 +158,7 @@ describe('lowerGraph with randomInputs: Dropout masks', () => {
   it('refuses a fed rate outside [0, 1) before anything runs, naming the input', async () => {
     const fill = model.randomInputs.find((r) => r.shape.join('x') === '5x3x2')!;
     const out = new Float32Array(30);
-    for (const rate of [1, 1.5, -0.25, Number.NaN]) {
+    for (const rate of [1.5, -0.25, Number.NaN, 2]) {
       const inputs = feeds(1, 1, rate);
       const read = (i: number) => ({ data: inputs[i].data(), shape: inputs[i].shape as number[], dtype: inputs[i].dtype });
       expect(() => fill.fill(out, read)).toThrow(LlmTricksError);
@@ -151,10 +178,13 @@ describe.each([
   ['ortNode cpu', () => ortNode.compile(graph, { device: 'cpu' })],
   ['ortWeb wasm', () => ortWeb.compile(graph, { device: 'wasm' })],
 ])('%s feeds the Dropout masks', (_name, compile) => {
-  it('run and runResident give the reference bits', async () => {
+  it('run and runResident draw the three masks on the host and give the reference bits', async () => {
     const exe = await compile();
     const reference = await referenceBackend.compile(graph);
     for (const [seed, step, rate] of RUNS) {
+      const masks = uniformKernelCalls.masks;
+      await exe.run(feeds(seed, step, rate));
+      expect(uniformKernelCalls.masks - masks).toBe(3);
       const want = await reference.run(feeds(seed, step, rate));
       for (const got of [await exe.run(feeds(seed, step, rate)), await exe.runResident!(feeds(seed, step, rate)) as Tensor[]]) {
         want.forEach((w, i) => expect(exact(got[i].data() as Float32Array), `output ${i} at rate ${rate}`).toEqual(exact(w.data() as Float32Array)));

@@ -172,7 +172,7 @@ describe("RandomFeeds, an executable's pool of random arrays", () => {
   let failing = false;
   const given: Float32Array[] = [];
   const input: RandomInput = {
-    name: 'u', shape: [8], dtype: 'float32', bits: 24,
+    name: 'u', kind: 'uniform', shape: [8], dtype: 'float32', bits: 24,
     fill(out) {
       given.push(out);
       if (failing) throw new Error('fill failed');
