@@ -82,13 +82,14 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
 
 /**
  * Each position's logit at its target (...), 0 where the target is not a
- * class. At a static shape, a gather from the flattened logits (its gradient
- * a scatter of N values), else a one-hot select over all N · V logits.
+ * class. At a static shape with classes (and N · V int32 indices), a gather
+ * from the flattened logits (its gradient a scatter of N values), else a
+ * one-hot select over all N · V logits.
  */
 function pickTargets(logits: Tensor, t: Tensor): Tensor {
   const V = logits.shape[logits.rank - 1];
   const N = isStatic(t.shape) ? sizeOf(t.shape) : undefined;
-  if (typeof V === 'number' && N !== undefined && N * V < 2 ** 31) {
+  if (typeof V === 'number' && V > 0 && N !== undefined && N * V < 2 ** 31) {
     // A class's index, or 0 where the target is none (ignored, or out of range in a traced graph): its logit is
     // read, then replaced by 0, so no gradient reaches it.
     const index = where(less(t, 0), 0, where(less(t, V), t, 0));

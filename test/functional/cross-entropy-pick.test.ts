@@ -6,8 +6,9 @@
  *
  * Proves:
  * - at a static shape the traced loss gathers the N target logits and
- *   compares nothing over the N · V logits; at a symbolic one it keeps the
- *   one-hot select;
+ *   compares nothing over the N · V logits; at a symbolic one, with no
+ *   classes (V = 0: a loss of 0 under sum, as before) or with N · V beyond
+ *   int32 indices it keeps the one-hot select;
  * - the two forms give the same loss and logit gradient bits, on the
  *   reference backend and on onnxruntime-node's CPU, for float32 and
  *   float64, with ignored targets (the default and a custom ignoreIndex that
@@ -45,6 +46,22 @@ describe('crossEntropy picks the target logits', () => {
     expect(ops([2, 3]).filter((op) => op.startsWith('equal:') && op.endsWith(`,${V}`))).toEqual([]);
     expect(ops(['b', 3])).not.toContain('gather');
     expect(ops(['b', 3])).toContain(`equal:b,3,${V}`);
+  });
+
+  it('with the one-hot select where a gather cannot index: no classes, or N · V beyond int32', async () => {
+    // No classes, every target ignored: 0 under sum, as before (the gather had no class 0 to read).
+    const empty = tensor([], { shape: [2, 0] });
+    expect(crossEntropy(empty, tensor([-100, -100], { dtype: 'int32' }), { reduction: 'sum' }).item()).toBe(0);
+    const traced = trace((l, t) => crossEntropy(l, t, { reduction: 'sum' }), [{ shape: [2, 0] }, { shape: [2], dtype: 'int32' }]);
+    for (const backend of [referenceBackend, ortNode]) {
+      const [loss] = await (await backend.compile(traced)).run([empty, tensor([-100, -100], { dtype: 'int32' })]);
+      expect(loss.item(), backend.name).toBe(0);
+    }
+    // 2^16 positions of 2^15 classes: 2^31 logits, more than int32 indices reach (traced only, never run).
+    const huge = trace((l, t) => crossEntropy(l, t), [{ shape: [2 ** 16, 2 ** 15] }, { shape: [2 ** 16], dtype: 'int32' }]);
+    const ops = huge.nodes.flatMap((n) => (n.kind === 'primitive' ? [n.op] : []));
+    expect(ops).not.toContain('gather');
+    expect(huge.nodes.some((n) => n.kind === 'primitive' && n.op === 'equal' && n.shape.join(',') === `${2 ** 16},${2 ** 15}`)).toBe(true);
   });
 
   for (const dtype of ['float32', 'float64'] as const) {
