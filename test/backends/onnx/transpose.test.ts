@@ -8,12 +8,15 @@
  * - a transpose that reorders longer axes (or a symbolic one past another)
  *   stays a Transpose;
  * - bool is reshaped on every device; with symbolic dims on a device
- *   without bool movement (PORTABLE_CAPS) it keeps its float32 round trip.
+ *   without bool movement (PORTABLE_CAPS) it keeps its float32 round trip;
+ * - a reshape to the input's own shape (static or symbolic), and a static
+ *   transpose that moves nothing, lower to no node at all (the graph's
+ *   output then copies its input, as any output that is an input does).
  */
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { fromBinary } from '@bufbuild/protobuf';
-import { less, referenceBackend, tensor, trace, transpose, type Tensor } from '../../../src/index.js';
+import { add, less, referenceBackend, reshape, tensor, trace, transpose, type Tensor } from '../../../src/index.js';
 import { FULL_CAPS, lowerGraph, PORTABLE_CAPS, type LoweringCaps } from '../../../src/node.js';
 import { ModelProtoSchema } from '../../../src/backends/onnx/generated/onnx_pb.js';
 import type { Shape } from '../../../src/core/shape.js';
@@ -94,4 +97,31 @@ describe('transposes that reorder longer axes stay Transposes', () => {
       expect(got).toEqual(want);
     });
   }
+});
+
+describe('reshapes and transposes that change nothing lower to no node', () => {
+  const run = async (graph: ReturnType<typeof trace>, x: Tensor): Promise<string[]> => {
+    const { bytes, inputNames, outputNames } = lowerGraph(graph, { caps: FULL_CAPS });
+    const session = await ort.InferenceSession.create(bytes);
+    const out = await session.run({ [inputNames[0]]: new ort.Tensor('float32', x.data() as Float32Array, x.shape as number[]) });
+    await session.release();
+    const [want] = await (await referenceBackend.compile(graph)).run([x]);
+    expect(out[outputNames[0]].dims).toEqual(want.shape);
+    expect(Array.from(out[outputNames[0]].data as Float32Array)).toEqual(Array.from(want.data() as Float32Array));
+    return fromBinary(ModelProtoSchema, bytes).graph!.node.map((n) => n.opType);
+  };
+
+  it('a reshape to its own shape, static or symbolic, inside a graph and as its output', async () => {
+    for (const shape of [[2, 3], ['B', 3]] as Shape[]) {
+      expect(await run(trace((a) => add(reshape(a, shape), 1), [{ shape }]), iota([2, 3]))).toEqual(['Add']);
+      expect(await run(trace((a) => reshape(a, shape), [{ shape }]), iota([2, 3]))).toEqual(['Identity']);
+    }
+    // A reshape that does change the shape stays.
+    expect(await run(trace((a) => add(reshape(a, [3, 2]), 1), [{ shape: [2, 3] }]), iota([2, 3]))).toEqual(['Reshape', 'Add']);
+  });
+
+  it('a static transpose that moves nothing (the identity, or only axes of size 1 back to their places)', async () => {
+    expect(await run(trace((a) => add(transpose(a, [0, 1, 2]), 1), [{ shape: [2, 1, 3] }]), iota([2, 1, 3]))).toEqual(['Add']);
+    expect(await run(trace((a) => add(transpose(a, [0, 2, 1, 3]), 1), [{ shape: [2, 1, 1, 3] }]), iota([2, 1, 1, 3]))).toEqual(['Add']);
+  });
 });

@@ -1,7 +1,7 @@
 import { ONNX_TYPE } from '../builder.js';
 import type { FamilyMembers } from '../../../ir/primitives.js';
 import type { DType } from '../../../core/dtype.js';
-import { isStatic, type Shape } from '../../../core/shape.js';
+import { isStatic, shapesEqual, type Shape } from '../../../core/shape.js';
 import { allowZero, type LowerContext, type LoweringTable } from './types.js';
 
 /**
@@ -18,7 +18,8 @@ function viaFloat(ctx: LowerContext, dtype: DType, inputs: readonly string[], em
 export const movement: LoweringTable<FamilyMembers<'movement'>> = {
   // The inferred output shape has no -1; allowzero keeps a 0 (literal, or a symbolic dim at run time) a 0 rather
   // than "copy": a symbolic 0 read as "copy" failed, or silently kept the input's dim (unsqueeze of [B, 0]).
-  reshape: (ctx, node, [x]) => ctx.b.op('Reshape', [x, ctx.shape(node.shape)], { allowzero: allowZero(node.shape) }),
+  // To its own shape (a weight gradient's product, already of the weight's shape): the input itself, no node.
+  reshape: (ctx, node, [x]) => (shapesEqual(node.inputs[0].shape, node.shape) ? x : ctx.b.op('Reshape', [x, ctx.shape(node.shape)], { allowzero: allowZero(node.shape) })),
   transpose: (ctx, node, [x]) => {
     const from = node.inputs[0].shape;
     const longer = node.attrs.perm.filter((axis) => from[axis] !== 1);
@@ -26,7 +27,7 @@ export const movement: LoweringTable<FamilyMembers<'movement'>> = {
     // Moving only axes of size 1 leaves the elements in order, so nothing is copied: a Reshape to a constant
     // shape (every device reshapes bool), or with symbolic dims (whose shape a Reshape would compute on the
     // CPU) the axes of size 1 squeezed out and unsqueezed at their new places.
-    if (inOrder && isStatic(node.shape)) return ctx.b.op('Reshape', [x, ctx.b.int64s(node.shape)], { allowzero: allowZero(node.shape) });
+    if (inOrder && isStatic(node.shape)) return shapesEqual(from, node.shape) ? x : ctx.b.op('Reshape', [x, ctx.b.int64s(node.shape)], { allowzero: allowZero(node.shape) });
     if (inOrder && (node.dtype !== 'bool' || ctx.caps.boolMovement)) {
       const ones = (shape: Shape): number[] => shape.flatMap((d, i) => (d === 1 ? [i] : []));
       const drop = ones(from);
