@@ -29,18 +29,24 @@ export function silu(x: Tensor): Tensor {
 /**
  * The SwiGLU gate, silu(gate) ⊙ up (Shazeer 2020, "GLU Variants Improve
  * Transformer"). Its backward keeps only `gate` and `up` and recomputes the
- * sigmoid, instead of the generic graph's sigmoid, silu and exp tensors:
+ * sigmoid and silu (the same expressions as the forward's, which a backend
+ * that merges common subexpressions, as ONNX Runtime does, computes once),
+ * instead of the generic graph's sigmoid, silu and exp tensors:
  *
  *   d up   = g ⊙ silu(gate)
  *   d gate = g ⊙ up ⊙ σ(gate) ⊙ (1 + gate ⊙ (1 − σ(gate)))
+ *          = g ⊙ up ⊙ (σ(gate) + silu(gate) ⊙ (1 − σ(gate)))
+ *
+ * the second form one elementwise pass shorter.
  */
 export const swiglu: (gate: Tensor, up: Tensor) => Tensor = defineCustomVjp(
   'swiglu',
   (gate, up) => mul(silu(gate), up),
   (g, [gate, up]) => {
     const s = sigmoid(gate);
+    const act = mul(gate, s);
     const one = tensor(1, { dtype: gate.dtype });
-    const dGate = mul(mul(mul(g, up), s), add(one, mul(gate, sub(one, s))));
-    return [dGate, mul(g, mul(gate, s))];
+    const dGate = mul(mul(g, up), add(s, mul(act, sub(one, s))));
+    return [dGate, mul(g, act)];
   },
 );
