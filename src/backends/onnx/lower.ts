@@ -130,7 +130,7 @@ export function lowerGraph(graph: Graph, options: LowerOptions = {}): LoweredMod
   const random: RandomInput[] = [];
   if (options.randomInputs !== undefined && typeof options.randomInputs !== 'boolean') fail('lowerGraph', `randomInputs expected true or false, got ${describe(options.randomInputs)}`);
   const host = options.randomInputs ? hostRandom(graph, fed, b, random) : undefined;
-  const outputs = lowerNodes(ctx, graph, graph.inputs.map((n) => n.name), host && { hosts: host.hosts, host });
+  const outputs = lowerNodes(ctx, graph, graph.inputs.map((n) => n.name), host, host?.hosts);
   const outputNames = options.outputNames ?? graph.outputs.map((_, i) => (taken.has(`output${i}`) ? b.fresh(`output${i}`) : `output${i}`));
   // Each output takes its own name: the node computing it is renamed, so nothing is copied; a value that is an
   // input, an initializer or already another output is copied by an Identity. (ONNX Runtime drops an output's
@@ -171,25 +171,19 @@ const FUSED: Readonly<Record<Exclude<FusedKernel, 'dropoutMask'>, (ctx: LowerCon
   softmax: (ctx, [x]) => ctx.b.op('Softmax', [x], { axis: { i: -1 } }),
 };
 
-/** What lowering with randomInputs threads through lowerNodes: the host evaluators of a graph's inputs, and the hoists. */
-interface HostThread {
-  readonly hosts: readonly (HostScalar | undefined)[];
-  readonly host: HostRandom;
-}
-
 /**
  * Emits a graph's nodes given the ONNX names of its inputs; returns its
  * outputs' names. With `random` (lowering with randomInputs), it also
  * follows which scalars the host can compute (`hosts`: each input's
- * evaluator, or undefined), so that `host` may make a randomUniform node or
- * a Dropout mask an input.
+ * evaluator, or undefined), so that `random` may make a randomUniform node
+ * or a Dropout mask an input.
  */
-function lowerNodes(ctx: LowerContext, graph: Graph, inputNames: readonly string[], random?: HostThread): string[] {
+function lowerNodes(ctx: LowerContext, graph: Graph, inputNames: readonly string[], random?: HostRandom, hosts: readonly (HostScalar | undefined)[] = []): string[] {
   const names = new Map<Node, string>();
   const host = new Map<Node, HostScalar>();
   graph.inputs.forEach((n, i) => {
     names.set(n, inputNames[i]);
-    const h = random?.hosts[i];
+    const h = hosts[i];
     if (h) host.set(n, h);
   });
   for (const node of graph.nodes) {
@@ -197,13 +191,13 @@ function lowerNodes(ctx: LowerContext, graph: Graph, inputNames: readonly string
     const args = node.inputs.map((x) => names.get(x)!);
     if (node.kind === 'call') {
       const kernel = node.composite.kernel;
-      const fed = kernel === 'dropoutMask' && random?.host.mask(node, node.inputs.map((x) => host.get(x)));
+      const from = node.inputs.map((x) => host.get(x));
+      const fed = kernel === 'dropoutMask' && random?.mask(node, from);
       const fused = kernel && kernel !== 'dropoutMask' ? FUSED[kernel] : undefined;
-      names.set(node, fed || (fused ? fused(ctx, args) : lowerNodes(ctx, node.body, args, random && { hosts: node.inputs.map((x) => host.get(x)), host: random.host })[0]));
+      names.set(node, fed || (fused ? fused(ctx, args) : lowerNodes(ctx, node.body, args, random, from)[0]));
       continue;
     }
-    const input = node.op === 'randomUniform' && node.inputs.every((x) => x.dtype === 'int32')
-      && random?.host.uniform(node as PrimitiveNode<'randomUniform'>, host.get(node.inputs[0]), host.get(node.inputs[1]));
+    const input = node.op === 'randomUniform' && random?.uniform(node as PrimitiveNode<'randomUniform'>, host.get(node.inputs[0]), host.get(node.inputs[1]));
     names.set(node, input || (LOWERINGS[node.op] as Lowering<Primitive>)(ctx, node as never, args));
     const value = random && hostScalar(node, node.inputs.map((x) => host.get(x)));
     if (value) host.set(node, value);
