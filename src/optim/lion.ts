@@ -1,9 +1,9 @@
-import { lionFiniteSimd, lionSimd, type LionConstants } from './kernels/simd.js';
+import { lionFiniteSimd, lionSimd, type LionConstants, type LionMaxima } from './kernels/simd.js';
 import { fail } from '../core/errors.js';
 import { add, div, greater, maximum, mul, sign, sub, where } from '../trace/ops/elementwise.js';
 import { sum } from '../trace/ops/reduce.js';
 import { tensor, type Tensor } from '../trace/tensor.js';
-import { checkBetas, checkNumber, Optimizer, scaledLr, type Floats, type GraphStepInputs, type GraphUpdate, type ParamGroup, checkGraphUpdate } from './optimizer.js';
+import { checkBetas, checkNumber, Optimizer, scaledLr, type Floats, type GraphStepInputs, type GraphUpdate, type OptimizerState, type ParamGroup, checkGraphUpdate } from './optimizer.js';
 
 /** Options of {@link Lion}. Defaults are the paper's (Chen et al. 2023, Table 12). */
 export interface LionOptions {
@@ -63,6 +63,8 @@ const CAUTIOUS_MIN_MEAN = 1e-5;
 export class Lion extends Optimizer<LionOptions> {
   readonly name: string = 'Lion';
   readonly slots: readonly string[] = ['exp_avg'];
+  /** Per parameter array, the largest |p| and |m| its last float32 SIMD update wrote, and that m. */
+  private written = new WeakMap<Floats, LionMaxima & { readonly state: Floats }>();
 
   constructor(options: LionConfig = {}) {
     super(LION_DEFAULTS, options, 'Lion');
@@ -76,11 +78,23 @@ export class Lion extends Optimizer<LionOptions> {
     checkNumber(site, 'cautiousFactor', o.cautiousFactor, 0, 1, true);
   }
 
-  /** Without cautious: the SIMD check, which reads the arrays in place (undefined where it does not run). */
-  protected override finiteAfterStep(p: Floats, g: Floats, [m]: Floats[], o: LionOptions & { lrScale: number }, lr: number): boolean | undefined {
+  /**
+   * Without cautious: proven from what the last update wrote where
+   * `gradBound` allows (see {@link lionProvenFinite}), else the SIMD check,
+   * which reads the arrays in place (undefined where it does not run).
+   */
+  protected override finiteAfterStep(p: Floats, g: Floats, [m]: Floats[], o: LionOptions & { lrScale: number }, lr: number, _step: number, gradBound?: number): boolean | undefined {
     if (o.cautious) return undefined;
     const c = lionConstants(p, o, lr);
+    const last = this.written.get(p);
+    if (gradBound !== undefined && last?.state === m && lionProvenFinite(last, gradBound, c)) return true;
     return lionFiniteSimd(p, g, m, c, lionLoop(c));
+  }
+
+  /** Restores a state as {@link Optimizer.loadState} does; what earlier updates wrote is forgotten. */
+  override loadState(state: OptimizerState): void {
+    super.loadState(state);
+    this.written = new WeakMap();
   }
 
   /** Each coordinate on its own, except the cautious update's renormalisation over the whole tensor. */
@@ -90,10 +104,13 @@ export class Lion extends Optimizer<LionOptions> {
 
   protected update(p: Floats, g: Floats, [m]: Floats[], o: LionOptions & { lrScale: number }, lr: number): void {
     const c = lionConstants(p, o, lr);
+    this.written.delete(p);
     if (!o.cautious) {
       const loop = lionLoop(c);
       // WebAssembly SIMD on large arrays (the same bits), else the loop.
-      if (!lionSimd(p, g, m, c, loop)) loop(p, g, m);
+      const simd = lionSimd(p, g, m, c, loop);
+      if (!simd) loop(p, g, m);
+      else if (simd !== true) this.written.set(p, { ...simd, state: m });
       return;
     }
     // Cautious: the renormalisation needs every coordinate's sign first.
@@ -200,6 +217,24 @@ function lionConstants(p: Floats, o: LionOptions & { lrScale: number }, lr: numb
   const lrr = o.lrScale === 1 ? r(lr) : r(r(lr) * r(o.lrScale));
   return { b1: r(o.betas[0]), c1: r(1 - o.betas[0]), b2: r(o.betas[1]), c2: r(1 - o.betas[1]), lr: lrr, decay: r(1 - r(lrr * r(o.weightDecay))) };
 }
+
+/**
+ * Whether a float32 Lion step with constants `c` surely writes only finite
+ * values, given that the last step wrote `last` (the largest |p| and |m|,
+ * still in the arrays) and that every |g| is at most `gradBound`:
+ * true when p is finite, |m| < 2^126, |g| <= 2^64, lr < 2^100 and decay >= -1.
+ * Then, with 0 <= b1, c1, b2, c2 <= 1 (betas in [0, 1)): b1·m and c1·g round to
+ * at most |m| and |g|, so c is finite and sign(c) is -1, 0 or 1; |p·decay|
+ * rounds to at most |p| <= FLT_MAX, and subtracting lr < 2^100 rounds to a
+ * finite value (FLT_MAX + 2^103, half its ulp, is the first sum that rounds
+ * to Infinity); |m'| <= |m| + |g| < 2^127. A float32 norm that is finite
+ * bounds every |g| by 2^64 (a larger one squares to Infinity).
+ */
+export function lionProvenFinite(last: LionMaxima, gradBound: number, c: LionConstants): boolean {
+  return last.p <= FLOAT32_MAX && last.m < 2 ** 126 && gradBound <= 2 ** 64 && c.lr < 2 ** 100 && c.decay >= -1;
+}
+
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** Lion's loop over arrays of one type with constants `c` (not cautious). */
 function lionLoop(c: LionConstants): (p: Floats, g: Floats, m: Floats) => void {

@@ -94,7 +94,6 @@ function frozenCopy<O extends object>(o: O): Readonly<O> {
   return Object.freeze(out) as Readonly<O>;
 }
 
-
 /**
  * Shared machinery of the standalone optimizers: parameter groups,
  * validation before anything changes, lazily allocated state buffers, and
@@ -166,12 +165,12 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
 
   /**
    * Whether `update` would leave only finite values in `p` and `buffers`,
-   * found without changing them (e.g. by a kernel that computes the new
-   * values without storing them); undefined to let `stepIfFinite` try the
-   * update on copies instead (the default).
+   * found without changing them (by a kernel computing the new values
+   * without storing them, or proven, see stepIfFinite's `gradBound`);
+   * undefined to let `stepIfFinite` try the update on copies (the default).
    * @internal
    */
-  protected finiteAfterStep(_p: Floats, _g: Floats, _buffers: Floats[], _options: O & { lrScale: number }, _lr: number, _step: number): boolean | undefined {
+  protected finiteAfterStep(_p: Floats, _g: Floats, _buffers: Floats[], _options: O & { lrScale: number }, _lr: number, _step: number, _gradBound?: number): boolean | undefined {
     return undefined;
   }
 
@@ -258,24 +257,25 @@ export abstract class Optimizer<O extends { lr: number }> implements GraphOptimi
    * false. The update is computed twice: first to check the new values,
    * writing nothing of them (Lion's SIMD check reads the arrays where they
    * are; otherwise the update runs part by part on scratch copies), then in
-   * place.
+   * place. With `gradBound` (|g| at most it, and `params` changed by this
+   * optimizer only) Lion may prove the new values finite without the check.
    * @internal
    */
-  stepIfFinite(params: readonly Floats[], grads: readonly Floats[], lr: number, step: number): boolean {
+  stepIfFinite(params: readonly Floats[], grads: readonly Floats[], lr: number, step: number, gradBound?: number): boolean {
     const site = `${this.name}.stepIfFinite`;
     checkNumber(site, 'lr', lr, 0);
     if (!Number.isSafeInteger(step) || step < 1) fail(site, `step expected a positive integer, got ${show(step)}`);
     this.checkArrays(site, params, grads);
     this.buffers ??= stateBuffers(params, this.slots.length);
     const buffers = this.buffers;
-    if (!params.every((p, i) => this.finiteAfter(p, grads[i], buffers[i], this.optionsFor(i), lr, step))) return false;
+    if (!params.every((p, i) => this.finiteAfter(p, grads[i], buffers[i], this.optionsFor(i), lr, step, gradBound))) return false;
     this.updateAll(params, grads, lr, step);
     return true;
   }
 
   /** Whether one parameter's update gives finite values, computed on copies. */
-  private finiteAfter(p: Floats, g: Floats, buffers: Floats[], o: O & { lrScale: number }, lr: number, step: number): boolean {
-    const checked = this.finiteAfterStep(p, g, buffers, o, lr, step);
+  private finiteAfter(p: Floats, g: Floats, buffers: Floats[], o: O & { lrScale: number }, lr: number, step: number, gradBound?: number): boolean {
+    const checked = this.finiteAfterStep(p, g, buffers, o, lr, step, gradBound);
     if (checked !== undefined) return checked;
     const arrays = [p, g, ...buffers];
     // An elementwise update runs part by part through arrays reused between steps; any other on whole copies.

@@ -13,11 +13,28 @@
 
   ;; Lion: c = b1·m + c1·g; p = p·decay − lr·sign(c); m = b2·m + c2·g.
   ;; lr·sign(c) is a select of lr, −lr or 0 (sign(NaN) is 0, as signOf).
+  ;; It also raises pmax and mmax to the largest bit pattern of |p| and |m|
+  ;; it writes (the sign bit cleared, compared unsigned: the order of the
+  ;; magnitudes, with ±Inf at 0x7f800000 and NaN above it); the caller zeroes
+  ;; and reads them. The Trainer learns from them that its next step cannot
+  ;; overflow (src/optim/lion.ts, lionProvenFinite).
+  (global $pmax (export "pmax") (mut i32) (i32.const 0))
+  (global $mmax (export "mmax") (mut i32) (i32.const 0))
+
+  ;; The largest of a's four lanes and prev, all unsigned.
+  (func $maxLane (param $a v128) (param $prev i32) (result i32)
+    (local $x i32) (local $y i32)
+    (local.set $a (i32x4.max_u (local.get $a) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a) (local.get $a))))
+    (local.set $x (i32x4.extract_lane 0 (local.get $a)))
+    (local.set $y (i32x4.extract_lane 1 (local.get $a)))
+    (local.set $x (select (local.get $x) (local.get $y) (i32.gt_u (local.get $x) (local.get $y))))
+    (select (local.get $x) (local.get $prev) (i32.gt_u (local.get $x) (local.get $prev))))
+
   (func (export "lion32") (param $p i32) (param $g i32) (param $m i32) (param $n i32)
         (param $b1 f32) (param $c1 f32) (param $b2 f32) (param $c2 f32) (param $lr f32) (param $decay f32)
     (local $at i32) (local $end i32) (local $wide i32) (local $q i32) (local $vb1 v128) (local $vc1 v128) (local $vb2 v128) (local $vc2 v128)
-    (local $vlr v128) (local $vnlr v128) (local $vdecay v128) (local $zero v128)
-    (local $pv v128) (local $gv v128) (local $mv v128) (local $c v128)
+    (local $vlr v128) (local $vnlr v128) (local $vdecay v128) (local $zero v128) (local $abs v128)
+    (local $mv v128) (local $gv v128) (local $c v128) (local $x v128) (local $y v128) (local $pm v128) (local $mm v128)
     (local.set $vb1 (f32x4.splat (local.get $b1)))
     (local.set $vc1 (f32x4.splat (local.get $c1)))
     (local.set $vb2 (f32x4.splat (local.get $b2)))
@@ -26,6 +43,7 @@
     (local.set $vnlr (f32x4.neg (local.get $vlr)))
     (local.set $vdecay (f32x4.splat (local.get $decay)))
     (local.set $zero (f32x4.splat (f32.const 0)))
+    (local.set $abs (i32x4.splat (i32.const 0x7fffffff)))
     (local.set $end (i32.shl (local.get $n) (i32.const 2)))
     (local.set $wide (i32.and (local.get $end) (i32.const -32)))
     ;; Two vectors per iteration, then one.
@@ -33,44 +51,53 @@
       (loop $next
         (br_if $done (i32.ge_u (local.get $at) (local.get $wide)))
         (local.set $q (i32.add (local.get $p) (local.get $at)))
-        (local.set $pv (v128.load offset=0 (local.get $q)))
         (local.set $mv (v128.load offset=0 (i32.add (local.get $m) (local.get $at))))
         (local.set $gv (v128.load offset=0 (i32.add (local.get $g) (local.get $at))))
         (local.set $c (f32x4.add (f32x4.mul (local.get $vb1) (local.get $mv)) (f32x4.mul (local.get $vc1) (local.get $gv))))
-        (v128.store offset=0 (local.get $q)
-          (f32x4.sub (f32x4.mul (local.get $pv) (local.get $vdecay))
+        (local.set $x
+          (f32x4.sub (f32x4.mul (v128.load offset=0 (local.get $q)) (local.get $vdecay))
             (v128.or (v128.and (f32x4.gt (local.get $c) (local.get $zero)) (local.get $vlr))
                      (v128.and (f32x4.lt (local.get $c) (local.get $zero)) (local.get $vnlr)))))
-        (v128.store offset=0 (i32.add (local.get $m) (local.get $at))
-          (f32x4.add (f32x4.mul (local.get $vb2) (local.get $mv)) (f32x4.mul (local.get $vc2) (local.get $gv))))
-        (local.set $pv (v128.load offset=16 (local.get $q)))
+        (local.set $y (f32x4.add (f32x4.mul (local.get $vb2) (local.get $mv)) (f32x4.mul (local.get $vc2) (local.get $gv))))
+        (v128.store offset=0 (local.get $q) (local.get $x))
+        (v128.store offset=0 (i32.add (local.get $m) (local.get $at)) (local.get $y))
+        (local.set $pm (i32x4.max_u (local.get $pm) (v128.and (local.get $x) (local.get $abs))))
+        (local.set $mm (i32x4.max_u (local.get $mm) (v128.and (local.get $y) (local.get $abs))))
+        (local.set $q (i32.add (local.get $p) (local.get $at)))
         (local.set $mv (v128.load offset=16 (i32.add (local.get $m) (local.get $at))))
         (local.set $gv (v128.load offset=16 (i32.add (local.get $g) (local.get $at))))
         (local.set $c (f32x4.add (f32x4.mul (local.get $vb1) (local.get $mv)) (f32x4.mul (local.get $vc1) (local.get $gv))))
-        (v128.store offset=16 (local.get $q)
-          (f32x4.sub (f32x4.mul (local.get $pv) (local.get $vdecay))
+        (local.set $x
+          (f32x4.sub (f32x4.mul (v128.load offset=16 (local.get $q)) (local.get $vdecay))
             (v128.or (v128.and (f32x4.gt (local.get $c) (local.get $zero)) (local.get $vlr))
                      (v128.and (f32x4.lt (local.get $c) (local.get $zero)) (local.get $vnlr)))))
-        (v128.store offset=16 (i32.add (local.get $m) (local.get $at))
-          (f32x4.add (f32x4.mul (local.get $vb2) (local.get $mv)) (f32x4.mul (local.get $vc2) (local.get $gv))))
+        (local.set $y (f32x4.add (f32x4.mul (local.get $vb2) (local.get $mv)) (f32x4.mul (local.get $vc2) (local.get $gv))))
+        (v128.store offset=16 (local.get $q) (local.get $x))
+        (v128.store offset=16 (i32.add (local.get $m) (local.get $at)) (local.get $y))
+        (local.set $pm (i32x4.max_u (local.get $pm) (v128.and (local.get $x) (local.get $abs))))
+        (local.set $mm (i32x4.max_u (local.get $mm) (v128.and (local.get $y) (local.get $abs))))
         (local.set $at (i32.add (local.get $at) (i32.const 32)))
         (br $next)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
         (local.set $q (i32.add (local.get $p) (local.get $at)))
-        (local.set $pv (v128.load offset=0 (local.get $q)))
         (local.set $mv (v128.load offset=0 (i32.add (local.get $m) (local.get $at))))
         (local.set $gv (v128.load offset=0 (i32.add (local.get $g) (local.get $at))))
         (local.set $c (f32x4.add (f32x4.mul (local.get $vb1) (local.get $mv)) (f32x4.mul (local.get $vc1) (local.get $gv))))
-        (v128.store offset=0 (local.get $q)
-          (f32x4.sub (f32x4.mul (local.get $pv) (local.get $vdecay))
+        (local.set $x
+          (f32x4.sub (f32x4.mul (v128.load offset=0 (local.get $q)) (local.get $vdecay))
             (v128.or (v128.and (f32x4.gt (local.get $c) (local.get $zero)) (local.get $vlr))
                      (v128.and (f32x4.lt (local.get $c) (local.get $zero)) (local.get $vnlr)))))
-        (v128.store offset=0 (i32.add (local.get $m) (local.get $at))
-          (f32x4.add (f32x4.mul (local.get $vb2) (local.get $mv)) (f32x4.mul (local.get $vc2) (local.get $gv))))
+        (local.set $y (f32x4.add (f32x4.mul (local.get $vb2) (local.get $mv)) (f32x4.mul (local.get $vc2) (local.get $gv))))
+        (v128.store offset=0 (local.get $q) (local.get $x))
+        (v128.store offset=0 (i32.add (local.get $m) (local.get $at)) (local.get $y))
+        (local.set $pm (i32x4.max_u (local.get $pm) (v128.and (local.get $x) (local.get $abs))))
+        (local.set $mm (i32x4.max_u (local.get $mm) (v128.and (local.get $y) (local.get $abs))))
         (local.set $at (i32.add (local.get $at) (i32.const 16)))
-        (br $next))))
+        (br $next)))
+    (global.set $pmax (call $maxLane (local.get $pm) (global.get $pmax)))
+    (global.set $mmax (call $maxLane (local.get $mm) (global.get $mmax))))
 
   (func (export "lion64") (param $p i32) (param $g i32) (param $m i32) (param $n i32)
         (param $b1 f64) (param $c1 f64) (param $b2 f64) (param $c2 f64) (param $lr f64) (param $decay f64)

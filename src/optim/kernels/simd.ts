@@ -37,6 +37,8 @@ interface Exports {
   /** The eight partial sums of sumsq32/sumsq64, carried between calls. */
   readonly s0: { value: number }; readonly s1: { value: number }; readonly s2: { value: number }; readonly s3: { value: number };
   readonly s4: { value: number }; readonly s5: { value: number }; readonly s6: { value: number }; readonly s7: { value: number };
+  /** The largest |p| and |m| lion32 wrote since the caller zeroed them, as bits with the sign cleared. */
+  readonly pmax: { value: number }; readonly mmax: { value: number };
 }
 
 const CHUNK_BYTES = 1 << 17;
@@ -207,17 +209,44 @@ export function allFiniteSimd(x: Floats): boolean | undefined {
 /** Lion's step constants, already rounded to the element type. */
 export interface LionConstants { b1: number; c1: number; b2: number; c2: number; lr: number; decay: number }
 
+/** The largest magnitudes a float32 Lion step wrote: NaN where one was NaN. */
+export interface LionMaxima { readonly p: number; readonly m: number }
+
 /**
  * Lion over (p, g, m) with the SIMD kernel when it runs, returning false
  * when it does not (the caller runs its loop). `loop` is that loop, run on
- * each chunk's tail.
+ * each chunk's tail. Over float32 arrays it returns the largest |p| and |m|
+ * it wrote, else true.
  */
-export function lionSimd(p: Floats, g: Floats, m: Floats, c: LionConstants, loop: (p: Floats, g: Floats, m: Floats) => void): boolean {
+export function lionSimd(p: Floats, g: Floats, m: Floats, c: LionConstants, loop: (p: Floats, g: Floats, m: Floats) => void): LionMaxima | boolean {
   const k = simd([p, m, g]);
   if (!k) return false;
-  const run = p instanceof Float64Array ? k.lion64 : k.lion32;
-  stream(k, [p, m, g], 2, ([po, mo, go], n) => run(po, go, mo, n, c.b1, c.c1, c.b2, c.c2, c.lr, c.decay), ([pv, mv, gv], from, to) => loop(pv.subarray(from, to), gv.subarray(from, to), mv.subarray(from, to)));
-  return true;
+  const wide = p instanceof Float64Array;
+  const run = wide ? k.lion64 : k.lion32;
+  // The tails, run in JavaScript, raise the maxima as the kernel does.
+  let [tailP, tailM] = [0, 0];
+  k.pmax.value = k.mmax.value = 0;
+  stream(k, [p, m, g], 2, ([po, mo, go], n) => run(po, go, mo, n, c.b1, c.c1, c.b2, c.c2, c.lr, c.decay), ([pv, mv, gv], from, to) => {
+    loop(pv.subarray(from, to), gv.subarray(from, to), mv.subarray(from, to));
+    for (let i = from; i < to; i++) [tailP, tailM] = [Math.max(tailP, absBits(pv[i])), Math.max(tailM, absBits(mv[i]))];
+  });
+  if (wide) return true;
+  return { p: fromAbsBits(Math.max(k.pmax.value >>> 0, tailP)), m: fromAbsBits(Math.max(k.mmax.value >>> 0, tailM)) };
+}
+
+const bits = new Uint32Array(1);
+const asFloat = new Float32Array(bits.buffer);
+
+/** The bits of float32 |x| (as lion32 compares them: NaN above +Inf). */
+function absBits(x: number): number {
+  asFloat[0] = x;
+  return (bits[0] & 0x7fffffff) >>> 0;
+}
+
+/** The float32 magnitude of such bits: NaN for any NaN pattern. */
+function fromAbsBits(b: number): number {
+  bits[0] = b;
+  return asFloat[0];
 }
 
 /**
