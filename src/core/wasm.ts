@@ -18,11 +18,13 @@ export interface CompiledWasm {
 }
 
 /**
- * Compiles a module from its base64 bytes, synchronously: each is under the
- * 4 KB browsers allow on the main thread. Null where the runtime has no
- * WebAssembly, does not validate SIMD, or validates it and still refuses to
- * compile from bytes (a page whose CSP lacks wasm-unsafe-eval, some edge
- * hosts): the caller runs its JavaScript loops instead.
+ * Compiles a module from its base64 bytes, synchronously (Chromium 156 does
+ * so on a page's main thread for modules far larger than these). Null where
+ * the runtime has no WebAssembly, does not validate SIMD, or validates it
+ * and still refuses to compile from bytes (a page whose CSP lacks
+ * wasm-unsafe-eval, some edge hosts, a browser that limits synchronous
+ * compiles on the main thread, as Chromium once did at 4 KB): the caller
+ * runs its JavaScript loops instead.
  */
 export function compileWasm(base64: string): CompiledWasm | null {
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;

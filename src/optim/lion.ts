@@ -222,7 +222,8 @@ function lionConstants(p: Floats, o: LionOptions & { lrScale: number }, lr: numb
  * Whether a float32 Lion step with constants `c` surely writes only finite
  * values, given that the last step wrote `last` (the largest |p| and |m|,
  * still in the arrays) and that every |g| is at most `gradBound`:
- * true when p is finite, |m| < 2^126, |g| <= 2^64, lr < 2^100 and decay >= -1.
+ * true when p is finite, |m| < 2^126, |g| <= 2^64, 0 <= lr < 2^100 and
+ * -1 <= decay <= 1.
  * Then, with 0 <= b1, c1, b2, c2 <= 1 (betas in [0, 1)): b1·m and c1·g round to
  * at most |m| and |g|, so c is finite and sign(c) is -1, 0 or 1; |p·decay|
  * rounds to at most |p| <= FLT_MAX, and subtracting lr < 2^100 rounds to a
@@ -231,7 +232,9 @@ function lionConstants(p: Floats, o: LionOptions & { lrScale: number }, lr: numb
  * bounds every |g| by 2^64 (a larger one squares to Infinity).
  */
 export function lionProvenFinite(last: LionMaxima, gradBound: number, c: LionConstants): boolean {
-  return last.p <= FLOAT32_MAX && last.m < 2 ** 126 && gradBound <= 2 ** 64 && c.lr < 2 ** 100 && c.decay >= -1;
+  // The options were checked when given, but a group's object can change after: every premise is checked here.
+  const unit = [c.b1, c.c1, c.b2, c.c2].every((x) => x >= 0 && x <= 1);
+  return unit && last.p <= FLOAT32_MAX && last.m < 2 ** 126 && gradBound <= 2 ** 64 && c.lr >= 0 && c.lr < 2 ** 100 && c.decay >= -1 && c.decay <= 1;
 }
 
 const FLOAT32_MAX = 3.4028234663852886e38;

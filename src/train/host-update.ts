@@ -63,19 +63,23 @@ export class HostUpdate {
   readonly grads: Floats[];
   private readonly optimizer: Optimizer<{ lr: number }>;
   private readonly arrays: Floats[];
+  /** A bound on every |g| the step graph hands over, where one is known (see apply). */
+  private readonly gradBound: number | undefined;
 
   /**
    * Copies `params` (the model's, in state order) into a copy of
    * `optimizer`, which {@link checkHostUpdate} passed; `slotNames` name its
-   * state as the step graph's layout does, parameter-major.
+   * state as the step graph's layout does, parameter-major. `ieee`: the
+   * step graph's float32 products overflow to Infinity (see apply).
    */
-  constructor(optimizer: GraphOptimizer, specs: readonly StateSpec[], slotNames: readonly string[], params: readonly Tensor[]) {
+  constructor(optimizer: GraphOptimizer, specs: readonly StateSpec[], slotNames: readonly string[], params: readonly Tensor[], ieee = false) {
     // A copy of the user's optimizer, with its options and groups: the Trainer owns its state.
     const Kind = optimizer.constructor as new (options: object) => Optimizer<{ lr: number }>;
     const given = optimizer as Optimizer<{ lr: number }>;
     const copy = (): Optimizer<{ lr: number }> => new Kind({ ...given.defaults, groups: given.groups });
     const sizes = specs.map((s) => s.shape.reduce((a, d) => a * d, 1));
     const dtype = specs[0].dtype as 'float32' | 'float64';
+    this.gradBound = ieee && dtype === 'float32' ? 2 ** 64 : undefined;
     // The step graph writes the gradients into `grads`, beside the parameters and state: the kernels read them in place.
     this.optimizer = copy();
     ({ params: this.arrays, grads: this.grads } = this.optimizer.allocate(sizes, dtype));
@@ -96,13 +100,12 @@ export class HostUpdate {
    * Steps the parameters from the step graph's clipped gradients as step
    * number `step`, only when every new value is finite; false, with nothing
    * changed, otherwise. The Trainer checked that the graph's norm of the
-   * gradients is finite: in float32 that bounds every |g| by 2^64 (a larger
-   * one squares to Infinity, and so does the sum; clipping only shrinks
-   * them), so Lion can prove most steps finite without its check.
+   * gradients is finite: in IEEE float32 that bounds every |g| by 2^64 (a
+   * larger one squares to Infinity, and so does the sum; clipping only
+   * shrinks them), so Lion can prove most steps finite without its check.
    */
   apply(grads: readonly Tensor[], lr: number, step: number): boolean {
-    const bound = this.arrays[0] instanceof Float32Array ? 2 ** 64 : undefined;
-    return this.optimizer.stepIfFinite(this.arrays, grads.map((g) => g._data as Floats), lr, step, bound);
+    return this.optimizer.stepIfFinite(this.arrays, grads.map((g) => g._data as Floats), lr, step, this.gradBound);
   }
 
   /** Copies of the parameters, then of the optimizer state in {@link slotSpecs} order. */

@@ -99,7 +99,10 @@ export class Trainer<M extends Module = Module> {
     // The state starts from the model's parameters and zeroed optimizer slots.
     const params = new Map(options.model.namedParameters().map(([name, p]) => [name, p.value]));
     const state = stepGraph.layout.state.map((spec) => params.get(spec.name) ?? new Tensor(spec.shape, spec.dtype, allocate(spec.dtype, spec.shape.reduce((a, d) => a * d, 1))));
-    this.host = stepGraph.update ? undefined : new HostUpdate(options.optimizer, stepGraph.layout.state, stepGraph.layout.slotNames, state);
+    // Where float32 products overflow to Infinity as IEEE 754 says (on the CPU; WGSL lets a GPU give any value),
+    // a finite norm bounds the gradients the host update reads.
+    const ieee = !options.backend || options.backend === referenceBackend || options.backend.runsOnHost?.(options.compile) === true;
+    this.host = stepGraph.update ? undefined : new HostUpdate(options.optimizer, stepGraph.layout.state, stepGraph.layout.slotNames, state, ieee);
     this.state = this.host?.params ?? state;
   }
 

@@ -15,22 +15,27 @@
  *   agrees with step() on copies, scanned, over several steps;
  * - with the bound, a step after a recorded one runs only the update kernel
  *   (no check); without it, or for a step whose bounds fail, the check runs;
- * - loadState forgets what earlier updates wrote: an infinite momentum
- *   loaded after proven steps is caught (standalone, and in a Trainer after
- *   load, which then refuses the step and changes nothing).
+ * - what a step proves from can't go stale: loadState forgets what earlier
+ *   updates wrote (an infinite momentum loaded after proven steps is caught,
+ *   standalone and in a Trainer after load, which then refuses the step and
+ *   changes nothing), so does an update by the JavaScript loop, and group
+ *   options changed after construction (lr < 0, decay > 1) fail the proof;
+ * - the Trainer's host update proves steps only where its backend computes
+ *   IEEE float32 on the CPU (the bound on |g| needs float32 overflow).
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ByteTokenizer, DecoderLM, Lion, Tensor, TokenBatches, Trainer } from '../../src/index.js';
+import { ByteTokenizer, DecoderLM, Lion, referenceBackend, Tensor, TokenBatches, Trainer, type Backend } from '../../src/index.js';
 import { ortNode } from '../../src/node.js';
 import { lionProvenFinite } from '../../src/optim/lion.js';
-import { kernelCalls, lionSimd, useSimdKernels } from '../../src/optim/kernels/simd.js';
+import { HostUpdate } from '../../src/train/host-update.js';
+import { allocateResident, kernelCalls, lionSimd, useSimdKernels } from '../../src/optim/kernels/simd.js';
 
 afterEach(() => useSimdKernels(true));
 
 const F32_MAX = 3.4028234663852886e38;
 const f = Math.fround;
-const maxAbs = (x: Float32Array): number => x.reduce((a, v) => (Number.isNaN(a) || Number.isNaN(v) ? NaN : Math.max(a, Math.abs(v))), 0);
+const maxAbs = (x: Float32Array | Float64Array): number => Array.from(x).reduce((a, v) => (Number.isNaN(a) || Number.isNaN(v) ? NaN : Math.max(a, Math.abs(v))), 0);
 const bits = (x: Float32Array | Float64Array): number[] => Array.from(new Uint32Array(x.slice().buffer));
 const constants = { b1: f(0.9), c1: f(0.1), b2: f(0.99), c2: f(0.01), lr: f(1e-3), decay: 1 };
 /** Lion's float32 step in JavaScript, for the tails the kernel leaves (src/optim/lion.ts rounds the same way). */
@@ -44,17 +49,19 @@ const loop = (p: Float32Array | Float64Array, g: Float32Array | Float64Array, m:
 };
 
 describe('Lion: the maxima of its update', () => {
-  for (const placement of ['allocated', 'ordinary'] as const) {
+  for (const placement of ['resident', 'ordinary'] as const) {
     it(`reports the largest |p| and |m| it wrote, tails included (${placement} arrays)`, () => {
       for (const [n, spikeAt] of [[4099, 4098], [4099, 17], [70_001, 65_536]]) {
-        const opt = new Lion();
-        const [p, g, m] = placement === 'allocated' ? [...Object.values(opt.allocate([n])).flat(), opt.state().buffers[0][0]] as Float32Array[] : [0, 1, 2].map(() => new Float32Array(n));
+        // Resident: all three in the kernels' memory, updated in place; ordinary: streamed through it in chunks.
+        const [p, g, m] = (placement === 'resident' ? allocateResident([n, n, n], false)! : [0, 1, 2].map(() => new Float32Array(n))) as Float32Array[];
+        const before = { ...kernelCalls };
         for (let i = 0; i < n; i++) [p[i], g[i], m[i]] = [Math.sin(i), Math.cos(i), Math.sin(3 * i) / 4];
         p[spikeAt] = -7e30;
         m[spikeAt] = 5e20;
         const out = lionSimd(p, g, m, constants, loop);
         expect(out).toEqual({ p: maxAbs(p), m: maxAbs(m) });
         expect(out).toEqual({ p: f(7e30), m: f(f(f(0.99) * f(5e20)) + f(f(0.01) * g[spikeAt])) });
+        expect(placement === 'resident' ? kernelCalls.inPlace - before.inPlace : kernelCalls.streamed - before.streamed).toBeGreaterThan(0);
       }
     });
   }
@@ -89,18 +96,24 @@ describe('Lion.stepIfFinite with a gradient bound', () => {
     const n = 4099;
     // decay = 1 - lr·wd = -1: lr just below 2^100, wd = 2 / lr.
     const lr = f(2 ** 100 - 2 ** 76);
-    const opt = new Lion({ lr, weightDecay: 2 / lr, betas: [0.5, 0.5] });
+    // beta2 = 1 - 2^-20: the momentum stays just below 2^126, so every step after the first is proven, not checked.
+    const opt = new Lion({ lr, weightDecay: 2 / lr, betas: [0.5, 1 - 2 ** -20] });
     const { params, grads } = opt.allocate([n]);
     const [p, g] = [params[0], grads[0]];
     const m = opt.state().buffers[0][0];
     for (let i = 0; i < n; i++) [p[i], g[i], m[i]] = [i % 2 ? F32_MAX : -F32_MAX, i % 3 ? 2 ** 64 : -(2 ** 64), f(2 ** 126 - 2 ** 102) * (i % 5 ? 1 : -1)];
     opt.loadState({ name: 'Lion', step: 0, buffers: [[m]] });
+    const calls: number[] = [];
     for (let step = 1; step <= 6; step++) {
+      const before = kernelCalls.inPlace;
       expect(opt.stepIfFinite(params, grads, lr, step, 2 ** 64)).toBe(true);
+      calls.push(kernelCalls.inPlace - before);
+      expect(maxAbs(opt.state().buffers[0][0])).toBeGreaterThan(2 ** 125.99);
       expect(params[0].every(Number.isFinite)).toBe(true);
       expect(opt.state().buffers[0][0].every(Number.isFinite)).toBe(true);
       g.forEach((_, i) => { g[i] = -g[i]; });
     }
+    expect(calls).toEqual([2, 1, 1, 1, 1, 1]);
   });
 
   it('agrees with step() on copies over several steps (property-based)', () => {
@@ -151,6 +164,38 @@ describe('Lion.stepIfFinite with a gradient bound', () => {
     expect(calls(() => expect(opt.stepIfFinite(params, grads, 2 ** 100, 4, 2 ** 64)).toBe(true))).toBe(6);
   });
 
+  it('checks a step whose group options changed after construction (lr < 0 or decay > 1)', () => {
+    const group = { params: [0], lrScale: 1, weightDecay: 1 };
+    const opt = new Lion({ lr: 1e-3, groups: [group] });
+    const { params, grads } = opt.allocate([4099]);
+    params[0].fill(2e38);
+    grads[0].fill(0.5);
+    for (let step = 1; step <= 2; step++) expect(opt.stepIfFinite(params, grads, 1e-3, step, 2 ** 64)).toBe(true);
+    // lr · lrScale = -1: decay 1 - (-1)·1 = 2, and 2·p overflows; the check must run and refuse.
+    group.lrScale = -1000;
+    const p0 = params[0].slice();
+    expect(opt.stepIfFinite(params, grads, 1e-3, 3, 2 ** 64)).toBe(false);
+    expect(bits(params[0])).toEqual(bits(p0));
+    // A negative weight decay, with lr > 0: decay 1 + 2 = 3.
+    Object.assign(group, { lrScale: 1, weightDecay: -2000 });
+    expect(opt.stepIfFinite(params, grads, 1e-3, 3, 2 ** 64)).toBe(false);
+    expect(bits(params[0])).toEqual(bits(p0));
+  });
+
+  it('forgets what it wrote once another path updates the arrays (the JavaScript loop, without the kernels)', () => {
+    const opt = new Lion({ lr: 1e-3 });
+    const { params, grads } = opt.allocate([4099]);
+    params[0].fill(-3e38);
+    grads[0].fill(0.5); // c > 0: p moves down by lr
+    expect(opt.stepIfFinite(params, grads, 1e-3, 1, 2 ** 64)).toBe(true);
+    // The loop writes p = -3e38 - 1e38: -Infinity (step() refuses non-finite gradients, not results).
+    useSimdKernels(false);
+    opt.step(params, grads, { lr: 1e38 });
+    useSimdKernels(true);
+    expect(params[0][0]).toBe(-Infinity);
+    expect(opt.stepIfFinite(params, grads, 1e-3, 3, 2 ** 64)).toBe(false);
+  });
+
   it('forgets what it wrote on loadState: an infinite momentum loaded after proven steps is caught', () => {
     const opt = new Lion({ lr: 1e-3 });
     const { params, grads } = opt.allocate([4099]);
@@ -167,6 +212,35 @@ describe('Lion.stepIfFinite with a gradient bound', () => {
 });
 
 describe('Trainer with the update on the host', () => {
+  it('proves steps only where the gradients come from IEEE float32 arithmetic (the CPU), else checks each', () => {
+    const calls = (ieee: boolean): number[] => {
+      const specs = [{ name: 'w', shape: [64, 80], dtype: 'float32' as const }, { name: 'b', shape: [80], dtype: 'float32' as const }];
+      const host = new HostUpdate(new Lion({ lr: 1e-3 }), specs, ['optimizer.w.exp_avg', 'optimizer.b.exp_avg'], specs.map((x) => new Tensor(x.shape, 'float32', new Float32Array(x.shape.reduce((a, d) => a * d)).fill(0.1))), ieee);
+      const grads = specs.map((x) => new Tensor(x.shape, 'float32', new Float32Array(x.shape.reduce((a, d) => a * d)).fill(0.5)));
+      return [1, 2, 3].map((step) => {
+        const before = kernelCalls.inPlace + kernelCalls.streamed;
+        expect(host.apply(grads, 1e-3, step)).toBe(true);
+        return kernelCalls.inPlace + kernelCalls.streamed - before;
+      });
+    };
+    expect(calls(true)).toEqual([4, 2, 2]);
+    expect(calls(false)).toEqual([4, 4, 4]);
+  });
+
+  it('passes the bound from ort-node cpu and the reference backend, not from a backend that does not run on the host', async () => {
+    const boundOf = async (backend: Backend | undefined): Promise<unknown> => {
+      const t = await Trainer.create({ model: new DecoderLM({ vocab: 256, dim: 16, layers: 1, heads: 2, seed: 2 }), optimizer: new Lion(), batchSize: 1, sequenceLength: 4, update: 'host', ...(backend ? { backend } : {}) });
+      try {
+        return (t as unknown as { host: { gradBound: unknown } }).host.gradBound;
+      } finally {
+        await t.dispose();
+      }
+    };
+    // A backend that says nothing of where it runs (here ort-node's compile behind another name).
+    const elsewhere: Backend = { name: 'elsewhere', compile: (graph, options) => ortNode.compile(graph, options as Parameters<typeof ortNode.compile>[1]) };
+    expect([await boundOf(ortNode), await boundOf(referenceBackend), await boundOf(undefined), await boundOf(elsewhere)]).toEqual([2 ** 64, 2 ** 64, 2 ** 64, undefined]);
+  });
+
   it('refuses a step after loading a state with an infinite momentum, changing nothing', async () => {
     const data = new TokenBatches(new ByteTokenizer().encode('The state of the Union is strong. '.repeat(20)), { batchSize: 2, length: 12, seed: 1 });
     const t = await Trainer.create({
