@@ -80,7 +80,7 @@ export class Lion extends Optimizer<LionOptions> {
 
   /**
    * Without cautious: proven from what the last update wrote where
-   * `gradBound` allows (see {@link lionProvenFinite}), else the SIMD check,
+   * `gradBound` allows (see `lionProvenFinite`), else the SIMD check,
    * which reads the arrays in place (undefined where it does not run).
    */
   protected override finiteAfterStep(p: Floats, g: Floats, [m]: Floats[], o: LionOptions & { lrScale: number }, lr: number, _step: number, gradBound?: number): boolean | undefined {
