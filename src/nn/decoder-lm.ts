@@ -1,6 +1,9 @@
 import { optionKeys } from '../core/options.js';
 import { fail, show } from '../core/errors.js';
-import { add } from '../trace/ops/elementwise.js';
+import { add, cast } from '../trace/ops/elementwise.js';
+import { iota } from '../trace/ops/creation.js';
+import { gather } from '../trace/ops/indexing.js';
+import { max } from '../trace/ops/reduce.js';
 import { formatShape } from '../core/shape.js';
 import type { Tensor } from '../trace/tensor.js';
 import { AlibiBias } from './alibi-bias.js';
@@ -142,7 +145,7 @@ export class DecoderLM extends Module implements LanguageModel {
     return Array.from({ length: layers }, () => ({ kvHeads, headDim, dtype }));
   }
 
-  /** Logits (B, T, V) for token ids (B, T) int32, and the extended per-layer caches. */
+  /** Logits (B, T, V) ((B, 1, V) with `lastLogitsOnly`) for token ids (B, T) int32, and the extended per-layer caches. */
   forward(ids: Tensor, call: DecoderCall = {}): { logits: Tensor; cache: KvCache[] } {
     expectTensor('DecoderLM', 'ids', ids);
     const site = 'DecoderLM';
@@ -151,6 +154,8 @@ export class DecoderLM extends Module implements LanguageModel {
     if (cache !== undefined && (!Array.isArray(cache) || cache.length !== this.layers.length)) {
       fail(site, `cache expected one entry per layer (${this.layers.length}), got ${show(Array.isArray(cache) ? cache.length : cache)}`);
     }
+    const lastOnly = call?.lastLogitsOnly;
+    if (lastOnly !== undefined && typeof lastOnly !== 'boolean') fail(site, `lastLogitsOnly expected true or false, got ${show(lastOnly)}`);
     const T = ids.shape[1];
     const P = cache ? cache[0].key.shape[2] : 0;
     const positions = call?.positions ?? defaultPositions(site, T, P);
@@ -165,6 +170,9 @@ export class DecoderLM extends Module implements LanguageModel {
       h = out.output;
       caches.push(out.cache);
     });
+    // The last token's state alone, where only its logits are asked for. T may be symbolic, so its index is max(iota(T)),
+    // taken in float32 (exact below 2^24): WebGPU has ReduceMax for floats.
+    if (lastOnly) h = gather(h, cast(max(cast(iota(T), 'float32'), 0, { keepDims: true }), 'int32'), 1);
     h = this.finalNorm.forward(h);
     const logits = this.lmHead ? this.lmHead.forward(h) : this.embedTokens.attend(h);
     return { logits, cache: caches };

@@ -24,6 +24,14 @@ export interface LanguageModelCall {
   /** One cache per layer, as returned by an earlier call. */
   cache?: readonly KvCache[];
   ctx?: ForwardContext;
+  /**
+   * True: the logits of the last new token only, (B, 1, V): all that
+   * picking the next token needs, without a prompt's T × V logits (400 MB
+   * for 2048 tokens of a 50K vocabulary in float32). A TextGenerator asks
+   * for this; a model may ignore it and return (B, T, V), whose last row is
+   * read. Default false.
+   */
+  lastLogitsOnly?: boolean;
 }
 
 /** What one layer caches: keys and values of shape (B, K, P, D) each, in `dtype`. */

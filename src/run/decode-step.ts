@@ -38,6 +38,8 @@ export interface DecodeStepOptions {
    * batches). Default false: the rows share row 0's positions.
    */
   readonly attentionMask?: boolean;
+  /** Ask the model for the last new token's logits only (the TextGenerator); default false: (B, T, V), as files carry them. */
+  readonly lastLogitsOnly?: boolean;
 }
 
 /** The traced step and the names of its inputs and outputs. */
@@ -79,7 +81,7 @@ export function decodeStep(site: string, model: unknown, options: DecodeStepOpti
       const positions = masked ? positionIds : gather(positionIds, tensor(0, { dtype: 'int32' }), 0);
       const forward = (): { logits: Tensor; cache: KvCache[] } => {
         try {
-          return lm.forward(ids, { positions, cache, ...(attentionMask ? { attentionMask } : {}) });
+          return lm.forward(ids, { positions, cache, ...(attentionMask ? { attentionMask } : {}), ...(options.lastLogitsOnly ? { lastLogitsOnly: true } : {}) });
         } catch (e) {
           // The past caches are shaped as cacheLayout says: a layout that disagrees with the model fails inside it.
           if (e instanceof LlmTricksError) fail(site, `model.forward failed on caches shaped as its cacheLayout says (check cacheLayout against the model's attention): ${e.message}`);

@@ -44,7 +44,9 @@ export interface Generation {
  * composed from the blocks) on any backend. Compile once, then call
  * `generate` for as many prompts as needed; the model's current parameters
  * are baked in at creation. The compiled graph is the decoding step that
- * `exportOnnx` writes, with int32 ids and the parameters as constants.
+ * `exportOnnx` writes, with int32 ids, the parameters as constants, and
+ * only the last token's logits (`lastLogitsOnly`: a prompt's T × V logits
+ * are never computed; a model that ignores the option still works).
  *
  * @example
  * ```ts
@@ -71,7 +73,7 @@ export class TextGenerator {
     checkOptions('TextGenerator', options, ['backend', 'compile', 'tokenizer']);
     options ??= {};
     if (options.tokenizer !== undefined && !isTextTokenizer(options.tokenizer)) fail('TextGenerator', `tokenizer expected an object with encode(text) and decode(ids), got ${show(options.tokenizer)}`);
-    const { graph } = decodeStep('TextGenerator', model, { ids: 'int32', parameters: 'constants' });
+    const { graph } = decodeStep('TextGenerator', model, { ids: 'int32', parameters: 'constants', lastLogitsOnly: true });
     // The KV cache (every output after the logits) stays on the device between tokens where the backend can keep
     // it there: on WebGPU each run otherwise read the whole cache back and uploaded it again.
     const cache = graph.outputs.slice(1).map((_, i) => i + 1);
@@ -121,9 +123,9 @@ export class TextGenerator {
           disposeHeld(logits);
           fail(site, 'expected the logits as a Tensor from the backend, got a DeviceTensor (the backend kept an output resident that was not asked for)');
         }
-        // The logits of the last input position pick the next token. Read in place: data() would copy all of them,
-        // the prompt's included (a fresh array of T × vocab per prefill, which cost a 512-token prompt ~10% of its run).
-        const last = (logits._data as Float32Array | Float64Array).subarray((input.length - 1) * vocab);
+        // The logits of the last input position pick the next token: the only row where the model honours
+        // lastLogitsOnly, else the last of T. Read in place: data() would copy them all.
+        const last = (logits._data as Float32Array | Float64Array).subarray((logits.shape[1] as number - 1) * vocab);
         const next = pick(last, temperature, topK, squares32(key, t) / 2 ** 24);
         tokens.push(next);
         if (next === stopToken) break;

@@ -6,11 +6,14 @@
  *   match finite differences (float64; check-vjp atol 1e-7, rtol 1e-6);
  * - causal: logits at t are unchanged (exactly) when tokens after t change;
  * - KV-cached decoding, token by token or after a prefill, gives the full
- *   pass's logits within 1e-10 (float64).
+ *   pass's logits within 1e-10 (float64);
+ * - lastLogitsOnly gives (B, 1, V): the full pass's last row, with and
+ *   without a cache, traced with a symbolic T too; anything but a boolean
+ *   is refused.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { concat, crossEntropy, DecoderLM, sliceAxis, type KvCache, type PositionKind, type Tensor } from '../../src/index.js';
+import { concat, crossEntropy, DecoderLM, referenceBackend, sliceAxis, Tensor, trace, type KvCache, type PositionKind } from '../../src/index.js';
 import { assertModuleVjp, i32, maxDiff, randomParams, seedArb } from './util.js';
 
 const VOCAB = 7;
@@ -94,5 +97,36 @@ describe('DecoderLM KV-cached decoding equals the full pass', () => {
       const p = 1 + (k % (T - 1));
       expect(maxDiff(decode(m, ids, [0, p, T]), full)).toBeLessThan(1e-10);
     }), { numRuns: 25 });
+  });
+});
+
+describe('DecoderLM lastLogitsOnly', () => {
+  it('gives the last row of the full pass, with and without a cache, and at a symbolic T', async () => {
+    await fc.assert(fc.asyncProperty(configArb, fc.integer({ min: 2, max: 5 }).chain((T) => fc.tuple(tokensArb(T), tokensArb(T))), fc.nat(), async (c, [a, b], k) => {
+      const m = model(c);
+      const T = a.length;
+      const full = m.forward(i32([...a, ...b], [2, T])).logits;
+      const last = m.forward(i32([...a, ...b], [2, T]), { lastLogitsOnly: true }).logits;
+      expect(last.shape).toEqual([2, 1, VOCAB]);
+      expect(maxDiff(last, rows(full, T - 1, T))).toBe(0);
+      // After a cache of p tokens: the rest's last row.
+      const p = 1 + (k % (T - 1));
+      const { cache } = m.forward(i32([...a.slice(0, p), ...b.slice(0, p)], [2, p]));
+      const rest = m.forward(i32([...a.slice(p), ...b.slice(p)], [2, T - p]), { cache, lastLogitsOnly: true }).logits;
+      expect(rest.shape).toEqual([2, 1, VOCAB]);
+      expect(maxDiff(rest, rows(full, T - 1, T))).toBeLessThan(1e-10);
+      // Traced with T symbolic (as the TextGenerator's step is), then run at this T.
+      const graph = trace((ids) => m.forward(ids, { lastLogitsOnly: true }).logits, [{ name: 'ids', shape: [2, 'T'], dtype: 'int32' }]);
+      expect(graph.outputs[0].shape).toEqual([2, 1, VOCAB]);
+      const [out] = await (await referenceBackend.compile(graph)).run([i32([...a, ...b], [2, T])]);
+      expect(maxDiff(out as Tensor, rows(full, T - 1, T))).toBe(0);
+    }), { numRuns: 15 });
+  });
+
+  it('refuses anything but true or false', () => {
+    const m = model({ position: 'rope', tied: false, norm: 'rms', heads: 2, kvHeads: 1, layers: 1, seed: 1 });
+    for (const [bad, shown] of [[1, '1'], ['yes', '"yes"'], [null, 'null']] as const) {
+      expect(() => m.forward(i32([1, 2], [1, 2]), { lastLogitsOnly: bad as never })).toThrow(`DecoderLM: lastLogitsOnly expected true or false, got ${shown}`);
+    }
   });
 });

@@ -7,6 +7,8 @@
  *   the reference backend and on ort-node cpu, for multi-head, grouped-query
  *   and multi-query models with rope and alibi;
  * - the final cache holds layers · 2 · kvHeads · (prompt + new - 1) · headDim floats;
+ * - the compiled step asks a DecoderLM for the last token's logits only
+ *   (B, 1, V), so a prompt's T × V logits are never computed;
  * - sampling is reproducible by seed, differs across seeds, and topK 1 is greedy;
  * - stopToken ends generation; bad prompts and options raise LlmTricksError;
  * - a float64 model decodes (its cache and logits in float64, the cache's
@@ -50,6 +52,16 @@ describe('TextGenerator', () => {
       expect(out.tokens).toEqual(want);
       expect(out.cacheBytes).toBe(2 * 2 * kvHeads * (prompt.length + 8 - 1) * 4 * 4);
     }
+  });
+
+  it('compiles a step that computes the last token\'s logits only, and generates from it', async () => {
+    const m = model(1, 'rope');
+    const shapes: unknown[] = [];
+    const spy: Backend = { name: 'spy', compile: (graph, options) => { shapes.push(graph.outputs[0].shape); return ortNode.compile(graph, { ...options, device: 'cpu', intraOpNumThreads: 1 }); } };
+    const gen = await TextGenerator.create(m, { backend: spy });
+    expect(shapes).toEqual([['batch', 1, 32]]);
+    expect((await gen.generate([3, 1, 4, 1, 5], { maxNewTokens: 6 })).tokens).toEqual(greedyWithoutCache(m, [3, 1, 4, 1, 5], 6));
+    await gen.dispose();
   });
 
   it('decodes a float64 model: cache and logits in float64, equal to recomputing without a cache', async () => {

@@ -32,6 +32,8 @@ async function prefillAndStep(path: string, lm: DecoderLM): Promise<void> {
   const prompt = [[1, 2, 3], [4, 5, 6]];
   const first = await session.run({ input_ids: int64(prompt), position_ids: int64([[0, 1, 2], [0, 1, 2]]), ...empty });
   const eager = lm.forward(tensor(prompt, { dtype: 'int32' }));
+  // Every position's logits, as files carry them (the TextGenerator's own step keeps only the last).
+  expect(first.logits.dims).toEqual([2, 3, lm.vocab]);
   expect(maxDiff(first.logits.data as Float32Array, eager.logits.data() as Float32Array)).toBeLessThanOrEqual(1e-5);
   const past: Record<string, ort.Tensor> = {};
   for (let i = 0; i < layers; i++) for (const k of ['key', 'value']) past[`past_key_values.${i}.${k}`] = first[`present.${i}.${k}`];
