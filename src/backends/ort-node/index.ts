@@ -17,7 +17,7 @@ export interface OrtNodeCompileOptions extends OrtCompileOptions {
 /** The devices of onnxruntime-node and what each does (checked against the runtime in test/backends/ort-devices.test.ts). */
 export const NODE_DEVICES: DeviceTable<OrtNodeCompileOptions> = {
   devices: {
-    cpu: { resident: 'cpu-pool', lowering: FULL_CAPS, accelerator: false, hostRandom: true },
+    cpu: { resident: 'cpu-pool', lowering: { ...FULL_CAPS, splitK: true }, accelerator: false, hostRandom: true },
     // The Node binding has no GPU output location for CUDA: every output comes back to the CPU.
     // Its kernels are not measured here (no CUDA build runs in this project's CI): every workaround, to be safe.
     cuda: { resident: 'copied', lowering: PORTABLE_CAPS, accelerator: true, hostRandom: false },

@@ -68,8 +68,8 @@ describe('lowering capabilities', () => {
     }
   });
 
-  it('CPU and WebAssembly use every kernel; WebGPU and CUDA every workaround', () => {
-    expect(NODE_DEVICES.devices.cpu.lowering).toEqual(FULL_CAPS);
+  it('CPU and WebAssembly use every kernel (the CPU also splitK); WebGPU and CUDA every workaround', () => {
+    expect(NODE_DEVICES.devices.cpu.lowering).toEqual({ ...FULL_CAPS, splitK: true });
     expect(WEB_DEVICES.devices.wasm.lowering).toEqual(FULL_CAPS);
     for (const info of [NODE_DEVICES.devices.webgpu, NODE_DEVICES.devices.cuda, WEB_DEVICES.devices.webgpu]) expect(info.lowering).toEqual(PORTABLE_CAPS);
     expect(Object.values(FULL_CAPS).every((v) => v)).toBe(true);

@@ -32,6 +32,14 @@ export interface LoweringCaps {
   readonly boolMovement: boolean;
   /** Slice of int32 and bool (else static cuts become Gathers of constant indices). */
   readonly intSlice: boolean;
+  /**
+   * Not a missing kernel but a faster form on ONNX Runtime's CPU: a matrix
+   * product of two matrices whose inner dimension K is a multiple of 1024
+   * and whose other two are at least {@link SPLIT_K_MIN} runs as products of
+   * 512-wide slices of K, each added to the last (see lower/linalg.ts).
+   * Default false.
+   */
+  readonly splitK?: boolean;
 }
 
 /** Every kernel (onnxruntime's CPU, also in WebAssembly): no workaround. */
