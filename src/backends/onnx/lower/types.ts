@@ -35,7 +35,7 @@ export interface LoweringCaps {
   /**
    * Not a missing kernel but a faster form on ONNX Runtime's CPU: a matrix
    * product of two matrices whose inner dimension K is a multiple of 1024
-   * and whose other two are at least {@link SPLIT_K_MIN} runs as products of
+   * and whose other two are at least 256 runs as products of
    * 512-wide slices of K, each added to the last (see lower/linalg.ts).
    * Default false.
    */
