@@ -29,7 +29,8 @@ export interface LanguageModelCall {
    * picking the next token needs, without a prompt's T × V logits (400 MB
    * for 2048 tokens of a 50K vocabulary in float32). A TextGenerator asks
    * for this; a model may ignore it and return (B, T, V), whose last row is
-   * read. Default false.
+   * read (a model that checks the keys of its call must let this one
+   * through). Default false.
    */
   lastLogitsOnly?: boolean;
 }
@@ -55,7 +56,7 @@ export interface LanguageModel extends Module {
   readonly maxPositions: number;
   /** One entry per layer, in the order of the caches `forward` takes and returns. */
   readonly cacheLayout: readonly CacheSlot[];
-  /** Logits (B, T, V) for ids (B, T) int32 or int64, and the caches extended by these tokens. */
+  /** Logits (B, T, V) (or (B, 1, V) with lastLogitsOnly) for ids (B, T) int32 or int64, and the caches extended by these tokens. */
   forward(ids: Tensor, call?: LanguageModelCall): { logits: Tensor; cache: KvCache[] };
 }
 

@@ -50,7 +50,7 @@ export interface DecodeStep {
    * parameters when they are inputs.
    */
   readonly graph: Graph;
-  /** logits (B, T, V), present.{i}.key / .value (B, K, P+T, D). */
+  /** logits (B, T, V) ((B, 1, V) where lastLogitsOnly was asked and honoured), present.{i}.key / .value (B, K, P+T, D). */
   readonly outputNames: readonly string[];
   /** The parameters in input order when they are inputs, else empty. */
   readonly parameters: readonly (readonly [string, Parameter])[];
@@ -89,7 +89,7 @@ export function decodeStep(site: string, model: unknown, options: DecodeStepOpti
         }
       };
       const out = named.length ? lm.withParameters(rest.slice(2 * layout.length), forward) : forward();
-      checkOutputs(site, lm, out);
+      checkOutputs(site, lm, out, options.lastLogitsOnly === true);
       return [out.logits, ...out.cache.flatMap((c) => [c.key, c.value])];
     }, specs);
     return {
@@ -103,14 +103,16 @@ export function decodeStep(site: string, model: unknown, options: DecodeStepOpti
 }
 
 /** Checks what the traced forward returned against the model's own members, naming the one that disagrees. */
-function checkOutputs(site: string, lm: LanguageModel, out: { logits: Tensor; cache: KvCache[] } | undefined): void {
+function checkOutputs(site: string, lm: LanguageModel, out: { logits: Tensor; cache: KvCache[] } | undefined, lastOnly: boolean): void {
   const layout = lm.cacheLayout;
   if (!Array.isArray(out?.cache) || out.cache.length !== layout.length) {
     fail(site, `model.forward expected to return one cache per cacheLayout entry (${layout.length}), got ${describe(out?.cache)}`);
   }
   const logits = out.logits;
-  if (logits?.rank !== 3 || (typeof logits.shape[2] === 'number' && logits.shape[2] !== lm.vocab)) {
-    fail(site, `model.forward expected logits (B, T, vocab = ${lm.vocab}), got ${describe(logits)}${logits?.shape ? ` of shape [${logits.shape.join(', ')}]` : ''}`);
+  // One row per new token, or only the last token's where it was asked for (a model may ignore that).
+  const rows = logits?.shape?.[1];
+  if (logits?.rank !== 3 || (typeof logits.shape[2] === 'number' && logits.shape[2] !== lm.vocab) || !(rows === NEW || (lastOnly && rows === 1))) {
+    fail(site, `model.forward expected logits (B, ${lastOnly ? 'T or 1' : 'T'}, vocab = ${lm.vocab}), got ${describe(logits)}${logits?.shape ? ` of shape [${logits.shape.join(', ')}]` : ''}`);
   }
   out.cache.forEach((c, i) => {
     const { kvHeads, headDim, dtype } = layout[i];

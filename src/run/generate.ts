@@ -125,7 +125,7 @@ export class TextGenerator {
         }
         // The logits of the last input position pick the next token: the only row where the model honours
         // lastLogitsOnly, else the last of T. Read in place: data() would copy them all.
-        const last = (logits._data as Float32Array | Float64Array).subarray((logits.shape[1] as number - 1) * vocab);
+        const last = (logits._data as Float32Array | Float64Array).subarray(((logits.shape[1] as number) - 1) * vocab);
         const next = pick(last, temperature, topK, squares32(key, t) / 2 ** 24);
         tokens.push(next);
         if (next === stopToken) break;

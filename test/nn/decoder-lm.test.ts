@@ -8,8 +8,8 @@
  * - KV-cached decoding, token by token or after a prefill, gives the full
  *   pass's logits within 1e-10 (float64);
  * - lastLogitsOnly gives (B, 1, V): the full pass's last row, with and
- *   without a cache, traced with a symbolic T too; anything but a boolean
- *   is refused.
+ *   without a cache, with a padding mask, traced with a symbolic T too;
+ *   anything but a boolean is refused.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -121,6 +121,16 @@ describe('DecoderLM lastLogitsOnly', () => {
       const [out] = await (await referenceBackend.compile(graph)).run([i32([...a, ...b], [2, T])]);
       expect(maxDiff(out as Tensor, rows(full, T - 1, T))).toBe(0);
     }), { numRuns: 15 });
+  });
+
+  it('with a padding mask and per-row positions (a left-padded batch), the last row of the full pass', () => {
+    const m = model({ position: 'rope', tied: false, norm: 'rms', heads: 4, kvHeads: 2, layers: 2, seed: 3 });
+    const ids = i32([0, 1, 2, 3, 4, 5, 6, 1], [2, 4]);
+    const call = { attentionMask: i32([0, 1, 1, 1, 1, 1, 1, 1], [2, 4]), positions: i32([0, 0, 1, 2, 0, 1, 2, 3], [2, 4]) };
+    const full = m.forward(ids, call).logits;
+    const last = m.forward(ids, { ...call, lastLogitsOnly: true }).logits;
+    expect(last.shape).toEqual([2, 1, VOCAB]);
+    expect(maxDiff(last, rows(full, 3, 4))).toBe(0);
   });
 
   it('refuses anything but true or false', () => {

@@ -7,11 +7,14 @@
  * query attention with rope), RmsNorm and Linear:
  * - the Trainer's default next-token loss trains it (the loss falls);
  * - TextGenerator's greedy tokens equal recomputing the whole sequence
- *   without a cache, on the reference backend and on ort-node cpu;
+ *   without a cache, on the reference backend and on ort-node cpu; the
+ *   model ignores lastLogitsOnly, so its compiled step gives (B, T, V)
+ *   logits, whose last row the generator reads;
  * - the file exportOnnx writes, run by plain onnxruntime-node with the KV
  *   cache, gives the eager logits and the same greedy tokens as TextGenerator;
  * - what is not a LanguageModel is refused with an LlmTricksError naming the
- *   missing member, and a forward that returns the wrong number of caches too;
+ *   missing member, and a forward that returns the wrong number of caches,
+ *   or logits with neither T rows nor one, too;
  * - Generator is the deprecated alias of TextGenerator.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,8 +23,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  argMax, Embedding, Generator, Linear, Lion, Module, MultiQueryAttention, RmsNorm, RotaryEmbedding, tensor, TextGenerator, Trainer, TransformerBlock,
-  type CacheSlot, type KvCache, type LanguageModel, type LanguageModelCall, type Tensor,
+  argMax, concat, Embedding, Generator, Linear, Lion, Module, MultiQueryAttention, referenceBackend, RmsNorm, RotaryEmbedding, tensor, TextGenerator, Trainer,
+  TransformerBlock, type Backend, type CacheSlot, type KvCache, type LanguageModel, type LanguageModelCall, type Tensor,
 } from '../../src/index.js';
 import { exportOnnx, ortNode } from '../../src/node.js';
 
@@ -88,6 +91,15 @@ describe('a LanguageModel composed from the blocks', () => {
     }
   });
 
+  it('ignores lastLogitsOnly here: the TextGenerator compiles (B, T, V) logits and reads their last row', async () => {
+    const shapes: unknown[] = [];
+    const spy: Backend = { name: 'spy', compile: (graph, options) => { shapes.push(graph.outputs[0].shape); return referenceBackend.compile(graph, options as never); } };
+    const model = new ComposedLM();
+    const gen = await TextGenerator.create(model, { backend: spy });
+    expect(shapes).toEqual([['batch', 'sequence', 24]]);
+    expect((await gen.generate([3, 1, 4], { maxNewTokens: 4 })).tokens).toEqual(greedyWithoutCache(model, [3, 1, 4], 4));
+  });
+
   it('exports a file plain onnxruntime-node runs: eager logits, and the TextGenerator\'s greedy tokens', async () => {
     const model = new ComposedLM().eval();
     const path = join(dir, 'composed.onnx');
@@ -130,18 +142,22 @@ describe('a LanguageModel composed from the blocks', () => {
 
 describe('a LanguageModel whose members disagree with its forward', () => {
   class Wrong extends ComposedLM {
-    constructor(private readonly flaw: 'vocab' | 'layout' | 'ignores-cache') {
+    constructor(private readonly flaw: 'vocab' | 'layout' | 'ignores-cache' | 'rows') {
       super();
       if (flaw === 'vocab') Object.defineProperty(this, 'vocab', { value: 40 });
       if (flaw === 'layout') Object.defineProperty(this, 'cacheLayout', { value: [0, 1].map(() => ({ kvHeads: 1, headDim: 4, dtype: 'float32' })) });
     }
     override forward(ids: Tensor, call: LanguageModelCall = {}): { logits: Tensor; cache: KvCache[] } {
-      return super.forward(ids, this.flaw === 'ignores-cache' ? { ...call, cache: undefined } : call);
+      const out = super.forward(ids, this.flaw === 'ignores-cache' ? { ...call, cache: undefined } : call);
+      // Logits of 2T rows: neither one per new token nor the last one alone.
+      return this.flaw === 'rows' ? { ...out, logits: concat([out.logits, out.logits], 1) } : out;
     }
   }
 
   it('is refused with the member named, by TextGenerator, the export and the default loss', async () => {
-    await expect(TextGenerator.create(new Wrong('vocab'))).rejects.toThrow(/^TextGenerator: model\.forward expected logits \(B, T, vocab = 40\)/);
+    await expect(TextGenerator.create(new Wrong('vocab'))).rejects.toThrow(/^TextGenerator: model\.forward expected logits \(B, T or 1, vocab = 40\)/);
+    await expect(TextGenerator.create(new Wrong('rows'))).rejects.toThrow(/^TextGenerator: model\.forward expected logits \(B, T or 1, vocab = 24\), got .* of shape \[batch, /);
+    expect(() => exportOnnx(new Wrong('rows'), join(dir, 'rows.onnx'))).toThrow(/^exportOnnx: model\.forward expected logits \(B, T, vocab = 24\)/);
     await expect(TextGenerator.create(new Wrong('layout'))).rejects.toThrow(/^TextGenerator: model\.forward failed on caches shaped as its cacheLayout says/);
     await expect(TextGenerator.create(new Wrong('ignores-cache'))).rejects.toThrow(/^TextGenerator: model\.forward expected cache 0 key \(B, 2, past \+ new, 4\) float32 as cacheLayout\[0\] says/);
     expect(() => exportOnnx(new Wrong('vocab'), join(dir, 'wrong.onnx'))).toThrow(/^exportOnnx: model\.forward expected logits/);

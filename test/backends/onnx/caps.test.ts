@@ -8,7 +8,8 @@
  * without it the workaround (and not the op); both lowerings, run on
  * onnxruntime-node's CPU, give the reference backend's values exactly; and
  * each device table names the caps it uses (CPU and wasm every kernel,
- * WebGPU and CUDA none).
+ * the CPU also splitK, WebGPU and CUDA none). splitK, a faster form rather
+ * than a workaround, is proven in split-k.test.ts.
  */
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';

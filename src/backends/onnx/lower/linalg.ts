@@ -22,12 +22,16 @@ export const linalg: LoweringTable<FamilyMembers<'linalg'>> = {
     if (broadcastA && batch.includes(0)) {
       return ctx.b.op('MatMul', [expandTo(ctx, a, [...batch, ...x.shape.slice(-2)]), b]);
     }
-    if (ctx.caps.splitK === true && splitsK(x.shape, y.shape)) return splitKProduct(ctx, a, b, x.shape[1] as number);
+    if (ctx.caps.splitK === true && node.dtype === 'float32' && splitsK(x.shape, y.shape)) return splitKProduct(ctx, a, b, x.shape[1] as number);
     return ctx.b.op('MatMul', [a, b]);
   },
 };
 
-/** The least M and N a product needs for its K to be split: below, copying the slices costs more than it saves. */
+/**
+ * The least M and N a product needs for its K to be split: below, copying the slices cost more than it saved (the
+ * 4×128 decoder's 128-wide weights ran slower split). It also keeps the bits (see splitKProduct): MLAS lengthens its
+ * blocks along K only for a thread's share of N of 64 or less.
+ */
 export const SPLIT_K_MIN = 256;
 const SLICE_K = 512;
 
@@ -45,9 +49,12 @@ function splitsK(x: Shape, y: Shape): boolean {
  * fall into the same cache sets: a weight's gradient (K = the batch's
  * tokens) ran 20–30 % slower than a product of the same size at K = 1000.
  * The slices have a 2 KB stride. ONNX Runtime fuses each MatMul and its Add
- * into a Gemm that accumulates into the sum so far, as MLAS accumulates
- * blocks of 256 along K within one product: the same float32 sums in the
- * same order, so the same bits as one MatMul (checked on the CPU provider).
+ * into a Gemm that accumulates into the sum so far, as MLAS accumulates its
+ * blocks along K within one product: the same float32 sums in the same
+ * order, so the same bits as one MatMul (checked on the CPU provider with
+ * two threads; with so many threads that each one's share of N is 64 or
+ * less, MLAS's blocks along K grow past 512 and the two may round apart).
+ * float32 only: a float64 slice of 512 has the 4 KB stride again.
  */
 function splitKProduct(ctx: LowerContext, a: string, b: string, k: number): string {
   let sum: string | undefined;

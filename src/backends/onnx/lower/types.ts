@@ -33,11 +33,10 @@ export interface LoweringCaps {
   /** Slice of int32 and bool (else static cuts become Gathers of constant indices). */
   readonly intSlice: boolean;
   /**
-   * Not a missing kernel but a faster form on ONNX Runtime's CPU: a matrix
+   * Not a missing kernel but a faster form on ONNX Runtime's CPU: a float32
    * product of two matrices whose inner dimension K is a multiple of 1024
-   * and whose other two are at least 256 runs as products of
-   * 512-wide slices of K, each added to the last (see lower/linalg.ts).
-   * Default false.
+   * and whose other two are at least 256 runs as products of 512-wide
+   * slices of K, each added to the last (see lower/linalg.ts). Default false.
    */
   readonly splitK?: boolean;
 }
