@@ -8,16 +8,25 @@
  *   has the bits of the single MatMul, and both are the sums written out
  *   here in float64, within float32 rounding; a weight's gradient traced
  *   through vjp (K = the tokens) splits too.
+ * - A user's journey at a size where it applies (1024 tokens a step, width
+ *   256): a Trainer on ort-node cpu, whose step graph splits, takes the
+ *   steps the same backend takes with the split off, bit for bit (losses,
+ *   parameters, optimizer state), resumes from a checkpoint file to the bit,
+ *   and its model generates the same tokens.
  * - Products outside the rule (K not a multiple of 1024, M or N below 256,
  *   a batched, symbolic or float64 product) and lowerings without the cap
  *   keep one MatMul.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { matmul, trace, vjp, type Shape } from '../../../src/index.js';
-import { FULL_CAPS, lowerGraph } from '../../../src/node.js';
+import { ByteTokenizer, DecoderLM, Lion, matmul, TextGenerator, TokenBatches, trace, Trainer, vjp, type Backend, type Shape, type Tensor } from '../../../src/index.js';
+import { FULL_CAPS, loadCheckpoint, lowerGraph, ortNode, saveCheckpoint, type OrtNodeCompileOptions } from '../../../src/node.js';
 import { NODE_DEVICES } from '../../../src/backends/ort-node/index.js';
+import { ortBackend } from '../../../src/backends/ort/session.js';
 import { ModelProtoSchema } from '../../../src/backends/onnx/generated/onnx_pb.js';
 
 const CPU_CAPS = NODE_DEVICES.devices.cpu.lowering;
@@ -84,4 +93,57 @@ describe('splitK on onnxruntime-node\'s CPU', () => {
   ] as [string, Shape, Shape, ('float32' | 'float64')?][])('keeps one MatMul for %s', (_, xs, ys, dtype) => {
     expect(opsOf(lowerGraph(product(xs, ys, dtype), { caps: CPU_CAPS }).bytes).filter((op) => op === 'MatMul' || op === 'Slice' || op === 'Add')).toEqual(['MatMul']);
   });
+});
+
+/** ort-node with the split off on the CPU: the products whole, as before splitK. */
+const whole: Backend<OrtNodeCompileOptions> = ortBackend('ort-node', { name: 'onnxruntime-node', install: 'npm install onnxruntime-node', load: () => import('onnxruntime-node') }, {
+  ...NODE_DEVICES, devices: { ...NODE_DEVICES.devices, cpu: { ...NODE_DEVICES.devices.cpu, lowering: FULL_CAPS } },
+});
+
+describe('a training journey where splitK applies (4 × 256 tokens, width 256)', () => {
+  const text = 'Four score and seven years ago our fathers brought forth on this continent a new nation. '.repeat(60);
+  const data = new TokenBatches(new ByteTokenizer().encode(text), { batchSize: 4, length: 256, seed: 3 });
+  const make = (backend: Backend<OrtNodeCompileOptions>): Promise<Trainer<DecoderLM>> => Trainer.create({
+    model: new DecoderLM({ vocab: 256, dim: 256, layers: 1, heads: 4, kvHeads: 1, dropout: true, maxPositions: 256, seed: 2 }),
+    optimizer: new Lion({ lr: 1e-3, weightDecay: 0.1 }), dropout: 0.1, maxGradNorm: 1, batchSize: 4, sequenceLength: 256, seed: 4,
+    backend, compile: { device: 'cpu', intraOpNumThreads: 2 },
+  });
+  const bitsOf = async (t: Trainer): Promise<Uint32Array[]> => {
+    const s = await t.snapshot();
+    return [...s.params.values(), ...s.slots.values()].map((x: Tensor) => new Uint32Array((x.data() as Float32Array).slice().buffer));
+  };
+  const differingArrays = (a: Uint32Array[], b: Uint32Array[]): number => a.filter((x, i) => x.length !== b[i].length || x.some((v, j) => v !== b[i][j])).length + Math.abs(a.length - b.length);
+
+  it('steps, resumes from a checkpoint file and generates as with the products whole, to the bit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'split-k-'));
+    try {
+      const run = async (backend: Backend<OrtNodeCompileOptions>): Promise<{ losses: number[]; bits: Uint32Array[]; tokens: number[]; resumed: number[]; resumedBits: Uint32Array[]; graph: Trainer['stepGraph']['graph'] }> => {
+        await using first = await make(backend);
+        const losses: number[] = [];
+        for (let s = 0; s < 4; s++) {
+          losses.push((await first.step(data.batch(s))).loss);
+          if (s === 1) await saveCheckpoint(join(dir, 'at-2.ckpt'), first);
+        }
+        await using second = await make(backend);
+        await second.load(loadCheckpoint(join(dir, 'at-2.ckpt')));
+        const resumed = [(await second.step(data.batch(2))).loss, (await second.step(data.batch(3))).loss];
+        await using gen = await TextGenerator.create(await first.syncModel(), { backend, compile: { device: 'cpu' } });
+        const { tokens } = await gen.generate([70, 111, 117, 114], { maxNewTokens: 8 });
+        return { losses, bits: await bitsOf(first), tokens, resumed, resumedBits: await bitsOf(second), graph: first.stepGraph.graph };
+      };
+      const split = await run(ortNode);
+      // The step graph splits here (more MatMuls lowered for the CPU than whole), so the comparison means something.
+      const matmuls = (caps: typeof FULL_CAPS): number => opsOf(lowerGraph(split.graph, { caps }).bytes).filter((op) => op === 'MatMul').length;
+      expect(matmuls(CPU_CAPS)).toBeGreaterThan(matmuls(FULL_CAPS));
+      const wholeRun = await run(whole);
+      expect(split.losses).toEqual(wholeRun.losses);
+      expect(split.losses[3]).toBeLessThan(split.losses[0]);
+      expect(differingArrays(split.bits, wholeRun.bits)).toBe(0);
+      expect(split.resumed).toEqual(split.losses.slice(2));
+      expect(differingArrays(split.resumedBits, split.bits)).toBe(0);
+      expect(split.tokens).toEqual(wholeRun.tokens);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
