@@ -32,7 +32,7 @@ export const linalg: LoweringTable<FamilyMembers<'linalg'>> = {
  * 4×128 decoder's 128-wide weights ran slower split). It also keeps the bits (see splitKProduct): MLAS lengthens its
  * blocks along K only for a thread's share of N of 64 or less.
  */
-export const SPLIT_K_MIN = 256;
+const SPLIT_K_MIN = 256;
 const SLICE_K = 512;
 
 /** Whether a (M, K) × (K, N) product, both matrices, has K a multiple of 1024 and M, N ≥ SPLIT_K_MIN, all static. */
