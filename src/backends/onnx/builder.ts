@@ -94,6 +94,19 @@ export class OnnxBuilder {
     return this.tensor(data, [], dtype);
   }
 
+  /**
+   * `x` (one element) as a tensor of `rank` dims of 1: a new initializer
+   * when `x` is one, else a Reshape.
+   */
+  unit(x: string, rank: number): string {
+    const ones = Array<number>(rank).fill(1);
+    const init = this.initializers.find((t) => t.name === x);
+    if (!init) return this.op('Reshape', [x, this.int64s(ones)]);
+    const name = this.fresh('const');
+    this.initializers.push({ ...init, name, dims: ones.map(BigInt) });
+    return name;
+  }
+
   /** A uint32 scalar initializer (the random generator's arithmetic). */
   uint32(value: number): string {
     const name = this.fresh('u32');

@@ -1,13 +1,31 @@
 import { isFloat } from '../../../core/dtype.js';
 import type { FamilyMembers } from '../../../ir/primitives.js';
 import { ONNX_TYPE } from '../builder.js';
-import type { Lowering, LoweringTable } from './types.js';
+import type { PrimitiveNode } from '../../../ir/graph.js';
+import type { Lowering, LoweringTable, LowerContext } from './types.js';
 
 type Same = 'neg' | 'exp' | 'log' | 'sin' | 'cos' | 'sqrt' | 'reciprocal' | 'tanh' | 'abs'
   | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'less' | 'equal' | 'where';
 
 /** A primitive that is one ONNX op with the same inputs. */
-const direct = (op: string): Lowering<Same> => (ctx, _node, inputs) => ctx.b.op(op, inputs);
+const direct = (op: string): Lowering<Same> => (ctx, node, inputs) => ctx.b.op(op, unitRanks(ctx, node, inputs));
+
+/**
+ * The inputs, with each single element of lower rank than the output given
+ * the output's rank where the output's last dim is 1: ONNX Runtime's CPU
+ * kernels (also in WebAssembly) broadcast a scalar over a (…, n, 1) tensor
+ * one element at a time, some 15 ns each (a Div of (16, 64, 1) by a scalar
+ * took longer than one of (16, 64, 128)), and the same scalar shaped
+ * (1, 1, 1) runs as one span. The same values.
+ */
+function unitRanks(ctx: LowerContext, node: PrimitiveNode, inputs: readonly string[]): readonly string[] {
+  const out = node.shape;
+  if (out.length < 2 || out[out.length - 1] !== 1) return inputs;
+  return inputs.map((x, i) => {
+    const shape = node.inputs[i].shape;
+    return shape.length < out.length && shape.every((d) => d === 1) ? ctx.b.unit(x, out.length) : x;
+  });
+}
 
 /** Lowerings of the elementwise primitives. */
 export const elementwise: LoweringTable<FamilyMembers<'elementwise'>> = {
@@ -22,10 +40,10 @@ export const elementwise: LoweringTable<FamilyMembers<'elementwise'>> = {
   add: direct('Add'), sub: direct('Sub'), mul: direct('Mul'), div: direct('Div'), pow: direct('Pow'),
   maximum: direct('Max'), minimum: direct('Min'), less: direct('Less'),
   // Without a bool Equal (WebGPU): compare bools as float32 0 and 1.
-  equal: (ctx, node, inputs) => ctx.b.op('Equal', node.inputs[0].dtype === 'bool' && !ctx.caps.boolEqual ? inputs.map((x) => ctx.b.op('Cast', [x], { to: { i: ONNX_TYPE.float32 } })) : inputs),
+  equal: (ctx, node, inputs) => ctx.b.op('Equal', unitRanks(ctx, node, node.inputs[0].dtype === 'bool' && !ctx.caps.boolEqual ? inputs.map((x) => ctx.b.op('Cast', [x], { to: { i: ONNX_TYPE.float32 } })) : inputs)),
   // No ONNX Runtime device has a bool Where kernel (cpu, wasm, webgpu): select bools as int32 and cast back.
   where: (ctx, node, [c, x, y]) => {
-    if (node.dtype !== 'bool') return ctx.b.op('Where', [c, x, y]);
+    if (node.dtype !== 'bool') return ctx.b.op('Where', unitRanks(ctx, node, [c, x, y]));
     const i32 = { to: { i: ONNX_TYPE.int32 } };
     return ctx.b.op('Cast', [ctx.b.op('Where', [c, ctx.b.op('Cast', [x], i32), ctx.b.op('Cast', [y], i32)])], { to: { i: ONNX_TYPE.bool } });
   },
