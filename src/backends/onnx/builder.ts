@@ -52,6 +52,8 @@ export class OnnxBuilder {
   readonly initializers: TensorInit[] = [];
   private counter = 0;
   private readonly int64Cache = new Map<string, string>();
+  /** The initializers made here without a name given (not a model's weights): {@link unit} may reshape copies of them. */
+  private readonly constants = new Set<string>();
 
   /** A name no other value has. */
   fresh(prefix: string): string {
@@ -71,9 +73,11 @@ export class OnnxBuilder {
   }
 
   /** An initializer holding `data` of `dims`. */
-  tensor(data: TypedArray, dims: readonly number[], dtype: DType, name: string = this.fresh('const')): string {
-    this.initializers.push({ name, dims: dims.map(BigInt), dataType: ONNX_TYPE[dtype], rawData: rawBytes(data) });
-    return name;
+  tensor(data: TypedArray, dims: readonly number[], dtype: DType, name?: string): string {
+    const named = name ?? this.fresh('const');
+    if (name === undefined) this.constants.add(named);
+    this.initializers.push({ name: named, dims: dims.map(BigInt), dataType: ONNX_TYPE[dtype], rawData: rawBytes(data) });
+    return named;
   }
 
   /** A 1-D int64 initializer (shared between uses of the same values). */
@@ -95,14 +99,17 @@ export class OnnxBuilder {
   }
 
   /**
-   * `x` (one element) as a tensor of `rank` dims of 1: a new initializer
-   * when `x` is one, else a Reshape.
+   * `x` (one element) as a tensor of `rank` dims of 1: a copy of it so
+   * shaped where `x` is a constant made here, else a Reshape (a computed
+   * value, or a named initializer such as a model's weight, which keeps
+   * its name in the file).
    */
   unit(x: string, rank: number): string {
     const ones = Array<number>(rank).fill(1);
-    const init = this.initializers.find((t) => t.name === x);
+    const init = this.constants.has(x) ? this.initializers.find((t) => t.name === x) : undefined;
     if (!init) return this.op('Reshape', [x, this.int64s(ones)]);
     const name = this.fresh('const');
+    this.constants.add(name);
     this.initializers.push({ ...init, name, dims: ones.map(BigInt) });
     return name;
   }

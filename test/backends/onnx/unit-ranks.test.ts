@@ -6,14 +6,15 @@
  * slower than the same scalar shaped (1, 1, 1). RMSNorm's statistics are
  * (B, T, 1), and a training step divides and shifts them by constants.
  * - A constant becomes an initializer of ones dims, a computed scalar a
- *   Reshape; the values are those written out here.
+ *   Reshape, and so does a model's weight (an initializer given by name,
+ *   which keeps its name); the values are those written out here.
  * - Where the output's last dim is not 1, or the operand already has the
  *   output's rank, the graph is as it was.
  */
 import { fromBinary } from '@bufbuild/protobuf';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { add, div, gather, less, scatterAdd, sum, trace, vjp, where, type Tensor } from '../../../src/index.js';
+import { add, div, gather, less, scatterAdd, sum, tensor, trace, vjp, where, type Tensor } from '../../../src/index.js';
 import { FULL_CAPS, lowerGraph, PORTABLE_CAPS } from '../../../src/node.js';
 import { ModelProtoSchema } from '../../../src/backends/onnx/generated/onnx_pb.js';
 
@@ -57,6 +58,18 @@ describe('scalars against (…, n, 1) tensors', () => {
     const reshape = g.node.find((n) => n.opType === 'Reshape' && n.output[0] === division.input[1]);
     expect(reshape?.input[0]).toBe(lowered.inputNames[1]);
     const got = await run(lowered.bytes, lowered.inputNames, [[stats, [16, 64, 1]], [Float32Array.of(3), []]]);
+    expect(Array.from(got)).toEqual(Array.from(stats, (v) => Math.fround(v / 3)));
+  });
+
+  it('a model\'s scalar weight keeps its name: read through a Reshape, not copied', async () => {
+    const graph = trace((x: Tensor, s: Tensor) => div(x, s), [{ shape: [16, 64, 1], dtype: 'float32' }, { name: 'scale', shape: [], dtype: 'float32' }]);
+    const lowered = lowerGraph(graph, { caps: FULL_CAPS, initializers: new Map([['scale', tensor(3)]]) });
+    const g = graphOf(lowered.bytes);
+    expect(g.initializer.map((t) => [t.name, t.dims.map(Number)]).filter(([, dims]) => (dims as number[]).length !== 1)).toEqual([['scale', []]]);
+    const reshape = g.node.find((n) => n.opType === 'Reshape');
+    expect(reshape?.input[0]).toBe('scale');
+    expect(g.node.find((n) => n.opType === 'Div')?.input[1]).toBe(reshape?.output[0]);
+    const got = await run(lowered.bytes, lowered.inputNames, [[stats, [16, 64, 1]]]);
     expect(Array.from(got)).toEqual(Array.from(stats, (v) => Math.fround(v / 3)));
   });
 
