@@ -102,12 +102,12 @@ export class OnnxBuilder {
    * `x` (one element) as a tensor of `rank` dims of 1: a copy of it so
    * shaped where `x` is a constant made here, else a Reshape (a computed
    * value, or a named initializer such as a model's weight, which keeps
-   * its name in the file).
+   * its name in the file), or `x` itself where `reshape` is false.
    */
-  unit(x: string, rank: number): string {
+  unit(x: string, rank: number, reshape = true): string {
     const ones = Array<number>(rank).fill(1);
     const init = this.constants.has(x) ? this.initializers.find((t) => t.name === x) : undefined;
-    if (!init) return this.op('Reshape', [x, this.int64s(ones)]);
+    if (!init) return reshape ? this.op('Reshape', [x, this.int64s(ones)]) : x;
     const name = this.fresh('const');
     this.constants.add(name);
     this.initializers.push({ ...init, name, dims: ones.map(BigInt) });

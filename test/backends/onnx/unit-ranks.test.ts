@@ -7,7 +7,9 @@
  * (B, T, 1), and a training step divides and shifts them by constants.
  * - A constant becomes an initializer of ones dims, a computed scalar a
  *   Reshape, and so does a model's weight (an initializer given by name,
- *   which keeps its name); the values are those written out here.
+ *   which keeps its name); the values are those written out here. A
+ *   computed bool or int64 scalar is left as it is: WebGPU's Reshape has
+ *   no kernel for them.
  * - Where the output's last dim is not 1, or the operand already has the
  *   output's rank, the graph is as it was.
  */
@@ -71,6 +73,15 @@ describe('scalars against (…, n, 1) tensors', () => {
     expect(g.node.find((n) => n.opType === 'Div')?.input[1]).toBe(reshape?.output[0]);
     const got = await run(lowered.bytes, lowered.inputNames, [[stats, [16, 64, 1]]]);
     expect(Array.from(got)).toEqual(Array.from(stats, (v) => Math.fround(v / 3)));
+  });
+
+  it('a computed bool or int64 scalar is left as it is (WebGPU has no Reshape of them); a constant one is still shaped', () => {
+    const select = trace((x: Tensor, c: Tensor) => where(c, x, 0), [{ shape: [16, 64, 1], dtype: 'float32' }, { shape: [], dtype: 'bool' }]);
+    const g = graphOf(lowerGraph(select, { caps: PORTABLE_CAPS }).bytes);
+    expect(g.node.filter((n) => n.opType === 'Reshape')).toEqual([]);
+    expect(constantDims(g, 'Where')).toEqual([[1, 1, 1]]);
+    const shift = trace((x: Tensor, s: Tensor) => add(x, s), [{ shape: [16, 64, 1], dtype: 'int64' }, { shape: [], dtype: 'int64' }]);
+    expect(graphOf(lowerGraph(shift, { caps: PORTABLE_CAPS }).bytes).node.map((n) => n.opType)).toEqual(['Add']);
   });
 
   it.each([

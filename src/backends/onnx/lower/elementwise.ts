@@ -1,4 +1,4 @@
-import { isFloat } from '../../../core/dtype.js';
+import { isFloat, type DType } from '../../../core/dtype.js';
 import type { FamilyMembers } from '../../../ir/primitives.js';
 import { ONNX_TYPE } from '../builder.js';
 import type { PrimitiveNode } from '../../../ir/graph.js';
@@ -16,16 +16,21 @@ const direct = (op: string): Lowering<Same> => (ctx, node, inputs) => ctx.b.op(o
  * kernels (also in WebAssembly) broadcast a scalar over a (…, n, 1) tensor
  * one element at a time, some 15 ns each (a Div of (16, 64, 1) by a scalar
  * took longer than one of (16, 64, 128)), and the same scalar shaped
- * (1, 1, 1) runs as one span. The same values.
+ * (1, 1, 1) runs as one span. The same values. A computed scalar is
+ * reshaped only where it is float or int32: WebGPU's Reshape has no bool
+ * or int64 kernel (constants of any type are copied, not reshaped).
  */
 function unitRanks(ctx: LowerContext, node: PrimitiveNode, inputs: readonly string[]): readonly string[] {
   const out = node.shape;
   if (out.length < 2 || out[out.length - 1] !== 1) return inputs;
   return inputs.map((x, i) => {
-    const shape = node.inputs[i].shape;
-    return shape.length < out.length && shape.every((d) => d === 1) ? ctx.b.unit(x, out.length) : x;
+    const { shape, dtype } = node.inputs[i];
+    if (shape.length >= out.length || !shape.every((d) => d === 1)) return x;
+    return ctx.b.unit(x, out.length, RESHAPED.has(dtype));
   });
 }
+
+const RESHAPED: ReadonlySet<DType> = new Set(['float32', 'float64', 'int32']);
 
 /** Lowerings of the elementwise primitives. */
 export const elementwise: LoweringTable<FamilyMembers<'elementwise'>> = {
