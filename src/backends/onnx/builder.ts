@@ -52,8 +52,8 @@ export class OnnxBuilder {
   readonly initializers: TensorInit[] = [];
   private counter = 0;
   private readonly int64Cache = new Map<string, string>();
-  /** The initializers made here without a name given (not a model's weights): {@link unit} may reshape copies of them. */
-  private readonly constants = new Set<string>();
+  /** The initializers made here without a name given (not a model's weights), by name: {@link unit} may reshape copies of them. */
+  private readonly constants = new Map<string, TensorInit>();
 
   /** A name no other value has. */
   fresh(prefix: string): string {
@@ -74,10 +74,10 @@ export class OnnxBuilder {
 
   /** An initializer holding `data` of `dims`. */
   tensor(data: TypedArray, dims: readonly number[], dtype: DType, name?: string): string {
-    const named = name ?? this.fresh('const');
-    if (name === undefined) this.constants.add(named);
-    this.initializers.push({ name: named, dims: dims.map(BigInt), dataType: ONNX_TYPE[dtype], rawData: rawBytes(data) });
-    return named;
+    const init: TensorInit = { name: name ?? this.fresh('const'), dims: dims.map(BigInt), dataType: ONNX_TYPE[dtype], rawData: rawBytes(data) };
+    if (name === undefined) this.constants.set(init.name!, init);
+    this.initializers.push(init);
+    return init.name!;
   }
 
   /** A 1-D int64 initializer (shared between uses of the same values). */
@@ -91,11 +91,11 @@ export class OnnxBuilder {
     return name;
   }
 
-  /** A scalar initializer of `dtype`. */
-  scalar(value: number, dtype: DType): string {
+  /** A scalar initializer of `dtype`: rank 0, or `rank` dims of 1. */
+  scalar(value: number, dtype: DType, rank = 0): string {
     const data: TypedArray = dtype === 'float32' ? Float32Array.of(value) : dtype === 'float64' ? Float64Array.of(value)
       : dtype === 'int32' ? Int32Array.of(value) : dtype === 'int64' ? BigInt64Array.of(BigInt(value)) : Uint8Array.of(value ? 1 : 0);
-    return this.tensor(data, [], dtype);
+    return this.tensor(data, Array<number>(rank).fill(1), dtype);
   }
 
   /**
@@ -106,12 +106,12 @@ export class OnnxBuilder {
    */
   unit(x: string, rank: number, reshape = true): string {
     const ones = Array<number>(rank).fill(1);
-    const init = this.constants.has(x) ? this.initializers.find((t) => t.name === x) : undefined;
+    const init = this.constants.get(x);
     if (!init) return reshape ? this.op('Reshape', [x, this.int64s(ones)]) : x;
-    const name = this.fresh('const');
-    this.constants.add(name);
-    this.initializers.push({ ...init, name, dims: ones.map(BigInt) });
-    return name;
+    const copy: TensorInit = { ...init, name: this.fresh('const'), dims: ones.map(BigInt) };
+    this.constants.set(copy.name!, copy);
+    this.initializers.push(copy);
+    return copy.name!;
   }
 
   /** A uint32 scalar initializer (the random generator's arithmetic). */

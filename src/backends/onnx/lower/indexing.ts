@@ -32,8 +32,8 @@ export const indexing: LoweringTable<FamilyMembers<'indexing'>> = {
     const spread = shape3([before, idxShape, after]); // (O, J, I)
     const flat = reshape(indices, shape3([[], idxShape, []]), idxShape); // (1, J, 1)
     // Negative indices count from the end, as in gather. The scalars have the indices' rank: see unitRanks in lower/elementwise.ts.
-    const size = typeof A === 'number' ? b.unit(b.scalar(A, index), 3) : b.op('Cast', [b.op('Reshape', [ctx.dim(A), b.int64s([1, 1, 1])])], { to: { i: ONNX_TYPE[index] } });
-    const zero = b.unit(b.scalar(0, index), 3);
+    const size = typeof A === 'number' ? b.scalar(A, index, 3) : b.op('Cast', [b.op('Reshape', [ctx.dim(A), b.int64s([1, 1, 1])])], { to: { i: ONNX_TYPE[index] } });
+    const zero = b.scalar(0, index, 3);
     const once = b.op('Where', [b.op('Less', [flat, zero]), b.op('Add', [flat, size]), flat]);
     // One still negative was below −size: sent past the end, where ONNX Runtime refuses it (ScatterElements would
     // wrap it a second time and add into a row the reference backend refuses).
