@@ -98,7 +98,8 @@ async function compare(report: (row: Row) => void, task: string, kind: string, m
     await Promise.all(quiet.map((q) => q.dispose()));
   }
   const p = paired(theirs, mine);
-  report({ part: 'decode', task, impl, group: kind, isPeer: true, ms: theirs, median: median(theirs), extra: { generatorMedianMs: Number(median(mine).toFixed(2)), pairedDeltaMs: Number(p.medianDelta.toFixed(2)), generatorSlowerRounds: p.slower, rounds: p.rounds, instances: peers.length }, data: { generatorMs: mine } });
+  // Its own group: its ratio is the one timed in alternation (the summary's), not to the kind's row, timed apart.
+  report({ part: 'decode', task, impl, group: `${kind} in alternation with a TextGenerator`, isPeer: true, ms: theirs, median: median(theirs), extra: { generatorMedianMs: Number(median(mine).toFixed(2)), pairedDeltaMs: Number(p.medianDelta.toFixed(2)), generatorSlowerRounds: p.slower, rounds: p.rounds, instances: peers.length }, data: { generatorMs: mine } });
 }
 
 /** transformers.js generating greedily from the model exported with exportTransformersJs (local files only). */
@@ -119,7 +120,7 @@ async function transformersJs(model: DecoderLM): Promise<{ version: string; gene
 export const decodePart: Part = {
   name: 'decode',
   title: 'KV-cached decoding: multi-head vs grouped-query vs multi-query',
-  about: 'Greedy decoding of 16 new tokens after a prompt of L tokens, 4 layers of width 128 with 4 query heads, on the run\'s device (ort-node cpu unless `--device` names another) through llm-tricks\' TextGenerator: decode tokens/s (prefill excluded: the median difference between 16 tokens and 1 token timed in alternation, over 15) and the KV cache after decoding. On ort-node cpu, the peers of the multi-query rows are a bare InferenceSession loop over the same model exported with exportLanguageModel, and transformers.js generating greedily from it exported with exportTransformersJs, each timed in alternation with a TextGenerator (on webgpu: the bare loop on the WebGPU provider with its present keys and values kept on the GPU, preferredOutputLocation \'gpu-buffer\'); on the CPU all sessions run with spinning off (`spinning: false`, ONNX Runtime\'s allow_spinning 0), since sessions that take turns otherwise spin against each other. The exported file computes every position\'s logits, as such files do, and the bare loop reads the last row; the TextGenerator\'s own step computes the last token\'s only (256 values instead of 256 × L at the prefill). Each side of a comparison is four sessions (TextGenerators, bare sessions, transformers.js models) taking turns round by round: two sessions of one model in one process run a few % apart for as long as they live.',
+  about: 'Greedy decoding of 16 new tokens after a prompt of L tokens, 4 layers of width 128 with 4 query heads, on the run\'s device (ort-node cpu unless `--device` names another) through llm-tricks\' TextGenerator: decode tokens/s (prefill excluded: each round, every kind generates 16 tokens and 1 token, all timed in alternation; a token\'s time is the difference over 15, and its median over the rounds gives the tokens/s) and the KV cache after decoding. The kinds\' ratios to multi-head are the median of the rounds\' ratios, with the sign test of the rounds. On ort-node cpu, the peers of the multi-query rows are a bare InferenceSession loop over the same model exported with exportLanguageModel, and transformers.js generating greedily from it exported with exportTransformersJs, each timed in alternation with a TextGenerator (on webgpu: the bare loop on the WebGPU provider with its present keys and values kept on the GPU, preferredOutputLocation \'gpu-buffer\'); on the CPU all sessions run with spinning off (`spinning: false`, ONNX Runtime\'s allow_spinning 0), since sessions that take turns otherwise spin against each other. The exported file computes every position\'s logits, as such files do, and the bare loop reads the last row; the TextGenerator\'s own step computes the last token\'s only (256 values instead of 256 × L at the prefill). Each side of a comparison is four sessions (TextGenerators, bare sessions, transformers.js models) taking turns round by round: two sessions of one model in one process run a few % apart for as long as they live.',
   count: (s) => contexts(s).length * (KINDS.length + ({ cpu: 2, webgpu: 1 }[s.device] ?? 0)),
   summary(rows) {
     return [...new Set(rows.map((r) => r.task))].flatMap((task) => {
@@ -129,7 +130,15 @@ export const decodePart: Part = {
       const mqa = at.find((r) => r.group === 'multi-query');
       const peers = rows.filter((r) => r.task === task && r.isPeer && r.extra?.generatorMedianMs !== undefined);
       if (!mha || !mqa) return [];
-      const lines = [`context ${L}: multi-query decodes ${Number(mqa.extra?.tokensPerSecond).toFixed(0)} tokens/s vs multi-head ${Number(mha.extra?.tokensPerSecond).toFixed(0)} (${(Number(mqa.extra?.tokensPerSecond) / Number(mha.extra?.tokensPerSecond)).toFixed(2)}×), with a KV cache of ${Number(mqa.extra?.kvBytes) / 1024} KiB vs ${Number(mha.extra?.kvBytes) / 1024} KiB (${(Number(mqa.extra?.kvBytes) / Number(mha.extra?.kvBytes)).toFixed(2)}×).`];
+      const versus = (r: Row): string => {
+        const sign = signSentence(`its token took longer than multi-head's`, Number(r.extra?.slowerThanMultiHeadRounds), Number(r.extra?.rounds), `${r.group} is slower`, `${r.group} is faster`);
+        return `${r.group} decodes ${Number(r.extra?.tokensPerSecond).toFixed(0)} tokens/s vs multi-head ${Number(mha.extra?.tokensPerSecond).toFixed(0)}: ${Number(r.extra?.perTokenRatioToMultiHead).toFixed(2)}× as fast (the median of the rounds' ratios), ${sign}`;
+      };
+      const gqa = at.find((r) => r.group === 'grouped-query');
+      const lines = [
+        `context ${L}: ${versus(mqa)}; its KV cache is ${Number(mqa.extra?.kvBytes) / 1024} KiB vs ${Number(mha.extra?.kvBytes) / 1024} KiB (${(Number(mqa.extra?.kvBytes) / Number(mha.extra?.kvBytes)).toFixed(2)}×).`,
+        ...(gqa ? [`context ${L}: ${versus(gqa)}.`] : []),
+      ];
       for (const peer of peers) {
         const { generatorMedianMs: mine, pairedDeltaMs: delta, generatorSlowerRounds: slower, rounds } = peer.extra!;
         const pct = (Number(mine) / peer.median - 1) * 100;
@@ -145,45 +154,57 @@ export const decodePart: Part = {
     for (const L of contexts(s)) {
       const task = `context ${L}`;
       const ids = prompt(L);
-      for (const [kind, kvHeads] of KINDS) {
-        const model = lm(kvHeads, s);
-        const on = deviceBackend(s.device);
-        const gen = await TextGenerator.create(model, { backend: on.backend, compile: { device: on.device } });
-        let kvBytes = 0;
-        // 16 tokens and 1 token in alternation: the per-token time is the median of the paired differences.
-        const [full, one] = await timeInterleaved([
-          async () => { kvBytes = (await gen.generate(ids, { maxNewTokens: n })).cacheBytes; },
+      // The three kinds in alternation, each generating n tokens and 1 token every round: the per-token time of a
+      // round is the difference over n − 1, and the kinds' ratios are taken round by round, so the machine's drift
+      // falls on all of them alike. On the CPU they run without spinning: sessions that take turns otherwise spin
+      // against each other.
+      const models = KINDS.map(([, kvHeads]) => lm(kvHeads, s));
+      const on = deviceBackend(s.device);
+      const compile = on.device === 'cpu' ? { device: 'cpu', spinning: false } : { device: on.device };
+      const gens = await Promise.all(models.map((model) => TextGenerator.create(model, { backend: on.backend, compile })));
+      const kvBytes = KINDS.map(() => 0);
+      let ms: number[][];
+      try {
+        ms = await timeInterleaved(gens.flatMap((gen, k) => [
+          async () => { kvBytes[k] = (await gen.generate(ids, { maxNewTokens: n })).cacheBytes; },
           () => gen.generate(ids, { maxNewTokens: 1 }),
-        ], 1, runs);
-        const perToken = paired(one, full).medianDelta / (n - 1);
-        const row: Row = { part: 'decode', task, impl: `llm-tricks ${kind}`, group: kind, isPeer: false, ms: full, median: median(full), extra: { kvHeads, tokensPerSecond: Math.round(1000 / perToken), kvBytes } };
-        report(row);
-        // Released before the comparisons: its session spins (the default), and none that runs there should.
-        await gen.dispose();
-        // The peers run onnxruntime-node: the bare loop on the CPU and on WebGPU, transformers.js on the CPU. Each is
-        // timed in alternation with a TextGenerator, so the comparison does not ride on the machine's drift; the
-        // TextGenerator's own runs of each comparison go to the JSON with the peer's. Sessions that take turns on the
-        // CPU: none spins (docs/backends.md, spinning).
-        if (kvHeads === 1 && (s.device === 'cpu' || s.device === 'webgpu')) {
-          const c = model.config;
-          const sessions: ort.InferenceSession[] = [];
-          const where = s.device === 'webgpu' ? ' on webgpu' : '';
-          try {
-            for (let k = 0; k < INSTANCES; k++) sessions.push(await bareSession(model, s.device));
-            await compare(report, task, kind, model, s.device, ids, n, runs, `onnxruntime-node ${ort.env.versions.common} InferenceSession loop${where}`, sessions.map((session) => () => bareDecode(session, c.layers, c.kvHeads, c.headDim, ids, n)));
-          } finally {
-            await Promise.all(sessions.map((session) => session.release()));
-          }
+        ]), 1, 2 * runs);
+      } finally {
+        await Promise.all(gens.map((gen) => gen.dispose()));
+      }
+      const perToken = KINDS.map((_, k) => ms[2 * k].map((full, r) => (full - ms[2 * k + 1][r]) / (n - 1)));
+      const mha = perToken[KINDS.findIndex(([, h]) => h === 4)];
+      KINDS.forEach(([kind, kvHeads], k) => {
+        const full = ms[2 * k];
+        // Against multi-head, round by round: the median of the rounds' per-token ratios, and in how many rounds this kind's token took longer.
+        const versus: Record<string, number> = kvHeads === 4 ? {} : { perTokenRatioToMultiHead: Number(median(perToken[k].map((t, r) => mha[r] / t)).toFixed(3)), slowerThanMultiHeadRounds: perToken[k].filter((t, r) => t > mha[r]).length, rounds: mha.length };
+        report({ part: 'decode', task, impl: `llm-tricks ${kind}`, group: kind, isPeer: false, ms: full, median: median(full), extra: { kvHeads, tokensPerSecond: Math.round(1000 / median(perToken[k])), kvBytes: kvBytes[k], ...versus }, data: { oneTokenMs: ms[2 * k + 1] } });
+      });
+      // The peers run onnxruntime-node: the bare loop on the CPU and on WebGPU, transformers.js on the CPU, on the
+      // multi-query model. Each is timed in alternation with a TextGenerator, so the comparison does not ride on the
+      // machine's drift; the TextGenerator's own runs of each comparison go to the JSON with the peer's. Sessions
+      // that take turns on the CPU: none spins (docs/backends.md, spinning).
+      const kind = 'multi-query';
+      const model = models[KINDS.findIndex(([k]) => k === kind)];
+      if (s.device === 'cpu' || s.device === 'webgpu') {
+        const c = model.config;
+        const sessions: ort.InferenceSession[] = [];
+        const where = s.device === 'webgpu' ? ' on webgpu' : '';
+        try {
+          for (let k = 0; k < INSTANCES; k++) sessions.push(await bareSession(model, s.device));
+          await compare(report, task, kind, model, s.device, ids, n, runs, `onnxruntime-node ${ort.env.versions.common} InferenceSession loop${where}`, sessions.map((session) => () => bareDecode(session, c.layers, c.kvHeads, c.headDim, ids, n)));
+        } finally {
+          await Promise.all(sessions.map((session) => session.release()));
         }
-        if (kvHeads === 1 && s.device === 'cpu') {
-          const tjs = [];
-          try {
-            // One after another: transformers.js reads env.localModelPath, which each load sets to its own folder.
-            for (let k = 0; k < INSTANCES; k++) tjs.push(await transformersJs(model));
-            await compare(report, task, kind, model, s.device, ids, n, runs, `transformers.js ${tjs[0].version} generate`, tjs.map((t) => () => t.generate(ids, n)));
-          } finally {
-            for (const t of tjs) await t.dispose();
-          }
+      }
+      if (s.device === 'cpu') {
+        const tjs = [];
+        try {
+          // One after another: transformers.js reads env.localModelPath, which each load sets to its own folder.
+          for (let k = 0; k < INSTANCES; k++) tjs.push(await transformersJs(model));
+          await compare(report, task, kind, model, s.device, ids, n, runs, `transformers.js ${tjs[0].version} generate`, tjs.map((t) => () => t.generate(ids, n)));
+        } finally {
+          for (const t of tjs) await t.dispose();
         }
       }
     }

@@ -57,6 +57,14 @@ it('the quick bench runs every part and writes its results and report', () => {
   if (numpyClip && !numpyClip.missing) {
     expect(report).toMatch(/step, 100k params, clipGradNorm: numpy [\d.]+ clip_grad_norm ÷ llm-tricks = [\d.]+ \(the peer slower in \d of 3 rounds \(sign test, 5 %\): [a-z -]+\); with allocate\(\) [\d.]+ \(/);
   }
+  // The attention kinds are timed in alternation with one another: their ratios to multi-head are the rounds', with
+  // the sign test, and their rows carry no ratio to a peer timed at another moment (the bare loop and transformers.js
+  // have their own comparisons, each in alternation with a TextGenerator).
+  expect(report).toMatch(/context 16: multi-query decodes \d+ tokens\/s vs multi-head \d+: [\d.]+× as fast \(the median of the rounds' ratios\), its token took longer than multi-head's in \d of 6 rounds \(sign test, 5 %\)/);
+  const kinds = results.rows.filter((row) => row.part === 'decode' && !row.isPeer);
+  expect(kinds.map((row) => row.impl)).toEqual(['llm-tricks multi-head', 'llm-tricks grouped-query', 'llm-tricks multi-query']);
+  expect(kinds.map((row) => row.ms.length)).toEqual([6, 6, 6]);
+  expect(report).toMatch(/\| context 16 \| llm-tricks multi-query \| [\d.]+ \| 6 \|  \|/);
   const optimRows = results.rows.filter((row) => row.part === 'optim' && row.ms.length);
   expect(new Set(optimRows.map((row) => row.ms.length)).size).toBe(1);
   expect(existsSync(join(dir, 'img', 'bench-optim.svg'))).toBe(true);
