@@ -13,7 +13,8 @@
  * runs, and the two generate the same tokens; bench/ab-trainer.ts runs the
  * Trainer's update in the graph against on the host, and the two train the
  * same bits. `--device webgpu` times the
- * TextGenerator against a bare InferenceSession loop on WebGPU.
+ * TextGenerator against a bare InferenceSession loop on WebGPU. The bench's
+ * build prints nothing (no bundler banner or warning in its output).
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -174,4 +175,17 @@ it('ab-decode times the TextGenerator of one build against another: the two gene
   const bad = spawnSync(tsx, ['bench/ab-decode.ts', '--a', 'dist', '--b', 'dist', '--device', 'tpu'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
   expect(bad.status).toBe(2);
   expect(bad.stderr).toMatch(/^ab-decode: expected --a <dist dir> --b <dist dir> \[--device cpu\|wasm\|webgpu\]/);
+});
+
+it("npm run bench builds the package without printing the bundler's warnings", () => {
+  // The build step of the bench script, into a folder of its own (dist/ is what the other tests import).
+  const script = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.bench;
+  const build = script.split('&&')[0].trim();
+  expect(build, 'the bench script expected to start with a tsup build (run here into a folder of its own)').toMatch(/^tsup\b/);
+  const out = join(dir, 'build');
+  const r = spawnSync(join(root, 'node_modules', '.bin', 'tsup'), [...build.split(/\s+/).slice(1), '--out-dir', out], { cwd: root, encoding: 'utf8', timeout: 180_000 });
+  expect(r.status, r.stderr).toBe(0);
+  // Without --silent, tsup prints its progress and Rollup's "enumDesc ... is imported ... but never used" from the generated ONNX schema.
+  expect(r.stdout + r.stderr).toBe('');
+  expect(existsSync(join(out, 'index.js'))).toBe(true);
 });
