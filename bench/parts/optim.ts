@@ -46,8 +46,8 @@ function pairedRatio(a: Row, b: Row): number {
 export const optimPart: Part = {
   name: 'optim',
   title: 'Optimizer step: Lion vs AdamW',
-  about: 'One step over N float32 parameters (the article uses Lion for its lower memory: one state buffer instead of two). Peers: the same update in NumPy, in place, and in PyTorch on the CPU (its AdamW with foreach ops; Lion, which PyTorch does not ship, written with foreach ops), on the same number of threads as there are cores. The memory bandwidth probe copies as many bytes as the step must move (Lion reads p, g, m and writes p, m: 20 bytes per parameter; AdamW 28) with one `TypedArray.set`: the traffic an in-place step cannot avoid (a copy also reads its destination before writing it, which an in-place update does not, so a step can come in under the probe). The `allocate()` rows step arrays allocated by the optimizer (`opt.allocate([N])`) in its WebAssembly memory, with its state: no copies in and out of that memory, which ordinary arrays need (their state lives there either way). The clipGradNorm rows clip N float32 gradients to 0.9 times the norm the previous call left, so every call sums the squares and scales (PyTorch\'s clip_grad_norm_ with foreach ops; NumPy\'s linalg.norm and an in-place multiply; the probe moves 12 bytes per gradient: read once for the norm, read and written once to scale). At each N, every llm-tricks row, every probe and every peer are timed in alternation, one call each per round (each round starting one call later than the last, one call straight after another), so the ratios between them are taken round by round, each with a sign test. NumPy and PyTorch run in processes of their own, kept running between their calls; each times its own calls, so the pipe to it is not counted. Between two calls of one row the other rows run, so at 1M parameters no row finds its arrays still in cache. No idle time goes between calls: after a pause PyTorch\'s threads have gone to sleep, and waking them cost its 1M-parameter steps up to several milliseconds on a 2-core virtual machine, which a training loop does not pay.',
-  count: (s) => sizes(s).length * 15,
+  about: 'One step over N float32 parameters (the article uses Lion for its lower memory: one state buffer instead of two). Peers: the same update in NumPy, in place, and in PyTorch on the CPU (its AdamW with foreach ops, and with its fused kernel; Lion, which PyTorch does not ship, written with foreach ops into a buffer kept between steps), on the same number of threads as there are cores. The memory bandwidth probe copies as many bytes as the step must move (Lion reads p, g, m and writes p, m: 20 bytes per parameter; AdamW 28) with one `TypedArray.set`: the traffic an in-place step cannot avoid (a copy also reads its destination before writing it, which an in-place update does not, so a step can come in under the probe). The `allocate()` rows step arrays allocated by the optimizer (`opt.allocate([N])`) in its WebAssembly memory, with its state: no copies in and out of that memory, which ordinary arrays need (their state lives there either way). The clipGradNorm rows clip N float32 gradients to 0.9 times the norm the previous call left, so every call sums the squares and scales (PyTorch\'s clip_grad_norm_ with foreach ops; NumPy\'s linalg.norm and an in-place multiply; the probe moves 12 bytes per gradient: read once for the norm, read and written once to scale). At each N, every llm-tricks row, every probe and every peer are timed in alternation, one call each per round (each round starting one call later than the last, one call straight after another), so the ratios between them are taken round by round, each with a sign test. NumPy and PyTorch run in processes of their own, kept running between their calls; each times its own calls, so the pipe to it is not counted. Between two calls of one row the other rows run, so at 1M parameters no row finds its arrays still in cache. No idle time goes between calls: after a pause PyTorch\'s threads have gone to sleep, and waking them cost its 1M-parameter steps up to several milliseconds on a 2-core virtual machine, which a training loop does not pay.',
+  count: (s) => sizes(s).length * 16,
   summary(rows) {
     const tasks = [...new Set(rows.map((r) => r.task))];
     return tasks.flatMap((task) => {
@@ -55,14 +55,19 @@ export const optimPart: Part = {
       const adamw = rows.find((r) => r.task === task && r.impl === 'llm-tricks AdamW');
       if (!lion || !adamw) return [];
       const state = Number(lion.extra?.stateBytes) / Number(adamw.extra?.stateBytes);
-      const lines = [`${task}: Lion's step takes ${pairedRatio(lion, adamw).toFixed(2)}× AdamW's time (the median of the rounds' ratios); its state is ${state}× AdamW's.`];
+      const vsAdamW = paired(adamw.ms, lion.ms);
+      const lines = [`${task}: Lion's step takes ${pairedRatio(lion, adamw).toFixed(2)}× AdamW's time (the median of the rounds' ratios; ${signSentence('Lion slower', vsAdamW.slower, vsAdamW.rounds, 'Lion is slower', 'Lion is faster')}); its state is ${state}× AdamW's.`];
       const clip = rows.find((r) => r.task === task && r.impl === 'llm-tricks clipGradNorm');
       for (const mine of clip ? [lion, adamw, clip] : [lion, adamw]) {
         const resident = rows.find((r) => r.task === task && r.impl === `${mine.impl}, allocate()`);
         for (const peer of rows.filter((r) => r.task === task && r.isPeer && r.group === mine.group && r.ms.length)) {
           if (peer.impl.startsWith('bandwidth probe')) {
-            const also = resident ? `; with allocate() ${pairedRatio(resident, peer).toFixed(2)}×` : '';
-            lines.push(`${task}, ${mine.group}: timed in alternation with the ${peer.impl}, llm-tricks took ${pairedRatio(mine, peer).toFixed(2)}× its time (the median of the rounds' ratios)${also}.`);
+            const sign = (ours: Row): string => {
+              const p = paired(peer.ms, ours.ms);
+              return signSentence('slower than the probe', p.slower, p.rounds, 'slower', 'faster');
+            };
+            const also = resident ? `; with allocate() ${pairedRatio(resident, peer).toFixed(2)}× (${sign(resident)})` : '';
+            lines.push(`${task}, ${mine.group}: timed in alternation with the ${peer.impl}, llm-tricks took ${pairedRatio(mine, peer).toFixed(2)}× its time (the median of the rounds' ratios; ${sign(mine)})${also}.`);
             continue;
           }
           const versus = (ours: Row): string => {
@@ -129,7 +134,7 @@ export const optimPart: Part = {
         report({ part: 'optim', task, impl: `${mine}, allocate()`, group: x.name, isPeer: false, ms: allocatedMs, median: median(allocatedMs) });
         peers[i].forEach((p, j) => {
           if ('missing' in p) {
-            report({ part: 'optim', task, impl: `${PEERS[j][0]} ${x.what}`, group: x.name, isPeer: true, ms: [], median: NaN, missing: p.missing });
+            report({ part: 'optim', task, impl: `${peersOf(x.peerCase)[j][0]} ${x.what}`, group: x.name, isPeer: true, ms: [], median: NaN, missing: p.missing });
             return;
           }
           const peerMs = ms[next++];
@@ -153,13 +158,18 @@ function copier(floats: number): () => void {
   return () => to.set(from);
 }
 
-/** The peers of each case: who, the script, and its arguments before 'serve'. */
-const PEERS: readonly (readonly [string, string, (n: number, peerCase: string) => (string | number)[]])[] = [
+/** The peers: who, the script, its arguments before 'serve', and the cases it runs (all where not said). */
+const PEERS: readonly (readonly [string, string, (n: number, peerCase: string) => (string | number)[], (readonly string[])?])[] = [
   ['numpy', 'numpy_peer.py', (n, peerCase) => [peerCase, n]],
   ['pytorch cpu', 'torch_peer.py', (n, peerCase) => [peerCase, JSON.stringify({ size: n, threads: availableParallelism() })]],
+  // PyTorch's fused AdamW (one kernel per step, on several threads): its fastest AdamW on the CPU.
+  ['pytorch cpu fused', 'torch_peer.py', (n, peerCase) => [peerCase, JSON.stringify({ size: n, threads: availableParallelism(), fused: true })], ['adamw']],
 ];
 
-/** NumPy's and PyTorch's `peerCase` over `n` parameters, each in a process of its own kept running (or why it is missing). */
+/** The peers of `peerCase`. */
+const peersOf = (peerCase: string): typeof PEERS => PEERS.filter(([, , , cases]) => !cases || cases.includes(peerCase));
+
+/** The peers' `peerCase` over `n` parameters, each in a process of its own kept running (or why it is missing). */
 function startPeers(n: number, peerCase: string): Promise<(PeerProcess | { missing: string })[]> {
-  return Promise.all(PEERS.map(([, script, args]) => startPeer(script, args(n, peerCase))));
+  return Promise.all(peersOf(peerCase).map(([, script, args]) => startPeer(script, args(n, peerCase))));
 }

@@ -52,7 +52,11 @@ it('the quick bench runs every part and writes its results and report', () => {
   const report = readFileSync(join(dir, 'bench.md'), 'utf8');
   expect(report).toContain('## Optimizer step: Lion vs AdamW');
   // llm-tricks' optimizer rows, the bandwidth probes and the Python peers are timed round by round: their ratios are the rounds'.
-  expect(report).toMatch(/step, 100k params, Lion: timed in alternation with the bandwidth probe Lion \(20 B\/param\), llm-tricks took [\d.]+× its time \(the median of the rounds' ratios\); with allocate\(\) [\d.]+×\./);
+  expect(report).toMatch(/step, 100k params, Lion: timed in alternation with the bandwidth probe Lion \(20 B\/param\), llm-tricks took [\d.]+× its time \(the median of the rounds' ratios; slower than the probe in \d of 3 rounds \(sign test, 5 %\): [a-z ]+\); with allocate\(\) [\d.]+× \(slower than the probe in \d of 3 rounds \(sign test, 5 %\): [a-z ]+\)\./);
+  expect(report).toMatch(/step, 100k params: Lion's step takes [\d.]+× AdamW's time \(the median of the rounds' ratios; Lion slower in \d of 3 rounds \(sign test, 5 %\): [a-z ]+\); its state is 0\.5× AdamW's\./);
+  // PyTorch's fused AdamW is a peer of AdamW (its fastest on the CPU), and of nothing else.
+  const fused = results.rows.filter((row) => row.part === 'optim' && / cpu fused /.test(row.impl));
+  if (fused.length) expect(fused.map((row) => row.impl.replace(/^pytorch \S+ /, ''))).toEqual(['cpu fused AdamW']);
   // NumPy is a peer like the others: missing outside CI is allowed (in CI the loop above fails on it).
   const numpyClip = results.rows.find((row) => row.part === 'optim' && /^numpy .* clip_grad_norm$/.test(row.impl));
   if (numpyClip && !numpyClip.missing) {
@@ -66,6 +70,10 @@ it('the quick bench runs every part and writes its results and report', () => {
   expect(kinds.map((row) => row.impl)).toEqual(['llm-tricks multi-head', 'llm-tricks grouped-query', 'llm-tricks multi-query']);
   expect(kinds.map((row) => row.ms.length)).toEqual([6, 6, 6]);
   expect(report).toMatch(/\| context 16 \| llm-tricks multi-query \| [\d.]+ \| 6 \| {2}\|/);
+  // The reference backend and tfjs run alone: their ratios say so and carry no sign test; the copying run is set
+  // against the resident step with the update in the graph as well, which it differs from only by the copies.
+  expect(report).toMatch(/× the reference backend's \d+ tokens\/s \(timed apart: \d+ runs alone, no sign test\)/);
+  expect(report).toMatch(/State copied through JavaScript every step vs kept resident, both with Lion's update in the step graph, timed in alternation: /);
   const optimRows = results.rows.filter((row) => row.part === 'optim' && row.ms.length);
   expect(new Set(optimRows.map((row) => row.ms.length)).size).toBe(1);
   expect(existsSync(join(dir, 'img', 'bench-optim.svg'))).toBe(true);
