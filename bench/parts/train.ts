@@ -144,7 +144,7 @@ export const lossLog = (row: Row | undefined): LossLog | undefined => row?.data?
 export const trainPart: Part = {
   name: 'train',
   title: 'Training step: tokens/s',
-  about: "One training step (forward, loss, backward and clipping in one backend run, and the Lion update: on the CPU the Trainer runs it after the run, on the host, with WebAssembly SIMD kernels; elsewhere in the same run) of the training example's byte-level decoder, 4 layers of width 128 with multi-query attention, on batches of 16 × 64 tokens. The peers: the reference backend (pure TypeScript); PyTorch on the CPU, eager and with torch.compile, running the same model (the same parameter count, scaled_dot_product_attention with grouped-query support, the same dropout sites, gradient clipping and a Lion step written with foreach ops) on the same number of threads as ONNX Runtime; and the same decoder written with TensorFlow.js ops and trained with its Adam, on its CPU and WASM backends (tfjs tiles the single key/value head across query heads). With `--peer-device cuda` PyTorch runs on an NVIDIA GPU instead, and the CPU-only peers (the reference backend and tfjs) are left out. Also: the step with Lion's update inside the step graph (the Trainer's `update: 'graph'`) against on the host, where the host is the default; the step with parameters and optimizer state copied through JavaScript every step (plain run, the update in the graph) against the Trainer's; the step of early dropout's second phase (rate 0 for good: the Trainer then runs a graph compiled without dropout, no random numbers) against the step with dropout 0.1; and model FLOP/s against ONNX Runtime's MatMul of two 1024 × 1024 matrices (256 × 256 with --quick) on the same threads (the GEMM ceiling). llm-tricks, its variants, the GEMM and the PyTorch peers are timed in alternation, one step each per round (the order reversed every other round, 50 ms idle before each step), so the machine's drift falls on all of them alike; the reference backend and tfjs run alone.",
+  about: "One training step (forward, loss, backward and clipping in one backend run, and the Lion update: on the CPU the Trainer runs it after the run, on the host, with WebAssembly SIMD kernels; elsewhere in the same run) of the training example's byte-level decoder, 4 layers of width 128 with multi-query attention, on batches of 16 × 64 tokens. The peers: the reference backend (pure TypeScript); PyTorch on the CPU, eager and with torch.compile, running the same model (the same parameter count, scaled_dot_product_attention with grouped-query support, the same dropout sites, gradient clipping and a Lion step written with foreach ops) on the same number of threads as ONNX Runtime; and the same decoder written with TensorFlow.js ops and trained with its Adam, on its CPU and WASM backends (tfjs tiles the single key/value head across query heads). With `--peer-device cuda` PyTorch runs on an NVIDIA GPU instead, and the CPU-only peers (the reference backend and tfjs) are left out. Also: the step with Lion's update inside the step graph (the Trainer's `update: 'graph'`) against on the host, where the host is the default; the step with parameters and optimizer state copied through JavaScript every step (plain run, the update in the graph) against the Trainer's with the update in the graph too; the step of early dropout's second phase (rate 0 for good: the Trainer then runs a graph compiled without dropout, no random numbers) against the step with dropout 0.1; and model FLOP/s against ONNX Runtime's MatMul of two 1024 × 1024 matrices (256 × 256 with --quick) on the same threads (the GEMM ceiling). llm-tricks, its variants, the GEMM and the PyTorch peers are timed in alternation, one step each per round (the order reversed every other round, 50 ms idle before each step), so the machine's drift falls on all of them alike; the reference backend and tfjs run alone.",
   // The reference backend and tfjs cpu and wasm (left out when the PyTorch peers run on CUDA), the step and its
   // two variants, the GEMM, and the PyTorch peers.
   count: (s) => (s.peerDevice === 'cpu' ? 3 : 0) + 4 + (s.mode === 'quick' ? 1 : 2) + (updatesOnHost(s) ? 1 : 0),
@@ -163,22 +163,23 @@ export const trainPart: Part = {
     const out: string[] = [];
     const refLosses = lossLog(ref)?.losses;
     if (refLosses?.length) out.push(`The reference backend's steps, for comparison (same model, seed and first batches): loss ${nats(refLosses[0])} at step 1 → ${nats(refLosses[refLosses.length - 1])} at step ${refLosses.length}.`);
-    if (ort && ref) out.push(`Training step on ${ort.impl.replace('llm-tricks ', '')}: ${Number(ort.extra?.tokensPerSecond).toFixed(0)} tokens/s, ${(ref.median / ort.median).toFixed(1)}× the reference backend's ${Number(ref.extra?.tokensPerSecond).toFixed(0)} tokens/s; peak RSS growth ${ort.extra?.peakMiB} MiB.`);
+    if (ort && ref) out.push(`Training step on ${ort.impl.replace('llm-tricks ', '')}: ${Number(ort.extra?.tokensPerSecond).toFixed(0)} tokens/s, ${(ref.median / ort.median).toFixed(1)}× the reference backend's ${Number(ref.extra?.tokensPerSecond).toFixed(0)} tokens/s (timed apart: ${ref.ms.length} runs alone, no sign test); peak RSS growth ${ort.extra?.peakMiB} MiB.`);
     for (const peer of rows.filter((r) => (r.group === 'pytorch' || r.group === 'tfjs') && r.ms.length)) {
       if (!ort) continue;
       const ratio = peer.median / ort.median;
-      let verdict = ratio >= 1 ? `llm-tricks ${ratio.toFixed(1)}× faster` : `llm-tricks ${(1 / ratio).toFixed(1)}× slower`;
+      let verdict = `${ratio >= 1 ? `llm-tricks ${ratio.toFixed(1)}× faster` : `llm-tricks ${(1 / ratio).toFixed(1)}× slower`}, timed apart (${peer.ms.length} runs alone, no sign test)`;
       if (peer.extra?.rounds) {
         verdict = signSentence('timed in alternation, the peer was slower', Number(peer.extra.slowerRounds), Number(peer.extra.rounds), 'llm-tricks faster', 'llm-tricks slower');
       }
       out.push(`${peer.impl}: ${Number(peer.extra?.tokensPerSecond).toFixed(0)} tokens/s; peer ÷ llm-tricks = ${ratio.toFixed(2)}; ${verdict}.`);
     }
-    if (copy?.extra) {
-      const { residentMedianMs: resident, pairedDeltaMs: delta, slowerRounds, rounds } = copy.extra;
-      const sign = signSentence('copying slower', Number(slowerRounds), Number(rounds), 'copying costs time', 'copying was faster');
-      out.push(`State copied through JavaScript every step vs kept resident, timed in alternation: ${copy.median.toFixed(1)} ms vs ${Number(resident).toFixed(1)} ms per step; median paired difference ${Number(delta).toFixed(1)} ms, ${sign}.`);
-    }
     const inGraph = rows.find((r) => r.group === 'graph-update');
+    // The copying run updates in the graph (a plain run): its counterpart is the resident step with the update there too.
+    if (copy && inGraph && copy.ms.length === inGraph.ms.length) {
+      const p = paired(inGraph.ms, copy.ms);
+      const sign = signSentence('copying slower', p.slower, p.rounds, 'copying costs time', 'copying was faster');
+      out.push(`State copied through JavaScript every step vs kept resident, both with Lion's update in the step graph, timed in alternation: ${copy.median.toFixed(1)} ms vs ${inGraph.median.toFixed(1)} ms per step; median paired difference ${p.medianDelta.toFixed(1)} ms, ${sign}.`);
+    }
     if (inGraph?.extra) {
       const { residentMedianMs: host, pairedDeltaMs: delta, slowerRounds, rounds } = inGraph.extra;
       const sign = signSentence('the update in the graph slower', Number(slowerRounds), Number(rounds), 'the update on the host is faster', 'the update in the graph is faster');
@@ -215,7 +216,8 @@ export const trainPart: Part = {
       const losses: number[] = [];
       const ms = await timeRuns(async () => losses.push((await trainer.step(data.batch(k++))).loss), 1, Math.min(3, s.runs));
       const log: LossLog = { device: 'reference', losses, batches: losses.map((_, i) => i), firstTimedStep: 2 };
-      report({ part: 'train', task, impl: 'llm-tricks reference', group: 'step', isPeer: true, ms, median: median(ms), extra: { tokensPerSecond: tokensPerSecond(median(ms)) }, data: { losses: log } });
+      // A group of its own: timed apart (a few runs alone), so the table gives the step row no ratio to it.
+      report({ part: 'train', task, impl: 'llm-tricks reference', group: 'reference', isPeer: true, ms, median: median(ms), extra: { tokensPerSecond: tokensPerSecond(median(ms)) }, data: { losses: log } });
     }
     // Timed in alternation, round by round: the resident Trainer, the same compiled step with its state
     // fed and read through JavaScript arrays, and PyTorch eager and torch.compile (outside --quick: compiling
