@@ -168,7 +168,8 @@ export const decodePart: Part = {
         ms = await timeInterleaved(gens.flatMap((gen, k) => [
           async () => { kvBytes[k] = (await gen.generate(ids, { maxNewTokens: n })).cacheBytes; },
           () => gen.generate(ids, { maxNewTokens: 1 }),
-        ]), 1, 2 * runs);
+        // Rotated, not reversed: reversed, the first and last calls would run twice in a row at each round's turn.
+        ]), 1, 2 * runs, 0, 'rotate');
       } finally {
         await Promise.all(gens.map((gen) => gen.dispose()));
       }
