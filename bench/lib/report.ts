@@ -103,8 +103,8 @@ export async function writeReport(
   const header = `# Bench report
 
 Written by \`npm run bench${options.length ? ` -- ${options.join(' ')}` : ''}\` on ${info.date.slice(0, 10)}.
-Medians of ${settings.runs} timed runs after ${settings.warmup} warm-up runs, device \`${settings.device}\`.
-"peer ÷ this" is the peer's median over this row's for the same task: above 1, llm-tricks is faster.
+Medians of each row's timed runs (the runs column: each part sets its own count from the run's setting, ${settings.runs} runs after ${settings.warmup} warm-up runs), device \`${settings.device}\`.
+"peer ÷ this" is the peer's median over this row's for the same task: above 1, llm-tricks is faster; each part's text says which rows were timed in alternation.
 Raw timings: \`${relative(dirname(reportPath), join(resultsDir, `${name}.json`))}\`.
 
 Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}.${'gpu' in m ? `\nNVIDIA GPUs on the machine (nvidia-smi; WebGPU's adapter is the one its Vulkan driver gives): ${m.gpu}.` : ''}
