@@ -74,6 +74,8 @@ it('the quick bench runs every part and writes its results and report', () => {
   // against the resident step with the update in the graph as well, which it differs from only by the copies.
   expect(report).toMatch(/× the reference backend's \d+ tokens\/s \(timed apart: \d+ runs alone, no sign test\)/);
   expect(report).toMatch(/State copied through JavaScript every step vs kept resident, both with Lion's update in the step graph, timed in alternation: /);
+  // run() against a bare InferenceSession.run: alternated round by round, with the sign test and the 5% target named.
+  expect(report).toMatch(/DecoderLM 2 layers \(1, 8\): timed in alternation, llm-tricks' run\(\) took [\d.]+% (more|less) time than a bare InferenceSession\.run \(the median of the rounds' ratios, (within|outside) the 5% target\); median paired difference -?[\d.]+ ms, llm-tricks slower in \d of 9 rounds \(sign test, 5 %\)/);
   const optimRows = results.rows.filter((row) => row.part === 'optim' && row.ms.length);
   expect(new Set(optimRows.map((row) => row.ms.length)).size).toBe(1);
   expect(existsSync(join(dir, 'img', 'bench-optim.svg'))).toBe(true);
